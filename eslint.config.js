@@ -1,0 +1,28 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'e2e/tools/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // ipam and l2-proto are pure: no Kubernetes, no I/O.
+    files: ['packages/ipam/**/*.ts', 'packages/l2-proto/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['@kubernetes/*', 'node:fs', 'node:net', 'node:dgram', 'fs', 'net', 'dgram', 'pcap'] },
+      ],
+    },
+  },
+  {
+    // Only k8s-runtime may touch the Kubernetes client.
+    files: ['packages/!(k8s-runtime)/**/*.ts', 'e2e/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@kubernetes/client-node'] }] },
+  },
+);

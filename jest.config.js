@@ -1,0 +1,34 @@
+// One jest set-up for the whole repo. Everything is ESM (client-node 1.x ships only ESM), so
+// jest runs with --experimental-vm-modules and swc strips types without changing module format.
+// Cross-package imports resolve to each package's src, so tests never need a build first.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    module: { type: 'es6' },
+    sourceMaps: 'inline',
+  },
+];
+
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@metallb-ts/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testEnvironment: 'node',
+};
+
+export default {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/packages/*/tests/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/e2e/tests/**/*.test.ts'],
+      globalSetup: '<rootDir>/e2e/src/jest-global-setup.ts',
+      globalTeardown: '<rootDir>/e2e/src/jest-global-teardown.ts',
+    },
+  ],
+};

@@ -1,0 +1,73 @@
+import { candidatesFor, type NodeFacts, type ServiceFacts } from './candidates.js';
+import { electNode } from './election.js';
+
+export interface AnnouncePolicy {
+  /** Whether `node` may announce addresses of `pool`, and on which interfaces ([] = all). */
+  (pool: string | undefined, node: NodeFacts): { announce: boolean; interfaces: string[] };
+}
+
+export interface SpeakerView {
+  me: string;
+  services: (ServiceFacts & { pool?: string })[];
+  nodes: NodeFacts[];
+  alive: Set<string>;
+  policy: AnnouncePolicy;
+  ignoreExcludeLabel?: boolean;
+}
+
+export interface ServiceDecision {
+  service: string;
+  ips: string[];
+  /** The elected node, or undefined when nobody may announce. */
+  winner: string | undefined;
+  candidates: string[];
+}
+
+export interface Announcement {
+  services: string[];
+  /** Interface names to answer on; empty means every eligible interface. */
+  interfaces: string[];
+}
+
+/**
+ * Level-based: from everything the speaker sees, which addresses this node must answer for now.
+ * Recomputed from scratch on every change, so a missed event can never leave a stale announcement.
+ */
+export function decideAnnouncements(view: SpeakerView): {
+  decisions: ServiceDecision[];
+  announce: Map<string, Announcement>;
+} {
+  const decisions: ServiceDecision[] = [];
+  const announce = new Map<string, Announcement>();
+  const meNode = view.nodes.find((n) => n.name === view.me);
+  for (const svc of view.services) {
+    const first = svc.ips[0];
+    if (first === undefined) continue;
+    const candidates = candidatesFor(svc, {
+      nodes: view.nodes,
+      alive: view.alive,
+      nodeAllowed: (n) => view.policy(svc.pool, n).announce,
+      ignoreExcludeLabel: view.ignoreExcludeLabel,
+    });
+    const winner = electNode(candidates, first);
+    decisions.push({ service: svc.key, ips: svc.ips, winner, candidates });
+    if (winner !== view.me || !meNode) continue;
+    const { interfaces } = view.policy(svc.pool, meNode);
+    for (const ip of svc.ips) {
+      const existing = announce.get(ip);
+      if (existing) {
+        existing.services.push(svc.key);
+        existing.interfaces = mergeInterfaces(existing.interfaces, interfaces);
+      } else {
+        announce.set(ip, { services: [svc.key], interfaces: [...interfaces] });
+      }
+    }
+  }
+  return { decisions, announce };
+}
+
+/** Two rules for one IP: "all interfaces" ([]) absorbs any list; otherwise the union. */
+function mergeInterfaces(a: string[], b: string[]): string[] {
+  if (a.length === 0 || b.length === 0) return [];
+  return [...new Set([...a, ...b])].sort();
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import { decideAnnouncements, type SpeakerView } from '../src/announcements.js';
+import { EXCLUDE_LB_LABEL, type NodeFacts } from '../src/candidates.js';
+import { electNode } from '../src/election.js';
+
+const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({ name, labels: {}, networkUnavailable: false, ...extra });
+const nodes = [node('node-1'), node('node-2'), node('node-3')];
+const all = new Set(['node-1', 'node-2', 'node-3']);
+const svc = (key: string, ips: string[], extra: Partial<SpeakerView['services'][number]> = {}) => ({
+  key,
+  ips,
+  externalTrafficPolicy: 'Cluster' as const,
+  endpointNodes: new Set(['node-1', 'node-2', 'node-3']),
+  hasEndpoints: true,
+  ...extra,
+});
+const everywhere: SpeakerView['policy'] = () => ({ announce: true, interfaces: [] });
+
+function winnerOf(view: Omit<SpeakerView, 'me'>, key: string): string | undefined {
+  return decideAnnouncements({ ...view, me: 'node-1' }).decisions.find((d) => d.service === key)?.winner;
+}
+
+describe('decideAnnouncements', () => {
+  it('exactly one node announces each service, and all agree who', () => {
+    const base = { services: [svc('a/x', ['203.0.113.200']), svc('a/y', ['203.0.113.201'])], nodes, alive: all, policy: everywhere };
+    for (const ip of ['203.0.113.200', '203.0.113.201']) {
+      const announcers = [...all].filter((me) => decideAnnouncements({ ...base, me }).announce.has(ip));
+      expect(announcers).toEqual([electNode(all, ip)]);
+    }
+  });
+
+  it('a dead speaker is not a candidate, and its successor takes over', () => {
+    const base = { services: [svc('a/x', ['203.0.113.200'])], nodes, alive: all, policy: everywhere };
+    const first = winnerOf(base, 'a/x')!;
+    const next = winnerOf({ ...base, alive: new Set([...all].filter((n) => n !== first)) }, 'a/x');
+    expect(next).toBeDefined();
+    expect(next).not.toBe(first);
+  });
+
+  it('Local policy only elects nodes with a ready endpoint', () => {
+    const local = svc('a/x', ['203.0.113.200'], { externalTrafficPolicy: 'Local', endpointNodes: new Set(['node-2']) });
+    expect(winnerOf({ services: [local], nodes, alive: all, policy: everywhere }, 'a/x')).toBe('node-2');
+  });
+
+  it('no endpoints: nobody announces', () => {
+    const none = svc('a/x', ['203.0.113.200'], { hasEndpoints: false, endpointNodes: new Set() });
+    expect(winnerOf({ services: [none], nodes, alive: all, policy: everywhere }, 'a/x')).toBeUndefined();
+  });
+
+  it('skips NetworkUnavailable nodes, the exclusion label and nodes the advertisement leaves out', () => {
+    const s = svc('a/x', ['203.0.113.200']);
+    const onlyNode3 = [
+      node('node-1', { networkUnavailable: true }),
+      node('node-2', { labels: { [EXCLUDE_LB_LABEL]: '' } }),
+      node('node-3'),
+    ];
+    expect(winnerOf({ services: [s], nodes: onlyNode3, alive: all, policy: everywhere }, 'a/x')).toBe('node-3');
+    const notNode3: SpeakerView['policy'] = (_p, n) => ({ announce: n.name !== 'node-3', interfaces: [] });
+    expect(winnerOf({ services: [s], nodes: onlyNode3, alive: all, policy: notNode3 }, 'a/x')).toBeUndefined();
+  });
+
+  it('services sharing an IP land on one node and merge into one announcement', () => {
+    const ip = '203.0.113.210';
+    const view = { services: [svc('a/x', [ip]), svc('b/y', [ip])], nodes, alive: all, policy: everywhere };
+    const winner = electNode(all, ip)!;
+    const ann = decideAnnouncements({ ...view, me: winner }).announce.get(ip);
+    expect(ann?.services.sort()).toEqual(['a/x', 'b/y']);
+  });
+});

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every benchmark of the project, one after the other; each prints one table whose rows were
+# measured in the same run. Pass a filter to run only matching files: pnpm bench allocator
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+filter=${1:-}
+bash scripts/setup.sh >/dev/null
+pnpm exec turbo run build --output-logs=errors-only
+mapfile -t files < <(ls packages/*/bench/*.bench.ts e2e/bench/*.bench.ts 2>/dev/null | grep -- "$filter" || true)
+[ ${#files[@]} -gt 0 ] || { echo "no benchmark matches '$filter'" >&2; exit 1; }
+for f in "${files[@]}"; do
+  echo; echo "### $f"
+  node --expose-gc --import tsx "$f"
+done

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: set-up, build, typecheck, lint, unit tests, then the
+# e2e tests against a real control plane and network namespaces (needs root).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+start=$(date +%s)
+step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
+
+step "set-up"
+bash scripts/setup.sh
+step "build"
+pnpm exec turbo run build --output-logs=errors-only
+step "typecheck"
+pnpm exec turbo run typecheck --output-logs=errors-only
+step "lint"
+pnpm exec eslint --max-warnings=0 .
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+status=0
+step "unit tests"
+node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit \
+  --json --outputFile="$results/unit.json" || status=1
+step "e2e tests (real kube-apiserver + network namespaces)"
+node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects e2e --runInBand \
+  --json --outputFile="$results/e2e.json" || status=1
+
+node -e '
+  let passed = 0, failed = 0;
+  for (const f of process.argv.slice(1)) {
+    try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; }
+    catch { failed += 1; console.log("no results from " + f); }
+  }
+  console.log(`\ntests: ${passed} passed, ${failed} failed`);
+' "$results/unit.json" "$results/e2e.json"
+echo "=== finished in $(( $(date +%s) - start ))s"
+exit $status

@@ -1,0 +1,141 @@
+import { GROUP, type AddressPool, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
+import { Allocator } from '@metallb-ts/ipam';
+import type { EventRecorder, Kube, K8sClientMetrics, Logger, ResourceCache, SyncResult, V1Namespace, V1Service } from '@metallb-ts/k8s-runtime';
+import { WorkQueue } from '@metallb-ts/k8s-runtime';
+import type { AllocatorMetrics } from './allocator-metrics.js';
+import { applyOutcome } from './apply-outcome.js';
+import { LastGoodConfig } from './last-good-config.js';
+import { syncService } from './sync-service.js';
+
+export interface ControllerDeps {
+  kube: Kube;
+  events: EventRecorder;
+  logger: Logger;
+  namespace: string;
+  loadBalancerClass?: string;
+  allocatorMetrics: AllocatorMetrics;
+  clientMetrics: K8sClientMetrics;
+}
+
+/**
+ * Wires caches, the work queue and the allocator. The decisions live in syncService and
+ * LastGoodConfig; this class only moves objects between them and the API server.
+ */
+export class Controller {
+  readonly allocator = new Allocator();
+  private readonly queue: WorkQueue;
+  private readonly configState = new LastGoodConfig();
+  private readonly services: ResourceCache<V1Service>;
+  private readonly namespaces: ResourceCache<V1Namespace>;
+  private readonly ipAddressPools: ResourceCache<IPAddressPool>;
+  private readonly addressPools: ResourceCache<AddressPool>;
+  private readonly l2Advertisements: ResourceCache<L2Advertisement>;
+  private configLoaded = false;
+  private running = false;
+
+  constructor(private readonly deps: ControllerDeps) {
+    const { kube, namespace } = deps;
+    this.services = kube.watchCache<V1Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services' });
+    this.namespaces = kube.watchCache<V1Namespace>({ apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' });
+    const crd = <T>(kind: string, plural: string, version = 'v1beta1') =>
+      kube.watchCache<T>({ apiVersion: `${GROUP}/${version}`, kind, plural, namespace });
+    this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools');
+    this.addressPools = crd<AddressPool>('AddressPool', 'addresspools');
+    this.l2Advertisements = crd<L2Advertisement>('L2Advertisement', 'l2advertisements');
+    this.queue = new WorkQueue({ logger: deps.logger, onReprocessAll: () => this.enqueueAllServices() });
+  }
+
+  get ready(): boolean {
+    return this.running && this.configLoaded;
+  }
+
+  /** Starts caches and reconciling; resolves once the initial state has been restored. */
+  async start(signal: AbortSignal): Promise<void> {
+    const caches = [this.services, this.namespaces, this.ipAddressPools, this.addressPools, this.l2Advertisements];
+    await Promise.all(caches.map((c) => c.waitForSync(signal)));
+    this.reloadConfig();
+    this.restoreAssignments();
+    this.services.onChange((key) => this.queue.add(key));
+    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.onChange(() => this.onConfigChange());
+    // Namespace labels feed serviceAllocation.namespaceSelectors.
+    this.namespaces.onChange(() => this.enqueueAllServices());
+    this.running = true;
+    this.enqueueAllServices();
+    void this.queue.run((key) => this.syncServiceKey(key), { concurrency: 1 });
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.shutdown();
+    for (const c of [this.services, this.namespaces, this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.stop();
+  }
+
+  private onConfigChange(): void {
+    this.reloadConfig();
+    this.enqueueAllServices();
+  }
+
+  private reloadConfig(): void {
+    const { config, errors, stale } = this.configState.update({
+      addressPools: this.addressPools.list(),
+      ipAddressPools: this.ipAddressPools.list(),
+      l2Advertisements: this.l2Advertisements.list(),
+    });
+    for (const e of errors) {
+      this.deps.logger.error('invalid configuration object', { key: `${e.namespace}/${e.name}`, kind: e.kind, field: e.field, value: e.value, reason: e.reason });
+      this.deps.events.emit(
+        { apiVersion: `${GROUP}/v1beta1`, kind: e.kind, namespace: e.namespace ?? this.deps.namespace, name: e.name },
+        'Warning',
+        'InvalidConfiguration',
+        e.message,
+      );
+    }
+    if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
+    this.deps.clientMetrics.configLoaded.set(1);
+    this.deps.clientMetrics.configStale.set(errors.length > 0 ? 1 : 0);
+    for (const ev of this.allocator.setPools(config.pools)) {
+      this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
+      this.queue.add(ev.key);
+    }
+    this.configLoaded = true;
+    this.deps.allocatorMetrics.update(this.allocator.stats());
+  }
+
+  /**
+   * Before allocating anything new, take back every address services already hold, oldest service
+   * first, so a restart never reshuffles IPs and a contested address stays with its first holder.
+   */
+  private restoreAssignments(): void {
+    const holders = this.services
+      .list()
+      .filter((s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0)
+      .sort((a, b) => timeOf(a) - timeOf(b) || keyOf(a).localeCompare(keyOf(b)));
+    for (const svc of holders) {
+      syncService(keyOf(svc), svc, this.allocator, { loadBalancerClass: this.deps.loadBalancerClass });
+    }
+    this.deps.logger.info('restored existing assignments', { services: holders.length });
+  }
+
+  private enqueueAllServices(): void {
+    for (const s of this.services.list()) this.queue.add(keyOf(s));
+  }
+
+  private async syncServiceKey(key: string): Promise<SyncResult> {
+    const svc = this.services.get(key);
+    const outcome = syncService(key, svc, this.allocator, { loadBalancerClass: this.deps.loadBalancerClass });
+    this.deps.allocatorMetrics.update(this.allocator.stats());
+    try {
+      const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
+      this.deps.clientMetrics.updates.inc();
+      if (writes > 0 || outcome.events.length > 0) {
+        this.deps.logger.info('service synced', { key, ingress: outcome.ingress, pool: outcome.pool, events: outcome.events.map((e) => e.reason) });
+      }
+      return { kind: 'ok' };
+    } catch (error) {
+      this.deps.clientMetrics.updateErrors.inc();
+      return { kind: 'retry', error };
+    }
+  }
+}
+
+const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+const timeOf = (o: V1Service) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();

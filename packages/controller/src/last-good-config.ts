@@ -1,0 +1,72 @@
+import { buildConfig, type Config, type ConfigObjects, type ObjectError } from '@metallb-ts/api';
+
+type Kind = keyof ConfigObjects;
+const KINDS: Kind[] = ['addressPools', 'ipAddressPools', 'l2Advertisements'];
+interface Named {
+  metadata?: { namespace?: string; name?: string };
+}
+const keyOf = (kind: string, o: Named) => `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+const errorKey = (e: ObjectError) => `${e.kind}/${e.namespace ?? ''}/${e.name}`;
+
+export interface ConfigUpdate {
+  config: Config;
+  /** Every problem with the objects as they are now: report them all to the user. */
+  errors: ObjectError[];
+  /** Keys of objects that are invalid now but served from their last valid version. */
+  stale: string[];
+}
+
+/**
+ * Turns the pool objects into a config while never letting a bad edit take addresses away: an
+ * object that was valid before and is invalid now keeps serving its last valid version (reported
+ * as stale), an object never seen valid is left out. Other objects are unaffected either way.
+ */
+export class LastGoodConfig {
+  private good = new Map<string, unknown>();
+
+  update(objs: ConfigObjects): ConfigUpdate {
+    const first = buildConfig(objs);
+    const bad = new Set(first.errors.map(errorKey));
+    if (bad.size === 0) {
+      this.remember(objs);
+      return { config: first.config, errors: [], stale: [] };
+    }
+    const stale: string[] = [];
+    const substituted = this.mapObjects(objs, (kind, o) => {
+      const key = keyOf(kindName(kind), o);
+      if (!bad.has(key)) return o;
+      const last = this.good.get(key);
+      if (last !== undefined) stale.push(key);
+      return last;
+    });
+    let second = buildConfig(substituted);
+    if (second.errors.length > 0) {
+      // A last good version can clash with what changed since (e.g. a new overlapping pool):
+      // drop whatever still errs rather than serve a config that fails validation.
+      const stillBad = new Set(second.errors.map(errorKey));
+      second = buildConfig(this.mapObjects(substituted, (kind, o) => (stillBad.has(keyOf(kindName(kind), o)) ? undefined : o)));
+      stale.splice(0, stale.length, ...stale.filter((k) => !stillBad.has(k)));
+    }
+    this.remember(this.mapObjects(objs, (kind, o) => (bad.has(keyOf(kindName(kind), o)) ? undefined : o)), bad);
+    return { config: second.config, errors: first.errors, stale };
+  }
+
+  private remember(valid: ConfigObjects, keepAlso: Set<string> = new Set()): void {
+    const next = new Map<string, unknown>();
+    for (const kind of KINDS) for (const o of valid[kind] as Named[]) next.set(keyOf(kindName(kind), o), o);
+    // Invalid objects keep their remembered version; deleted ones are forgotten.
+    for (const key of keepAlso) if (this.good.has(key)) next.set(key, this.good.get(key));
+    this.good = next;
+  }
+
+  private mapObjects(objs: ConfigObjects, fn: (kind: Kind, o: Named) => unknown): ConfigObjects {
+    const out = {} as Record<Kind, unknown[]>;
+    for (const kind of KINDS) out[kind] = (objs[kind] as Named[]).map((o) => fn(kind, o)).filter((o) => o !== undefined);
+    return out as unknown as ConfigObjects;
+  }
+}
+
+/** The `kind` an ObjectError carries for each list of ConfigObjects. */
+function kindName(kind: Kind): string {
+  return { addressPools: 'AddressPool', ipAddressPools: 'IPAddressPool', l2Advertisements: 'L2Advertisement' }[kind];
+}

@@ -1,0 +1,85 @@
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+
+/** What the speaker needs to know about a link to decide whether to answer on it. */
+export interface LinkInfo {
+  name: string;
+  mac: string;
+  up: boolean;
+  noArp: boolean;
+  /** Enslaved to a bond or bridge: the master answers, never the slave. */
+  enslaved: boolean;
+  loopback: boolean;
+}
+
+export const DEFAULT_INTERFACE_EXCLUDE = [
+  '^docker.*', '^cbr.*', '^dummy.*', '^virbr.*', '^lxcbr.*', '^veth.*', '^lo$', '^cali.*',
+  '^tunl.*', '^flannel.*', '^kube-ipvs.*', '^cni.*', '^nodelocaldns.*', '^lxc.*',
+];
+
+export type ExcludeList = { ok: true; value: RegExp[] } | { ok: false; error: string };
+
+/** Parses a comma-separated list of regular expressions, naming the one that does not compile. */
+export function parseExcludeList(spec: string | undefined): ExcludeList {
+  const items = spec === undefined ? DEFAULT_INTERFACE_EXCLUDE : spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const out: RegExp[] = [];
+  for (const item of items) {
+    try {
+      out.push(new RegExp(item));
+    } catch (e) {
+      return { ok: false, error: `interface exclusion "${item}" is not a valid regular expression: ${(e as Error).message}` };
+    }
+  }
+  return { ok: true, value: out };
+}
+
+// Kernel interface flags (include/uapi/linux/if.h).
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+const IFF_NOARP = 0x80;
+
+/** Reads links from sysfs; pure apart from the reads so the selection rule can be tested alone. */
+export function readLinks(sysClassNet = '/sys/class/net'): LinkInfo[] {
+  return readdirSync(sysClassNet).map((name) => {
+    const read = (f: string) => {
+      try {
+        return readFileSync(`${sysClassNet}/${name}/${f}`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    const flags = parseInt(read('flags') || '0', 16);
+    return {
+      name,
+      mac: read('address'),
+      up: (flags & IFF_UP) !== 0 && read('operstate') !== 'down',
+      noArp: (flags & IFF_NOARP) !== 0,
+      enslaved: existsSync(`${sysClassNet}/${name}/master`),
+      loopback: (flags & IFF_LOOPBACK) !== 0,
+    };
+  });
+}
+
+/** The links we may answer on, and why each other link was skipped (for the log). */
+export function selectLinks(links: LinkInfo[], exclude: RegExp[]): { use: LinkInfo[]; skipped: { name: string; why: string }[] } {
+  const use: LinkInfo[] = [];
+  const skipped: { name: string; why: string }[] = [];
+  for (const l of links) {
+    const pattern = exclude.find((re) => re.test(l.name));
+    const why = pattern
+      ? `matches exclusion ${pattern.source}`
+      : l.loopback
+        ? 'loopback'
+        : !l.up
+          ? 'down'
+          : l.noArp
+            ? 'NOARP'
+            : l.enslaved
+              ? 'enslaved to a bond or bridge'
+              : !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(l.mac) || l.mac === '00:00:00:00:00:00'
+                ? 'no Ethernet address'
+                : undefined;
+    if (why) skipped.push({ name: l.name, why });
+    else use.push(l);
+  }
+  return { use, skipped };
+}

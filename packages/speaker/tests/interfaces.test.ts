@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseExcludeList, selectLinks, type LinkInfo } from '../src/interfaces.js';
+
+const link = (name: string, extra: Partial<LinkInfo> = {}): LinkInfo => ({
+  name, mac: '02:00:00:00:00:01', up: true, noArp: false, enslaved: false, loopback: false, ...extra,
+});
+
+describe('selectLinks', () => {
+  it('skips down, NOARP, enslaved, loopback, MAC-less and excluded links, saying why', () => {
+    const exclude = parseExcludeList('^mgmt.*,^kube-ipvs.*');
+    if (!exclude.ok) throw new Error(exclude.error);
+    const { use, skipped } = selectLinks(
+      [
+        link('data0'),
+        link('mgmt0'),
+        link('kube-ipvs0'),
+        link('eth1', { up: false }),
+        link('eth2', { noArp: true }),
+        link('eth3', { enslaved: true }),
+        link('lo', { loopback: true, mac: '00:00:00:00:00:00' }),
+        link('wg0', { mac: '' }),
+      ],
+      exclude.value,
+    );
+    expect(use.map((l) => l.name)).toEqual(['data0']);
+    expect(Object.fromEntries(skipped.map((s) => [s.name, s.why]))).toEqual({
+      mgmt0: 'matches exclusion ^mgmt.*',
+      'kube-ipvs0': 'matches exclusion ^kube-ipvs.*',
+      eth1: 'down',
+      eth2: 'NOARP',
+      eth3: 'enslaved to a bond or bridge',
+      lo: 'loopback',
+      wg0: 'no Ethernet address',
+    });
+  });
+
+  it('defaults to the MetalLB exclusion list, which skips veth', () => {
+    const def = parseExcludeList(undefined);
+    if (!def.ok) throw new Error(def.error);
+    expect(selectLinks([link('veth12'), link('eth0')], def.value).use.map((l) => l.name)).toEqual(['eth0']);
+  });
+
+  it('names an exclusion that is not a regular expression', () => {
+    const r = parseExcludeList('^ok$,(broken');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain('"(broken"');
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { arpReply, decodeArp, decodeFrame, encodeArp, encodeFrame, gratuitousArp } from '@metallb-ts/l2-proto';
-import type { ArpPacket } from '@metallb-ts/l2-proto';
+import { arpReply, decodeArp, decodeFrame, encodeArp, encodeFrame, gratuitousArp } from '../src/index.js';
+import type { ArpPacket } from '../src/index.js';
 import { hex } from './hex.js';
 
 const ourMac = Buffer.from('020000000001', 'hex');

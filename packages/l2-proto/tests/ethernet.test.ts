@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, ETHERTYPE_VLAN, decodeEthernet, encodeEthernet } from '@metallb-ts/l2-proto';
-import type { EthernetFrame } from '@metallb-ts/l2-proto';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6, ETHERTYPE_VLAN, decodeEthernet, encodeEthernet } from '../src/index.js';
+import type { EthernetFrame } from '../src/index.js';
 import { hex } from './hex.js';
 
 const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Buffer.from(b));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '@metallb-ts/l2-proto';
+import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../src/index.js';
 
 describe('IPv4 text <-> bytes', () => {
   it('parses a dotted quad', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { BROADCAST_MAC, ZERO_MAC, formatMac, isBroadcast, isMulticastMac, parseMac } from '@metallb-ts/l2-proto';
+import { BROADCAST_MAC, ZERO_MAC, formatMac, isBroadcast, isMulticastMac, parseMac } from '../src/index.js';
 
 describe('parseMac', () => {
   it('parses colon and hyphen forms, any case', () => {

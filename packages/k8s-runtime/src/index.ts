@@ -1,0 +1,77 @@
+export {
+  createLogger,
+  parseLogLevel,
+  serializeError,
+  silentLogger,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from './logger.js';
+export {
+  KubeError,
+  isKubeError,
+  isNotFound,
+  isConflict,
+  isAlreadyExists,
+  isForbidden,
+  isGone,
+  isNetworkError,
+} from './kube-error.js';
+export { objectKey, splitKey, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
+export {
+  connect,
+  type Kube,
+  type ConnectOptions,
+  type PatchOptions,
+  type PatchType,
+  type WriteOptions,
+  type ListOptions,
+  type DeleteOptions,
+  type WatchOptions,
+  type WatchEventType,
+  type ResourceInfo,
+} from './kube.js';
+export { ResourceCache, type WatchCacheOptions, type ChangeListener, type ListWatcher } from './resource-cache.js';
+export {
+  WorkQueue,
+  SyncResult,
+  type WorkQueueOptions,
+  type RunOptions,
+  type SyncHandler,
+  type QueueTimers,
+} from './work-queue.js';
+export {
+  createServer,
+  probePlugin,
+  type ServerOptions,
+  type ProbeServer,
+  type ProbePluginOptions,
+  type Check,
+  type CheckFn,
+  type CheckOutcome,
+} from './server.js';
+export {
+  recorder,
+  type EventRecorder,
+  type EventObjectRef,
+  type EventType,
+  type RecorderOptions,
+} from './event-recorder.js';
+export {
+  LeaseElector,
+  leaseRef,
+  leaseRenewMs,
+  type Lease,
+  type LeaseSpec,
+  type LeaseElectorOptions,
+} from './lease-elector.js';
+export {
+  LeaseHeartbeat,
+  LeaseMembership,
+  type LeaseHeartbeatOptions,
+  type LeaseMembershipOptions,
+  type MembershipListener,
+} from './lease-heartbeat.js';
+export { createRegistry, createK8sClientMetrics, type K8sClientMetrics } from './metrics.js';
+export { onShutdown, type ShutdownStep, type ShutdownOptions, type ShutdownHandle } from './shutdown.js';
+export { formatTime, formatMicroTime, parseTimeMs } from './time.js';

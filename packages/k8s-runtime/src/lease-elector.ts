@@ -1,0 +1,288 @@
+import type { Kube } from './kube.js';
+import { isConflict, isNotFound, isAlreadyExists } from './kube-error.js';
+import { silentLogger, type Logger } from './logger.js';
+import { formatMicroTime, parseTimeMs } from './time.js';
+import type { KubeObject } from './types.js';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+export const leaseRef = (namespace: string, name?: string) => ({
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  plural: 'leases',
+  namespace,
+  name,
+});
+
+export interface LeaseElectorOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  /** How long a lease stays valid without renewal (what followers wait). e.g. 15000 */
+  leaseDurationMs: number;
+  /** How long the leader keeps trying to renew before it gives up leadership. e.g. 10000 */
+  renewDeadlineMs: number;
+  /** Pause between attempts to acquire or renew. e.g. 2000 */
+  retryPeriodMs: number;
+  /** Called when this process becomes leader; `signal` aborts when leadership ends. */
+  onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
+  /** Called when leadership ends (lost, released or stopped). */
+  onStoppedLeading: () => void | Promise<void>;
+  /** Called whenever the observed leader changes (including to ourselves). */
+  onNewLeader?: (identity: string) => void;
+  logger?: Logger;
+  now?: () => number;
+}
+
+type LeaseApi = Pick<Kube, 'get' | 'create' | 'replace'>;
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease. Followers judge expiry by their own clock
+ * (when they last saw the lease change), never by comparing the leader's timestamps with
+ * theirs, so clock skew between hosts does not matter.
+ *
+ * `run(signal)` campaigns until `signal` aborts: after losing leadership it calls
+ * `onStoppedLeading` and campaigns again. `release()` hands the lease back at once.
+ */
+export class LeaseElector {
+  private readonly kube: LeaseApi;
+  private readonly opts: LeaseElectorOptions;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private leading = false;
+  private leaderAbort: AbortController | undefined;
+  /** The last lease we saw and when (local clock) we saw it change. */
+  private observed: { holder: string; renewTime: string; resourceVersion: string; atMs: number } | undefined;
+  private lastLease: Lease | undefined;
+  private knownLeader = '';
+  private wakeUp: (() => void) | undefined;
+  private released = false;
+
+  constructor(kube: LeaseApi, opts: LeaseElectorOptions) {
+    if (opts.renewDeadlineMs >= opts.leaseDurationMs) {
+      throw new Error('renewDeadlineMs must be shorter than leaseDurationMs');
+    }
+    this.kube = kube;
+    this.opts = opts;
+    this.logger = (opts.logger ?? silentLogger).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+    this.now = opts.now ?? Date.now;
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Identity of the leader last observed ('' if none). */
+  leader(): string {
+    return this.knownLeader;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    this.released = false;
+    const wake = (): void => this.wakeUp?.();
+    signal.addEventListener('abort', wake);
+    try {
+      while (!signal.aborted && !this.released) {
+        // Campaign.
+        while (!signal.aborted && !this.released) {
+          if (await this.tryAcquireOrRenew()) break;
+          await this.pause(this.jittered(this.opts.retryPeriodMs), signal);
+        }
+        if (signal.aborted || this.released) break;
+        await this.becomeLeader();
+        // Renew until we cannot for renewDeadline.
+        let lastRenewMs = this.now();
+        while (!signal.aborted && !this.released) {
+          await this.pause(this.opts.retryPeriodMs, signal);
+          if (signal.aborted || this.released) break;
+          if (await this.tryAcquireOrRenew()) {
+            lastRenewMs = this.now();
+            continue;
+          }
+          if (this.knownLeader !== this.opts.identity && this.knownLeader !== '') {
+            this.logger.warn('another process holds the lease, stepping down', { leader: this.knownLeader });
+            break;
+          }
+          if (this.now() - lastRenewMs >= this.opts.renewDeadlineMs) {
+            this.logger.error('could not renew the lease within the deadline, stepping down', {
+              renewDeadlineMs: this.opts.renewDeadlineMs,
+            });
+            break;
+          }
+        }
+        if (this.leading) await this.stopLeading();
+      }
+      if (signal.aborted && this.leading) await this.release();
+    } finally {
+      signal.removeEventListener('abort', wake);
+    }
+  }
+
+  /**
+   * Gives the lease up (empty holder) so a successor takes over without waiting for expiry,
+   * stops leading and ends `run`.
+   */
+  async release(): Promise<void> {
+    this.released = true;
+    this.wakeUp?.();
+    if (!this.leading) return;
+    const lease = this.lastLease;
+    if (lease && lease.spec?.holderIdentity === this.opts.identity) {
+      const spec: LeaseSpec = {
+        ...lease.spec,
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        renewTime: formatMicroTime(new Date(this.now())),
+      };
+      // Remove the holder-specific timestamps the API would otherwise keep.
+      delete spec.acquireTime;
+      try {
+        await this.kube.replace<Lease>({ ...lease, spec });
+        this.logger.info('released the lease');
+      } catch (error) {
+        this.logger.warn('releasing the lease failed; successors will wait for expiry', { error });
+      }
+    }
+    await this.stopLeading();
+  }
+
+  private async becomeLeader(): Promise<void> {
+    this.leading = true;
+    this.leaderAbort = new AbortController();
+    this.logger.info('became leader');
+    try {
+      await this.opts.onStartedLeading(this.leaderAbort.signal);
+    } catch (error) {
+      this.logger.error('onStartedLeading threw', { error });
+    }
+  }
+
+  private async stopLeading(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.leaderAbort?.abort();
+    this.leaderAbort = undefined;
+    this.logger.info('stopped leading');
+    try {
+      await this.opts.onStoppedLeading();
+    } catch (error) {
+      this.logger.error('onStoppedLeading threw', { error });
+    }
+  }
+
+  private setLeader(identity: string): void {
+    if (identity === this.knownLeader) return;
+    this.knownLeader = identity;
+    this.logger.info('leader changed', { leader: identity });
+    try {
+      this.opts.onNewLeader?.(identity);
+    } catch (error) {
+      this.logger.error('onNewLeader threw', { error });
+    }
+  }
+
+  /** One attempt; true when we hold the lease afterwards. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const nowMs = this.now();
+    const nowStr = formatMicroTime(new Date(nowMs));
+    const durationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
+    let current: Lease;
+    try {
+      current = await this.kube.get<Lease>(leaseRef(this.opts.namespace, this.opts.name));
+    } catch (error) {
+      if (!isNotFound(error)) {
+        this.logger.warn('reading the lease failed', { error });
+        return false;
+      }
+      try {
+        const created = await this.kube.create<Lease>({
+          ...leaseRef(this.opts.namespace),
+          metadata: { name: this.opts.name, namespace: this.opts.namespace },
+          spec: {
+            holderIdentity: this.opts.identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: nowStr,
+            renewTime: nowStr,
+            leaseTransitions: 0,
+          },
+        } as Lease);
+        this.remember(created);
+        return true;
+      } catch (e) {
+        if (!isAlreadyExists(e)) this.logger.warn('creating the lease failed', { error: e });
+        return false;
+      }
+    }
+    this.remember(current);
+    const spec = current.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const ours = holder === this.opts.identity;
+    if (!ours && holder !== '' && this.observed) {
+      const validMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+      if (this.observed.atMs + validMs > nowMs) return false; // held by a live leader
+    }
+    const next: Lease = {
+      ...current,
+      spec: {
+        ...spec,
+        holderIdentity: this.opts.identity,
+        leaseDurationSeconds: durationSeconds,
+        renewTime: nowStr,
+        acquireTime: ours ? spec.acquireTime : nowStr,
+        leaseTransitions: ours ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
+      },
+    };
+    try {
+      const updated = await this.kube.replace<Lease>(next);
+      this.remember(updated);
+      return true;
+    } catch (error) {
+      if (!isConflict(error)) this.logger.warn('updating the lease failed', { error });
+      return false;
+    }
+  }
+
+  private remember(lease: Lease): void {
+    this.lastLease = lease;
+    const holder = lease.spec?.holderIdentity ?? '';
+    const renewTime = lease.spec?.renewTime ?? '';
+    const rv = lease.metadata?.resourceVersion ?? '';
+    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
+      this.observed = { holder, renewTime, resourceVersion: rv, atMs: this.now() };
+    }
+    this.setLeader(holder);
+  }
+
+  private jittered(ms: number): number {
+    return ms * (1 + Math.random() * 0.2);
+  }
+
+  private pause(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted || this.released) return resolve();
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(t);
+        self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+/** Milliseconds since the epoch of a lease's renewTime; NaN when unset. */
+export function leaseRenewMs(lease: Lease): number {
+  return parseTimeMs(lease.spec?.renewTime);
+}

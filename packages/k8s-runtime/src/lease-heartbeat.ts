@@ -1,0 +1,232 @@
+import type { Kube } from './kube.js';
+import { isNotFound, isAlreadyExists } from './kube-error.js';
+import { leaseRef, type Lease } from './lease-elector.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { ResourceCache } from './resource-cache.js';
+import { formatMicroTime, parseTimeMs } from './time.js';
+
+export interface LeaseHeartbeatOptions {
+  namespace: string;
+  /** Lease name is `${prefix}${identity}`. */
+  prefix: string;
+  identity: string;
+  /** Renewal period, e.g. 1000. */
+  renewMs: number;
+  /** How long a renewal keeps the member alive (whole seconds on the wire, min 1). e.g. 3000 */
+  leaseDurationMs: number;
+  labels?: Record<string, string>;
+  logger?: Logger;
+}
+
+type HeartbeatApi = Pick<Kube, 'create' | 'patch' | 'delete'>;
+
+/**
+ * Keeps this member's own Lease renewed. Failures are logged and retried on the next tick;
+ * `release()` deletes the Lease so the others see a planned leave at once.
+ */
+export class LeaseHeartbeat {
+  private readonly logger: Logger;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = true;
+  private inFlight: Promise<void> | undefined;
+  private lastOkMs = 0;
+  readonly leaseName: string;
+
+  constructor(
+    private readonly kube: HeartbeatApi,
+    private readonly opts: LeaseHeartbeatOptions,
+  ) {
+    this.leaseName = `${opts.prefix}${opts.identity}`;
+    this.logger = (opts.logger ?? silentLogger).child({ lease: `${opts.namespace}/${this.leaseName}` });
+  }
+
+  /** Renews once now, then every `renewMs`. Resolves after the first attempt. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    await this.tick();
+  }
+
+  /** Time (ms since epoch) of the last successful renewal; 0 if none. */
+  lastRenewed(): number {
+    return this.lastOkMs;
+  }
+
+  /** Stops renewing without deleting the Lease (the member then expires, like a crash). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  /** Stops renewing and deletes the Lease: a planned leave. */
+  async release(): Promise<void> {
+    await this.stop();
+    try {
+      await this.kube.delete(leaseRef(this.opts.namespace, this.leaseName));
+      this.logger.info('membership lease released');
+    } catch (error) {
+      if (!isNotFound(error)) this.logger.warn('deleting the membership lease failed', { error });
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const started = Date.now();
+    this.inFlight = this.renew();
+    await this.inFlight;
+    this.inFlight = undefined;
+    if (this.stopped) return;
+    const wait = Math.max(0, this.opts.renewMs - (Date.now() - started));
+    this.timer = setTimeout(() => void this.tick(), wait);
+  }
+
+  private async renew(): Promise<void> {
+    const spec = {
+      holderIdentity: this.opts.identity,
+      leaseDurationSeconds: Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000)),
+      renewTime: formatMicroTime(new Date()),
+    };
+    const ref = leaseRef(this.opts.namespace, this.leaseName);
+    try {
+      await this.kube.patch(ref, { spec }, { type: 'merge' });
+      this.lastOkMs = Date.now();
+      return;
+    } catch (error) {
+      if (!isNotFound(error)) {
+        this.logger.warn('renewing membership lease failed', { error });
+        return;
+      }
+    }
+    try {
+      await this.kube.create<Lease>({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: this.leaseName, namespace: this.opts.namespace, labels: this.opts.labels },
+        spec: { ...spec, acquireTime: spec.renewTime },
+      });
+      this.lastOkMs = Date.now();
+      this.logger.info('membership lease created');
+    } catch (error) {
+      if (!isAlreadyExists(error)) this.logger.warn('creating membership lease failed', { error });
+    }
+  }
+}
+
+export interface LeaseMembershipOptions {
+  namespace: string;
+  prefix: string;
+  /** How often to re-evaluate liveness between lease events. Default 200 ms. */
+  checkIntervalMs?: number;
+  labelSelector?: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export type MembershipListener = (alive: Set<string>) => void;
+
+/**
+ * Watches the Leases named `${prefix}<identity>` and tells who is alive: a member is alive while
+ * its last renewal is within its lease duration. Death shows as the absence of renewals, so the
+ * alive set is re-evaluated on every lease event and on a timer.
+ *
+ * A renewal counts from min(renewTime, the moment we saw it): a renewTime in the future (clock
+ * ahead) cannot extend a member's life, and a stale lease seen at start-up is judged by its age.
+ */
+export class LeaseMembership {
+  private readonly cache: ResourceCache<Lease>;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  /** identity -> (renewTime string, effective renewal ms, duration ms) */
+  private readonly seen = new Map<string, { renewTime: string; renewedMs: number; durationMs: number }>();
+  private readonly listeners = new Set<MembershipListener>();
+  private last = new Set<string>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(kube: Pick<Kube, 'watchCache'>, private readonly opts: LeaseMembershipOptions) {
+    this.logger = (opts.logger ?? silentLogger).child({ membership: `${opts.namespace}/${opts.prefix}*` });
+    this.now = opts.now ?? Date.now;
+    this.cache = kube.watchCache<Lease>({
+      ...leaseRef(opts.namespace),
+      plural: 'leases',
+      labelSelector: opts.labelSelector,
+      logger: opts.logger,
+    });
+    this.cache.onChange((key, lease) => this.observe(key, lease));
+    this.timer = setInterval(() => this.check(), opts.checkIntervalMs ?? 200);
+    this.timer.unref?.();
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    return this.cache.waitForSync(signal);
+  }
+
+  hasSynced(): boolean {
+    return this.cache.hasSynced();
+  }
+
+  /** Members whose renewal is within their lease duration at `nowMs`. */
+  alive(nowMs: number = this.now()): Set<string> {
+    const out = new Set<string>();
+    for (const [id, s] of this.seen) if (s.renewedMs + s.durationMs > nowMs) out.add(id);
+    return out;
+  }
+
+  /** Called with the new alive set whenever it changes. Returns an unsubscribe function. */
+  onChange(listener: MembershipListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.cache.stop();
+  }
+
+  private observe(key: string, lease: Lease | undefined): void {
+    const name = key.slice(key.indexOf('/') + 1);
+    if (!name.startsWith(this.opts.prefix)) return;
+    const id = name.slice(this.opts.prefix.length);
+    const spec = lease?.spec;
+    if (!lease || !spec?.holderIdentity) {
+      this.seen.delete(id);
+    } else {
+      const prev = this.seen.get(id);
+      const renewTime = spec.renewTime ?? '';
+      const durationMs = (spec.leaseDurationSeconds ?? 1) * 1000;
+      if (!prev || prev.renewTime !== renewTime) {
+        const parsed = parseTimeMs(renewTime);
+        const nowMs = this.now();
+        const renewedMs = Number.isNaN(parsed) ? 0 : Math.min(parsed, nowMs);
+        this.seen.set(id, { renewTime, renewedMs, durationMs });
+      } else {
+        prev.durationMs = durationMs;
+      }
+    }
+    this.check();
+  }
+
+  private check(): void {
+    const now = this.alive();
+    if (sameSet(now, this.last)) return;
+    const joined = [...now].filter((m) => !this.last.has(m));
+    const left = [...this.last].filter((m) => !now.has(m));
+    this.last = now;
+    this.logger.info('membership changed', { alive: [...now].sort(), joined, left });
+    for (const l of this.listeners) {
+      try {
+        l(new Set(now));
+      } catch (error) {
+        this.logger.error('membership listener threw', { error });
+      }
+    }
+  }
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}

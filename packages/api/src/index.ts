@@ -1,0 +1,38 @@
+export {
+  GROUP,
+  DEFAULT_NAMESPACE,
+  ANNOTATION_PREFIX,
+  LEGACY_ANNOTATION_PREFIX,
+  ANNOTATIONS,
+  LEGACY_ANNOTATIONS,
+  SERVICE_L2_STATUS_LABELS,
+  findServiceAnnotation,
+  readServiceAnnotation,
+} from './constants.js';
+export type { FoundAnnotation, ServiceAnnotationName } from './constants.js';
+export type {
+  AddressPool,
+  AddressPoolSpec,
+  BgpAdvertisement,
+  ComponentConfig,
+  Condition,
+  IPAddressPool,
+  IPAddressPoolSpec,
+  L2Advertisement,
+  L2AdvertisementSpec,
+  LogLevel,
+  MetalLB,
+  MetalLBSpec,
+  ObjectMeta,
+  PoolStatus,
+  ServiceAllocationSpec,
+  ServiceL2Status,
+  ServiceL2StatusStatus,
+  Toleration,
+} from './types.js';
+export { METALLB_RESOURCE_NAME } from './types.js';
+export { buildConfig, l2AnnouncementFor } from './build-config.js';
+export type { Config, L2Rule, ObjectError, PoolObjectKind, PoolObjects } from './build-config.js';
+export { crds, crdFileName, ADDRESS_PATTERN } from './crds.js';
+export type { Schema } from './crds.js';
+export { renderCrdFiles, GENERATED_HEADER } from './crd-yaml.js';

@@ -1,0 +1,99 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { ADDRESS_PATTERN, crds, renderCrdFiles } from '../src/index.js';
+import type { Schema } from '../src/index.js';
+
+const crdDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../config/crds');
+
+interface Version {
+  name: string;
+  served: boolean;
+  storage: boolean;
+  schema: { openAPIV3Schema: Schema };
+  subresources: { status: object };
+  additionalPrinterColumns: { name: string; jsonPath: string }[];
+}
+interface Crd {
+  metadata: { name: string };
+  spec: { group: string; names: { kind: string; plural: string }; versions: Version[] };
+}
+
+const all = crds() as unknown as Crd[];
+const byKind = (kind: string): Crd => all.find((c) => c.spec.names.kind === kind)!;
+
+describe('committed CRD YAML', () => {
+  it('matches what the generator writes (run `pnpm --filter @metallb-ts/api gen:crds` if this fails)', () => {
+    const expected = renderCrdFiles();
+    const committed = readdirSync(crdDir).filter((f) => f.startsWith('metallb.io_'));
+    expect(committed.sort()).toEqual([...expected.keys()].sort());
+    for (const [name, content] of expected) expect(readFileSync(join(crdDir, name), 'utf8')).toBe(content);
+  });
+
+  it('carries a do-not-edit header and parses back to the CRD objects', () => {
+    for (const [name, content] of renderCrdFiles()) {
+      expect(content.startsWith('# Generated')).toBe(true);
+      expect(content).toContain('DO NOT EDIT');
+      const crd = parse(content) as Crd;
+      expect(`metallb.io_${crd.spec.names.plural}.yaml`).toBe(name);
+    }
+  });
+});
+
+describe('crds()', () => {
+  it('defines the five kinds in group metallb.io', () => {
+    expect(all.map((c) => c.metadata.name).sort()).toEqual([
+      'addresspools.metallb.io',
+      'ipaddresspools.metallb.io',
+      'l2advertisements.metallb.io',
+      'metallbs.metallb.io',
+      'servicel2statuses.metallb.io',
+    ]);
+    for (const crd of all) expect(crd.spec.group).toBe('metallb.io');
+  });
+
+  it('serves AddressPool and MetalLB in v1alpha1 and v1beta1 with v1beta1 stored and identical schemas', () => {
+    for (const kind of ['AddressPool', 'MetalLB']) {
+      const versions = byKind(kind).spec.versions;
+      expect(versions.map((v) => [v.name, v.served, v.storage])).toEqual([
+        ['v1beta1', true, true],
+        ['v1alpha1', true, false],
+      ]);
+      expect(versions[0]!.schema).toEqual(versions[1]!.schema);
+    }
+  });
+
+  it('has exactly one storage version, a status subresource and printer columns everywhere', () => {
+    for (const crd of all) {
+      expect(crd.spec.versions.filter((v) => v.storage)).toHaveLength(1);
+      for (const v of crd.spec.versions) {
+        expect(v.subresources).toEqual({ status: {} });
+        expect(v.additionalPrinterColumns.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('requires protocol (layer2|bgp) and addresses on AddressPool, defaults autoAssign to true', () => {
+    const spec = byKind('AddressPool').spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!;
+    expect(spec.required).toEqual(['protocol', 'addresses']);
+    expect(spec.properties!.protocol!.enum).toEqual(['layer2', 'bgp']);
+    expect(spec.properties!.autoAssign).toMatchObject({ type: 'boolean', default: true });
+    expect(spec.properties!.addresses).toMatchObject({ type: 'array', minItems: 1 });
+  });
+
+  it('shows addresses, auto-assign and usage from status in IPAddressPool columns', () => {
+    const cols = byKind('IPAddressPool').spec.versions[0]!.additionalPrinterColumns.map((c) => c.jsonPath);
+    expect(cols).toEqual(expect.arrayContaining(['.spec.addresses', '.spec.autoAssign', '.status.assignedIPv4', '.status.availableIPv4']));
+  });
+});
+
+describe('ADDRESS_PATTERN', () => {
+  const re = new RegExp(ADDRESS_PATTERN);
+  it.each(['203.0.113.0/28', '203.0.113.5', '203.0.113.5/32', '203.0.113.10-203.0.113.20', '203.0.113.10 - 203.0.113.20', '2001:db8::/120', '2001:db8::1', '2001:db8::1-2001:db8::9', '::/0'])(
+    'accepts %s',
+    (spec) => expect(re.test(spec)).toBe(true),
+  );
+  it.each(['203.0.113.300', '203.0.113.0/33', 'foo', '', '203.0.113', '2001:db8::/129', '10.0.0.1-', '1.2.3.4/'])('refuses %s', (spec) => expect(re.test(spec)).toBe(false));
+});

@@ -1,0 +1,16 @@
+declare module 'pcap' {
+  import type { EventEmitter } from 'node:events';
+  interface PcapSession extends EventEmitter {
+    inject(frame: Buffer): void;
+    close(): void;
+  }
+  interface SessionOptions {
+    filter?: string;
+    buffer_timeout?: number;
+    promiscuous?: boolean;
+    buffer_size?: number;
+    snap_length?: number;
+  }
+  const pcap: { createSession(device: string, options?: SessionOptions): PcapSession };
+  export default pcap;
+}

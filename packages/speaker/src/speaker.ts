@@ -1,0 +1,260 @@
+import { ANNOTATION_ALLOCATED_FROM_POOL, GROUP, l2AnnouncementFor, type AddressPool, type Config, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
+import { LastGoodConfig } from '@metallb-ts/api';
+import type { EventRecorder, K8sClientMetrics, Kube, Logger, ResourceCache, SyncResult, V1EndpointSlice, V1Node, V1Service } from '@metallb-ts/k8s-runtime';
+import { Gauge, LeaseHeartbeat, LeaseMembership, WorkQueue, type Counter, type Registry } from '@metallb-ts/k8s-runtime';
+import { decideAnnouncements, type Announcement, type SpeakerView } from './announcements.js';
+import { Announcer, type AnnouncerOptions } from './announcer.js';
+import type { NodeFacts, ServiceFacts } from './candidates.js';
+import { endpointFacts } from './endpoints.js';
+import { readLinks, selectLinks } from './interfaces.js';
+import { openLink, type WireLink } from './pcap-link.js';
+import { respond } from './responder.js';
+import { SpeakerMetrics } from './speaker-metrics.js';
+
+export interface SpeakerOptions {
+  nodeName: string;
+  namespace: string;
+  exclude: RegExp[];
+  membership: { renewMs: number; leaseDurationMs: number };
+  announcer?: AnnouncerOptions;
+  ignoreExcludeLabel?: boolean;
+}
+
+export interface SpeakerDeps {
+  kube: Kube;
+  events: EventRecorder;
+  logger: Logger;
+  registry: Registry;
+  clientMetrics: K8sClientMetrics;
+}
+
+interface OpenLink {
+  wire: WireLink;
+  mac: Buffer;
+}
+
+const MEMBER_PREFIX = 'speaker-';
+const RECOMPUTE = 'announcements';
+
+/**
+ * One speaker on one node. Every change to services, endpoints, nodes, pools or membership
+ * triggers the same level-based recompute of what this node must announce; the difference to what
+ * it announces now becomes start/stop calls on the announcer and the responder's lookup table.
+ */
+export class Speaker {
+  private readonly services: ResourceCache<V1Service>;
+  private readonly slices: ResourceCache<V1EndpointSlice>;
+  private readonly nodes: ResourceCache<V1Node>;
+  private readonly ipAddressPools: ResourceCache<IPAddressPool>;
+  private readonly addressPools: ResourceCache<AddressPool>;
+  private readonly l2Advertisements: ResourceCache<L2Advertisement>;
+  private readonly heartbeat: LeaseHeartbeat;
+  private readonly membership: LeaseMembership;
+  private readonly queue: WorkQueue;
+  private readonly announcer: Announcer;
+  private readonly metrics: SpeakerMetrics;
+  private readonly configState = new LastGoodConfig();
+  private config: Config | undefined;
+  private readonly links = new Map<string, OpenLink>();
+  /** ip -> announcement currently served (who and on which links). */
+  private current = new Map<string, Announcement & { links: string[] }>();
+  private winners = new Map<string, string | undefined>();
+  private running = false;
+
+  constructor(
+    private readonly opts: SpeakerOptions,
+    private readonly deps: SpeakerDeps,
+  ) {
+    const { kube, logger } = deps;
+    this.services = kube.watchCache<V1Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services', logger });
+    this.slices = kube.watchCache<V1EndpointSlice>({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices', logger });
+    this.nodes = kube.watchCache<V1Node>({ apiVersion: 'v1', kind: 'Node', plural: 'nodes', logger });
+    const crd = <T>(kind: string, plural: string) =>
+      kube.watchCache<T & { metadata?: object }>({ apiVersion: `${GROUP}/v1beta1`, kind, plural, namespace: opts.namespace, logger });
+    this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools') as ResourceCache<IPAddressPool>;
+    this.addressPools = crd<AddressPool>('AddressPool', 'addresspools') as ResourceCache<AddressPool>;
+    this.l2Advertisements = crd<L2Advertisement>('L2Advertisement', 'l2advertisements') as ResourceCache<L2Advertisement>;
+    const lease = { namespace: opts.namespace, prefix: MEMBER_PREFIX, logger };
+    this.heartbeat = new LeaseHeartbeat(kube, { ...lease, identity: opts.nodeName, ...opts.membership, labels: { 'app.kubernetes.io/component': 'speaker' } });
+    this.membership = new LeaseMembership(kube, { ...lease, checkIntervalMs: Math.min(250, opts.membership.renewMs) });
+    this.metrics = new SpeakerMetrics(deps.registry, opts.nodeName);
+    this.announcer = new Announcer({
+      ...(opts.announcer ?? { burstMs: [0, 200, 500, 1000, 2000, 3000, 5000], refreshMs: 30_000 }),
+      onSent: (ip, _link, frames) => this.metrics.gratuitousSent(ip, frames),
+      onError: (ip, link, error) => logger.warn('sending announcement failed', { ip, link, error }),
+    });
+    this.queue = new WorkQueue({ logger });
+  }
+
+  get ready(): boolean {
+    return this.running;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.openLinks();
+    await this.heartbeat.start();
+    const caches = [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements];
+    await Promise.all([...caches.map((c) => c.waitForSync(signal)), this.membership.waitForSync(signal)]);
+    const recompute = () => this.queue.add(RECOMPUTE);
+    for (const c of caches) c.onChange(recompute);
+    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.onChange(() => (this.config = undefined));
+    this.membership.onChange((alive) => {
+      this.deps.logger.info('membership changed', { alive: [...alive].sort() });
+      recompute();
+    });
+    // Our own liveness is judged by our own renewals; recheck even when nothing else moves.
+    const fence = setInterval(recompute, this.opts.membership.renewMs);
+    fence.unref();
+    signal.addEventListener('abort', () => clearInterval(fence));
+    this.running = true;
+    recompute();
+    void this.queue.run(() => this.recompute(), { concurrency: 1 });
+  }
+
+  /** Planned leave: stop answering, then drop our lease so a peer takes over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.queue.shutdown();
+    this.announcer.stopAll();
+    this.current.clear();
+    await this.heartbeat.release();
+    for (const l of this.links.values()) l.wire.close();
+    this.links.clear();
+    await this.membership.stop();
+    for (const c of [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements]) await c.stop();
+  }
+
+  private openLinks(): void {
+    const { use, skipped } = selectLinks(readLinks(), this.opts.exclude);
+    for (const s of skipped) this.deps.logger.debug('interface skipped', { interface: s.name, why: s.why });
+    if (use.length === 0) this.deps.logger.error('no interface to answer on', { skipped });
+    for (const l of use) {
+      const mac = Buffer.from(l.mac.split(':').map((h) => parseInt(h, 16)));
+      try {
+        const wire = openLink(l.name, (frame) => this.onFrame(l.name, mac, frame), (error) =>
+          this.deps.logger.error('capture error', { interface: l.name, error }),
+        );
+        this.links.set(l.name, { wire, mac });
+        this.deps.logger.info('answering on interface', { interface: l.name, mac: l.mac });
+      } catch (error) {
+        this.deps.logger.error('cannot open interface', { interface: l.name, error });
+      }
+    }
+  }
+
+  private onFrame(link: string, mac: Buffer, frame: Buffer): void {
+    const verdict = respond(frame, { name: link, mac }, (ip, on) => this.current.get(ip)?.links.includes(on) ?? false);
+    // Counted per owned IP only: labelling every address asked about on the LAN would explode the series.
+    if (verdict.kind !== 'reply') return;
+    this.metrics.requestReceived(verdict.ip);
+    this.links.get(link)?.wire.inject(verdict.frame);
+    this.metrics.responseSent(verdict.ip);
+  }
+
+  private loadConfig(): Config {
+    if (this.config) return this.config;
+    const { config, errors } = this.configState.update({
+      addressPools: this.addressPools.list(),
+      ipAddressPools: this.ipAddressPools.list(),
+      l2Advertisements: this.l2Advertisements.list(),
+    });
+    // The controller reports these on the objects; the speaker only notes that it saw them.
+    if (errors.length > 0) this.deps.logger.warn('configuration has invalid objects', { errors: errors.map((e) => e.message) });
+    this.deps.clientMetrics.setConfigLoaded(true);
+    this.deps.clientMetrics.setConfigStale(errors.length > 0);
+    this.config = config;
+    return config;
+  }
+
+  private view(): SpeakerView {
+    const config = this.loadConfig();
+    const now = Date.now();
+    const alive = this.membership.alive(now);
+    // Fencing: if our own renewals fail (we are cut off from the API server) peers will soon
+    // elect someone else, so we must stop answering too rather than split the VIP.
+    if (now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs) alive.delete(this.opts.nodeName);
+    else alive.add(this.opts.nodeName);
+    const bySvc = new Map<string, V1EndpointSlice[]>();
+    for (const s of this.slices.list()) {
+      const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const key = `${s.metadata?.namespace}/${svc}`;
+      bySvc.set(key, [...(bySvc.get(key) ?? []), s]);
+    }
+    const services: SpeakerView['services'] = [];
+    for (const svc of this.services.list()) {
+      if (svc.spec?.type !== 'LoadBalancer') continue;
+      const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+      if (ips.length === 0) continue;
+      const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+      const facts = endpointFacts((bySvc.get(key) ?? []).flatMap((s) => s.endpoints ?? []));
+      const entry: ServiceFacts & { pool?: string } = {
+        key,
+        ips,
+        externalTrafficPolicy: svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+        ...facts,
+      };
+      const pool = svc.metadata?.annotations?.[ANNOTATION_ALLOCATED_FROM_POOL];
+      if (pool) entry.pool = pool;
+      services.push(entry);
+    }
+    const nodes: NodeFacts[] = this.nodes.list().map((n) => ({
+      name: n.metadata?.name ?? '',
+      labels: n.metadata?.labels ?? {},
+      networkUnavailable: (n.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
+    }));
+    return {
+      me: this.opts.nodeName,
+      services,
+      nodes,
+      alive,
+      policy: (pool, node) => l2AnnouncementFor(config, pool, node),
+      ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+    };
+  }
+
+  private async recompute(): Promise<SyncResult> {
+    if (!this.running) return { kind: 'ok' };
+    const { decisions, announce } = decideAnnouncements(this.view());
+    const allLinks = [...this.links.keys()];
+    const next = new Map<string, Announcement & { links: string[] }>();
+    for (const [ip, a] of announce) {
+      const links = a.interfaces.length === 0 ? allLinks : a.interfaces.filter((i) => this.links.has(i));
+      next.set(ip, { ...a, links });
+    }
+    for (const [ip, was] of this.current) {
+      const now = next.get(ip);
+      for (const link of was.links) if (!now?.links.includes(link)) this.announcer.stop(ip, link);
+      if (!now) {
+        this.metrics.announced(ip, was.services, false);
+        this.deps.logger.info('stopped announcing', { ip, services: was.services });
+      }
+    }
+    for (const [ip, a] of next) {
+      for (const link of a.links) {
+        const l = this.links.get(link);
+        if (l) this.announcer.start(ip, { name: link, mac: l.mac, inject: (f) => l.wire.inject(f) });
+      }
+      const was = this.current.get(ip);
+      if (!was) this.deps.logger.info('announcing', { ip, services: a.services, interfaces: a.links });
+      this.metrics.announced(ip, a.services, true);
+    }
+    this.current = next;
+    for (const d of decisions) {
+      if (this.winners.get(d.service) === d.winner) continue;
+      this.winners.set(d.service, d.winner);
+      this.deps.logger.debug('election', { key: d.service, winner: d.winner, candidates: d.candidates });
+      if (d.winner === this.opts.nodeName) {
+        const [namespace, name] = d.service.split('/') as [string, string];
+        void this.deps.events.emit(
+          { apiVersion: 'v1', kind: 'Service', namespace, name, uid: this.services.get(d.service)?.metadata?.uid },
+          'Normal',
+          'nodeAssigned',
+          `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
+        );
+      }
+    }
+    for (const key of [...this.winners.keys()]) if (!decisions.some((d) => d.service === key)) this.winners.delete(key);
+    return { kind: 'ok' };
+  }
+}

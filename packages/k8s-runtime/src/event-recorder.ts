@@ -3,7 +3,7 @@ import type { Kube } from './kube.js';
 import { isNotFound } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
 import { formatTime } from './time.js';
-import type { KubeObject } from './types.js';
+import type { LooseKubeObject } from './types.js';
 
 export interface EventObjectRef {
   apiVersion: string;
@@ -73,7 +73,7 @@ export function recorder(kube: EventWriter, opts: RecorderOptions): EventRecorde
     }
     const namespace = obj.namespace || 'default';
     const name = `${obj.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`;
-    const event: KubeObject = {
+    const event: LooseKubeObject = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace },

@@ -75,3 +75,9 @@ export {
 export { createRegistry, createK8sClientMetrics, type K8sClientMetrics } from './metrics.js';
 export { onShutdown, type ShutdownStep, type ShutdownOptions, type ShutdownHandle } from './shutdown.js';
 export { formatTime, formatMicroTime, parseTimeMs } from './time.js';
+export type { LooseKubeObject } from './types.js';
+// The components describe core objects with the client's types and define metrics with
+// prom-client's classes, but never import either package themselves: this is their one door.
+export type { V1Service, V1Node, V1Namespace, V1EndpointSlice, V1Pod, V1Lease } from '@kubernetes/client-node';
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';
+export { readCommonEnv, type CommonEnv } from './component-env.js';

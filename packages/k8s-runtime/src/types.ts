@@ -19,14 +19,20 @@ export interface ObjectMeta {
     blockOwnerDeletion?: boolean;
   }>;
   finalizers?: string[];
-  [field: string]: unknown;
 }
 
-/** Any Kubernetes object as raw JSON. */
+/**
+ * Any Kubernetes object as raw JSON. No index signature on purpose: typed objects declared as
+ * interfaces elsewhere (the API package's CRD types) must satisfy it structurally.
+ */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata?: ObjectMeta;
+}
+
+/** A KubeObject whose other fields are read dynamically (events, leases, generic writes). */
+export interface LooseKubeObject extends KubeObject {
   [field: string]: unknown;
 }
 

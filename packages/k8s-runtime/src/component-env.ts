@@ -1,6 +1,8 @@
-import type { Result } from '@metallb-ts/ipam';
+import type { LogLevel } from './logger.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'none';
+/** Success or a message naming the variable, its value and why it is wrong. */
+type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error', 'none'];
 
 /** Settings shared by every component, read from the environment. */
@@ -11,7 +13,7 @@ export interface CommonEnv {
   logLevel: LogLevel;
 }
 
-export function readCommonEnv(env: NodeJS.ProcessEnv): Result<CommonEnv, string> {
+export function readCommonEnv(env: NodeJS.ProcessEnv): Result<CommonEnv> {
   const port = Number(env.METRICS_PORT ?? '7472');
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return { ok: false, error: `METRICS_PORT "${env.METRICS_PORT}" is not a port number (0-65535)` };
@@ -24,14 +26,4 @@ export function readCommonEnv(env: NodeJS.ProcessEnv): Result<CommonEnv, string>
     ok: true,
     value: { namespace: env.METALLB_NAMESPACE || 'metallb-system', metricsHost: env.METRICS_HOST || '0.0.0.0', metricsPort: port, logLevel },
   };
-}
-
-export interface ControllerEnv extends CommonEnv {
-  loadBalancerClass?: string;
-}
-
-export function readControllerEnv(env: NodeJS.ProcessEnv): Result<ControllerEnv, string> {
-  const common = readCommonEnv(env);
-  if (!common.ok) return common;
-  return { ok: true, value: { ...common.value, ...(env.LOAD_BALANCER_CLASS ? { loadBalancerClass: env.LOAD_BALANCER_CLASS } : {}) } };
 }

@@ -105,13 +105,13 @@ export class IntervalSet {
     let node = this.root;
     if (node === null) return undefined;
     while (node.left !== null) node = node.left;
-    return node;
+    return { start: node.start, end: node.end };
   }
 
   /** The interval holding `value`, or undefined. */
   find(value: bigint): Interval | undefined {
     const node = this.floor(value);
-    return node !== null && node.end >= value ? node : undefined;
+    return node !== null && node.end >= value ? { start: node.start, end: node.end } : undefined;
   }
 
   has(value: bigint): boolean {

@@ -1,0 +1,79 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { serviceAccountKubeconfig } from '../../src/credentials.js';
+import type { RunResult } from '../../src/run.js';
+import { apiRequest, type ApiResponse } from '../../src/api-request.js';
+
+// Components run as their ServiceAccounts; these tests prove the RBAC in config/rbac grants what
+// they need and refuses the rest.
+const ns = 'rbac-test';
+let cp: ControlPlane;
+let speaker: string;
+let controller: string;
+
+const show = (r: RunResult): string => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+// Matching on the whole transcript makes a failure print what kubectl said.
+const expectAllowed = (r: RunResult): void => expect(show(r)).toMatch(/^exit 0\n/);
+const expectForbidden = (r: RunResult): void => expect(show(r)).toMatch(/^exit 1\n[\s\S]*\(Forbidden\)/);
+
+const statusPath = `/api/v1/namespaces/${ns}/services/web/status`;
+const ingressPatch = { status: { loadBalancer: { ingress: [{ ip: '203.0.113.250' }] } } };
+const expectStatus = (r: ApiResponse, status: number): void => expect(`${r.status} ${r.body}`).toMatch(new RegExp(`^${status} `));
+
+beforeAll(async () => {
+  const dir = process.env.METALLB_TS_LAB_DIR;
+  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
+  cp = attachControlPlane({ dir });
+  speaker = await serviceAccountKubeconfig(cp, 'metallb-system', 'speaker', cp.server.local);
+  controller = await serviceAccountKubeconfig(cp, 'metallb-system', 'controller', cp.server.local);
+  await cp.kubectl(['create', 'namespace', ns]);
+  await cp.kubectlOk(['-n', ns, 'create', 'service', 'loadbalancer', 'web', '--tcp=80:8080']);
+}, 60_000);
+
+afterAll(async () => {
+  await cp?.kubectl(['delete', 'namespace', ns, '--wait=false']);
+});
+
+describe('speaker ServiceAccount', () => {
+  it('authenticates with its TokenRequest token', async () => {
+    const r = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: speaker });
+    expectAllowed(r);
+    expect(r.stdout).toBe('system:serviceaccount:metallb-system:speaker');
+  });
+
+  it('may read services, nodes, endpointslices and write leases in metallb-system', async () => {
+    expectAllowed(await cp.kubectl(['get', 'services', '-A'], { kubeconfig: speaker }));
+    expectAllowed(await cp.kubectl(['get', 'nodes'], { kubeconfig: speaker }));
+    expectAllowed(await cp.kubectl(['get', 'endpointslices.discovery.k8s.io', '-A'], { kubeconfig: speaker }));
+    const lease = JSON.stringify({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'rbac-test-speaker', namespace: 'metallb-system' },
+      spec: { holderIdentity: 'node-1', leaseDurationSeconds: 5 },
+    });
+    expectAllowed(await cp.kubectl(['apply', '-f', '-'], { kubeconfig: speaker, input: lease }));
+    expectAllowed(await cp.kubectl(['-n', 'metallb-system', 'delete', 'lease', 'rbac-test-speaker'], { kubeconfig: speaker }));
+  });
+
+  it('is refused (403) what it was not granted', async () => {
+    expectForbidden(await cp.kubectl(['-n', 'metallb-system', 'get', 'secrets'], { kubeconfig: speaker }));
+    expectStatus(await apiRequest(speaker, 'PATCH', statusPath, ingressPatch), 403);
+    expectForbidden(await cp.kubectl(['-n', ns, 'delete', 'service', 'web', '--dry-run=server'], { kubeconfig: speaker }));
+    // Leases only in the install namespace.
+    expectForbidden(await cp.kubectl(['-n', 'default', 'get', 'leases'], { kubeconfig: speaker }));
+  });
+});
+
+describe('controller ServiceAccount', () => {
+  it('may write a Service status', async () => {
+    expectStatus(await apiRequest(controller, 'PATCH', statusPath, ingressPatch), 200);
+    const ip = await cp.kubectlOk(['-n', ns, 'get', 'service', 'web', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
+    expect(ip).toBe('203.0.113.250');
+  });
+
+  it('is refused nodes, pods and secrets', async () => {
+    expectForbidden(await cp.kubectl(['get', 'nodes'], { kubeconfig: controller }));
+    expectForbidden(await cp.kubectl(['-n', ns, 'get', 'pods'], { kubeconfig: controller }));
+    expectForbidden(await cp.kubectl(['-n', 'metallb-system', 'get', 'secrets'], { kubeconfig: controller }));
+  });
+});

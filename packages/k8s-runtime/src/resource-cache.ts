@@ -194,6 +194,7 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
           failingSince = undefined;
         }
         delayMs = initialMs;
+        if (signal.aborted) break;
         const timeoutSeconds = Math.round(tMin + Math.random() * Math.max(0, tMax - tMin));
         await this.api.watch(
           this.ref,

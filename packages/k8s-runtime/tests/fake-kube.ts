@@ -1,0 +1,185 @@
+// An in-memory API server for unit tests: objects with resourceVersions, optimistic concurrency,
+// watches that replay from a resourceVersion, compaction (410) and outages.
+import { KubeError } from '../src/kube-error.js';
+import type { Kube, ListOptions, PatchOptions, WatchEventType, WatchOptions } from '../src/kube.js';
+import { ResourceCache, type WatchCacheOptions } from '../src/resource-cache.js';
+import type { KubeObject, ObjectRef } from '../src/types.js';
+
+type Ev = { rv: number; type: WatchEventType; obj: KubeObject; kind: string };
+type Watcher = { kind: string; ns?: string; onEvent: (t: WatchEventType, o: KubeObject) => void; end: (e?: KubeError) => void };
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+export class FakeKube implements Pick<Kube, 'get' | 'create' | 'replace' | 'patch' | 'delete' | 'listWithVersion' | 'watch' | 'watchCache'> {
+  rv = 100;
+  compactedBelow = 0;
+  down = false;
+  readonly objects = new Map<string, KubeObject>();
+  readonly events: Ev[] = [];
+  private readonly watchers = new Set<Watcher>();
+  calls: string[] = [];
+
+  private key(kind: string, ns: string | undefined, name: string | undefined): string {
+    return `${kind}/${ns ?? ''}/${name ?? ''}`;
+  }
+
+  private check(op: string): void {
+    this.calls.push(op);
+    if (this.down) throw new KubeError({ status: 0, reason: 'NetworkError', message: `${op}: ECONNREFUSED` });
+  }
+
+  private record(type: WatchEventType, obj: KubeObject): void {
+    const ev: Ev = { rv: this.rv, type, obj: clone(obj), kind: obj.kind ?? '' };
+    this.events.push(ev);
+    for (const w of this.watchers) {
+      if (w.kind === ev.kind && (!w.ns || w.ns === obj.metadata?.namespace)) w.onEvent(type, clone(obj));
+    }
+  }
+
+  /** Ends every open watch, cleanly or with an error. */
+  dropWatches(err?: KubeError): void {
+    for (const w of [...this.watchers]) w.end(err);
+  }
+
+  /** Forgets history up to now: watches from older versions get 410. */
+  compact(): void {
+    this.compactedBelow = this.rv + 1;
+  }
+
+  /** Writes without going through a watch (as if it happened during an outage, history lost). */
+  silentlyDelete(kind: string, ns: string | undefined, name: string): void {
+    this.rv++;
+    this.objects.delete(this.key(kind, ns, name));
+    this.compact();
+  }
+
+  watchCount(): number {
+    return this.watchers.size;
+  }
+
+  async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T> {
+    this.check(`get ${ref.kind} ${ref.name}`);
+    const o = this.objects.get(this.key(ref.kind, ref.namespace, ref.name));
+    if (!o) throw new KubeError({ status: 404, reason: 'NotFound', message: `${ref.kind} ${ref.name} not found` });
+    return clone(o) as T;
+  }
+
+  async create<T extends KubeObject>(obj: T): Promise<T> {
+    this.check(`create ${obj.kind} ${obj.metadata?.name}`);
+    const k = this.key(obj.kind!, obj.metadata?.namespace, obj.metadata?.name);
+    if (this.objects.has(k)) throw new KubeError({ status: 409, reason: 'AlreadyExists', message: 'exists' });
+    this.rv++;
+    const stored = clone(obj);
+    stored.metadata = { ...stored.metadata, resourceVersion: String(this.rv), uid: `uid-${this.rv}` };
+    this.objects.set(k, stored);
+    this.record('ADDED', stored);
+    return clone(stored);
+  }
+
+  async replace<T extends KubeObject>(obj: T): Promise<T> {
+    this.check(`replace ${obj.kind} ${obj.metadata?.name}`);
+    const k = this.key(obj.kind!, obj.metadata?.namespace, obj.metadata?.name);
+    const cur = this.objects.get(k);
+    if (!cur) throw new KubeError({ status: 404, reason: 'NotFound', message: 'not found' });
+    if (obj.metadata?.resourceVersion && obj.metadata.resourceVersion !== cur.metadata?.resourceVersion) {
+      throw new KubeError({ status: 409, reason: 'Conflict', message: 'the object has been modified' });
+    }
+    this.rv++;
+    const stored = clone(obj);
+    stored.metadata = { ...cur.metadata, ...stored.metadata, resourceVersion: String(this.rv) };
+    this.objects.set(k, stored);
+    this.record('MODIFIED', stored);
+    return clone(stored);
+  }
+
+  async patch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, _opts: PatchOptions): Promise<T> {
+    this.check(`patch ${ref.kind} ${ref.name}`);
+    const k = this.key(ref.kind, ref.namespace, ref.name);
+    const cur = this.objects.get(k);
+    if (!cur) throw new KubeError({ status: 404, reason: 'NotFound', message: 'not found' });
+    this.rv++;
+    const stored = mergePatch(cur, patch) as KubeObject;
+    stored.metadata = { ...stored.metadata, resourceVersion: String(this.rv) };
+    this.objects.set(k, stored);
+    this.record('MODIFIED', stored);
+    return clone(stored) as T;
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    this.check(`delete ${ref.kind} ${ref.name}`);
+    const k = this.key(ref.kind, ref.namespace, ref.name);
+    const cur = this.objects.get(k);
+    if (!cur) throw new KubeError({ status: 404, reason: 'NotFound', message: 'not found' });
+    this.rv++;
+    this.objects.delete(k);
+    this.record('DELETED', { ...cur, metadata: { ...cur.metadata, resourceVersion: String(this.rv) } });
+  }
+
+  async listWithVersion<T extends KubeObject = KubeObject>(ref: ObjectRef, _opts?: ListOptions) {
+    this.check(`list ${ref.kind}`);
+    const items = [...this.objects.values()].filter(
+      (o) => o.kind === ref.kind && (!ref.namespace || o.metadata?.namespace === ref.namespace),
+    );
+    return { items: clone(items) as T[], resourceVersion: String(this.rv) };
+  }
+
+  watch(
+    ref: ObjectRef,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    try {
+      this.check(`watch ${ref.kind} from ${opts.resourceVersion}`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const from = Number(opts.resourceVersion ?? 0);
+    if (from < this.compactedBelow - 1) {
+      return Promise.reject(new KubeError({ status: 410, reason: 'Expired', message: 'too old resource version' }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const w: Watcher = {
+        kind: ref.kind,
+        ns: ref.namespace,
+        onEvent,
+        end: (e) => {
+          this.watchers.delete(w);
+          if (e) reject(e);
+          else resolve();
+        },
+      };
+      for (const ev of this.events) {
+        if (ev.rv > from && ev.kind === ref.kind && (!ref.namespace || ev.obj.metadata?.namespace === ref.namespace)) {
+          onEvent(ev.type, clone(ev.obj));
+        }
+      }
+      this.watchers.add(w);
+      if (signal?.aborted) w.end();
+      signal?.addEventListener('abort', () => w.end(), { once: true });
+    });
+  }
+
+  watchCache<T extends KubeObject = KubeObject>(opts: WatchCacheOptions): ResourceCache<T> {
+    return new ResourceCache<T>(this, { backoff: { initialMs: 1, maxMs: 5 }, ...opts });
+  }
+}
+
+export const until = async (cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> => {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};

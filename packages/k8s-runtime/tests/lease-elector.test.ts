@@ -1,0 +1,85 @@
+import { describe, it, expect } from '@jest/globals';
+import { LeaseElector, leaseRef, type Lease } from '../src/lease-elector.js';
+import { FakeKube, until } from './fake-kube.js';
+
+function elector(api: FakeKube, identity: string, log: string[], timing = { leaseDurationMs: 400, renewDeadlineMs: 200, retryPeriodMs: 20 }) {
+  return new LeaseElector(api, {
+    namespace: 'metallb-system',
+    name: 'metallb-controller',
+    identity,
+    ...timing,
+    onStartedLeading: () => void log.push(`${identity} started`),
+    onStoppedLeading: () => void log.push(`${identity} stopped`),
+  });
+}
+
+describe('LeaseElector', () => {
+  it('one of two candidates leads; release hands over to the other without waiting for expiry', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    // A long lease: a handover that waited for expiry would not happen within the test.
+    const slow = { leaseDurationMs: 60_000, renewDeadlineMs: 30_000, retryPeriodMs: 20 };
+    const a = elector(api, 'a', log, slow);
+    const b = elector(api, 'b', log, slow);
+    const acA = new AbortController();
+    const acB = new AbortController();
+    const runA = a.run(acA.signal);
+    await until(() => a.isLeader(), 'a leads');
+    const runB = b.run(acB.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.isLeader()).toBe(false);
+    expect(b.leader()).toBe('a');
+
+    await a.release();
+    await runA;
+    await until(() => b.isLeader(), 'b takes over');
+    expect(a.isLeader()).toBe(false);
+    const lease = await api.get<Lease>(leaseRef('metallb-system', 'metallb-controller'));
+    expect(lease.spec?.holderIdentity).toBe('b');
+    expect(lease.spec?.leaseTransitions).toBe(1);
+    expect(lease.spec?.renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    acB.abort();
+    await runB;
+    expect(log).toEqual(['a started', 'a stopped', 'b started', 'b stopped']);
+  });
+
+  it('a follower takes over when the leader stops renewing', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const a = elector(api, 'a', log);
+    const b = elector(api, 'b', log);
+    const acA = new AbortController();
+    const runA = a.run(acA.signal);
+    await until(() => a.isLeader(), 'a leads');
+    // Freeze a: it stops renewing but does not release (a crash).
+    const frozen = a as unknown as { tryAcquireOrRenew: () => Promise<boolean> };
+    frozen.tryAcquireOrRenew = async () => false;
+    const acB = new AbortController();
+    const runB = b.run(acB.signal);
+    await until(() => b.isLeader(), 'b takes over after expiry', 5000);
+    await until(() => !a.isLeader(), 'a steps down after its renew deadline', 5000);
+    acA.abort();
+    acB.abort();
+    await Promise.all([runA, runB]);
+  });
+
+  it('steps down after the renew deadline when the API is unreachable', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const a = elector(api, 'a', log);
+    const ac = new AbortController();
+    const run = a.run(ac.signal);
+    await until(() => a.isLeader(), 'a leads');
+    api.down = true;
+    await until(() => !a.isLeader(), 'a steps down');
+    expect(log).toEqual(['a started', 'a stopped']);
+    api.down = false;
+    await until(() => a.isLeader(), 'a leads again once the API is back');
+    ac.abort();
+    await run;
+  });
+
+  it('rejects a renew deadline not shorter than the lease', () => {
+    expect(() => elector(new FakeKube(), 'x', [], { leaseDurationMs: 100, renewDeadlineMs: 100, retryPeriodMs: 10 })).toThrow();
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, it, expect } from '@jest/globals';
+import { LeaseHeartbeat, LeaseMembership } from '../src/lease-heartbeat.js';
+import { leaseRef, type Lease } from '../src/lease-elector.js';
+import { formatMicroTime } from '../src/time.js';
+import { FakeKube, until } from './fake-kube.js';
+
+const ns = 'metallb-system';
+const prefix = 'speaker-';
+
+describe('LeaseHeartbeat and LeaseMembership', () => {
+  it('sees members join, drops one that stops renewing, and one that leaves', async () => {
+    const api = new FakeKube();
+    const members = new LeaseMembership(api, { namespace: ns, prefix, checkIntervalMs: 10 });
+    const changes: string[][] = [];
+    members.onChange((alive) => changes.push([...alive].sort()));
+    await members.waitForSync();
+    const hb = (id: string) => new LeaseHeartbeat(api, { namespace: ns, prefix, identity: id, renewMs: 50, leaseDurationMs: 1000 });
+    const n1 = hb('node-1');
+    const n2 = hb('node-2');
+    const n3 = hb('node-3');
+    await Promise.all([n1.start(), n2.start(), n3.start()]);
+    await until(() => members.alive().size === 3, 'three alive');
+    const lease = await api.get<Lease>(leaseRef(ns, 'speaker-node-1'));
+    expect(lease.spec?.holderIdentity).toBe('node-1');
+    expect(lease.spec?.leaseDurationSeconds).toBe(1);
+
+    await n2.stop(); // crash: the lease stays, renewals stop
+    await until(() => !members.alive().has('node-2'), 'node-2 expires', 5000);
+    expect([...members.alive()].sort()).toEqual(['node-1', 'node-3']);
+
+    await n3.release(); // planned leave: the lease is deleted
+    await until(() => !members.alive().has('node-3'), 'node-3 leaves');
+    expect(members.alive().has('node-1')).toBe(true);
+    expect(changes.at(-1)).toEqual(['node-1']);
+    expect(changes.some((c) => c.length === 3)).toBe(true);
+    await n1.stop();
+    await members.stop();
+  });
+
+  it('judges a stale lease found at start-up by its renewTime and ignores other prefixes', async () => {
+    const api = new FakeKube();
+    const old = formatMicroTime(new Date(Date.now() - 60_000));
+    const fresh = formatMicroTime(new Date());
+    for (const [name, renewTime] of [
+      ['speaker-dead', old],
+      ['speaker-live', fresh],
+      ['other-live', fresh],
+    ] as const) {
+      await api.create({
+        ...leaseRef(ns),
+        metadata: { name, namespace: ns },
+        spec: { holderIdentity: name, renewTime, leaseDurationSeconds: 10 },
+      });
+    }
+    const members = new LeaseMembership(api, { namespace: ns, prefix });
+    await members.waitForSync();
+    expect([...members.alive()]).toEqual(['live']);
+    // alive() answers for a given instant too.
+    expect(members.alive(Date.now() + 60_000).size).toBe(0);
+    await members.stop();
+  });
+});

@@ -303,7 +303,7 @@ export class Allocator {
   /**
    * Records that `key` holds `ips` (restore at startup, or a Service that already shows addresses
    * in its status). Idempotent and order-independent; an address another service holds and may not
-   * share is an error for this call, never taken away from the holder.
+   * share is an error for this call, never taken away from the holder. On error nothing changes.
    */
   assign(key: string, ips: string[], req: ServiceRequest): Result<Assignment, AllocationError> {
     const checked = checkRequest(req);
@@ -328,7 +328,8 @@ export class Allocator {
   /**
    * Gives `key` addresses for `req`: its current ones when they still satisfy the request,
    * otherwise requested IPs, then the pool annotation, then automatic assignment. A current
-   * assignment that no longer satisfies the request is released first.
+   * assignment that no longer satisfies the request is released first. A request that is invalid
+   * in itself (InvalidRequest, e.g. two IPv4 addresses requested) changes nothing.
    */
   allocate(key: string, req: ServiceRequest): Result<Assignment, AllocationError> {
     const checked = checkRequest(req);

@@ -76,7 +76,7 @@ export const mldv2ReportArb: fc.Arbitrary<Mldv2Report> = fc.record({
 
 function ethernetOf(etherType: number) {
   return fc
-    .record({ destination: macArb, source: macArb, vlan: fc.option(vlanArb, { nil: undefined }) })
+    .record({ destination: macArb, source: macArb, vlan: fc.option(vlanArb, { nil: undefined, freq: 2 }) })
     .map(({ vlan, ...rest }): EthernetFrame => ({ ...rest, ...(vlan ? { vlan } : {}), etherType, payload: Buffer.alloc(0) }));
 }
 

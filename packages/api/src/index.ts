@@ -36,3 +36,5 @@ export type { Config, L2Rule, ObjectError, PoolObjectKind, PoolObjects } from '.
 export { crds, crdFileName, ADDRESS_PATTERN } from './crds.js';
 export type { Schema } from './crds.js';
 export { renderCrdFiles, GENERATED_HEADER } from './crd-yaml.js';
+export { LastGoodConfig, type ConfigUpdate } from './last-good-config.js';
+export { poolOfAddress } from './pool-of-address.js';

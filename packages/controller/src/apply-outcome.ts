@@ -1,12 +1,12 @@
-import { ANNOTATION_ALLOCATED_FROM_POOL } from '@metallb-ts/api';
-import type { EventRecorder, Kube, V1Service } from '@metallb-ts/k8s-runtime';
+import { ANNOTATIONS } from '@metallb-ts/api';
+import type { EventRecorder, Kube, Service } from '@metallb-ts/k8s-runtime';
 import type { ServiceOutcome } from './sync-service.js';
 
 /**
  * Writes an outcome to the API server, touching only what differs, so a steady state costs no
  * writes however often the service is re-synced.
  */
-export async function applyOutcome(kube: Kube, events: EventRecorder, svc: V1Service | undefined, outcome: ServiceOutcome): Promise<number> {
+export async function applyOutcome(kube: Kube, events: EventRecorder, svc: Service | undefined, outcome: ServiceOutcome): Promise<number> {
   if (!svc?.metadata?.name || !svc.metadata.namespace) return 0;
   const ref = { apiVersion: 'v1', kind: 'Service', namespace: svc.metadata.namespace, name: svc.metadata.name };
   let writes = 0;
@@ -18,9 +18,9 @@ export async function applyOutcome(kube: Kube, events: EventRecorder, svc: V1Ser
     }
   }
   if (outcome.pool !== undefined) {
-    const current = svc.metadata.annotations?.[ANNOTATION_ALLOCATED_FROM_POOL];
+    const current = svc.metadata.annotations?.[ANNOTATIONS.ipAllocatedFromPool];
     if ((current ?? null) !== outcome.pool) {
-      await kube.patch(ref, { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: outcome.pool } } }, { type: 'merge' });
+      await kube.patch(ref, { metadata: { annotations: { [ANNOTATIONS.ipAllocatedFromPool]: outcome.pool } } }, { type: 'merge' });
       writes++;
     }
   }

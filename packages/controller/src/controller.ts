@@ -1,10 +1,10 @@
 import { GROUP, type AddressPool, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
 import { Allocator } from '@metallb-ts/ipam';
-import type { EventRecorder, Kube, K8sClientMetrics, Logger, ResourceCache, SyncResult, V1Namespace, V1Service } from '@metallb-ts/k8s-runtime';
+import type { EventRecorder, Kube, KubeObject, K8sClientMetrics, Logger, ResourceCache, SyncResult, Namespace, Service } from '@metallb-ts/k8s-runtime';
 import { WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
-import { LastGoodConfig } from './last-good-config.js';
+import { LastGoodConfig } from '@metallb-ts/api';
 import { syncService } from './sync-service.js';
 
 export interface ControllerDeps {
@@ -25,8 +25,8 @@ export class Controller {
   readonly allocator = new Allocator();
   private readonly queue: WorkQueue;
   private readonly configState = new LastGoodConfig();
-  private readonly services: ResourceCache<V1Service>;
-  private readonly namespaces: ResourceCache<V1Namespace>;
+  private readonly services: ResourceCache<Service>;
+  private readonly namespaces: ResourceCache<Namespace>;
   private readonly ipAddressPools: ResourceCache<IPAddressPool>;
   private readonly addressPools: ResourceCache<AddressPool>;
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
@@ -35,9 +35,9 @@ export class Controller {
 
   constructor(private readonly deps: ControllerDeps) {
     const { kube, namespace } = deps;
-    this.services = kube.watchCache<V1Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services' });
-    this.namespaces = kube.watchCache<V1Namespace>({ apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' });
-    const crd = <T>(kind: string, plural: string, version = 'v1beta1') =>
+    this.services = kube.watchCache<Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services' });
+    this.namespaces = kube.watchCache<Namespace>({ apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' });
+    const crd = <T extends KubeObject>(kind: string, plural: string, version = 'v1beta1') =>
       kube.watchCache<T>({ apiVersion: `${GROUP}/${version}`, kind, plural, namespace });
     this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools');
     this.addressPools = crd<AddressPool>('AddressPool', 'addresspools');
@@ -110,9 +110,16 @@ export class Controller {
       .filter((s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0)
       .sort((a, b) => timeOf(a) - timeOf(b) || keyOf(a).localeCompare(keyOf(b)));
     for (const svc of holders) {
-      syncService(keyOf(svc), svc, this.allocator, { loadBalancerClass: this.deps.loadBalancerClass });
+      syncService(keyOf(svc), svc, this.allocator, this.intentOptions());
     }
     this.deps.logger.info('restored existing assignments', { services: holders.length });
+  }
+
+  private intentOptions() {
+    return {
+      loadBalancerClass: this.deps.loadBalancerClass,
+      namespaceLabels: (ns: string) => this.namespaces.get(ns)?.metadata?.labels,
+    };
   }
 
   private enqueueAllServices(): void {
@@ -121,7 +128,7 @@ export class Controller {
 
   private async syncServiceKey(key: string): Promise<SyncResult> {
     const svc = this.services.get(key);
-    const outcome = syncService(key, svc, this.allocator, { loadBalancerClass: this.deps.loadBalancerClass });
+    const outcome = syncService(key, svc, this.allocator, this.intentOptions());
     this.deps.allocatorMetrics.update(this.allocator.stats());
     try {
       const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
@@ -138,4 +145,4 @@ export class Controller {
 }
 
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace}/${o.metadata?.name}`;
-const timeOf = (o: V1Service) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();
+const timeOf = (o: Service) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();

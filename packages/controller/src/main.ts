@@ -7,26 +7,26 @@ import {
   createServer,
   LeaseElector,
   onShutdown,
+  readCommonEnv,
   recorder,
 } from '@metallb-ts/k8s-runtime';
 import { hostname } from 'node:os';
 import { AllocatorMetrics } from './allocator-metrics.js';
 import { Controller } from './controller.js';
-import { readControllerEnv } from './env.js';
 
-const env = readControllerEnv(process.env);
+const env = readCommonEnv(process.env);
 if (!env.ok) {
   console.error(JSON.stringify({ level: 'error', component: 'controller', msg: 'invalid environment', error: env.error }));
   process.exit(2);
 }
-const opts = env.value;
+const opts = { ...env.value, loadBalancerClass: process.env.LOAD_BALANCER_CLASS || undefined };
 const logger = createLogger({ component: 'controller', level: opts.logLevel });
 const kube = connect();
 const registry = createRegistry();
 const clientMetrics = createK8sClientMetrics(registry);
 const controller = new Controller({
   kube,
-  events: recorder(kube, { component: 'metallb-controller' }, logger),
+  events: recorder(kube, { component: 'metallb-controller', logger }),
   logger,
   namespace: opts.namespace,
   loadBalancerClass: opts.loadBalancerClass,

@@ -1,6 +1,6 @@
 import { readServiceAnnotation } from '@metallb-ts/api';
 import type { Family, ServiceRequest } from '@metallb-ts/ipam';
-import type { V1Service } from '@metallb-ts/k8s-runtime';
+import type { Service } from '@metallb-ts/k8s-runtime';
 
 /** What the controller should do with one Service, read from the object alone. */
 export type ServiceIntent =
@@ -11,9 +11,11 @@ export type ServiceIntent =
 export interface IntentOptions {
   /** Without a class only services with no `spec.loadBalancerClass` are ours; with one, only that class. */
   loadBalancerClass?: string;
+  /** Labels of a namespace, for pools whose serviceAllocation selects namespaces by label. */
+  namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
 }
 
-export function serviceIntent(svc: V1Service, opts: IntentOptions = {}): ServiceIntent {
+export function serviceIntent(svc: Service, opts: IntentOptions = {}): ServiceIntent {
   const spec = svc.spec ?? {};
   if (spec.type !== 'LoadBalancer') return { kind: 'ignore', reason: `type is ${spec.type ?? 'ClusterIP'}, not LoadBalancer` };
   const cls = spec.loadBalancerClass;
@@ -44,6 +46,8 @@ export function serviceIntent(svc: V1Service, opts: IntentOptions = {}): Service
     families,
     familyPolicy: (spec.ipFamilyPolicy as ServiceRequest['familyPolicy'] | undefined) ?? 'SingleStack',
   };
+  const nsLabels = opts.namespaceLabels?.(request.namespace);
+  if (nsLabels) request.namespaceLabels = nsLabels;
   const pool = readServiceAnnotation(annotations, 'address-pool');
   if (pool) request.pool = pool;
   if (sharingKey) {
@@ -57,7 +61,7 @@ export function serviceIntent(svc: V1Service, opts: IntentOptions = {}): Service
   return { kind: 'allocate', request, current };
 }
 
-function familiesOf(svc: V1Service): Family[] {
+function familiesOf(svc: Service): Family[] {
   const fams = (svc.spec?.ipFamilies ?? []).map((f) => (f === 'IPv6' ? 6 : 4) as Family);
   return fams.length > 0 ? fams : [4];
 }
@@ -66,7 +70,7 @@ function familiesOf(svc: V1Service): Family[] {
  * Services may share an IP only when traffic for it would reach the same backends: two Cluster
  * services, or two Local services selecting the same pods.
  */
-function backendKey(svc: V1Service): string {
+function backendKey(svc: Service): string {
   if (svc.spec?.externalTrafficPolicy !== 'Local') return 'Cluster';
   const selector = Object.entries(svc.spec?.selector ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `Local:${JSON.stringify(selector)}`;

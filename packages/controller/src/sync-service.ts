@@ -1,5 +1,5 @@
 import type { Allocator } from '@metallb-ts/ipam';
-import type { V1Service } from '@metallb-ts/k8s-runtime';
+import type { Service } from '@metallb-ts/k8s-runtime';
 import { serviceIntent, type IntentOptions } from './service-intent.js';
 
 export interface ServiceEvent {
@@ -26,7 +26,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) =>
 
 export function syncService(
   key: string,
-  svc: V1Service | undefined,
+  svc: Service | undefined,
   allocator: Allocator,
   opts: IntentOptions = {},
 ): ServiceOutcome {

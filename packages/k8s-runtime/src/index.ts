@@ -76,8 +76,7 @@ export { createRegistry, createK8sClientMetrics, type K8sClientMetrics } from '.
 export { onShutdown, type ShutdownStep, type ShutdownOptions, type ShutdownHandle } from './shutdown.js';
 export { formatTime, formatMicroTime, parseTimeMs } from './time.js';
 export type { LooseKubeObject } from './types.js';
-// The components describe core objects with the client's types and define metrics with
-// prom-client's classes, but never import either package themselves: this is their one door.
-export type { V1Service, V1Node, V1Namespace, V1EndpointSlice, V1Pod, V1Lease } from '@kubernetes/client-node';
+export type { Service, ServicePort, Node, NodeCondition, Namespace, EndpointSlice, EndpointSliceEndpoint } from './core-types.js';
+// The components define metrics with prom-client's classes but never import it themselves.
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { readCommonEnv, type CommonEnv } from './component-env.js';

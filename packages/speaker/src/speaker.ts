@@ -1,7 +1,7 @@
-import { ANNOTATION_ALLOCATED_FROM_POOL, GROUP, l2AnnouncementFor, type AddressPool, type Config, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
+import { ANNOTATIONS, GROUP, l2AnnouncementFor, poolOfAddress, type AddressPool, type Config, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
 import { LastGoodConfig } from '@metallb-ts/api';
-import type { EventRecorder, K8sClientMetrics, Kube, Logger, ResourceCache, SyncResult, V1EndpointSlice, V1Node, V1Service } from '@metallb-ts/k8s-runtime';
-import { Gauge, LeaseHeartbeat, LeaseMembership, WorkQueue, type Counter, type Registry } from '@metallb-ts/k8s-runtime';
+import type { EventRecorder, K8sClientMetrics, Kube, KubeObject, Logger, ResourceCache, SyncResult, EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
+import { LeaseHeartbeat, LeaseMembership, WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
 import { decideAnnouncements, type Announcement, type SpeakerView } from './announcements.js';
 import { Announcer, type AnnouncerOptions } from './announcer.js';
 import type { NodeFacts, ServiceFacts } from './candidates.js';
@@ -42,9 +42,9 @@ const RECOMPUTE = 'announcements';
  * it announces now becomes start/stop calls on the announcer and the responder's lookup table.
  */
 export class Speaker {
-  private readonly services: ResourceCache<V1Service>;
-  private readonly slices: ResourceCache<V1EndpointSlice>;
-  private readonly nodes: ResourceCache<V1Node>;
+  private readonly services: ResourceCache<Service>;
+  private readonly slices: ResourceCache<EndpointSlice>;
+  private readonly nodes: ResourceCache<KubeNode>;
   private readonly ipAddressPools: ResourceCache<IPAddressPool>;
   private readonly addressPools: ResourceCache<AddressPool>;
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
@@ -66,14 +66,14 @@ export class Speaker {
     private readonly deps: SpeakerDeps,
   ) {
     const { kube, logger } = deps;
-    this.services = kube.watchCache<V1Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services', logger });
-    this.slices = kube.watchCache<V1EndpointSlice>({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices', logger });
-    this.nodes = kube.watchCache<V1Node>({ apiVersion: 'v1', kind: 'Node', plural: 'nodes', logger });
-    const crd = <T>(kind: string, plural: string) =>
-      kube.watchCache<T & { metadata?: object }>({ apiVersion: `${GROUP}/v1beta1`, kind, plural, namespace: opts.namespace, logger });
-    this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools') as ResourceCache<IPAddressPool>;
-    this.addressPools = crd<AddressPool>('AddressPool', 'addresspools') as ResourceCache<AddressPool>;
-    this.l2Advertisements = crd<L2Advertisement>('L2Advertisement', 'l2advertisements') as ResourceCache<L2Advertisement>;
+    this.services = kube.watchCache<Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services', logger });
+    this.slices = kube.watchCache<EndpointSlice>({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices', logger });
+    this.nodes = kube.watchCache<KubeNode>({ apiVersion: 'v1', kind: 'Node', plural: 'nodes', logger });
+    const crd = <T extends KubeObject>(kind: string, plural: string) =>
+      kube.watchCache<T>({ apiVersion: `${GROUP}/v1beta1`, kind, plural, namespace: opts.namespace, logger });
+    this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools');
+    this.addressPools = crd<AddressPool>('AddressPool', 'addresspools');
+    this.l2Advertisements = crd<L2Advertisement>('L2Advertisement', 'l2advertisements');
     const lease = { namespace: opts.namespace, prefix: MEMBER_PREFIX, logger };
     this.heartbeat = new LeaseHeartbeat(kube, { ...lease, identity: opts.nodeName, ...opts.membership, labels: { 'app.kubernetes.io/component': 'speaker' } });
     this.membership = new LeaseMembership(kube, { ...lease, checkIntervalMs: Math.min(250, opts.membership.renewMs) });
@@ -174,7 +174,7 @@ export class Speaker {
     // elect someone else, so we must stop answering too rather than split the VIP.
     if (now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs) alive.delete(this.opts.nodeName);
     else alive.add(this.opts.nodeName);
-    const bySvc = new Map<string, V1EndpointSlice[]>();
+    const bySvc = new Map<string, EndpointSlice[]>();
     for (const s of this.slices.list()) {
       const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
       if (!svc) continue;
@@ -194,7 +194,7 @@ export class Speaker {
         externalTrafficPolicy: svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
         ...facts,
       };
-      const pool = svc.metadata?.annotations?.[ANNOTATION_ALLOCATED_FROM_POOL];
+      const pool = svc.metadata?.annotations?.[ANNOTATIONS.ipAllocatedFromPool] ?? poolOfAddress(config, ips[0] ?? '');
       if (pool) entry.pool = pool;
       services.push(entry);
     }
@@ -208,7 +208,8 @@ export class Speaker {
       services,
       nodes,
       alive,
-      policy: (pool, node) => l2AnnouncementFor(config, pool, node),
+      // An address in no pool we know is not ours to announce.
+      policy: (pool, node) => (pool ? l2AnnouncementFor(config, pool, node) : { announce: false, interfaces: [] }),
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     };
   }

@@ -30,8 +30,12 @@ describe('announcementFrames', () => {
 });
 
 describe('Announcer', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('bursts on takeover, refreshes while held, and stops on stop()', () => {
     const sent: Buffer[] = [];

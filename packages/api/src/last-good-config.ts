@@ -1,4 +1,4 @@
-import { buildConfig, type Config, type ConfigObjects, type ObjectError } from '@metallb-ts/api';
+import { buildConfig, type Config, type ObjectError, type PoolObjects as ConfigObjects } from './build-config.js';
 
 type Kind = keyof ConfigObjects;
 const KINDS: Kind[] = ['addressPools', 'ipAddressPools', 'l2Advertisements'];
@@ -67,6 +67,7 @@ export class LastGoodConfig {
 }
 
 /** The `kind` an ObjectError carries for each list of ConfigObjects. */
+const KIND_NAMES: Record<Kind, string> = { addressPools: 'AddressPool', ipAddressPools: 'IPAddressPool', l2Advertisements: 'L2Advertisement' };
 function kindName(kind: Kind): string {
-  return { addressPools: 'AddressPool', ipAddressPools: 'IPAddressPool', l2Advertisements: 'L2Advertisement' }[kind];
+  return KIND_NAMES[kind];
 }

@@ -39,22 +39,67 @@ const vlan = { pcp: 0, dei: false, id: 100 };
 const arpRequest = (tag?: typeof vlan): Buffer =>
   encodeFrame({
     kind: 'arp',
-    ethernet: { destination: Buffer.alloc(6, 0xff), source: asker, ...(tag ? { vlan: tag } : {}), etherType: 0x0806, payload: Buffer.alloc(0) },
-    arp: { operation: 'request', senderMac: asker, senderIp: asker4, targetMac: Buffer.alloc(6), targetIp: vip4 },
+    ethernet: {
+      destination: Buffer.alloc(6, 0xff),
+      source: asker,
+      ...(tag ? { vlan: tag } : {}),
+      etherType: 0x0806,
+      payload: Buffer.alloc(0),
+    },
+    arp: {
+      operation: 'request',
+      senderMac: asker,
+      senderIp: asker4,
+      targetMac: Buffer.alloc(6),
+      targetIp: vip4,
+    },
   });
 
 const cases: Array<{ message: string; frame: Buffer; encode: () => Buffer }> = [
   { message: 'ARP request', frame: arpRequest(), encode: () => arpRequest() },
   { message: 'ARP request, 802.1Q', frame: arpRequest(vlan), encode: () => arpRequest(vlan) },
-  { message: 'ARP reply (arpReply)', frame: arpReply({ ourMac: us, vip: vip4, askerMac: asker, askerIp: asker4 }), encode: () => arpReply({ ourMac: us, vip: vip4, askerMac: asker, askerIp: asker4 }) },
-  { message: 'gratuitous ARP', frame: gratuitousArp({ mac: us, ip: vip4, kind: 'request' }), encode: () => gratuitousArp({ mac: us, ip: vip4, kind: 'request' }) },
-  { message: 'NDP NS', frame: neighborSolicitation({ mac: asker, source: asker6, target: vip6 }), encode: () => neighborSolicitation({ mac: asker, source: asker6, target: vip6 }) },
+  {
+    message: 'ARP reply (arpReply)',
+    frame: arpReply({ ourMac: us, vip: vip4, askerMac: asker, askerIp: asker4 }),
+    encode: () => arpReply({ ourMac: us, vip: vip4, askerMac: asker, askerIp: asker4 }),
+  },
+  {
+    message: 'gratuitous ARP',
+    frame: gratuitousArp({ mac: us, ip: vip4, kind: 'request' }),
+    encode: () => gratuitousArp({ mac: us, ip: vip4, kind: 'request' }),
+  },
+  {
+    message: 'NDP NS',
+    frame: neighborSolicitation({ mac: asker, source: asker6, target: vip6 }),
+    encode: () => neighborSolicitation({ mac: asker, source: asker6, target: vip6 }),
+  },
   {
     message: 'NDP NA (neighborAdvertisement)',
-    frame: neighborAdvertisement({ ourMac: us, target: vip6, toMac: asker, toIp: asker6, solicited: true, override: true, router: false }),
-    encode: () => neighborAdvertisement({ ourMac: us, target: vip6, toMac: asker, toIp: asker6, solicited: true, override: true, router: false }),
+    frame: neighborAdvertisement({
+      ourMac: us,
+      target: vip6,
+      toMac: asker,
+      toIp: asker6,
+      solicited: true,
+      override: true,
+      router: false,
+    }),
+    encode: () =>
+      neighborAdvertisement({
+        ourMac: us,
+        target: vip6,
+        toMac: asker,
+        toIp: asker6,
+        solicited: true,
+        override: true,
+        router: false,
+      }),
   },
-  { message: 'unsolicited NA', frame: unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }), encode: () => unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }) },
+  {
+    message: 'unsolicited NA',
+    frame: unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }),
+    encode: () => unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }),
+  },
   {
     message: 'MLDv2 report (1 group)',
     frame: mldv2Report({ mac: us, source: linkLocal, join: [solicitedNodeMulticast(vip6)] }),

@@ -30,7 +30,9 @@ console.table(
   })),
 );
 const slowest = stats.reduce((a, b) => (b.slowestMicros > a.slowestMicros ? b : a));
-console.log(`slowest input overall: ${slowest.target}, ${slowest.slowestMicros.toFixed(1)} µs, ${slowest.slowestInput}`);
+console.log(
+  `slowest input overall: ${slowest.target}, ${slowest.slowestMicros.toFixed(1)} µs, ${slowest.slowestInput}`,
+);
 console.log(`${findings.length} finding(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 for (const f of findings) console.log(`  [${f.kind}] ${f.target}: ${f.detail}\n    input ${f.input}`);
 process.exit(findings.length > 0 ? 1 : 0);

@@ -87,22 +87,53 @@ export const TARGETS: readonly FuzzTarget[] = [
     view: ((v: EthernetFrame) => ({ ...v, payload: withoutPadding(v.payload) })) as (v: never) => unknown,
     seeds: (frames) => frames,
   },
-  { name: 'arp', decode: decodeArp, encode: encodeArp as (v: never) => Buffer, seeds: (f) => layer(f, (b) => { const e = decodeEthernet(b); return e.ok && e.value.etherType === 0x0806 ? e.value.payload.subarray(0, 28) : undefined; }) },
+  {
+    name: 'arp',
+    decode: decodeArp,
+    encode: encodeArp as (v: never) => Buffer,
+    seeds: (f) =>
+      layer(f, (b) => {
+        const e = decodeEthernet(b);
+        return e.ok && e.value.etherType === 0x0806 ? e.value.payload.subarray(0, 28) : undefined;
+      }),
+  },
   {
     name: 'ipv6',
     decode: decodeIpv6,
     encode: encodeIpv6 as (v: never) => Buffer,
-    seeds: (f) => layer(f, (b) => { const e = decodeEthernet(b); return e.ok && e.value.etherType === 0x86dd ? e.value.payload : undefined; }),
+    seeds: (f) =>
+      layer(f, (b) => {
+        const e = decodeEthernet(b);
+        return e.ok && e.value.etherType === 0x86dd ? e.value.payload : undefined;
+      }),
   },
   {
     name: 'ndp-options',
     decode: decodeNdpOptions,
     encode: encodeNdpOptions as (v: never) => Buffer,
-    seeds: (f) => [...layer(f, (b) => icmpBody(b, 135)?.subarray(20)), ...layer(f, (b) => icmpBody(b, 136)?.subarray(20))],
+    seeds: (f) => [
+      ...layer(f, (b) => icmpBody(b, 135)?.subarray(20)),
+      ...layer(f, (b) => icmpBody(b, 136)?.subarray(20)),
+    ],
   },
-  { name: 'neighbor-solicitation', decode: decodeNeighborSolicitation, encode: encodeNeighborSolicitation as (v: never) => Buffer, seeds: (f) => layer(f, (b) => icmpBody(b, 135)) },
-  { name: 'neighbor-advertisement', decode: decodeNeighborAdvertisement, encode: encodeNeighborAdvertisement as (v: never) => Buffer, seeds: (f) => layer(f, (b) => icmpBody(b, 136)) },
-  { name: 'mldv2-report', decode: decodeMldv2Report, encode: encodeMldv2Report as (v: never) => Buffer, seeds: (f) => layer(f, (b) => icmpBody(b, 143)) },
+  {
+    name: 'neighbor-solicitation',
+    decode: decodeNeighborSolicitation,
+    encode: encodeNeighborSolicitation as (v: never) => Buffer,
+    seeds: (f) => layer(f, (b) => icmpBody(b, 135)),
+  },
+  {
+    name: 'neighbor-advertisement',
+    decode: decodeNeighborAdvertisement,
+    encode: encodeNeighborAdvertisement as (v: never) => Buffer,
+    seeds: (f) => layer(f, (b) => icmpBody(b, 136)),
+  },
+  {
+    name: 'mldv2-report',
+    decode: decodeMldv2Report,
+    encode: encodeMldv2Report as (v: never) => Buffer,
+    seeds: (f) => layer(f, (b) => icmpBody(b, 143)),
+  },
 ];
 
 /** mulberry32: small, fast and seedable, so a finding can be replayed from its seed. */
@@ -117,7 +148,9 @@ export function rng(seed: number): () => number {
   };
 }
 
-const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x08, 0x3a, 0x7f, 0x80, 0x81, 0x86, 0x87, 0x88, 0x8f, 0xdd, 0xfe, 0xff];
+const INTERESTING = [
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x08, 0x3a, 0x7f, 0x80, 0x81, 0x86, 0x87, 0x88, 0x8f, 0xdd, 0xfe, 0xff,
+];
 
 /** Re-computes the ICMPv6 checksum of an Ethernet/IPv6/ICMPv6 frame in place, if it parses that far. */
 function repairChecksum(frame: Buffer): void {
@@ -185,7 +218,10 @@ export interface TargetStats {
 }
 
 /** One input through one target: returns a finding or undefined. Exported for regression cases. */
-export function check(target: FuzzTarget, input: Buffer): { finding?: Finding; decoded: boolean; code?: string } {
+export function check(
+  target: FuzzTarget,
+  input: Buffer,
+): { finding?: Finding; decoded: boolean; code?: string } {
   const found = (kind: Finding['kind'], detail: string) => ({
     finding: { target: target.name, kind, input: input.toString('hex'), detail },
     decoded: false,
@@ -198,7 +234,10 @@ export function check(target: FuzzTarget, input: Buffer): { finding?: Finding; d
   }
   if (!first.ok) {
     const { code, message } = first.error;
-    if (!['short-buffer', 'bad-checksum', 'unsupported', 'malformed'].includes(code) || typeof message !== 'string') {
+    if (
+      !['short-buffer', 'bad-checksum', 'unsupported', 'malformed'].includes(code) ||
+      typeof message !== 'string'
+    ) {
       return found('unstable', `error value has an unknown shape: ${JSON.stringify(first.error)}`);
     }
     return { decoded: false, code };
@@ -211,7 +250,8 @@ export function check(target: FuzzTarget, input: Buffer): { finding?: Finding; d
   } catch (e) {
     return found('throw', `re-encode/decode threw ${String(e)}`);
   }
-  if (!second.ok) return found('unstable', `re-encoded bytes do not decode: ${second.error.code} ${second.error.message}`);
+  if (!second.ok)
+    return found('unstable', `re-encoded bytes do not decode: ${second.error.code} ${second.error.message}`);
   const view = target.view ?? ((v: unknown) => v);
   if (!isDeepStrictEqual(view(first.value as never), view(second.value as never))) {
     return found('unstable', 'decode(encode(decode(b))) differs from decode(b)');
@@ -245,7 +285,14 @@ export function runFuzz(options: {
   for (const target of options.targets ?? TARGETS) {
     const next = rng((options.seed ?? 1) ^ hash(target.name));
     const seeds = target.seeds(frames);
-    const s: TargetStats = { target: target.name, inputs: 0, decoded: 0, errors: {}, slowestMicros: 0, slowestInput: '' };
+    const s: TargetStats = {
+      target: target.name,
+      inputs: 0,
+      decoded: 0,
+      errors: {},
+      slowestMicros: 0,
+      slowestInput: '',
+    };
     for (let i = 0; i < options.iterationsPerTarget; i++) {
       const input = mutate(seeds, next, target.repairChecksum ?? false);
       const started = process.hrtime.bigint();
@@ -261,7 +308,12 @@ export function runFuzz(options: {
         // time is a finding.
         const retimed = Math.min(...[0, 1, 2].map(() => timeMicros(() => check(target, input))));
         if (retimed > slowMicros) {
-          findings.push({ target: target.name, kind: 'slow', input: input.toString('hex'), detail: `${retimed.toFixed(0)} µs` });
+          findings.push({
+            target: target.name,
+            kind: 'slow',
+            input: input.toString('hex'),
+            detail: `${retimed.toFixed(0)} µs`,
+          });
         }
       }
       if (result.decoded) s.decoded++;

@@ -1,9 +1,4 @@
-import {
-  ETHERTYPE_ARP,
-  ETHERTYPE_IPV4,
-  encodeEthernet,
-  type VlanTag,
-} from './ethernet.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, encodeEthernet, type VlanTag } from './ethernet.js';
 import { IPV4_LENGTH } from './ip-address.js';
 import { BROADCAST_MAC, MAC_LENGTH, ZERO_MAC } from './mac.js';
 import { fail, needBytes, ok, requireLength, type Result } from './result.js';
@@ -33,21 +28,36 @@ export function decodeArp(buf: Buffer): Result<ArpPacket> {
   if (short) return short;
   const htype = buf.readUInt16BE(0);
   if (htype !== HTYPE_ETHERNET) {
-    return fail('unsupported', `ARP hardware type ${htype}, only Ethernet (1)`, { offset: 0, field: 'htype' });
+    return fail('unsupported', `ARP hardware type ${htype}, only Ethernet (1)`, {
+      offset: 0,
+      field: 'htype',
+    });
   }
   const ptype = buf.readUInt16BE(2);
   if (ptype !== ETHERTYPE_IPV4) {
-    return fail('unsupported', `ARP protocol type 0x${ptype.toString(16)}, only IPv4 (0x0800)`, { offset: 2, field: 'ptype' });
+    return fail('unsupported', `ARP protocol type 0x${ptype.toString(16)}, only IPv4 (0x0800)`, {
+      offset: 2,
+      field: 'ptype',
+    });
   }
   if (buf[4] !== MAC_LENGTH) {
-    return fail('unsupported', `ARP hardware address length ${buf[4]}, Ethernet needs 6`, { offset: 4, field: 'hlen' });
+    return fail('unsupported', `ARP hardware address length ${buf[4]}, Ethernet needs 6`, {
+      offset: 4,
+      field: 'hlen',
+    });
   }
   if (buf[5] !== IPV4_LENGTH) {
-    return fail('unsupported', `ARP protocol address length ${buf[5]}, IPv4 needs 4`, { offset: 5, field: 'plen' });
+    return fail('unsupported', `ARP protocol address length ${buf[5]}, IPv4 needs 4`, {
+      offset: 5,
+      field: 'plen',
+    });
   }
   const op = buf.readUInt16BE(6);
   if (op !== OP_REQUEST && op !== OP_REPLY) {
-    return fail('unsupported', `ARP operation ${op}, only request (1) and reply (2)`, { offset: 6, field: 'operation' });
+    return fail('unsupported', `ARP operation ${op}, only request (1) and reply (2)`, {
+      offset: 6,
+      field: 'operation',
+    });
   }
   const packet: ArpPacket = {
     operation: op === OP_REQUEST ? 'request' : 'reply',

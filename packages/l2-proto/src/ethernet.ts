@@ -43,7 +43,12 @@ export function decodeEthernet(buf: Buffer): Result<EthernetFrame> {
   let vlan: VlanTag | undefined;
 
   if (etherType === ETHERTYPE_VLAN) {
-    const shortTag = needBytes(buf, 0, ETHERNET_HEADER_LENGTH + VLAN_TAG_LENGTH, '802.1Q-tagged Ethernet header');
+    const shortTag = needBytes(
+      buf,
+      0,
+      ETHERNET_HEADER_LENGTH + VLAN_TAG_LENGTH,
+      '802.1Q-tagged Ethernet header',
+    );
     if (shortTag) return shortTag;
     const tci = buf.readUInt16BE(14);
     vlan = { pcp: tci >> 13, dei: (tci & 0x1000) !== 0, id: tci & 0x0fff };

@@ -1,5 +1,11 @@
 import { decodeArp, encodeArp, type ArpPacket } from './arp.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet, encodeEthernet, type EthernetFrame } from './ethernet.js';
+import {
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+  decodeEthernet,
+  encodeEthernet,
+  type EthernetFrame,
+} from './ethernet.js';
 import {
   ICMPV6_MLDV2_REPORT,
   ICMPV6_NEIGHBOR_ADVERTISEMENT,
@@ -27,9 +33,24 @@ import { fail, ok, shiftError, type Result } from './result.js';
 
 export type DecodedFrame =
   | { readonly kind: 'arp'; readonly ethernet: EthernetFrame; readonly arp: ArpPacket }
-  | { readonly kind: 'ndp-ns'; readonly ethernet: EthernetFrame; readonly ipv6: Ipv6Packet; readonly ns: NeighborSolicitation }
-  | { readonly kind: 'ndp-na'; readonly ethernet: EthernetFrame; readonly ipv6: Ipv6Packet; readonly na: NeighborAdvertisement }
-  | { readonly kind: 'mldv2-report'; readonly ethernet: EthernetFrame; readonly ipv6: Ipv6Packet; readonly report: Mldv2Report }
+  | {
+      readonly kind: 'ndp-ns';
+      readonly ethernet: EthernetFrame;
+      readonly ipv6: Ipv6Packet;
+      readonly ns: NeighborSolicitation;
+    }
+  | {
+      readonly kind: 'ndp-na';
+      readonly ethernet: EthernetFrame;
+      readonly ipv6: Ipv6Packet;
+      readonly na: NeighborAdvertisement;
+    }
+  | {
+      readonly kind: 'mldv2-report';
+      readonly ethernet: EthernetFrame;
+      readonly ipv6: Ipv6Packet;
+      readonly report: Mldv2Report;
+    }
   /** Any other well-formed Ethernet II frame (IPv4, other ICMPv6, ...); its payload is not parsed. */
   | { readonly kind: 'other'; readonly ethernet: EthernetFrame };
 
@@ -46,14 +67,21 @@ function offsetIn(view: Buffer, base: Buffer): number {
  * count why.
  */
 function checkNdp(ipv6: Ipv6Packet, icmp: Icmpv6Message, target: Buffer): Result<true> {
-  const what = icmp.type === ICMPV6_NEIGHBOR_SOLICITATION ? 'Neighbor Solicitation' : 'Neighbor Advertisement';
+  const what =
+    icmp.type === ICMPV6_NEIGHBOR_SOLICITATION ? 'Neighbor Solicitation' : 'Neighbor Advertisement';
   if (ipv6.hopLimit !== NDP_HOP_LIMIT) {
-    return fail('malformed', `${what} with hop limit ${ipv6.hopLimit}; RFC 4861 requires 255 (it may have been routed)`, {
-      field: 'hopLimit',
-    });
+    return fail(
+      'malformed',
+      `${what} with hop limit ${ipv6.hopLimit}; RFC 4861 requires 255 (it may have been routed)`,
+      {
+        field: 'hopLimit',
+      },
+    );
   }
-  if (icmp.code !== 0) return fail('malformed', `${what} with ICMPv6 code ${icmp.code}, must be 0`, { field: 'code' });
-  if (isIpv6Multicast(target)) return fail('malformed', `${what} for a multicast target`, { field: 'target' });
+  if (icmp.code !== 0)
+    return fail('malformed', `${what} with ICMPv6 code ${icmp.code}, must be 0`, { field: 'code' });
+  if (isIpv6Multicast(target))
+    return fail('malformed', `${what} for a multicast target`, { field: 'target' });
   return ok(true);
 }
 
@@ -93,14 +121,24 @@ export function decodeFrame(buf: Buffer): Result<DecodedFrame> {
       if (isIpv6Unspecified(ipv6.source)) {
         // A DAD probe: RFC 4861 §7.1.1 wants it sent to a solicited-node group, without SLLA.
         const dest = ipv6.destination;
-        const toSolicitedNode = dest.readUInt32BE(0) === 0xff020000 && dest.readUInt32BE(4) === 0 && dest.readUInt32BE(8) === 1 && dest[12] === 0xff;
+        const toSolicitedNode =
+          dest.readUInt32BE(0) === 0xff020000 &&
+          dest.readUInt32BE(4) === 0 &&
+          dest.readUInt32BE(8) === 1 &&
+          dest[12] === 0xff;
         if (!toSolicitedNode) {
-          return fail('malformed', 'Neighbor Solicitation from :: not sent to a solicited-node group', { field: 'destination' });
+          return fail('malformed', 'Neighbor Solicitation from :: not sent to a solicited-node group', {
+            field: 'destination',
+          });
         }
         if (findLinkLayerAddress(ns.value.options, 'source-link-layer-address')) {
-          return fail('malformed', 'Neighbor Solicitation from :: carries a source link-layer address option', {
-            field: 'option',
-          });
+          return fail(
+            'malformed',
+            'Neighbor Solicitation from :: carries a source link-layer address option',
+            {
+              field: 'option',
+            },
+          );
         }
       }
       return ok({ kind: 'ndp-ns', ethernet, ipv6, ns: ns.value });
@@ -111,7 +149,9 @@ export function decodeFrame(buf: Buffer): Result<DecodedFrame> {
       const valid = checkNdp(ipv6, message, na.value.target);
       if (!valid.ok) return valid;
       if (isIpv6Multicast(ipv6.destination) && na.value.solicited) {
-        return fail('malformed', 'Neighbor Advertisement to a multicast address with Solicited=1', { field: 'solicited' });
+        return fail('malformed', 'Neighbor Advertisement to a multicast address with Solicited=1', {
+          field: 'solicited',
+        });
       }
       return ok({ kind: 'ndp-na', ethernet, ipv6, na: na.value });
     }
@@ -142,7 +182,11 @@ export function encodeFrame(frame: DecodedFrame): Buffer {
         : { type: ICMPV6_MLDV2_REPORT, code: 0, body: encodeMldv2Report(frame.report) };
   const { ethernet, ipv6 } = frame;
   return encodeIcmpv6Frame({
-    ethernet: { destination: ethernet.destination, source: ethernet.source, ...(ethernet.vlan ? { vlan: ethernet.vlan } : {}) },
+    ethernet: {
+      destination: ethernet.destination,
+      source: ethernet.source,
+      ...(ethernet.vlan ? { vlan: ethernet.vlan } : {}),
+    },
     ipv6: {
       source: ipv6.source,
       destination: ipv6.destination,

@@ -44,21 +44,35 @@ export function icmpv6Checksum(message: Buffer, source: Buffer, destination: Buf
 }
 
 /** Decodes and verifies the checksum of the ICMPv6 message that is an IPv6 packet's payload. */
-export function decodeIcmpv6(packet: { source: Buffer; destination: Buffer; payload: Buffer }): Result<Icmpv6Message> {
+export function decodeIcmpv6(packet: {
+  source: Buffer;
+  destination: Buffer;
+  payload: Buffer;
+}): Result<Icmpv6Message> {
   const bytes = packet.payload;
   const short = needBytes(bytes, 0, ICMPV6_HEADER_LENGTH, 'ICMPv6 header');
   if (short) return short;
   if (packet.source.length !== IPV6_LENGTH || packet.destination.length !== IPV6_LENGTH) {
-    return fail('malformed', 'ICMPv6 checksum needs 16-byte source and destination addresses', { field: 'address' });
+    return fail('malformed', 'ICMPv6 checksum needs 16-byte source and destination addresses', {
+      field: 'address',
+    });
   }
   const residue = icmpv6Checksum(bytes, packet.source, packet.destination);
   if (residue !== 0) {
-    return fail('bad-checksum', `ICMPv6 checksum 0x${bytes.readUInt16BE(2).toString(16)} does not match the message`, {
-      offset: 2,
-      field: 'checksum',
-    });
+    return fail(
+      'bad-checksum',
+      `ICMPv6 checksum 0x${bytes.readUInt16BE(2).toString(16)} does not match the message`,
+      {
+        offset: 2,
+        field: 'checksum',
+      },
+    );
   }
-  const message: Icmpv6Message = { type: bytes[0] as number, code: bytes[1] as number, body: bytes.subarray(ICMPV6_HEADER_LENGTH) };
+  const message: Icmpv6Message = {
+    type: bytes[0] as number,
+    code: bytes[1] as number,
+    body: bytes.subarray(ICMPV6_HEADER_LENGTH),
+  };
   return ok(message);
 }
 

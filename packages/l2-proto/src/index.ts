@@ -1,5 +1,13 @@
 export type { Err, Ok, ProtoError, ProtoErrorCode, Result } from './result.js';
-export { BROADCAST_MAC, MAC_LENGTH, ZERO_MAC, formatMac, isBroadcast, isMulticastMac, parseMac } from './mac.js';
+export {
+  BROADCAST_MAC,
+  MAC_LENGTH,
+  ZERO_MAC,
+  formatMac,
+  isBroadcast,
+  isMulticastMac,
+  parseMac,
+} from './mac.js';
 export {
   IPV4_LENGTH,
   IPV6_LENGTH,

@@ -21,7 +21,8 @@ export function ipv4ToBytes(text: string): Result<Buffer> {
   const bytes = Buffer.alloc(IPV4_LENGTH);
   for (let i = 0; i < 4; i++) {
     const part = parts[i] as string;
-    if (!DECIMAL_OCTET.test(part)) return badAddress('IPv4', text, `part ${JSON.stringify(part)} is not a decimal octet`);
+    if (!DECIMAL_OCTET.test(part))
+      return badAddress('IPv4', text, `part ${JSON.stringify(part)} is not a decimal octet`);
     const value = Number(part);
     if (value > 255) return badAddress('IPv4', text, `part ${part} is above 255`);
     bytes[i] = value;
@@ -40,7 +41,8 @@ export function bytesToIpv4(bytes: Buffer): string {
  */
 export function ipv6ToBytes(text: string): Result<Buffer> {
   if (typeof text !== 'string') return badAddress('IPv6', text, 'not a string');
-  if (text.length === 0 || text.length > 45) return badAddress('IPv6', text, 'wrong length for an IPv6 address');
+  if (text.length === 0 || text.length > 45)
+    return badAddress('IPv6', text, 'wrong length for an IPv6 address');
   const halves = text.split('::');
   if (halves.length > 2) return badAddress('IPv6', text, "'::' appears more than once");
   const compressed = halves.length === 2;
@@ -71,7 +73,13 @@ export function ipv6ToBytes(text: string): Result<Buffer> {
 
   const explicit = head.length + tail.length;
   if (compressed ? explicit > 7 : explicit !== 8) {
-    return badAddress('IPv6', text, compressed ? `'::' with ${explicit} groups leaves nothing to compress` : `has ${explicit} groups, needs 8`);
+    return badAddress(
+      'IPv6',
+      text,
+      compressed
+        ? `'::' with ${explicit} groups leaves nothing to compress`
+        : `has ${explicit} groups, needs 8`,
+    );
   }
   const bytes = Buffer.alloc(IPV6_LENGTH);
   head.forEach((g, i) => bytes.writeUInt16BE(g, i * 2));
@@ -93,7 +101,7 @@ export function bytesToIpv6(bytes: Buffer): string {
 
   let bestStart = -1;
   let bestLength = 1; // RFC 5952 §4.2.2: a single zero group is not compressed
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

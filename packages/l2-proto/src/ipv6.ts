@@ -35,14 +35,21 @@ function checkOptionArea(area: Buffer): Result<true> {
       continue;
     }
     if (at + 2 > area.length) {
-      return fail('malformed', `Hop-by-Hop option type ${type} has no length byte`, { offset: at, field: 'hopByHop.option' });
+      return fail('malformed', `Hop-by-Hop option type ${type} has no length byte`, {
+        offset: at,
+        field: 'hopByHop.option',
+      });
     }
     const end = at + 2 + (area[at + 1] as number);
     if (end > area.length) {
-      return fail('malformed', `Hop-by-Hop option type ${type} runs ${end - area.length} bytes past the header`, {
-        offset: at,
-        field: 'hopByHop.option.length',
-      });
+      return fail(
+        'malformed',
+        `Hop-by-Hop option type ${type} runs ${end - area.length} bytes past the header`,
+        {
+          offset: at,
+          field: 'hopByHop.option.length',
+        },
+      );
     }
     at = end;
   }
@@ -59,14 +66,23 @@ export function decodeIpv6(buf: Buffer): Result<Ipv6Packet> {
   if (short) return short;
   const word = buf.readUInt32BE(0);
   const version = word >>> 28;
-  if (version !== 6) return fail('malformed', `IP version ${version} in an IPv6 header`, { offset: 0, field: 'version' });
+  if (version !== 6)
+    return fail('malformed', `IP version ${version} in an IPv6 header`, { offset: 0, field: 'version' });
   const payloadLength = buf.readUInt16BE(4);
   let nextHeader = buf[6] as number;
   const hopLimit = buf[7] as number;
   if (payloadLength === 0 && nextHeader === NEXT_HEADER_HOP_BY_HOP) {
-    return fail('unsupported', 'payload length 0 with a Hop-by-Hop header: a jumbogram', { offset: 4, field: 'payloadLength' });
+    return fail('unsupported', 'payload length 0 with a Hop-by-Hop header: a jumbogram', {
+      offset: 4,
+      field: 'payloadLength',
+    });
   }
-  const shortPayload = needBytes(buf, IPV6_HEADER_LENGTH, payloadLength, `IPv6 payload (payload length ${payloadLength})`);
+  const shortPayload = needBytes(
+    buf,
+    IPV6_HEADER_LENGTH,
+    payloadLength,
+    `IPv6 payload (payload length ${payloadLength})`,
+  );
   if (shortPayload) return shortPayload;
   let payloadStart = IPV6_HEADER_LENGTH;
   const payloadEnd = IPV6_HEADER_LENGTH + payloadLength;
@@ -116,9 +132,12 @@ export function encodeIpv6(packet: Ipv6Packet): Buffer {
   const options = packet.hopByHopOptions;
   if (options) {
     if ((options.length + 2) % HOP_BY_HOP_UNIT !== 0 || options.length + 2 > 256 * HOP_BY_HOP_UNIT) {
-      throw new RangeError(`ipv6.hopByHopOptions is ${options.length} bytes; length + 2 must be a multiple of 8, at most 2048`);
+      throw new RangeError(
+        `ipv6.hopByHopOptions is ${options.length} bytes; length + 2 must be a multiple of 8, at most 2048`,
+      );
     }
-    if (!checkOptionArea(options).ok) throw new RangeError('ipv6.hopByHopOptions is not a valid option TLV sequence');
+    if (!checkOptionArea(options).ok)
+      throw new RangeError('ipv6.hopByHopOptions is not a valid option TLV sequence');
   }
   const hbhLength = options ? options.length + 2 : 0;
   const payloadLength = hbhLength + packet.payload.length;

@@ -14,9 +14,13 @@ const MAC_TEXT = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}$/i;
 /** Parses `aa:bb:cc:dd:ee:ff` (or with `-`, not mixed) into a 6-byte Buffer. */
 export function parseMac(text: string): Result<Buffer> {
   if (typeof text !== 'string' || !MAC_TEXT.test(text)) {
-    return fail('malformed', `MAC address ${JSON.stringify(text)} is not six hex pairs joined by ':' or '-'`, {
-      field: 'mac',
-    });
+    return fail(
+      'malformed',
+      `MAC address ${JSON.stringify(text)} is not six hex pairs joined by ':' or '-'`,
+      {
+        field: 'mac',
+      },
+    );
   }
   const bytes = Buffer.alloc(MAC_LENGTH);
   for (let i = 0; i < MAC_LENGTH; i++) bytes[i] = parseInt(text.slice(i * 3, i * 3 + 2), 16);

@@ -86,7 +86,9 @@ export function encodeMldv2Report(report: Mldv2Report): Buffer {
     requireInt(record.type, 0, 0xff, 'mldv2 record type');
     requireInt(record.sources.length, 0, 0xffff, 'mldv2 record source count');
     if (record.auxData.length % 4 !== 0 || record.auxData.length > 255 * 4) {
-      throw new RangeError(`mldv2 record auxData is ${record.auxData.length} bytes; must be a multiple of 4, at most 1020`);
+      throw new RangeError(
+        `mldv2 record auxData is ${record.auxData.length} bytes; must be a multiple of 4, at most 1020`,
+      );
     }
     requireLength(record.multicastAddress, IPV6_LENGTH, 'mldv2 record multicastAddress');
     out[at] = record.type;
@@ -119,18 +121,24 @@ export function mldv2Report(args: {
   leave?: readonly Buffer[];
   vlan?: VlanTag;
 }): Buffer {
-  const record = (type: number) => (group: Buffer): Mldv2Record => ({
-    type,
-    multicastAddress: group,
-    sources: [],
-    auxData: Buffer.alloc(0),
-  });
+  const record =
+    (type: number) =>
+    (group: Buffer): Mldv2Record => ({
+      type,
+      multicastAddress: group,
+      sources: [],
+      auxData: Buffer.alloc(0),
+    });
   const records = [
     ...(args.join ?? []).map(record(MLDV2_CHANGE_TO_EXCLUDE_MODE)),
     ...(args.leave ?? []).map(record(MLDV2_CHANGE_TO_INCLUDE_MODE)),
   ];
   return encodeIcmpv6Frame({
-    ethernet: { destination: ALL_MLDV2_ROUTERS_MAC, source: args.mac, ...(args.vlan ? { vlan: args.vlan } : {}) },
+    ethernet: {
+      destination: ALL_MLDV2_ROUTERS_MAC,
+      source: args.mac,
+      ...(args.vlan ? { vlan: args.vlan } : {}),
+    },
     ipv6: {
       source: args.source ?? UNSPECIFIED_IPV6,
       destination: ALL_MLDV2_ROUTERS_IPV6,

@@ -35,21 +35,32 @@ export function decodeNdpOptions(area: Buffer): Result<NdpOption[]> {
     const type = area[at] as number;
     const units = area[at + 1] as number;
     if (units === 0) {
-      return fail('malformed', `NDP option type ${type} has length 0 (RFC 4861 §4.6)`, { offset: at + 1, field: 'option.length' });
-    }
-    const size = units * NDP_OPTION_UNIT;
-    if (at + size > area.length) {
-      return fail('malformed', `NDP option type ${type} claims ${size} bytes, only ${area.length - at} remain`, {
+      return fail('malformed', `NDP option type ${type} has length 0 (RFC 4861 §4.6)`, {
         offset: at + 1,
         field: 'option.length',
       });
     }
+    const size = units * NDP_OPTION_UNIT;
+    if (at + size > area.length) {
+      return fail(
+        'malformed',
+        `NDP option type ${type} claims ${size} bytes, only ${area.length - at} remain`,
+        {
+          offset: at + 1,
+          field: 'option.length',
+        },
+      );
+    }
     const data = area.subarray(at + NDP_OPTION_HEADER_LENGTH, at + size);
     const isEthernetAddress =
-      units === 1 && (type === NDP_OPTION_SOURCE_LINK_LAYER_ADDRESS || type === NDP_OPTION_TARGET_LINK_LAYER_ADDRESS);
+      units === 1 &&
+      (type === NDP_OPTION_SOURCE_LINK_LAYER_ADDRESS || type === NDP_OPTION_TARGET_LINK_LAYER_ADDRESS);
     if (isEthernetAddress) {
       options.push({
-        kind: type === NDP_OPTION_SOURCE_LINK_LAYER_ADDRESS ? 'source-link-layer-address' : 'target-link-layer-address',
+        kind:
+          type === NDP_OPTION_SOURCE_LINK_LAYER_ADDRESS
+            ? 'source-link-layer-address'
+            : 'target-link-layer-address',
         address: Buffer.from(data),
       });
     } else {
@@ -62,7 +73,8 @@ export function decodeNdpOptions(area: Buffer): Result<NdpOption[]> {
 
 export function ndpOptionsLength(options: readonly NdpOption[]): number {
   let total = 0;
-  for (const option of options) total += option.kind === 'raw' ? NDP_OPTION_HEADER_LENGTH + option.data.length : NDP_OPTION_UNIT;
+  for (const option of options)
+    total += option.kind === 'raw' ? NDP_OPTION_HEADER_LENGTH + option.data.length : NDP_OPTION_UNIT;
   return total;
 }
 
@@ -74,7 +86,9 @@ export function writeNdpOptions(options: readonly NdpOption[], out: Buffer, offs
       requireInt(option.type, 0, 0xff, 'ndp option type');
       const size = NDP_OPTION_HEADER_LENGTH + option.data.length;
       if (size % NDP_OPTION_UNIT !== 0 || size > 255 * NDP_OPTION_UNIT) {
-        throw new RangeError(`raw NDP option type ${option.type}: data is ${option.data.length} bytes; data + 2 must be a multiple of 8, at most 2040`);
+        throw new RangeError(
+          `raw NDP option type ${option.type}: data is ${option.data.length} bytes; data + 2 must be a multiple of 8, at most 2040`,
+        );
       }
       out[at] = option.type;
       out[at + 1] = size / NDP_OPTION_UNIT;
@@ -82,7 +96,10 @@ export function writeNdpOptions(options: readonly NdpOption[], out: Buffer, offs
       at += size;
     } else {
       requireLength(option.address, MAC_LENGTH, `ndp ${option.kind} option address`);
-      out[at] = option.kind === 'source-link-layer-address' ? NDP_OPTION_SOURCE_LINK_LAYER_ADDRESS : NDP_OPTION_TARGET_LINK_LAYER_ADDRESS;
+      out[at] =
+        option.kind === 'source-link-layer-address'
+          ? NDP_OPTION_SOURCE_LINK_LAYER_ADDRESS
+          : NDP_OPTION_TARGET_LINK_LAYER_ADDRESS;
       out[at + 1] = 1;
       option.address.copy(out, at + NDP_OPTION_HEADER_LENGTH);
       at += NDP_OPTION_UNIT;

@@ -43,7 +43,8 @@ export function decodeNeighborAdvertisement(body: Buffer): Result<NeighborAdvert
 export function encodeNeighborAdvertisement(na: NeighborAdvertisement): Buffer {
   requireLength(na.target, IPV6_LENGTH, 'na.target');
   const out = Buffer.alloc(NEIGHBOR_ADVERTISEMENT_MIN_LENGTH + ndpOptionsLength(na.options));
-  out[0] = (na.router ? FLAG_ROUTER : 0) | (na.solicited ? FLAG_SOLICITED : 0) | (na.override ? FLAG_OVERRIDE : 0);
+  out[0] =
+    (na.router ? FLAG_ROUTER : 0) | (na.solicited ? FLAG_SOLICITED : 0) | (na.override ? FLAG_OVERRIDE : 0);
   na.target.copy(out, 4);
   writeNdpOptions(na.options, out, NEIGHBOR_ADVERTISEMENT_MIN_LENGTH);
   return out;

@@ -42,11 +42,20 @@ export function encodeNeighborSolicitation(ns: NeighborSolicitation): Buffer {
  * which must not carry a source link-layer address option (RFC 4861 §4.3).
  * The speaker does not need this to answer; it is here for tests and lab tooling.
  */
-export function neighborSolicitation(args: { mac: Buffer; source?: Buffer; target: Buffer; vlan?: VlanTag }): Buffer {
+export function neighborSolicitation(args: {
+  mac: Buffer;
+  source?: Buffer;
+  target: Buffer;
+  vlan?: VlanTag;
+}): Buffer {
   const source = args.source ?? UNSPECIFIED_IPV6;
   const isDad = source.equals(UNSPECIFIED_IPV6);
   return encodeIcmpv6Frame({
-    ethernet: { destination: solicitedNodeMac(args.target), source: args.mac, ...(args.vlan ? { vlan: args.vlan } : {}) },
+    ethernet: {
+      destination: solicitedNodeMac(args.target),
+      source: args.mac,
+      ...(args.vlan ? { vlan: args.vlan } : {}),
+    },
     ipv6: { source, destination: solicitedNodeMulticast(args.target), hopLimit: NDP_HOP_LIMIT },
     icmpv6: {
       type: ICMPV6_NEIGHBOR_SOLICITATION,

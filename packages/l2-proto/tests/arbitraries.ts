@@ -39,9 +39,17 @@ export const ndpOptionArb: fc.Arbitrary<NdpOption> = fc.oneof(
   macArb.map((address): NdpOption => ({ kind: 'source-link-layer-address', address })),
   macArb.map((address): NdpOption => ({ kind: 'target-link-layer-address', address })),
   fc
-    .record({ type: fc.integer({ min: 0, max: 255 }), units: fc.integer({ min: 1, max: 3 }), fill: fc.uint8Array({ maxLength: 22 }) })
+    .record({
+      type: fc.integer({ min: 0, max: 255 }),
+      units: fc.integer({ min: 1, max: 3 }),
+      fill: fc.uint8Array({ maxLength: 22 }),
+    })
     // Types 1 and 2 of one unit are Ethernet addresses, so a raw one must be longer.
-    .map(({ type, units, fill }) => ({ type, units: (type === 1 || type === 2) && units === 1 ? 2 : units, fill }))
+    .map(({ type, units, fill }) => ({
+      type,
+      units: (type === 1 || type === 2) && units === 1 ? 2 : units,
+      fill,
+    }))
     .map(({ type, units, fill }): NdpOption => {
       const data = Buffer.alloc(units * 8 - 2);
       Buffer.from(fill).copy(data);
@@ -52,9 +60,13 @@ export const ndpOptionsArb = fc.array(ndpOptionArb, { maxLength: 4 });
 
 /** A valid Hop-by-Hop option area: random TLVs (no Pad1 inside), padded with Pad1/PadN to 8n-2. */
 export const hopByHopOptionsArb: fc.Arbitrary<Buffer> = fc
-  .array(fc.record({ type: fc.integer({ min: 1, max: 255 }), data: fc.uint8Array({ maxLength: 10 }) }), { maxLength: 3 })
+  .array(fc.record({ type: fc.integer({ min: 1, max: 255 }), data: fc.uint8Array({ maxLength: 10 }) }), {
+    maxLength: 3,
+  })
   .map((tlvs) => {
-    const parts = tlvs.map(({ type, data }) => Buffer.concat([Buffer.from([type, data.length]), Buffer.from(data)]));
+    const parts = tlvs.map(({ type, data }) =>
+      Buffer.concat([Buffer.from([type, data.length]), Buffer.from(data)]),
+    );
     let area = Buffer.concat(parts);
     const pad = (8 - ((area.length + 2) % 8)) % 8;
     if (pad === 1) area = Buffer.concat([area, Buffer.from([0])]);
@@ -77,7 +89,12 @@ export const mldv2ReportArb: fc.Arbitrary<Mldv2Report> = fc.record({
 function ethernetOf(etherType: number) {
   return fc
     .record({ destination: macArb, source: macArb, vlan: fc.option(vlanArb, { nil: undefined, freq: 2 }) })
-    .map(({ vlan, ...rest }): EthernetFrame => ({ ...rest, ...(vlan ? { vlan } : {}), etherType, payload: Buffer.alloc(0) }));
+    .map(({ vlan, ...rest }): EthernetFrame => ({
+      ...rest,
+      ...(vlan ? { vlan } : {}),
+      etherType,
+      payload: Buffer.alloc(0),
+    }));
 }
 
 function ipv6Of(overrides: fc.Arbitrary<Partial<Ipv6Packet>>): fc.Arbitrary<Ipv6Packet> {
@@ -92,7 +109,13 @@ function ipv6Of(overrides: fc.Arbitrary<Partial<Ipv6Packet>>): fc.Arbitrary<Ipv6
       overrides,
     })
     .map(({ hopByHopOptions, overrides: o, ...rest }): Ipv6Packet => {
-      const packet = { ...rest, nextHeader: 58, ...(hopByHopOptions ? { hopByHopOptions } : {}), payload: Buffer.alloc(0), ...o };
+      const packet = {
+        ...rest,
+        nextHeader: 58,
+        ...(hopByHopOptions ? { hopByHopOptions } : {}),
+        payload: Buffer.alloc(0),
+        ...o,
+      };
       return packet;
     });
 }
@@ -143,10 +166,15 @@ export const otherFrameArb: fc.Arbitrary<DecodedFrame> = fc
     ethernet: ethernetOf(0),
     etherType: fc
       .integer({ min: 0x0600, max: 0xffff })
-      .filter((t) => t !== ETHERTYPE_ARP && t !== ETHERTYPE_IPV6 && t !== ETHERTYPE_VLAN && t !== ETHERTYPE_QINQ),
+      .filter(
+        (t) => t !== ETHERTYPE_ARP && t !== ETHERTYPE_IPV6 && t !== ETHERTYPE_VLAN && t !== ETHERTYPE_QINQ,
+      ),
     payload: fc.uint8Array({ minLength: 46, maxLength: 120 }),
   })
-  .map(({ ethernet, etherType, payload }) => ({ kind: 'other' as const, ethernet: { ...ethernet, etherType, payload: Buffer.from(payload) } }));
+  .map(({ ethernet, etherType, payload }) => ({
+    kind: 'other' as const,
+    ethernet: { ...ethernet, etherType, payload: Buffer.from(payload) },
+  }));
 
 export const anyFrameArb = fc.oneof(arpFrameArb, nsFrameArb, naFrameArb, mldFrameArb, otherFrameArb);
 

@@ -82,8 +82,18 @@ describe('ARP golden vectors', () => {
       ok: true,
       value: {
         kind: 'arp',
-        ethernet: expect.objectContaining({ destination: Buffer.from('ffffffffffff', 'hex'), source: askerMac, etherType: 0x0806 }),
-        arp: { operation: 'request', senderMac: askerMac, senderIp: askerIp, targetMac: Buffer.alloc(6), targetIp: vip },
+        ethernet: expect.objectContaining({
+          destination: Buffer.from('ffffffffffff', 'hex'),
+          source: askerMac,
+          etherType: 0x0806,
+        }),
+        arp: {
+          operation: 'request',
+          senderMac: askerMac,
+          senderIp: askerIp,
+          targetMac: Buffer.alloc(6),
+          targetIp: vip,
+        },
       },
     });
     if (frame.ok) expect(encodeFrame(frame.value)).toEqual(WHO_HAS_VIP);
@@ -100,12 +110,24 @@ describe('ARP golden vectors', () => {
 
   it('decodes a VLAN-tagged request and answers on the same VLAN', () => {
     const frame = decodeFrame(VLAN_WHO_HAS_VIP);
-    expect(frame).toMatchObject({ ok: true, value: { kind: 'arp', ethernet: { vlan: { pcp: 0, dei: false, id: 100 } } } });
+    expect(frame).toMatchObject({
+      ok: true,
+      value: { kind: 'arp', ethernet: { vlan: { pcp: 0, dei: false, id: 100 } } },
+    });
     if (!frame.ok || frame.value.kind !== 'arp') throw new Error('expected ARP');
     expect(encodeFrame(frame.value)).toEqual(VLAN_WHO_HAS_VIP);
-    const reply = arpReply({ ourMac, vip, askerMac, askerIp, ...(frame.value.ethernet.vlan ? { vlan: frame.value.ethernet.vlan } : {}) });
+    const reply = arpReply({
+      ourMac,
+      vip,
+      askerMac,
+      askerIp,
+      ...(frame.value.ethernet.vlan ? { vlan: frame.value.ethernet.vlan } : {}),
+    });
     expect(reply.subarray(12, 16)).toEqual(Buffer.from('81000064', 'hex'));
-    expect(decodeFrame(reply)).toMatchObject({ ok: true, value: { kind: 'arp', arp: { operation: 'reply' } } });
+    expect(decodeFrame(reply)).toMatchObject({
+      ok: true,
+      value: { kind: 'arp', arp: { operation: 'reply' } },
+    });
   });
 });
 
@@ -138,7 +160,11 @@ describe('ARP decode errors', () => {
 
 describe('ARP properties', () => {
   it('decode(encode(x)) == x', () => {
-    fc.assert(fc.property(arpArb, (packet) => expect(decodeArp(encodeArp(packet))).toEqual({ ok: true, value: packet })));
+    fc.assert(
+      fc.property(arpArb, (packet) =>
+        expect(decodeArp(encodeArp(packet))).toEqual({ ok: true, value: packet }),
+      ),
+    );
   });
 
   it('encode(decode(b)) == b for valid 28-byte packets', () => {
@@ -155,7 +181,11 @@ describe('ARP properties', () => {
   it('whole frames round-trip through decodeFrame/encodeFrame', () => {
     fc.assert(
       fc.property(arpArb, mac, mac, (packet, destination, source) => {
-        const bytes = encodeFrame({ kind: 'arp', ethernet: { destination, source, etherType: 0x0806, payload: Buffer.alloc(0) }, arp: packet });
+        const bytes = encodeFrame({
+          kind: 'arp',
+          ethernet: { destination, source, etherType: 0x0806, payload: Buffer.alloc(0) },
+          arp: packet,
+        });
         const decoded = decodeFrame(bytes);
         expect(decoded).toMatchObject({ ok: true, value: { kind: 'arp', arp: packet } });
         if (decoded.ok) expect(encodeFrame(decoded.value)).toEqual(bytes);

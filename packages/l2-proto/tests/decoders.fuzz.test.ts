@@ -5,7 +5,11 @@ import { hex } from './hex.js';
 /** The fuzz driver's body with a small budget, so CI fails on a throw or an unstable round trip. */
 describe('decoder fuzz (CI budget)', () => {
   it('2,500 random and mutated inputs per decoder: no throw, stable round trips', () => {
-    const { stats, findings } = runFuzz({ iterationsPerTarget: 2_500, seed: 20_240_601, slowMicros: 250_000 });
+    const { stats, findings } = runFuzz({
+      iterationsPerTarget: 2_500,
+      seed: 20_240_601,
+      slowMicros: 250_000,
+    });
     expect(findings).toEqual([]);
     expect(stats.map((s) => s.target)).toEqual(TARGETS.map((t) => t.name));
     for (const s of stats) {
@@ -29,17 +33,33 @@ const REGRESSIONS: Array<[string, string, string]> = [
   ['mldv2-report', 'aux data length 255 in a 20-byte record', `0000 0001 04 ff 0000 ${'00'.repeat(16)}`],
   ['ipv6', 'payload length 65535 in a 40-byte buffer', `6000 0000 ffff 3a ff ${'00'.repeat(32)}`],
   ['ipv6', 'jumbogram (payload length 0 with Hop-by-Hop)', `6000 0000 0000 00 ff ${'00'.repeat(32)}`],
-  ['ipv6', 'Hop-by-Hop length byte 255 in an 8-byte payload', `6000 0000 0008 00 01 ${'00'.repeat(32)} 3aff 0000 0000 0000`],
-  ['ipv6', 'Hop-by-Hop PadN with no length byte', `6000 0000 0008 00 01 ${'00'.repeat(32)} 3a00 0000 0000 0001`],
+  [
+    'ipv6',
+    'Hop-by-Hop length byte 255 in an 8-byte payload',
+    `6000 0000 0008 00 01 ${'00'.repeat(32)} 3aff 0000 0000 0000`,
+  ],
+  [
+    'ipv6',
+    'Hop-by-Hop PadN with no length byte',
+    `6000 0000 0008 00 01 ${'00'.repeat(32)} 3a00 0000 0000 0001`,
+  ],
   ['ipv6', 'version 4 header', `4500 0000 0000 3a ff ${'00'.repeat(32)}`],
   ['ethernet', 'tag with no room for the inner EtherType', '333300000001 020000000050 8100 0064'],
   ['ethernet', 'stacked 802.1Q tags', '333300000001 020000000050 8100 0064 8100 0065 0806'],
   ['frame', 'IPv6 EtherType with an empty payload', `333300000001 020000000050 86dd ${'00'.repeat(46)}`],
-  ['frame', 'ICMPv6 header cut after the type byte', `333300000001 020000000050 86dd 6000 0000 0001 3a ff ${'00'.repeat(32)} 87`],
+  [
+    'frame',
+    'ICMPv6 header cut after the type byte',
+    `333300000001 020000000050 86dd 6000 0000 0001 3a ff ${'00'.repeat(32)} 87`,
+  ],
   ['frame', 'ARP with hlen 255', `ffffffffffff 020000000050 0806 0001 0800 ff 04 0001 ${'00'.repeat(20)}`],
   ['arp', 'exactly 27 bytes', `0001 0800 0604 0001 ${'00'.repeat(19)}`],
   ['neighbor-solicitation', 'target cut short', `00000000 20010db8`],
-  ['neighbor-advertisement', 'zero-length option after the target', `60000000 ${'00'.repeat(16)} 0200 0000 0000 0000`],
+  [
+    'neighbor-advertisement',
+    'zero-length option after the target',
+    `60000000 ${'00'.repeat(16)} 0200 0000 0000 0000`,
+  ],
 ];
 
 describe('fuzz regression cases', () => {
@@ -48,6 +68,9 @@ describe('fuzz regression cases', () => {
     if (!target) throw new Error(`no fuzz target ${targetName}`);
     const result = check(target, hex(input));
     expect(result.finding).toBeUndefined();
-    expect(result.decoded || ['short-buffer', 'malformed', 'unsupported', 'bad-checksum'].includes(result.code ?? '')).toBe(true);
+    expect(
+      result.decoded ||
+        ['short-buffer', 'malformed', 'unsupported', 'bad-checksum'].includes(result.code ?? ''),
+    ).toBe(true);
   });
 });

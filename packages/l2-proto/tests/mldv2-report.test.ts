@@ -21,7 +21,9 @@ const linkLocal = (() => {
 
 describe('MLDv2 Listener Report', () => {
   it('the join builder produces the golden bytes', () => {
-    expect(mldv2Report({ mac: US_MAC, source: linkLocal, join: [solicitedNodeMulticast(VIP6)] })).toEqual(MLDV2_JOIN);
+    expect(mldv2Report({ mac: US_MAC, source: linkLocal, join: [solicitedNodeMulticast(VIP6)] })).toEqual(
+      MLDV2_JOIN,
+    );
   });
 
   it('decodes the golden report with its Router Alert and hop limit 1', () => {
@@ -31,15 +33,29 @@ describe('MLDv2 Listener Report', () => {
       value: {
         kind: 'mldv2-report',
         ipv6: { hopLimit: 1, nextHeader: 58, hopByHopOptions: ROUTER_ALERT_MLD_OPTIONS },
-        report: { records: [{ type: 4, multicastAddress: solicitedNodeMulticast(VIP6), sources: [], auxData: Buffer.alloc(0) }] },
+        report: {
+          records: [
+            {
+              type: 4,
+              multicastAddress: solicitedNodeMulticast(VIP6),
+              sources: [],
+              auxData: Buffer.alloc(0),
+            },
+          ],
+        },
       },
     });
     if (decoded.ok) expect(encodeFrame(decoded.value)).toEqual(MLDV2_JOIN);
   });
 
   it('a leave is CHANGE_TO_INCLUDE with no sources; the default source is ::', () => {
-    const decoded = decodeFrame(mldv2Report({ mac: US_MAC, join: [], leave: [solicitedNodeMulticast(VIP6)] }));
-    expect(decoded).toMatchObject({ ok: true, value: { ipv6: { source: Buffer.alloc(16) }, report: { records: [{ type: 3 }] } } });
+    const decoded = decodeFrame(
+      mldv2Report({ mac: US_MAC, join: [], leave: [solicitedNodeMulticast(VIP6)] }),
+    );
+    expect(decoded).toMatchObject({
+      ok: true,
+      value: { ipv6: { source: Buffer.alloc(16) }, report: { records: [{ type: 3 }] } },
+    });
   });
 
   it('refuses a record count that overruns or underruns the message', () => {

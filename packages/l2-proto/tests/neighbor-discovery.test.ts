@@ -14,7 +14,16 @@ import {
   unsolicitedNeighborAdvertisement,
 } from '../src/index.js';
 import { hex } from './hex.js';
-import { ASKER6, ASKER_MAC, DAD_NS, NA_TO_ASKER, NS_FOR_VIP, UNSOLICITED_NA, US_MAC, VIP6 } from './vectors.js';
+import {
+  ASKER6,
+  ASKER_MAC,
+  DAD_NS,
+  NA_TO_ASKER,
+  NS_FOR_VIP,
+  UNSOLICITED_NA,
+  US_MAC,
+  VIP6,
+} from './vectors.js';
 
 function withByte(frame: Buffer, offset: number, value: number): Buffer {
   const copy = Buffer.from(frame);
@@ -63,16 +72,28 @@ describe('Neighbor Solicitation', () => {
       ns: { ...dad.value.ns, options: [{ kind: 'source-link-layer-address', address: ASKER_MAC }] },
     });
     expect(decodeFrame(withSlla)).toMatchObject({ ok: false, error: { code: 'malformed', field: 'option' } });
-    const toAllNodes = encodeFrame({ ...dad.value, ipv6: { ...dad.value.ipv6, destination: ALL_NODES_IPV6 } });
-    expect(decodeFrame(toAllNodes)).toMatchObject({ ok: false, error: { code: 'malformed', field: 'destination' } });
+    const toAllNodes = encodeFrame({
+      ...dad.value,
+      ipv6: { ...dad.value.ipv6, destination: ALL_NODES_IPV6 },
+    });
+    expect(decodeFrame(toAllNodes)).toMatchObject({
+      ok: false,
+      error: { code: 'malformed', field: 'destination' },
+    });
   });
 
   it('refuses a zero-length option and an option that overruns', () => {
     const body = Buffer.from(NS_FOR_VIP.subarray(58));
     body[21] = 0;
-    expect(decodeNeighborSolicitation(body)).toMatchObject({ ok: false, error: { code: 'malformed', field: 'option.length', offset: 21 } });
+    expect(decodeNeighborSolicitation(body)).toMatchObject({
+      ok: false,
+      error: { code: 'malformed', field: 'option.length', offset: 21 },
+    });
     body[21] = 2;
-    expect(decodeNeighborSolicitation(body)).toMatchObject({ ok: false, error: { code: 'malformed', field: 'option.length' } });
+    expect(decodeNeighborSolicitation(body)).toMatchObject({
+      ok: false,
+      error: { code: 'malformed', field: 'option.length' },
+    });
   });
 
   it('every truncation of the frame is short-buffer or malformed', () => {
@@ -105,7 +126,10 @@ describe('Neighbor Advertisement', () => {
   it('the unsolicited NA builder produces the golden bytes', () => {
     expect(unsolicitedNeighborAdvertisement({ mac: US_MAC, ip: VIP6 })).toEqual(UNSOLICITED_NA);
     const decoded = decodeFrame(UNSOLICITED_NA);
-    expect(decoded).toMatchObject({ ok: true, value: { kind: 'ndp-na', na: { solicited: false, override: true } } });
+    expect(decoded).toMatchObject({
+      ok: true,
+      value: { kind: 'ndp-na', na: { solicited: false, override: true } },
+    });
     if (decoded.ok && decoded.value.kind === 'ndp-na') {
       expect(findLinkLayerAddress(decoded.value.na.options, 'target-link-layer-address')).toEqual(US_MAC);
       expect(encodeFrame(decoded.value)).toEqual(UNSOLICITED_NA);
@@ -125,7 +149,12 @@ describe('Neighbor Advertisement', () => {
     const decoded = decodeFrame(frame);
     expect(decoded).toMatchObject({
       ok: true,
-      value: { kind: 'ndp-na', ethernet: { destination: ALL_NODES_MAC }, ipv6: { destination: ALL_NODES_IPV6 }, na: { solicited: false } },
+      value: {
+        kind: 'ndp-na',
+        ethernet: { destination: ALL_NODES_MAC },
+        ipv6: { destination: ALL_NODES_IPV6 },
+        na: { solicited: false },
+      },
     });
   });
 
@@ -160,6 +189,9 @@ describe('Neighbor Advertisement', () => {
   });
 
   it('refuses stray bytes after the last option', () => {
-    expect(decodeNdpOptions(hex('0201020000000001 02'))).toMatchObject({ ok: false, error: { code: 'malformed', offset: 8 } });
+    expect(decodeNdpOptions(hex('0201020000000001 02'))).toMatchObject({
+      ok: false,
+      error: { code: 'malformed', offset: 8 },
+    });
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ALL_MLDV2_ROUTERS_MAC, ALL_NODES_MAC, bytesToIpv6, formatMac, ipv6ToBytes, solicitedNodeMac, solicitedNodeMulticast } from '../src/index.js';
+import {
+  ALL_MLDV2_ROUTERS_MAC,
+  ALL_NODES_MAC,
+  bytesToIpv6,
+  formatMac,
+  ipv6ToBytes,
+  solicitedNodeMac,
+  solicitedNodeMulticast,
+} from '../src/index.js';
 import { ipv6Arb } from './arbitraries.js';
 
 const v6 = (text: string) => {

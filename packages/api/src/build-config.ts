@@ -80,6 +80,8 @@ function stringList(value: unknown): value is string[] {
 
 interface PoolCandidate {
   id: Identity;
+  /** Tie-breaker for objects with the same identity (impossible in a real cluster, but keeps the result order-free). */
+  content: string;
   labels: Record<string, string>;
   spec: PoolSpec;
   legacyLayer2: boolean;
@@ -99,7 +101,7 @@ function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | u
   if (!stringList(spec.addresses)) return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
   const autoAssign = spec.autoAssign ?? true;
   if (typeof autoAssign !== 'boolean') return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
-  return { id, labels: labelsOf(obj), spec: { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs: false }, legacyLayer2: true };
+  return { id, content: stableText(obj), labels: labelsOf(obj), spec: { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs: false }, legacyLayer2: true };
 }
 
 function labelsOf(obj: unknown): Record<string, string> {
@@ -125,7 +127,7 @@ function readIPAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate |
   const poolSpec: PoolSpec = { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs };
   // buildPoolSet validates serviceAllocation in depth; here it is only passed through.
   if (spec.serviceAllocation !== undefined && spec.serviceAllocation !== null) poolSpec.serviceAllocation = spec.serviceAllocation as ServiceAllocation;
-  return { id, labels: labelsOf(obj), spec: poolSpec, legacyLayer2: false };
+  return { id, content: stableText(obj), labels: labelsOf(obj), spec: poolSpec, legacyLayer2: false };
 }
 
 function readSelectors(
@@ -169,7 +171,9 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
   }
   // A stable order makes "who wins a conflict" independent of list order: by name, AddressPool
   // before IPAddressPool, then namespace.
-  candidates.sort((a, b) => compareText(a.id.name, b.id.name) || compareText(a.id.kind, b.id.kind) || compareText(a.id.namespace, b.id.namespace));
+  candidates.sort(
+    (a, b) => compareText(a.id.name, b.id.name) || compareText(a.id.kind, b.id.kind) || compareText(a.id.namespace, b.id.namespace) || compareText(a.content, b.content),
+  );
 
   const byName = new Map<string, PoolCandidate>();
   const unique: PoolCandidate[] = [];
@@ -203,10 +207,21 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
     const rule = readL2Advertisement(obj, advertisable, byName, valid, errors);
     if (rule) rules.push(rule);
   }
-  rules.sort((a, b) => compareText(a.source.name, b.source.name) || compareText(a.source.namespace, b.source.namespace));
+  rules.sort((a, b) => compareText(a.source.name, b.source.name) || compareText(a.source.namespace, b.source.namespace) || compareText(stableText(a), stableText(b)));
   l2.push(...rules);
-  errors.sort((a, b) => compareText(a.kind, b.kind) || compareText(a.name, b.name) || compareText(a.namespace, b.namespace) || compareText(a.field, b.field));
+  errors.sort(
+    (a, b) =>
+      compareText(a.kind, b.kind) || compareText(a.name, b.name) || compareText(a.namespace, b.namespace) || compareText(a.field, b.field) || compareText(a.message, b.message),
+  );
   return { config: { pools, l2 }, errors };
+}
+
+function stableText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
 }
 
 function compareText(a: string, b: string): number {

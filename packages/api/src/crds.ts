@@ -88,7 +88,7 @@ const conditions: Schema = {
   'x-kubernetes-list-map-keys': ['type'],
 };
 
-const poolStatus = obj('Usage written by the controller (available IPv6 counts are capped at 2^63-1).', {
+const poolStatus = obj('Usage written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).', {
   assignedIPv4: int('IPv4 addresses in use.', { format: 'int64', minimum: 0 }),
   assignedIPv6: int('IPv6 addresses in use.', { format: 'int64', minimum: 0 }),
   availableIPv4: int('IPv4 addresses still free.', { format: 'int64', minimum: 0 }),

@@ -38,3 +38,4 @@ export type { Schema } from './crds.js';
 export { renderCrdFiles, GENERATED_HEADER } from './crd-yaml.js';
 export { LastGoodConfig, type ConfigUpdate } from './last-good-config.js';
 export { poolOfAddress } from './pool-of-address.js';
+export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';

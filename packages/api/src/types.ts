@@ -24,7 +24,7 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-/** Usage counts the controller writes on pools (int64 in the API; capped at 2^63-1 for IPv6). */
+/** Usage counts the controller writes on pools (int64 in the API; capped at 2^53-1, see poolStatusFor). */
 export interface PoolStatus {
   assignedIPv4?: number;
   assignedIPv6?: number;

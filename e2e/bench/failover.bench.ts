@@ -1,0 +1,156 @@
+// Failover outage in the lab, measured end to end from the client's point of view.
+// A prober in the client namespace GETs the VIP every 20 ms on fresh connections; the announcing
+// node is then hit in one of three ways, 10 times each:
+//   SIGKILL          the speaker dies; the node itself (kernel, service proxy, backend) lives on
+//   SIGKILL+link     the speaker dies and the node drops off the network (a node death)
+//   SIGTERM          planned handover: the speaker leaves cleanly
+// outage   = the longest gap between two successful requests from just before the hit until the
+//            successor serves (the prober's interval, 20 ms, is the floor);
+// takeover = hit -> the client's neighbour entry for the VIP carries the successor's MAC (moved
+//            by the successor's gratuitous ARP; the client never asks).
+// Usage: pnpm bench failover   [REPS=10]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { electNode } from '@metallb-ts/speaker';
+import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../src/cluster-objects.js';
+import { applyClusterManifests } from '../src/cluster-setup.js';
+import { startControlPlane } from '../src/control-plane.js';
+import { CLIENT_NS, Lab } from '../src/lab.js';
+import { claimLab, releaseLab } from '../src/owner.js';
+import { nodeArgvFor } from '../src/paths.js';
+
+const REPS = Number(process.env.REPS ?? 10);
+const INTERVAL_MS = 20;
+const NODES = ['node-1', 'node-2', 'node-3'];
+type Scenario = 'SIGKILL' | 'SIGKILL+link' | 'SIGTERM';
+const SCENARIOS: Scenario[] = ['SIGKILL', 'SIGKILL+link', 'SIGTERM'];
+const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
+
+interface Prober {
+  successes: { t: number; node: string }[];
+  stop(): Promise<void>;
+}
+
+function startProber(vip: string): Promise<Prober> {
+  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, ...nodeArgvFor('prober'), `http://${vip}/`, String(INTERVAL_MS), '200'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const successes: Prober['successes'] = [];
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.on('line', (line) => {
+      const [a, b] = line.split(' ');
+      if (a === 'ready') {
+        resolve({
+          successes,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      } else if (b) successes.push({ t: Number(a), node: b });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`prober exited early (${code})`)));
+  });
+}
+
+function stats(xs: number[]): { min: number; median: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0] ?? NaN, median: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
+  await claimLab('lab', dir, { progress: log });
+  const cp = await startControlPlane({ dir, progress: log });
+  let lab: Lab | undefined;
+  try {
+    await applyClusterManifests(cp, log);
+    lab = await Lab.start({ cp, progress: log });
+    if (lab.componentErrors.size > 0) throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+    await applyDemo(cp);
+    const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000);
+    const owner = electNode(NODES, vip!)!;
+    const successor = electNode(NODES.filter((n) => n !== owner), vip!)!;
+    const ownerMac = lab.nodeMacs.get(owner)!;
+    const successorMac = lab.nodeMacs.get(successor)!;
+    log(`VIP ${vip}: owner ${owner} (${ownerMac}), successor ${successor} (${successorMac})`);
+    const l = lab;
+
+    const settledOn = async (mac: string, node: string) => {
+      await l.waitFor(`ARP for ${vip} answered by ${node} only`, async () => {
+        const r = await l.clientArping(vip!, { count: 1, timeoutMs: 500 });
+        return r.macs.length === 1 && r.macs[0] === mac ? { done: true, value: r } : { done: false, observed: r };
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await l.waitFor(`client's neighbour entry to point at ${node}`, async () => {
+        const n = await l.clientNeighbour(vip!);
+        return n.mac === mac ? { done: true, value: n } : { done: false, observed: n };
+      }, { timeoutMs: 30_000, intervalMs: 50 });
+    };
+
+    const rows: Record<string, string | number>[] = [];
+    for (const scenario of SCENARIOS) {
+      const outages: number[] = [];
+      const takeovers: number[] = [];
+      for (let rep = 1; rep <= REPS; rep++) {
+        await settledOn(ownerMac, owner);
+        const prober = await startProber(vip!);
+        await l.waitFor('the prober to see steady successes', () =>
+          prober.successes.length >= 10 ? { done: true, value: true } : { done: false, observed: prober.successes.length }, { timeoutMs: 10_000 });
+        const hit = Date.now();
+        if (scenario === 'SIGTERM') await l.killSpeaker(owner, 'SIGTERM');
+        else {
+          await l.killSpeaker(owner, 'SIGKILL');
+          if (scenario === 'SIGKILL+link') await l.setDataLink(owner, false);
+        }
+        const moved = await l.waitFor('the neighbour entry to move to the successor', async () => {
+          const n = await l.clientNeighbour(vip!);
+          return n.mac === successorMac ? { done: true, value: Date.now() } : { done: false, observed: n };
+        }, { timeoutMs: 30_000, intervalMs: 10 });
+        await l.waitFor('a success served by the successor', () =>
+          prober.successes.some((s) => s.t > hit && s.node === successor) ? { done: true, value: true } : { done: false, observed: prober.successes.slice(-3) },
+          { timeoutMs: 30_000, intervalMs: 20 });
+        await prober.stop();
+        const window = prober.successes.filter((s) => s.t >= hit - 200);
+        const firstBySuccessor = window.findIndex((s) => s.t > hit && s.node === successor);
+        let outage = 0;
+        for (let i = 1; i <= firstBySuccessor; i++) outage = Math.max(outage, window[i]!.t - window[i - 1]!.t);
+        outages.push(outage);
+        takeovers.push(moved - hit);
+        log(`${scenario} #${rep}: outage ${outage} ms, takeover ${moved - hit} ms`);
+        if (scenario === 'SIGKILL+link') await l.setDataLink(owner, true);
+        const restarted = await l.restartSpeaker(owner);
+        if (!restarted.ok) throw new Error(`restarting the speaker of ${owner}: ${restarted.error}`);
+      }
+      const o = stats(outages);
+      const t = stats(takeovers);
+      rows.push({
+        scenario,
+        reps: REPS,
+        'outage min ms': o.min,
+        'outage median ms': o.median,
+        'outage max ms': o.max,
+        'takeover min ms': t.min,
+        'takeover median ms': t.median,
+        'takeover max ms': t.max,
+      });
+    }
+    console.log(`\nFailover in the lab (VIP ${vip}, prober every ${INTERVAL_MS} ms, membership renew 1000 ms / expiry 3000 ms)`);
+    console.table(rows);
+  } catch (e) {
+    if (lab) log(await lab.dump().catch(() => 'dump failed'));
+    throw e;
+  } finally {
+    await lab?.stop().catch(() => undefined);
+    await cp.stop().catch(() => undefined);
+    releaseLab(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,36 @@
+// Runs in the client namespace during the failover benchmark: one HTTP GET to the URL every
+// interval, each on a fresh connection (so each one depends on the neighbour entry, as a new
+// client would), printing one line per success: "<epoch ms> <body>". Failures print nothing; the
+// outage is the gap between successes.
+// Usage: prober.ts <url> <intervalMs> <timeoutMs>
+import { get } from 'node:http';
+
+const [url, intervalArg, timeoutArg] = process.argv.slice(2);
+if (!url) {
+  process.stderr.write('usage: prober.ts <url> [intervalMs=20] [timeoutMs=200]\n');
+  process.exit(2);
+}
+const interval = Number(intervalArg ?? 20);
+const timeout = Number(timeoutArg ?? 200);
+
+function probe(): void {
+  const req = get(url!, { agent: false, timeout }, (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (body += c));
+    res.on('end', () => {
+      if (res.statusCode === 200) process.stdout.write(`${Date.now()} ${body.trim()}\n`);
+    });
+  });
+  req.on('timeout', () => req.destroy());
+  req.on('error', () => undefined);
+}
+
+const timer = setInterval(probe, interval);
+process.stdout.write(`ready ${Date.now()}\n`);
+const stop = () => {
+  clearInterval(timer);
+  setTimeout(() => process.exit(0), timeout + 50).unref();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

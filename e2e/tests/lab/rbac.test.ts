@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { serviceAccountKubeconfig } from '../../src/credentials.js';
 import type { RunResult } from '../../src/run.js';
@@ -7,6 +7,7 @@ import { apiRequest, type ApiResponse } from '../../src/api-request.js';
 // Components run as their ServiceAccounts; these tests prove the RBAC in config/rbac grants what
 // they need and refuses the rest.
 const ns = 'rbac-test';
+jest.setTimeout(60_000);
 let cp: ControlPlane;
 let speaker: string;
 let controller: string;

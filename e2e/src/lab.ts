@@ -1,0 +1,347 @@
+import { COMPONENT_NAMES, type ControlPlane } from './control-plane.js';
+import { INSTALL_NAMESPACE } from './cluster-setup.js';
+import { createDemoPods, createNodes, DEMO_NAMESPACE, setNodeConditions, setPodReady } from './cluster-objects.js';
+import {
+  componentRunning,
+  controllerName,
+  killSpeaker,
+  logFile,
+  logs,
+  restartSpeaker,
+  speakerName,
+  startController,
+  startSpeaker,
+  stopComponent,
+  type ComponentOptions,
+  type StartResult,
+} from './components.js';
+import { listLinks, nsExec } from './netns.js';
+import { nodeArgvFor } from './paths.js';
+import { readState, startProcess, stopProcess, tailFile, forgetProcess } from './processes.js';
+import { run } from './run.js';
+import {
+  CLIENT_NS,
+  createTopology,
+  DATA_IF,
+  describeTopology,
+  destroyTopology,
+  LAB_NODES,
+  labNode,
+  VIP_IF,
+  type LabNode,
+} from './topology.js';
+import { waitFor, type Probe, type WaitOptions } from './wait-for.js';
+
+export { createTopology, destroyTopology, nsExec };
+export type { LabNode };
+
+export const LAB_PROXY = 'lab-proxy';
+export const backendName = (node: string): string => `backend-${node}`;
+/** Ports every backend listens on: the demo Service's port and its targetPort (see lab-proxy.ts). */
+export const BACKEND_PORTS = '8080,80';
+
+export interface LabOptions {
+  readonly cp: ControlPlane;
+  /** State and logs folder (default: the control plane's). */
+  readonly dir?: string;
+  readonly progress?: (line: string) => void;
+  /** Start the controller and the speakers (default true). */
+  readonly components?: boolean;
+  readonly componentOptions?: ComponentOptions;
+}
+
+export interface CurlResult {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly body: string;
+  readonly error: string;
+}
+
+/** What a `clientArping`/`clientNdisc` saw: the distinct MACs that answered (lower case). */
+export interface ArpingResult {
+  readonly macs: string[];
+  readonly raw: string;
+}
+
+export interface Neighbour {
+  readonly mac: string | undefined;
+  readonly state: string[];
+}
+
+/**
+ * The lab: the control plane (already running), network namespaces as nodes, Node and Pod
+ * objects, backends, the service proxy, and the metallb-ts components. Scenario tests get one
+ * from `Lab.start` and call `stop` at the end.
+ */
+export class Lab {
+  readonly nodes: readonly LabNode[] = LAB_NODES;
+  /** data0 MAC of each node, read after the topology was made. */
+  readonly nodeMacs: ReadonlyMap<string, string>;
+  /** Components that could not be started (e.g. not built yet), by name. */
+  readonly componentErrors: Map<string, string> = new Map();
+
+  private constructor(
+    readonly cp: ControlPlane,
+    readonly dir: string,
+    nodeMacs: Map<string, string>,
+    private readonly progress: (line: string) => void,
+  ) {
+    this.nodeMacs = nodeMacs;
+  }
+
+  static async start(o: LabOptions): Promise<Lab> {
+    const progress = o.progress ?? (() => undefined);
+    const dir = o.dir ?? o.cp.dir;
+    const cp = o.cp;
+    await stopLabProcesses(dir);
+    await createTopology(progress);
+    const lab = new Lab(cp, dir, await readNodeMacs(), progress);
+    try {
+      progress('cluster: Node objects node-1..3 (Ready=True, InternalIP = data address)');
+      await createNodes(cp, LAB_NODES);
+      for (const n of LAB_NODES) {
+        startProcess(dir, backendName(n.name), ['ip', 'netns', 'exec', n.name, ...nodeArgvFor('backend'), n.name, BACKEND_PORTS], logFile(dir, backendName(n.name)));
+      }
+      progress(`backends: HTTP on ${BACKEND_PORTS} in every node namespace`);
+      progress('cluster: demo pods (hostNetwork, Running, Ready) in namespace demo');
+      await createDemoPods(cp, LAB_NODES);
+      startProcess(dir, LAB_PROXY, [...nodeArgvFor('lab-proxy'), cp.adminKubeconfig, LAB_NODES.map((n) => n.name).join(',')], logFile(dir, LAB_PROXY));
+      progress('lab-proxy: keeps kube-ipvs0 in every node equal to the LoadBalancer ingress IPs');
+      for (const n of LAB_NODES) {
+        await lab.waitFor(
+          `backend of ${n.name} to answer on ${n.dataIp}:8080`,
+          async () => {
+            const r = await lab.clientCurl(`http://${n.dataIp}:8080/`, { timeoutMs: 1_000 });
+            return r.ok && r.body.trim() === n.name ? { done: true, value: undefined } : { done: false, observed: r };
+          },
+          { timeoutMs: 20_000, intervalMs: 200 },
+        );
+      }
+      if (o.components ?? true) await lab.startComponents(o.componentOptions);
+      return lab;
+    } catch (e) {
+      const dump = await lab.dump().catch(() => '');
+      await lab.stop().catch(() => undefined);
+      throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- lab dump ---\n${dump}`);
+    }
+  }
+
+  /** A handle on a lab started earlier (e.g. by `lab up`), for status and helpers. */
+  static async attach(cp: ControlPlane, dir: string = cp.dir): Promise<Lab> {
+    return new Lab(cp, dir, await readNodeMacs(), () => undefined);
+  }
+
+  /** Starts the controller and all speakers; failures are kept in `componentErrors` and returned. */
+  async startComponents(o: ComponentOptions = {}): Promise<Map<string, string>> {
+    const record = (name: string, r: StartResult) => {
+      if (r.ok) {
+        this.componentErrors.delete(name);
+        this.progress(`${name}: started (pid ${r.value.pid}, log ${r.value.log})`);
+      } else {
+        this.componentErrors.set(name, r.error);
+        this.progress(`${name}: NOT started: ${r.error}`);
+      }
+    };
+    record(controllerName, await startController(this.cp, this.dir, o));
+    for (const n of this.nodes) record(speakerName(n.name), await startSpeaker(this.cp, this.dir, n.name, o));
+    return this.componentErrors;
+  }
+
+  startController(o: ComponentOptions = {}): Promise<StartResult> {
+    return startController(this.cp, this.dir, o);
+  }
+
+  stopController(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return stopComponent(this.dir, controllerName, signal);
+  }
+
+  async restartController(o: ComponentOptions = {}): Promise<StartResult> {
+    await this.stopController();
+    return this.startController(o);
+  }
+
+  startSpeaker(node: string, o: ComponentOptions = {}): Promise<StartResult> {
+    return startSpeaker(this.cp, this.dir, node, o);
+  }
+
+  /** SIGKILL / SIGTERM end the speaker; SIGSTOP / SIGCONT freeze and thaw it. */
+  killSpeaker(node: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<boolean> {
+    return killSpeaker(this.dir, node, signal);
+  }
+
+  restartSpeaker(node: string, o: ComponentOptions = {}): Promise<StartResult> {
+    return restartSpeaker(this.cp, this.dir, node, o);
+  }
+
+  running(name: string): boolean {
+    return componentRunning(this.dir, name);
+  }
+
+  /** Last lines of a lab process's log: `controller`, `speaker-node-1`, `lab-proxy`, `backend-node-2`, `kube-apiserver`... */
+  logs(name: string, lines = 60): string {
+    return logs(this.dir, name, lines);
+  }
+
+  /** Takes a node's data link down or up (a "cable pull" that the speaker's process survives). */
+  async setDataLink(node: string, up: boolean): Promise<void> {
+    const r = await run(['ip', '-n', labNode(node).name, 'link', 'set', DATA_IF, up ? 'up' : 'down']);
+    if (r.code !== 0) throw new Error(`set ${node} ${DATA_IF} ${up ? 'up' : 'down'}: ${r.stderr}`);
+  }
+
+  setNodeConditions(node: string, conditions: Record<string, 'True' | 'False'>): Promise<void> {
+    return setNodeConditions(this.cp, labNode(node), conditions);
+  }
+
+  setPodReady(node: string, ready: boolean): Promise<void> {
+    return setPodReady(this.cp, labNode(node), ready);
+  }
+
+  nsExec(ns: string, argv: readonly string[], timeoutMs = 10_000) {
+    return nsExec(ns, argv, { timeoutMs });
+  }
+
+  /**
+   * Asks "who has ip?" from the client namespace: ARP (arping) for IPv4, Neighbor Solicitation
+   * (ndisc6) for IPv6. Returns every distinct MAC that answered.
+   */
+  async clientArping(ip: string, o: { count?: number; timeoutMs?: number } = {}): Promise<ArpingResult> {
+    const count = o.count ?? 1;
+    const timeoutMs = o.timeoutMs ?? 1_000;
+    if (ip.includes(':')) {
+      const r = await nsExec(CLIENT_NS, ['ndisc6', '-m', '-n', '-r', String(count), '-w', String(timeoutMs), ip, DATA_IF], {
+        timeoutMs: timeoutMs * count + 5_000,
+      });
+      const macs = [...r.stdout.matchAll(/Target link-layer address:\s*([0-9A-Fa-f:]{17})/g)].map((m) => m[1]!.toLowerCase());
+      return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
+    }
+    const seconds = Math.max(1, Math.ceil((timeoutMs * count) / 1000));
+    const r = await nsExec(CLIENT_NS, ['arping', '-c', String(count), '-w', String(seconds), '-I', DATA_IF, ip], {
+      timeoutMs: seconds * 1000 + 5_000,
+    });
+    const macs = [...r.stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) /g)].map((m) => m[1]!.toLowerCase());
+    return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
+  }
+
+  /** The client's neighbour-table entry for ip (MAC undefined when there is none or it is INCOMPLETE/FAILED). */
+  async clientNeighbour(ip: string): Promise<Neighbour> {
+    const r = await run(['ip', '-n', CLIENT_NS, '-j', 'neigh', 'show', 'to', ip, 'dev', DATA_IF]);
+    const entries = JSON.parse(r.stdout.trim() || '[]') as { lladdr?: string; state?: string[] }[];
+    const e = entries[0];
+    return { mac: e?.lladdr?.toLowerCase(), state: e?.state ?? [] };
+  }
+
+  /** Forgets the client's neighbour entry for ip (or all), so the next packet asks again. */
+  async flushClientNeighbours(ip?: string): Promise<void> {
+    await run(['ip', '-n', CLIENT_NS, 'neigh', 'flush', 'dev', DATA_IF, ...(ip ? ['to', ip] : [])]);
+  }
+
+  /** An HTTP GET from the client namespace (the backends answer with their node's name). */
+  async clientCurl(url: string, o: { timeoutMs?: number } = {}): Promise<CurlResult> {
+    const timeoutMs = o.timeoutMs ?? 3_000;
+    const r = await nsExec(
+      CLIENT_NS,
+      ['curl', '-sS', '-g', '--max-time', String(timeoutMs / 1000), '-o', '-', '-w', '\n%{http_code}', url],
+      { timeoutMs: timeoutMs + 5_000 },
+    );
+    const lines = r.stdout.split('\n');
+    const status = Number(lines.pop() ?? '0');
+    return { ok: r.code === 0 && status >= 200 && status < 300, status, body: lines.join('\n'), error: r.stderr.trim() };
+  }
+
+  /** Which lab node owns a MAC (data0), if any. */
+  nodeForMac(mac: string | undefined): string | undefined {
+    if (!mac) return undefined;
+    const m = mac.toLowerCase();
+    for (const [node, nodeMac] of this.nodeMacs) if (nodeMac === m) return node;
+    return undefined;
+  }
+
+  /** The VIPs the lab-proxy has put on a node's kube-ipvs0. */
+  async vipsOn(node: string): Promise<string[]> {
+    const r = await run(['ip', '-n', labNode(node).name, '-j', 'addr', 'show', 'dev', VIP_IF]);
+    const links = JSON.parse(r.stdout.trim() || '[]') as { addr_info?: { local: string; scope: string }[] }[];
+    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => a.local).sort();
+  }
+
+  /** Bounded poll (see `waitFor`); on time-out the error carries the last observation. */
+  waitFor<T>(description: string, probe: () => Promise<Probe<T>> | Probe<T>, options: WaitOptions = {}): Promise<T> {
+    return waitFor(description, probe, options);
+  }
+
+  /**
+   * A text report for failure messages: cluster objects (services, pools, advertisements,
+   * statuses, leases, events), the network (addresses, neighbours, VIPs) and log tails.
+   */
+  async dump(logLines = 40): Promise<string> {
+    const parts: string[] = [];
+    const k = async (title: string, args: string[]) => {
+      const r = await this.cp.kubectl(args, { timeoutMs: 15_000 });
+      parts.push(`### ${title}\n${(r.stdout + r.stderr).trim()}`);
+    };
+    await k('services', ['get', 'services', '-A', '-o', 'wide']);
+    await k('endpointslices', ['get', 'endpointslices.discovery.k8s.io', '-A']);
+    await k('ipaddresspools', ['-n', INSTALL_NAMESPACE, 'get', 'ipaddresspools.metallb.io', '-o', 'yaml']);
+    await k('l2advertisements', ['-n', INSTALL_NAMESPACE, 'get', 'l2advertisements.metallb.io', '-o', 'yaml']);
+    await k('addresspools', ['-n', INSTALL_NAMESPACE, 'get', 'addresspools.metallb.io']);
+    await k('servicel2statuses', ['-n', INSTALL_NAMESPACE, 'get', 'servicel2statuses.metallb.io', '-o', 'yaml']);
+    await k('leases', ['-n', INSTALL_NAMESPACE, 'get', 'leases', '-o', 'wide']);
+    await k('nodes', ['get', 'nodes', '-o', 'wide']);
+    await k('events', ['get', 'events', '-A', '--sort-by=.lastTimestamp']);
+    parts.push(`### network\n${await describeTopology()}`);
+    for (const n of this.nodes) parts.push(`### ${n.name} ${VIP_IF}: ${(await this.vipsOn(n.name)).join(' ') || '(none)'}`);
+    parts.push(`### node MACs\n${[...this.nodeMacs].map(([n, m]) => `${n} ${m}`).join('\n')}`);
+    const names = Object.keys(readState(this.dir).processes).filter((n) => !(COMPONENT_NAMES as readonly string[]).includes(n));
+    for (const name of [...new Set([controllerName, ...this.nodes.map((n) => speakerName(n.name)), LAB_PROXY, ...names])]) {
+      const state = this.running(name) ? 'running' : 'NOT running';
+      const err = this.componentErrors.get(name);
+      parts.push(`### log ${name} (${state}${err ? `; ${err}` : ''})\n${this.logs(name, logLines)}`);
+    }
+    for (const c of COMPONENT_NAMES) parts.push(`### log ${c}\n${tailFile(this.cp.logs[c], 15)}`);
+    return parts.join('\n\n');
+  }
+
+  /**
+   * Stops the components, the proxy and the backends, removes the network, and deletes the lab's
+   * cluster objects (Nodes, the demo namespace, metallb.io objects) so the next lab starts clean.
+   * The control plane keeps running.
+   */
+  async stop(): Promise<void> {
+    await stopLabProcesses(this.dir);
+    await destroyTopology();
+    await resetClusterObjects(this.cp);
+  }
+}
+
+/** Stops every recorded process of `dir` except the control plane's. */
+export async function stopLabProcesses(dir: string): Promise<void> {
+  const state = readState(dir);
+  await Promise.all(
+    Object.values(state.processes)
+      .filter((p) => !(COMPONENT_NAMES as readonly string[]).includes(p.name))
+      .map(async (p) => {
+        await stopProcess(p, 'SIGTERM', 5_000);
+        forgetProcess(dir, p.name);
+      }),
+  );
+}
+
+/** Deletes what a lab put into the cluster (tolerant of missing CRDs and objects). */
+export async function resetClusterObjects(cp: ControlPlane): Promise<void> {
+  await cp.kubectl(['delete', 'namespace', DEMO_NAMESPACE, '--ignore-not-found', '--wait=false']);
+  await cp.kubectl(['delete', 'nodes', '-l', 'metallb-ts.lab/node=true', '--ignore-not-found']);
+  for (const kind of ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'addresspools.metallb.io', 'servicel2statuses.metallb.io']) {
+    await cp.kubectl(['-n', INSTALL_NAMESPACE, 'delete', kind, '--all', '--ignore-not-found']);
+  }
+  await cp.kubectl(['-n', INSTALL_NAMESPACE, 'delete', 'leases', '--all', '--ignore-not-found']);
+}
+
+async function readNodeMacs(): Promise<Map<string, string>> {
+  const macs = new Map<string, string>();
+  for (const n of LAB_NODES) {
+    const link = (await listLinks(n.name)).find((l) => l.ifname === DATA_IF);
+    if (link?.address) macs.set(n.name, link.address.toLowerCase());
+  }
+  return macs;
+}
+
+export { waitFor };

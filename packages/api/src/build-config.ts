@@ -13,6 +13,11 @@ export interface ObjectError {
   value: unknown;
   reason: string;
   message: string;
+  /**
+   * True when the object is still used without the faulty part (an L2Advertisement naming a pool
+   * that does not exist keeps serving the pools that do); otherwise the object is left out.
+   */
+  partial?: boolean;
 }
 
 /** Which pools are announced from which nodes, on which interfaces (empty = all). */
@@ -258,8 +263,8 @@ function readL2Advertisement(
   } else {
     names.forEach((name, i) => {
       const target = byName.get(name);
-      if (target === undefined) errors.push(objectError(id.kind, id.namespace, id.name, `spec.ipAddressPools[${i}]`, name, 'no such IPAddressPool'));
-      else if (!valid.has(name)) errors.push(objectError(id.kind, id.namespace, id.name, `spec.ipAddressPools[${i}]`, name, 'that pool has errors and is not in use'));
+      if (target === undefined) errors.push({ ...objectError(id.kind, id.namespace, id.name, `spec.ipAddressPools[${i}]`, name, 'no such IPAddressPool'), partial: true });
+      else if (!valid.has(name)) errors.push({ ...objectError(id.kind, id.namespace, id.name, `spec.ipAddressPools[${i}]`, name, 'that pool has errors and is not in use'), partial: true });
       else pools.add(name);
     });
     for (const c of advertisable) if (poolSelectors.some((s) => matchesSelector(s, c.labels))) pools.add(c.id.name);

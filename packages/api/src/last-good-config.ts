@@ -26,10 +26,11 @@ export class LastGoodConfig {
 
   update(objs: ConfigObjects): ConfigUpdate {
     const first = buildConfig(objs);
-    const bad = new Set(first.errors.map(errorKey));
+    // Partial errors leave the object in use (minus the faulty part): nothing to substitute.
+    const bad = new Set(first.errors.filter((e) => !e.partial).map(errorKey));
     if (bad.size === 0) {
       this.remember(objs);
-      return { config: first.config, errors: [], stale: [] };
+      return { config: first.config, errors: first.errors, stale: [] };
     }
     const stale: string[] = [];
     const substituted = this.mapObjects(objs, (kind, o) => {

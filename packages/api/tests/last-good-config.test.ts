@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { LastGoodConfig, l2AnnouncementFor, poolOfAddress } from '../src/index.js';
+import type { IPAddressPool, L2Advertisement } from '../src/index.js';
+
+const pool = (name: string, addresses: string[]): IPAddressPool => ({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: 'metallb-system' }, spec: { addresses } });
+const adv = (name: string, ipAddressPools: string[]): L2Advertisement => ({ apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name, namespace: 'metallb-system' }, spec: { ipAddressPools } });
+const objs = (ipAddressPools: IPAddressPool[], l2Advertisements: L2Advertisement[] = []) => ({ addressPools: [], ipAddressPools, l2Advertisements });
+
+describe('LastGoodConfig', () => {
+  it('keeps serving the last valid version of an object that turned bad, and reports it', () => {
+    const last = new LastGoodConfig();
+    expect(last.update(objs([pool('a', ['10.0.0.0/24'])])).errors).toEqual([]);
+    const update = last.update(objs([pool('a', ['10.0.0.300'])]));
+    expect(update.errors.map((e) => e.field)).toEqual(['spec.addresses[0]']);
+    expect(update.stale).toEqual(['IPAddressPool/metallb-system/a']);
+    expect(update.config.pools.map((p) => p.name)).toEqual(['a']);
+    expect(poolOfAddress(update.config, '10.0.0.7')).toBe('a');
+  });
+
+  it('leaves out objects never seen valid, and forgets deleted ones', () => {
+    const last = new LastGoodConfig();
+    expect(last.update(objs([pool('b', ['nope'])])).config.pools).toEqual([]);
+    last.update(objs([pool('a', ['10.0.0.0/24'])]));
+    last.update(objs([]));
+    const update = last.update(objs([pool('a', ['bad'])]));
+    expect(update.config.pools).toEqual([]);
+    expect(update.stale).toEqual([]);
+  });
+
+  it('keeps an advertisement that names a missing pool for the pools that exist', () => {
+    const last = new LastGoodConfig();
+    const update = last.update(objs([pool('b', ['10.1.0.0/24'])], [adv('x', ['b', 'ghost'])]));
+    expect(update.errors.map((e) => [e.field, e.partial])).toEqual([['spec.ipAddressPools[1]', true]]);
+    expect(update.stale).toEqual([]);
+    expect(l2AnnouncementFor(update.config, 'b', { name: 'n', labels: {} }).announce).toBe(true);
+  });
+});
+
+describe('poolOfAddress', () => {
+  it('finds the pool of an address or nothing', () => {
+    const { config } = new LastGoodConfig().update(objs([pool('a', ['10.0.0.0/24']), pool('v6', ['2001:db8::/64'])]));
+    expect(poolOfAddress(config, '2001:db8::5')).toBe('v6');
+    expect(poolOfAddress(config, '10.0.1.1')).toBeUndefined();
+    expect(poolOfAddress(config, 'garbage')).toBeUndefined();
+  });
+});

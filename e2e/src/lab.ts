@@ -33,6 +33,7 @@ import {
 import { waitFor, type Probe, type WaitOptions } from './wait-for.js';
 
 export { createTopology, destroyTopology, nsExec };
+export { CLIENT_NS, CLIENT_IP, CLIENT_IP6, DATA_IF, VIP_IF, LAB_NODES, labNode, topologyGone } from './topology.js';
 export type { LabNode };
 
 export const LAB_PROXY = 'lab-proxy';

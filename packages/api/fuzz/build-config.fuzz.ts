@@ -35,7 +35,21 @@ type Rand = () => number;
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const NAMES = ['a', 'b', 'c', 'pool', '__proto__', 'constructor', '', 'x'.repeat(70)];
-const ADDRESSES = ['10.0.0.0/24', '10.0.0.128/25', '10.0.1.0-10.0.1.9', '10.0.1.5', '2001:db8::/120', '2001:db8::/64', '203.0.113.300', '10.0.0.9-10.0.0.1', 'x', '', '::/0', '0.0.0.0/0', '10.0.0.0/33'];
+const ADDRESSES = [
+  '10.0.0.0/24',
+  '10.0.0.128/25',
+  '10.0.1.0-10.0.1.9',
+  '10.0.1.5',
+  '2001:db8::/120',
+  '2001:db8::/64',
+  '203.0.113.300',
+  '10.0.0.9-10.0.0.1',
+  'x',
+  '',
+  '::/0',
+  '0.0.0.0/0',
+  '10.0.0.0/33',
+];
 const LABEL_KEYS = ['zone', 'role', 'toString', 'hasOwnProperty'];
 
 function randomJson(rand: Rand, depth = 0): unknown {
@@ -49,14 +63,24 @@ function randomJson(rand: Rand, depth = 0): unknown {
   if (depth > 2) return 'deep';
   if (r < 0.8) return Array.from({ length: Math.floor(rand() * 4) }, () => randomJson(rand, depth + 1));
   const out: Record<string, unknown> = {};
-  for (let i = Math.floor(rand() * 4); i > 0; i--) out[pick(rand, ['key', 'operator', 'values', 'matchLabels', 'matchExpressions', ...LABEL_KEYS])] = randomJson(rand, depth + 1);
+  for (let i = Math.floor(rand() * 4); i > 0; i--)
+    out[pick(rand, ['key', 'operator', 'values', 'matchLabels', 'matchExpressions', ...LABEL_KEYS])] =
+      randomJson(rand, depth + 1);
   return out;
 }
 
 function selector(rand: Rand): unknown {
   if (rand() < 0.5) return { matchLabels: { [pick(rand, LABEL_KEYS)]: pick(rand, ['x', 'y', 'edge']) } };
   const operator = pick(rand, ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Bad']);
-  return { matchExpressions: [{ key: pick(rand, LABEL_KEYS), operator, ...(rand() < 0.6 ? { values: ['x', 'edge'].slice(0, Math.floor(rand() * 3)) } : {}) }] };
+  return {
+    matchExpressions: [
+      {
+        key: pick(rand, LABEL_KEYS),
+        operator,
+        ...(rand() < 0.6 ? { values: ['x', 'edge'].slice(0, Math.floor(rand() * 3)) } : {}),
+      },
+    ],
+  };
 }
 
 function maybeBreak(rand: Rand, value: unknown): unknown {
@@ -64,11 +88,20 @@ function maybeBreak(rand: Rand, value: unknown): unknown {
 }
 
 function meta(rand: Rand): unknown {
-  return maybeBreak(rand, { name: pick(rand, NAMES), namespace: 'metallb-system', ...(rand() < 0.3 ? { labels: { [pick(rand, LABEL_KEYS)]: pick(rand, ['x', 'y']) } } : {}) });
+  return maybeBreak(rand, {
+    name: pick(rand, NAMES),
+    namespace: 'metallb-system',
+    ...(rand() < 0.3 ? { labels: { [pick(rand, LABEL_KEYS)]: pick(rand, ['x', 'y']) } } : {}),
+  });
 }
 
 function addresses(rand: Rand): unknown {
-  return maybeBreak(rand, Array.from({ length: Math.floor(rand() * 3) + (rand() < 0.9 ? 1 : 0) }, () => maybeBreak(rand, pick(rand, ADDRESSES))));
+  return maybeBreak(
+    rand,
+    Array.from({ length: Math.floor(rand() * 3) + (rand() < 0.9 ? 1 : 0) }, () =>
+      maybeBreak(rand, pick(rand, ADDRESSES)),
+    ),
+  );
 }
 
 function generate(rand: Rand): PoolObjects {
@@ -77,7 +110,12 @@ function generate(rand: Rand): PoolObjects {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'AddressPool',
       metadata: meta(rand),
-      spec: maybeBreak(rand, { protocol: maybeBreak(rand, pick(rand, ['layer2', 'layer2', 'bgp'])), addresses: addresses(rand), ...(rand() < 0.3 ? { autoAssign: maybeBreak(rand, rand() < 0.5) } : {}), ...(rand() < 0.1 ? { bgpAdvertisements: [{}] } : {}) }),
+      spec: maybeBreak(rand, {
+        protocol: maybeBreak(rand, pick(rand, ['layer2', 'layer2', 'bgp'])),
+        addresses: addresses(rand),
+        ...(rand() < 0.3 ? { autoAssign: maybeBreak(rand, rand() < 0.5) } : {}),
+        ...(rand() < 0.1 ? { bgpAdvertisements: [{}] } : {}),
+      }),
     }),
   );
   const ipAddressPools = Array.from({ length: Math.floor(rand() * 4) }, () =>
@@ -89,7 +127,14 @@ function generate(rand: Rand): PoolObjects {
         addresses: addresses(rand),
         ...(rand() < 0.3 ? { avoidBuggyIPs: maybeBreak(rand, rand() < 0.5) } : {}),
         ...(rand() < 0.3
-          ? { serviceAllocation: maybeBreak(rand, { priority: maybeBreak(rand, Math.floor(rand() * 5)), namespaces: maybeBreak(rand, ['a']), namespaceSelectors: [selector(rand)], serviceSelectors: maybeBreak(rand, [selector(rand)]) }) }
+          ? {
+              serviceAllocation: maybeBreak(rand, {
+                priority: maybeBreak(rand, Math.floor(rand() * 5)),
+                namespaces: maybeBreak(rand, ['a']),
+                namespaceSelectors: [selector(rand)],
+                serviceSelectors: maybeBreak(rand, [selector(rand)]),
+              }),
+            }
           : {}),
       }),
     }),
@@ -108,7 +153,7 @@ function generate(rand: Rand): PoolObjects {
     }),
   );
   const objs = { addressPools, ipAddressPools, l2Advertisements } as unknown as PoolObjects;
-  return rand() < 0.02 ? (maybeBreak(rand, randomJson(rand)) as PoolObjects) ?? objs : objs;
+  return rand() < 0.02 ? ((maybeBreak(rand, randomJson(rand)) as PoolObjects) ?? objs) : objs;
 }
 
 function describeInput(objs: unknown): string {
@@ -125,28 +170,43 @@ function problemWith(objs: PoolObjects, check: boolean): string | undefined {
   try {
     out = buildConfig(objs);
   } catch (e) {
-    return `threw ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+    return `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
   }
   if (describeInput(objs) !== snapshot) return 'input was mutated';
   for (const e of out.errors) {
     for (const k of ['kind', 'namespace', 'name', 'field', 'reason', 'message'] as const) {
       if (typeof e[k] !== 'string') return `error field ${k} is not a string: ${describeInput(e)}`;
     }
-    if (!e.message.startsWith(`${e.kind} ${e.namespace}/${e.name}: ${e.field}`)) return `error message does not name the object and field: ${e.message}`;
+    if (!e.message.startsWith(`${e.kind} ${e.namespace}/${e.name}: ${e.field}`))
+      return `error message does not name the object and field: ${e.message}`;
     if (e.reason === '') return `empty reason: ${e.message}`;
   }
   const names = new Set(out.config.pools.map((p) => p.name));
   if (names.size !== out.config.pools.length) return 'duplicate pool names in config';
   // The accepted pools must be valid together: no two ranges overlap.
-  const all = out.config.pools.flatMap((p) => p.ranges.map((r) => ({ ...r, pool: p.name }))).sort((a, b) => (a.family - b.family) || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const all = out.config.pools
+    .flatMap((p) => p.ranges.map((r) => ({ ...r, pool: p.name })))
+    .sort((a, b) => a.family - b.family || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
   for (let i = 1; i < all.length; i++) {
-    if (all[i]!.family === all[i - 1]!.family && all[i]!.first <= all[i - 1]!.last) return `pools ${all[i - 1]!.pool} and ${all[i]!.pool} overlap in the config`;
+    if (all[i]!.family === all[i - 1]!.family && all[i]!.first <= all[i - 1]!.last)
+      return `pools ${all[i - 1]!.pool} and ${all[i]!.pool} overlap in the config`;
   }
-  for (const rule of out.config.l2) for (const p of rule.pools) if (!names.has(p)) return `L2 rule ${rule.source.name} names unknown pool ${p}`;
+  for (const rule of out.config.l2)
+    for (const p of rule.pools)
+      if (!names.has(p)) return `L2 rule ${rule.source.name} names unknown pool ${p}`;
   if (check && isRecordOfLists(objs)) {
-    const reversed = { addressPools: [...objs.addressPools].reverse(), ipAddressPools: [...objs.ipAddressPools].reverse(), l2Advertisements: [...objs.l2Advertisements].reverse() };
+    const reversed = {
+      addressPools: [...objs.addressPools].reverse(),
+      ipAddressPools: [...objs.ipAddressPools].reverse(),
+      l2Advertisements: [...objs.l2Advertisements].reverse(),
+    };
     const again = buildConfig(reversed);
-    const key = (c: typeof out) => describeInput({ pools: c.config.pools.map((p) => [p.name, p.ranges.map((r) => `${r.first}-${r.last}`)]), l2: c.config.l2, errors: c.errors.map((e) => e.message) });
+    const key = (c: typeof out) =>
+      describeInput({
+        pools: c.config.pools.map((p) => [p.name, p.ranges.map((r) => `${r.first}-${r.last}`)]),
+        l2: c.config.l2,
+        errors: c.errors.map((e) => e.message),
+      });
     if (key(again) !== key(out)) return 'result depends on input order';
   }
   return undefined;
@@ -155,11 +215,17 @@ function problemWith(objs: PoolObjects, check: boolean): string | undefined {
 function isRecordOfLists(objs: unknown): objs is PoolObjects {
   if (typeof objs !== 'object' || objs === null) return false;
   const o = objs as Record<string, unknown>;
-  return Array.isArray(o.addressPools) && Array.isArray(o.ipAddressPools) && Array.isArray(o.l2Advertisements);
+  return (
+    Array.isArray(o.addressPools) && Array.isArray(o.ipAddressPools) && Array.isArray(o.l2Advertisements)
+  );
 }
 
 /** The fuzz body, shared by the CLI and the unit test. */
-export function fuzzBuildConfig(iterations: number, seed: number, onProgress?: (done: number) => void): FuzzSummary {
+export function fuzzBuildConfig(
+  iterations: number,
+  seed: number,
+  onProgress?: (done: number) => void,
+): FuzzSummary {
   const rand = prng(seed);
   const summary: FuzzSummary = { iterations, poolsBuilt: 0, errorsReported: 0, findings: [], slowestMs: 0 };
   const step = Math.max(1, Math.floor(iterations / 10));
@@ -191,8 +257,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
   console.log(`fuzzing buildConfig: ${iterations} cases, seed ${seed}`);
   const started = performance.now();
-  const summary = fuzzBuildConfig(iterations, seed, (done) => console.log(`  ${done} cases, ${((performance.now() - started) / 1000).toFixed(1)} s`));
-  console.log(`pools built ${summary.poolsBuilt}, object errors reported ${summary.errorsReported}, slowest case ${summary.slowestMs.toFixed(2)} ms, findings ${summary.findings.length}`);
+  const summary = fuzzBuildConfig(iterations, seed, (done) =>
+    console.log(`  ${done} cases, ${((performance.now() - started) / 1000).toFixed(1)} s`),
+  );
+  console.log(
+    `pools built ${summary.poolsBuilt}, object errors reported ${summary.errorsReported}, slowest case ${summary.slowestMs.toFixed(2)} ms, findings ${summary.findings.length}`,
+  );
   for (const f of summary.findings) console.log(`FINDING ${f.problem}\n  input: ${f.input}`);
   process.exit(summary.findings.length === 0 ? 0 : 1);
 }

@@ -9,7 +9,8 @@ mkdirSync(outDir, { recursive: true });
 const files = renderCrdFiles();
 // Drop generated files for CRDs that no longer exist, so the directory mirrors the source.
 for (const name of readdirSync(outDir)) {
-  if (name.startsWith('metallb.io_') && name.endsWith('.yaml') && !files.has(name)) rmSync(join(outDir, name));
+  if (name.startsWith('metallb.io_') && name.endsWith('.yaml') && !files.has(name))
+    rmSync(join(outDir, name));
 }
 for (const [name, content] of files) writeFileSync(join(outDir, name), content);
 console.log(`wrote ${files.size} CRDs to ${outDir}`);

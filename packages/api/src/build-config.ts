@@ -55,8 +55,23 @@ function show(value: unknown): string {
   return ` ${text.length > 200 ? text.slice(0, 200) + '…' : text}`;
 }
 
-function objectError(kind: PoolObjectKind, namespace: string, name: string, field: string, value: unknown, reason: string): ObjectError {
-  return { kind, namespace, name, field, value, reason, message: `${kind} ${namespace}/${name}: ${field}${show(value)}: ${reason}` };
+function objectError(
+  kind: PoolObjectKind,
+  namespace: string,
+  name: string,
+  field: string,
+  value: unknown,
+  reason: string,
+): ObjectError {
+  return {
+    kind,
+    namespace,
+    name,
+    field,
+    value,
+    reason,
+    message: `${kind} ${namespace}/${name}: ${field}${show(value)}: ${reason}`,
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -74,7 +89,14 @@ function identify(kind: PoolObjectKind, obj: unknown): Identity | ObjectError {
   const name = isRecord(meta) ? meta.name : undefined;
   const namespace = isRecord(meta) && typeof meta.namespace === 'string' ? meta.namespace : '';
   if (typeof name !== 'string' || name === '') {
-    return objectError(kind, namespace, typeof name === 'string' ? name : '<unnamed>', 'metadata.name', name, 'a name is required');
+    return objectError(
+      kind,
+      namespace,
+      typeof name === 'string' ? name : '<unnamed>',
+      'metadata.name',
+      name,
+      'a name is required',
+    );
   }
   return { kind, namespace, name };
 }
@@ -95,18 +117,36 @@ interface PoolCandidate {
 function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
   const id = identify('AddressPool', obj);
   if ('message' in id) return void errors.push(id);
-  const fail = (field: string, value: unknown, reason: string): undefined => void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
+  const fail = (field: string, value: unknown, reason: string): undefined =>
+    void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
   const spec = (obj as Record<string, unknown>).spec;
   if (!isRecord(spec)) return fail('spec', spec, 'spec is required');
-  if (spec.protocol === 'bgp') return fail('spec.protocol', spec.protocol, 'metallb-ts supports layer2 only; this pool is not used');
-  if (spec.protocol !== 'layer2') return fail('spec.protocol', spec.protocol, 'must be layer2 (bgp is not supported)');
-  if (spec.bgpAdvertisements !== undefined && !(Array.isArray(spec.bgpAdvertisements) && spec.bgpAdvertisements.length === 0)) {
-    return fail('spec.bgpAdvertisements', spec.bgpAdvertisements, 'only valid with protocol bgp; this is a layer2 pool');
+  if (spec.protocol === 'bgp')
+    return fail('spec.protocol', spec.protocol, 'metallb-ts supports layer2 only; this pool is not used');
+  if (spec.protocol !== 'layer2')
+    return fail('spec.protocol', spec.protocol, 'must be layer2 (bgp is not supported)');
+  if (
+    spec.bgpAdvertisements !== undefined &&
+    !(Array.isArray(spec.bgpAdvertisements) && spec.bgpAdvertisements.length === 0)
+  ) {
+    return fail(
+      'spec.bgpAdvertisements',
+      spec.bgpAdvertisements,
+      'only valid with protocol bgp; this is a layer2 pool',
+    );
   }
-  if (!stringList(spec.addresses)) return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
+  if (!stringList(spec.addresses))
+    return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
   const autoAssign = spec.autoAssign ?? true;
-  if (typeof autoAssign !== 'boolean') return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
-  return { id, content: stableText(obj), labels: labelsOf(obj), spec: { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs: false }, legacyLayer2: true };
+  if (typeof autoAssign !== 'boolean')
+    return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
+  return {
+    id,
+    content: stableText(obj),
+    labels: labelsOf(obj),
+    spec: { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs: false },
+    legacyLayer2: true,
+  };
 }
 
 function labelsOf(obj: unknown): Record<string, string> {
@@ -121,17 +161,22 @@ function labelsOf(obj: unknown): Record<string, string> {
 function readIPAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
   const id = identify('IPAddressPool', obj);
   if ('message' in id) return void errors.push(id);
-  const fail = (field: string, value: unknown, reason: string): undefined => void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
+  const fail = (field: string, value: unknown, reason: string): undefined =>
+    void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
   const spec = (obj as Record<string, unknown>).spec;
   if (!isRecord(spec)) return fail('spec', spec, 'spec is required');
-  if (!stringList(spec.addresses)) return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
+  if (!stringList(spec.addresses))
+    return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
   const autoAssign = spec.autoAssign ?? true;
-  if (typeof autoAssign !== 'boolean') return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
+  if (typeof autoAssign !== 'boolean')
+    return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
   const avoidBuggyIPs = spec.avoidBuggyIPs ?? false;
-  if (typeof avoidBuggyIPs !== 'boolean') return fail('spec.avoidBuggyIPs', spec.avoidBuggyIPs, 'must be true or false');
+  if (typeof avoidBuggyIPs !== 'boolean')
+    return fail('spec.avoidBuggyIPs', spec.avoidBuggyIPs, 'must be true or false');
   const poolSpec: PoolSpec = { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs };
   // buildPoolSet validates serviceAllocation in depth; here it is only passed through.
-  if (spec.serviceAllocation !== undefined && spec.serviceAllocation !== null) poolSpec.serviceAllocation = spec.serviceAllocation as ServiceAllocation;
+  if (spec.serviceAllocation !== undefined && spec.serviceAllocation !== null)
+    poolSpec.serviceAllocation = spec.serviceAllocation as ServiceAllocation;
   return { id, content: stableText(obj), labels: labelsOf(obj), spec: poolSpec, legacyLayer2: false };
 }
 
@@ -165,7 +210,8 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
   const candidates: PoolCandidate[] = [];
   const addressPools = isRecord(objs) && Array.isArray(objs.addressPools) ? objs.addressPools : [];
   const ipAddressPools = isRecord(objs) && Array.isArray(objs.ipAddressPools) ? objs.ipAddressPools : [];
-  const l2Advertisements = isRecord(objs) && Array.isArray(objs.l2Advertisements) ? objs.l2Advertisements : [];
+  const l2Advertisements =
+    isRecord(objs) && Array.isArray(objs.l2Advertisements) ? objs.l2Advertisements : [];
   for (const obj of addressPools) {
     const c = readAddressPool(obj, errors);
     if (c) candidates.push(c);
@@ -177,7 +223,11 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
   // A stable order makes "who wins a conflict" independent of list order: by name, AddressPool
   // before IPAddressPool, then namespace.
   candidates.sort(
-    (a, b) => compareText(a.id.name, b.id.name) || compareText(a.id.kind, b.id.kind) || compareText(a.id.namespace, b.id.namespace) || compareText(a.content, b.content),
+    (a, b) =>
+      compareText(a.id.name, b.id.name) ||
+      compareText(a.id.kind, b.id.kind) ||
+      compareText(a.id.namespace, b.id.namespace) ||
+      compareText(a.content, b.content),
   );
 
   const byName = new Map<string, PoolCandidate>();
@@ -186,7 +236,14 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
     const first = byName.get(c.id.name);
     if (first) {
       errors.push(
-        objectError(c.id.kind, c.id.namespace, c.id.name, 'metadata.name', c.id.name, `the name is already used by ${first.id.kind} ${first.id.namespace}/${first.id.name}; AddressPool and IPAddressPool names must be unique together`),
+        objectError(
+          c.id.kind,
+          c.id.namespace,
+          c.id.name,
+          'metadata.name',
+          c.id.name,
+          `the name is already used by ${first.id.kind} ${first.id.namespace}/${first.id.name}; AddressPool and IPAddressPool names must be unique together`,
+        ),
       );
       continue;
     }
@@ -203,7 +260,13 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
   const l2: L2Rule[] = [];
   for (const c of unique) {
     if (c.legacyLayer2 && valid.has(c.id.name)) {
-      l2.push({ source: { kind: 'AddressPool', namespace: c.id.namespace, name: c.id.name }, pools: [c.id.name], nodeSelectors: [], interfaces: [], serviceSelectors: [] });
+      l2.push({
+        source: { kind: 'AddressPool', namespace: c.id.namespace, name: c.id.name },
+        pools: [c.id.name],
+        nodeSelectors: [],
+        interfaces: [],
+        serviceSelectors: [],
+      });
     }
   }
   const advertisable = unique.filter((c) => !c.legacyLayer2 && valid.has(c.id.name));
@@ -212,11 +275,20 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
     const rule = readL2Advertisement(obj, advertisable, byName, valid, errors);
     if (rule) rules.push(rule);
   }
-  rules.sort((a, b) => compareText(a.source.name, b.source.name) || compareText(a.source.namespace, b.source.namespace) || compareText(stableText(a), stableText(b)));
+  rules.sort(
+    (a, b) =>
+      compareText(a.source.name, b.source.name) ||
+      compareText(a.source.namespace, b.source.namespace) ||
+      compareText(stableText(a), stableText(b)),
+  );
   l2.push(...rules);
   errors.sort(
     (a, b) =>
-      compareText(a.kind, b.kind) || compareText(a.name, b.name) || compareText(a.namespace, b.namespace) || compareText(a.field, b.field) || compareText(a.message, b.message),
+      compareText(a.kind, b.kind) ||
+      compareText(a.name, b.name) ||
+      compareText(a.namespace, b.namespace) ||
+      compareText(a.field, b.field) ||
+      compareText(a.message, b.message),
   );
   return { config: { pools, l2 }, errors };
 }
@@ -242,12 +314,14 @@ function readL2Advertisement(
 ): L2Rule | undefined {
   const id = identify('L2Advertisement', obj);
   if ('message' in id) return void errors.push(id);
-  const fail = (field: string, value: unknown, reason: string): undefined => void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
+  const fail = (field: string, value: unknown, reason: string): undefined =>
+    void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
   const rawSpec = (obj as Record<string, unknown>).spec ?? {};
   if (!isRecord(rawSpec)) return fail('spec', rawSpec, 'must be an object');
   const spec = rawSpec;
   const names = spec.ipAddressPools ?? [];
-  if (!stringList(names)) return fail('spec.ipAddressPools', spec.ipAddressPools, 'must be a list of IPAddressPool names');
+  if (!stringList(names))
+    return fail('spec.ipAddressPools', spec.ipAddressPools, 'must be a list of IPAddressPool names');
   const poolSelectors = readSelectors(spec.ipAddressPoolSelectors, 'spec.ipAddressPoolSelectors', fail);
   if (poolSelectors === undefined) return undefined;
   const nodeSelectors = readSelectors(spec.nodeSelectors, 'spec.nodeSelectors', fail);
@@ -255,7 +329,8 @@ function readL2Advertisement(
   const serviceSelectors = readSelectors(spec.serviceSelectors, 'spec.serviceSelectors', fail);
   if (serviceSelectors === undefined) return undefined;
   const interfaces = spec.interfaces ?? [];
-  if (!stringList(interfaces) || interfaces.some((i) => i === '')) return fail('spec.interfaces', spec.interfaces, 'must be a list of interface names');
+  if (!stringList(interfaces) || interfaces.some((i) => i === ''))
+    return fail('spec.interfaces', spec.interfaces, 'must be a list of interface names');
 
   const pools = new Set<string>();
   if (names.length === 0 && poolSelectors.length === 0) {
@@ -263,11 +338,34 @@ function readL2Advertisement(
   } else {
     names.forEach((name, i) => {
       const target = byName.get(name);
-      if (target === undefined) errors.push({ ...objectError(id.kind, id.namespace, id.name, `spec.ipAddressPools[${i}]`, name, 'no such IPAddressPool'), partial: true });
-      else if (!valid.has(name)) errors.push({ ...objectError(id.kind, id.namespace, id.name, `spec.ipAddressPools[${i}]`, name, 'that pool has errors and is not in use'), partial: true });
+      if (target === undefined)
+        errors.push({
+          ...objectError(
+            id.kind,
+            id.namespace,
+            id.name,
+            `spec.ipAddressPools[${i}]`,
+            name,
+            'no such IPAddressPool',
+          ),
+          partial: true,
+        });
+      else if (!valid.has(name))
+        errors.push({
+          ...objectError(
+            id.kind,
+            id.namespace,
+            id.name,
+            `spec.ipAddressPools[${i}]`,
+            name,
+            'that pool has errors and is not in use',
+          ),
+          partial: true,
+        });
       else pools.add(name);
     });
-    for (const c of advertisable) if (poolSelectors.some((s) => matchesSelector(s, c.labels))) pools.add(c.id.name);
+    for (const c of advertisable)
+      if (poolSelectors.some((s) => matchesSelector(s, c.labels))) pools.add(c.id.name);
   }
   return {
     source: { kind: 'L2Advertisement', namespace: id.namespace, name: id.name },
@@ -293,8 +391,14 @@ export function l2AnnouncementFor(
   const interfaces = new Set<string>();
   for (const rule of config.l2) {
     if (!rule.pools.includes(poolName)) continue;
-    if (rule.nodeSelectors.length > 0 && !rule.nodeSelectors.some((s) => matchesSelector(s, node.labels))) continue;
-    if (service !== undefined && rule.serviceSelectors.length > 0 && !rule.serviceSelectors.some((s) => matchesSelector(s, service.labels))) continue;
+    if (rule.nodeSelectors.length > 0 && !rule.nodeSelectors.some((s) => matchesSelector(s, node.labels)))
+      continue;
+    if (
+      service !== undefined &&
+      rule.serviceSelectors.length > 0 &&
+      !rule.serviceSelectors.some((s) => matchesSelector(s, service.labels))
+    )
+      continue;
     announce = true;
     if (rule.interfaces.length === 0) everyInterface = true;
     for (const i of rule.interfaces) interfaces.add(i);

@@ -6,7 +6,8 @@ export const ANNOTATION_PREFIX = 'metallb.io/';
 /** MetalLB's original prefix; still read so existing manifests keep working. */
 export const LEGACY_ANNOTATION_PREFIX = 'metallb.universe.tf/';
 
-export type ServiceAnnotationName = 'address-pool' | 'loadBalancerIPs' | 'allow-shared-ip' | 'ip-allocated-from-pool';
+export type ServiceAnnotationName =
+  'address-pool' | 'loadBalancerIPs' | 'allow-shared-ip' | 'ip-allocated-from-pool';
 
 export const ANNOTATIONS = {
   addressPool: 'metallb.io/address-pool',

@@ -24,17 +24,38 @@ export interface Schema {
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
 }
 
-const str = (description: string, extra: Partial<Schema> = {}): Schema => ({ type: 'string', description, ...extra });
-const bool = (description: string, extra: Partial<Schema> = {}): Schema => ({ type: 'boolean', description, ...extra });
-const int = (description: string, extra: Partial<Schema> = {}): Schema => ({ type: 'integer', description, ...extra });
-const list = (description: string, items: Schema, extra: Partial<Schema> = {}): Schema => ({ type: 'array', description, items, ...extra });
+const str = (description: string, extra: Partial<Schema> = {}): Schema => ({
+  type: 'string',
+  description,
+  ...extra,
+});
+const bool = (description: string, extra: Partial<Schema> = {}): Schema => ({
+  type: 'boolean',
+  description,
+  ...extra,
+});
+const int = (description: string, extra: Partial<Schema> = {}): Schema => ({
+  type: 'integer',
+  description,
+  ...extra,
+});
+const list = (description: string, items: Schema, extra: Partial<Schema> = {}): Schema => ({
+  type: 'array',
+  description,
+  items,
+  ...extra,
+});
 const obj = (description: string, properties: Record<string, Schema>, required?: string[]): Schema => ({
   type: 'object',
   description,
   properties,
   ...(required && required.length > 0 ? { required } : {}),
 });
-const stringMap = (description: string): Schema => ({ type: 'object', description, additionalProperties: { type: 'string' } });
+const stringMap = (description: string): Schema => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'string' },
+});
 
 // Strict IPv4 (each octet 0-255) so the API server itself refuses 203.0.113.300; IPv6 is checked
 // loosely here (hex groups and colons) and fully by buildConfig.
@@ -42,8 +63,7 @@ const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const IPV4 = `(${OCTET}\\.){3}${OCTET}`;
 const IPV6 = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}(:' + IPV4 + ')?';
 /** One `addresses` entry: a CIDR, a single address, or a `start-end` range of one family. */
-export const ADDRESS_PATTERN =
-  `^ *(${IPV4}(/(3[0-2]|[12]?[0-9]))?|${IPV6}(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?|${IPV4} *- *${IPV4}|${IPV6} *- *${IPV6}) *$`;
+export const ADDRESS_PATTERN = `^ *(${IPV4}(/(3[0-2]|[12]?[0-9]))?|${IPV6}(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?|${IPV4} *- *${IPV4}|${IPV6} *- *${IPV6}) *$`;
 
 const addresses = list(
   'Addresses in the pool: CIDRs (203.0.113.0/28, 2001:db8::/120), ranges (203.0.113.10-203.0.113.20) or single addresses.',
@@ -60,7 +80,9 @@ const labelSelector: Schema = {
         'A label requirement.',
         {
           key: str('The label key.', { minLength: 1 }),
-          operator: str('How the key relates to the values.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+          operator: str('How the key relates to the values.', {
+            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+          }),
           values: list('Values for In and NotIn; empty for Exists and DoesNotExist.', { type: 'string' }),
         },
         ['key', 'operator'],
@@ -78,7 +100,10 @@ const condition = obj(
     reason: str('A CamelCase reason.', { maxLength: 1024 }),
     message: str('A human readable message.', { maxLength: 32768 }),
     lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
-    observedGeneration: int('The generation the condition was computed for.', { format: 'int64', minimum: 0 }),
+    observedGeneration: int('The generation the condition was computed for.', {
+      format: 'int64',
+      minimum: 0,
+    }),
   },
   ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
 );
@@ -88,27 +113,43 @@ const conditions: Schema = {
   'x-kubernetes-list-map-keys': ['type'],
 };
 
-const poolStatus = obj('Usage written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).', {
-  assignedIPv4: int('IPv4 addresses in use.', { format: 'int64', minimum: 0 }),
-  assignedIPv6: int('IPv6 addresses in use.', { format: 'int64', minimum: 0 }),
-  availableIPv4: int('IPv4 addresses still free.', { format: 'int64', minimum: 0 }),
-  availableIPv6: int('IPv6 addresses still free.', { format: 'int64', minimum: 0 }),
-  conditions,
-});
+const poolStatus = obj(
+  'Usage written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).',
+  {
+    assignedIPv4: int('IPv4 addresses in use.', { format: 'int64', minimum: 0 }),
+    assignedIPv6: int('IPv6 addresses in use.', { format: 'int64', minimum: 0 }),
+    availableIPv4: int('IPv4 addresses still free.', { format: 'int64', minimum: 0 }),
+    availableIPv6: int('IPv6 addresses still free.', { format: 'int64', minimum: 0 }),
+    conditions,
+  },
+);
 
-const autoAssign = bool('Whether services may get addresses from this pool without asking for it by name.', { default: true });
+const autoAssign = bool('Whether services may get addresses from this pool without asking for it by name.', {
+  default: true,
+});
 
 const addressPoolSpec = obj(
   'An address pool announced with the given protocol (metallb-ts implements layer2).',
   {
-    protocol: str('How addresses are announced; only layer2 is implemented, bgp pools are reported as errors.', { enum: ['layer2', 'bgp'] }),
+    protocol: str(
+      'How addresses are announced; only layer2 is implemented, bgp pools are reported as errors.',
+      { enum: ['layer2', 'bgp'] },
+    ),
     addresses,
     autoAssign,
     bgpAdvertisements: list(
       'BGP advertisement settings (bgp pools only).',
       obj('One BGP advertisement.', {
-        aggregationLength: int('Prefix length for IPv4 aggregation.', { format: 'int32', minimum: 0, maximum: 32 }),
-        aggregationLengthV6: int('Prefix length for IPv6 aggregation.', { format: 'int32', minimum: 0, maximum: 128 }),
+        aggregationLength: int('Prefix length for IPv4 aggregation.', {
+          format: 'int32',
+          minimum: 0,
+          maximum: 32,
+        }),
+        aggregationLengthV6: int('Prefix length for IPv6 aggregation.', {
+          format: 'int32',
+          minimum: 0,
+          maximum: 128,
+        }),
         localPref: int('BGP LOCAL_PREF.', { format: 'int32', minimum: 0 }),
         communities: list('BGP communities.', { type: 'string' }),
       }),
@@ -123,18 +164,24 @@ const ipAddressPoolSpec = obj(
     addresses,
     autoAssign,
     avoidBuggyIPs: bool('Skip IPv4 addresses ending in .0 and .255.', { default: false }),
-    serviceAllocation: obj('Which services may get addresses from this pool automatically, and in what order.', {
-      priority: int('Lower values are tried first.', { format: 'int32', minimum: 0 }),
-      namespaces: list('Namespaces whose services may use the pool.', { type: 'string', minLength: 1 }),
-      namespaceSelectors: list('Namespaces (by label) whose services may use the pool.', labelSelector),
-      serviceSelectors: list('Services (by label) that may use the pool.', labelSelector),
-    }),
+    serviceAllocation: obj(
+      'Which services may get addresses from this pool automatically, and in what order.',
+      {
+        priority: int('Lower values are tried first.', { format: 'int32', minimum: 0 }),
+        namespaces: list('Namespaces whose services may use the pool.', { type: 'string', minLength: 1 }),
+        namespaceSelectors: list('Namespaces (by label) whose services may use the pool.', labelSelector),
+        serviceSelectors: list('Services (by label) that may use the pool.', labelSelector),
+      },
+    ),
   },
   ['addresses'],
 );
 
 const l2AdvertisementSpec = obj('Which pools are announced from which nodes and interfaces with layer 2.', {
-  ipAddressPools: list('Pools by name; with no pools and no selectors, every IPAddressPool.', { type: 'string', minLength: 1 }),
+  ipAddressPools: list('Pools by name; with no pools and no selectors, every IPAddressPool.', {
+    type: 'string',
+    minLength: 1,
+  }),
   ipAddressPoolSelectors: list('Pools by label.', labelSelector),
   nodeSelectors: list('Nodes that may announce; none = every node.', labelSelector),
   interfaces: list('Interfaces to announce on; none = every interface.', { type: 'string', minLength: 1 }),
@@ -145,11 +192,17 @@ const toleration = obj('A pod toleration.', {
   key: str('Taint key; empty with operator Exists matches every taint.'),
   operator: str('Exists or Equal.', { enum: ['Exists', 'Equal'] }),
   value: str('Taint value for Equal.'),
-  effect: str('Taint effect; empty matches all.', { enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
+  effect: str('Taint effect; empty matches all.', {
+    enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'],
+  }),
   tolerationSeconds: int('How long a NoExecute taint is tolerated.', { format: 'int64' }),
 });
 
-const passThrough = (description: string): Schema => ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
+const passThrough = (description: string): Schema => ({
+  type: 'object',
+  description,
+  'x-kubernetes-preserve-unknown-fields': true,
+});
 
 const componentConfig = (who: string): Schema =>
   obj(`Pod settings for the ${who}.`, {
@@ -165,8 +218,13 @@ const metalLBSpec = obj('How the operator deploys the controller and the speaker
   speakerTolerations: list('Tolerations of the speaker pods.', toleration),
   controllerNodeSelector: stringMap('Nodes the controller may run on.'),
   controllerTolerations: list('Tolerations of the controller pod.', toleration),
-  logLevel: str('Log verbosity of controller and speakers.', { enum: ['all', 'debug', 'info', 'warn', 'error', 'none'], default: 'info' }),
-  loadBalancerClass: str('Only services with this spec.loadBalancerClass are handled; unset = services without a class.'),
+  logLevel: str('Log verbosity of controller and speakers.', {
+    enum: ['all', 'debug', 'info', 'warn', 'error', 'none'],
+    default: 'info',
+  }),
+  loadBalancerClass: str(
+    'Only services with this spec.loadBalancerClass are handled; unset = services without a class.',
+  ),
   controllerConfig: componentConfig('controller'),
   speakerConfig: componentConfig('speakers'),
 });
@@ -226,7 +284,11 @@ const KINDS: KindDef[] = [
     spec: ipAddressPoolSpec,
     specRequired: true,
     status: poolStatus,
-    columns: [...poolColumns, { name: 'Avoid Buggy IPs', type: 'boolean', jsonPath: '.spec.avoidBuggyIPs', priority: 1 }, age],
+    columns: [
+      ...poolColumns,
+      { name: 'Avoid Buggy IPs', type: 'boolean', jsonPath: '.spec.avoidBuggyIPs', priority: 1 },
+      age,
+    ],
     versions: ['v1beta1'],
   },
   {
@@ -251,14 +313,17 @@ const KINDS: KindDef[] = [
     plural: 'servicel2statuses',
     singular: 'servicel2status',
     listKind: 'ServiceL2StatusList',
-    description: 'Which node announces a service with layer 2, written by that node\'s speaker.',
+    description: "Which node announces a service with layer 2, written by that node's speaker.",
     spec: obj('Empty; everything is in status.', {}),
     specRequired: false,
     status: obj('The announcement.', {
       node: str('The announcing node.'),
       serviceName: str('The service name.'),
       serviceNamespace: str('The service namespace.'),
-      interfaces: list('Interfaces the service is announced on.', obj('An interface.', { name: str('Interface name.') }, ['name'])),
+      interfaces: list(
+        'Interfaces the service is announced on.',
+        obj('An interface.', { name: str('Interface name.') }, ['name']),
+      ),
     }),
     columns: [
       { name: 'Allocated Node', type: 'string', jsonPath: '.status.node' },
@@ -276,7 +341,9 @@ const KINDS: KindDef[] = [
     description: 'Deploys metallb-ts; only the object named metallb in the operator namespace is acted on.',
     spec: metalLBSpec,
     specRequired: false,
-    status: obj('Conditions written by the operator: Available, Progressing, Degraded, Upgradeable.', { conditions }),
+    status: obj('Conditions written by the operator: Available, Progressing, Degraded, Upgradeable.', {
+      conditions,
+    }),
     columns: [
       { name: 'Available', type: 'string', jsonPath: '.status.conditions[?(@.type=="Available")].status' },
       { name: 'Degraded', type: 'string', jsonPath: '.status.conditions[?(@.type=="Degraded")].status' },
@@ -306,7 +373,13 @@ function crdFor(def: KindDef): Record<string, unknown> {
     metadata: { name: `${def.plural}.${GROUP}` },
     spec: {
       group: GROUP,
-      names: { kind: def.kind, listKind: def.listKind, plural: def.plural, singular: def.singular, ...(def.shortNames ? { shortNames: def.shortNames } : {}) },
+      names: {
+        kind: def.kind,
+        listKind: def.listKind,
+        plural: def.plural,
+        singular: def.singular,
+        ...(def.shortNames ? { shortNames: def.shortNames } : {}),
+      },
       scope: 'Namespaced',
       // Identical schemas in every version: the API server converts with strategy None.
       versions: def.versions.map((name, i) => ({

@@ -1,4 +1,9 @@
-import { buildConfig, type Config, type ObjectError, type PoolObjects as ConfigObjects } from './build-config.js';
+import {
+  buildConfig,
+  type Config,
+  type ObjectError,
+  type PoolObjects as ConfigObjects,
+} from './build-config.js';
 
 type Kind = keyof ConfigObjects;
 const KINDS: Kind[] = ['addressPools', 'ipAddressPools', 'l2Advertisements'];
@@ -45,10 +50,15 @@ export class LastGoodConfig {
       // A last good version can clash with what changed since (e.g. a new overlapping pool):
       // drop whatever still errs rather than serve a config that fails validation.
       const stillBad = new Set(second.errors.map(errorKey));
-      second = buildConfig(this.mapObjects(substituted, (kind, o) => (stillBad.has(keyOf(kindName(kind), o)) ? undefined : o)));
+      second = buildConfig(
+        this.mapObjects(substituted, (kind, o) => (stillBad.has(keyOf(kindName(kind), o)) ? undefined : o)),
+      );
       stale.splice(0, stale.length, ...stale.filter((k) => !stillBad.has(k)));
     }
-    this.remember(this.mapObjects(objs, (kind, o) => (bad.has(keyOf(kindName(kind), o)) ? undefined : o)), bad);
+    this.remember(
+      this.mapObjects(objs, (kind, o) => (bad.has(keyOf(kindName(kind), o)) ? undefined : o)),
+      bad,
+    );
     return { config: second.config, errors: first.errors, stale };
   }
 
@@ -62,13 +72,18 @@ export class LastGoodConfig {
 
   private mapObjects(objs: ConfigObjects, fn: (kind: Kind, o: Named) => unknown): ConfigObjects {
     const out = {} as Record<Kind, unknown[]>;
-    for (const kind of KINDS) out[kind] = (objs[kind] as Named[]).map((o) => fn(kind, o)).filter((o) => o !== undefined);
+    for (const kind of KINDS)
+      out[kind] = (objs[kind] as Named[]).map((o) => fn(kind, o)).filter((o) => o !== undefined);
     return out as unknown as ConfigObjects;
   }
 }
 
 /** The `kind` an ObjectError carries for each list of ConfigObjects. */
-const KIND_NAMES: Record<Kind, string> = { addressPools: 'AddressPool', ipAddressPools: 'IPAddressPool', l2Advertisements: 'L2Advertisement' };
+const KIND_NAMES: Record<Kind, string> = {
+  addressPools: 'AddressPool',
+  ipAddressPools: 'IPAddressPool',
+  l2Advertisements: 'L2Advertisement',
+};
 function kindName(kind: Kind): string {
   return KIND_NAMES[kind];
 }

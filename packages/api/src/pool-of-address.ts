@@ -9,5 +9,7 @@ export function poolOfAddress(config: Config, ip: string): string | undefined {
   const parsed = parseIp(ip);
   if (!parsed.ok) return undefined;
   const { family, value } = parsed.value;
-  return config.pools.find((p) => p.ranges.some((r) => r.family === family && r.first <= value && value <= r.last))?.name;
+  return config.pools.find((p) =>
+    p.ranges.some((r) => r.family === family && r.first <= value && value <= r.last),
+  )?.name;
 }

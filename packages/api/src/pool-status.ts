@@ -13,7 +13,10 @@ function capped(value: bigint): number {
 }
 
 /** The usage fields of a pool's status, from the allocator's stats (absent families count 0). */
-export function poolStatusFor(stats: readonly PoolStats[], pool: string): Required<Omit<PoolStatus, 'conditions'>> {
+export function poolStatusFor(
+  stats: readonly PoolStats[],
+  pool: string,
+): Required<Omit<PoolStatus, 'conditions'>> {
   const status = { assignedIPv4: 0, assignedIPv6: 0, availableIPv4: 0, availableIPv6: 0 };
   for (const s of stats) {
     if (s.pool !== pool) continue;

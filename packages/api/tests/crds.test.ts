@@ -85,15 +85,38 @@ describe('crds()', () => {
 
   it('shows addresses, auto-assign and usage from status in IPAddressPool columns', () => {
     const cols = byKind('IPAddressPool').spec.versions[0]!.additionalPrinterColumns.map((c) => c.jsonPath);
-    expect(cols).toEqual(expect.arrayContaining(['.spec.addresses', '.spec.autoAssign', '.status.assignedIPv4', '.status.availableIPv4']));
+    expect(cols).toEqual(
+      expect.arrayContaining([
+        '.spec.addresses',
+        '.spec.autoAssign',
+        '.status.assignedIPv4',
+        '.status.availableIPv4',
+      ]),
+    );
   });
 });
 
 describe('ADDRESS_PATTERN', () => {
   const re = new RegExp(ADDRESS_PATTERN);
-  it.each(['203.0.113.0/28', '203.0.113.5', '203.0.113.5/32', '203.0.113.10-203.0.113.20', '203.0.113.10 - 203.0.113.20', '2001:db8::/120', '2001:db8::1', '2001:db8::1-2001:db8::9', '::/0'])(
-    'accepts %s',
-    (spec) => expect(re.test(spec)).toBe(true),
-  );
-  it.each(['203.0.113.300', '203.0.113.0/33', 'foo', '', '203.0.113', '2001:db8::/129', '10.0.0.1-', '1.2.3.4/'])('refuses %s', (spec) => expect(re.test(spec)).toBe(false));
+  it.each([
+    '203.0.113.0/28',
+    '203.0.113.5',
+    '203.0.113.5/32',
+    '203.0.113.10-203.0.113.20',
+    '203.0.113.10 - 203.0.113.20',
+    '2001:db8::/120',
+    '2001:db8::1',
+    '2001:db8::1-2001:db8::9',
+    '::/0',
+  ])('accepts %s', (spec) => expect(re.test(spec)).toBe(true));
+  it.each([
+    '203.0.113.300',
+    '203.0.113.0/33',
+    'foo',
+    '',
+    '203.0.113',
+    '2001:db8::/129',
+    '10.0.0.1-',
+    '1.2.3.4/',
+  ])('refuses %s', (spec) => expect(re.test(spec)).toBe(false));
 });

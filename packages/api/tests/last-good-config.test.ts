@@ -2,9 +2,23 @@ import { describe, expect, it } from '@jest/globals';
 import { LastGoodConfig, l2AnnouncementFor, poolOfAddress } from '../src/index.js';
 import type { IPAddressPool, L2Advertisement } from '../src/index.js';
 
-const pool = (name: string, addresses: string[]): IPAddressPool => ({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: 'metallb-system' }, spec: { addresses } });
-const adv = (name: string, ipAddressPools: string[]): L2Advertisement => ({ apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name, namespace: 'metallb-system' }, spec: { ipAddressPools } });
-const objs = (ipAddressPools: IPAddressPool[], l2Advertisements: L2Advertisement[] = []) => ({ addressPools: [], ipAddressPools, l2Advertisements });
+const pool = (name: string, addresses: string[]): IPAddressPool => ({
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'IPAddressPool',
+  metadata: { name, namespace: 'metallb-system' },
+  spec: { addresses },
+});
+const adv = (name: string, ipAddressPools: string[]): L2Advertisement => ({
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'L2Advertisement',
+  metadata: { name, namespace: 'metallb-system' },
+  spec: { ipAddressPools },
+});
+const objs = (ipAddressPools: IPAddressPool[], l2Advertisements: L2Advertisement[] = []) => ({
+  addressPools: [],
+  ipAddressPools,
+  l2Advertisements,
+});
 
 describe('LastGoodConfig', () => {
   it('keeps serving the last valid version of an object that turned bad, and reports it', () => {
@@ -38,7 +52,9 @@ describe('LastGoodConfig', () => {
 
 describe('poolOfAddress', () => {
   it('finds the pool of an address or nothing', () => {
-    const { config } = new LastGoodConfig().update(objs([pool('a', ['10.0.0.0/24']), pool('v6', ['2001:db8::/64'])]));
+    const { config } = new LastGoodConfig().update(
+      objs([pool('a', ['10.0.0.0/24']), pool('v6', ['2001:db8::/64'])]),
+    );
     expect(poolOfAddress(config, '2001:db8::5')).toBe('v6');
     expect(poolOfAddress(config, '10.0.1.1')).toBeUndefined();
     expect(poolOfAddress(config, 'garbage')).toBeUndefined();

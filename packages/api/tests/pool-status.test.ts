@@ -8,8 +8,18 @@ describe('poolStatusFor', () => {
       { pool: 'p', family: 6 as const, total: 2n ** 64n, inUse: 1n, available: 2n ** 64n - 1n },
       { pool: 'q', family: 4 as const, total: 4n, inUse: 4n, available: 0n },
     ];
-    expect(poolStatusFor(stats, 'p')).toEqual({ assignedIPv4: 3, availableIPv4: 13, assignedIPv6: 1, availableIPv6: MAX_STATUS_COUNT });
-    expect(poolStatusFor(stats, 'q')).toEqual({ assignedIPv4: 4, availableIPv4: 0, assignedIPv6: 0, availableIPv6: 0 });
+    expect(poolStatusFor(stats, 'p')).toEqual({
+      assignedIPv4: 3,
+      availableIPv4: 13,
+      assignedIPv6: 1,
+      availableIPv6: MAX_STATUS_COUNT,
+    });
+    expect(poolStatusFor(stats, 'q')).toEqual({
+      assignedIPv4: 4,
+      availableIPv4: 0,
+      assignedIPv6: 0,
+      availableIPv6: 0,
+    });
     expect(JSON.parse(JSON.stringify(poolStatusFor(stats, 'p'))).availableIPv6).toBe(MAX_STATUS_COUNT);
   });
 });

@@ -45,7 +45,8 @@ class ScanningAllocator {
   }
   /** Marks the first `count` addresses used without scanning, to measure the cost at that occupancy. */
   prefill(count: number): void {
-    for (let i = 0; i < count; i++) this.used.set(formatIp({ family: this.range.family, value: this.range.first + BigInt(i) }), `pre-${i}`);
+    for (let i = 0; i < count; i++)
+      this.used.set(formatIp({ family: this.range.family, value: this.range.first + BigInt(i) }), `pre-${i}`);
   }
 }
 
@@ -70,8 +71,16 @@ for (const p of pools) {
   const range = parseAddressSpec(p.cidr);
   if (!range.ok) throw new Error(range.error.message);
   const capacity = range.value.last - range.value.first + 1n;
-  const { pools: poolSet } = buildPoolSet([{ name: 'bench', addresses: [p.cidr], autoAssign: true, avoidBuggyIPs: false }]);
-  const req: ServiceRequest = { namespace: 'bench', labels: {}, requestedIPs: [], families: [p.family], familyPolicy: 'SingleStack' };
+  const { pools: poolSet } = buildPoolSet([
+    { name: 'bench', addresses: [p.cidr], autoAssign: true, avoidBuggyIPs: false },
+  ]);
+  const req: ServiceRequest = {
+    namespace: 'bench',
+    labels: {},
+    requestedIPs: [],
+    families: [p.family],
+    familyPolicy: 'SingleStack',
+  };
   perOpAt[p.label] = {};
   for (const wanted of sizes) {
     // A /16 cannot hold 100k services: fill it completely instead and say so.
@@ -146,7 +155,10 @@ const notes: string[] = [];
 for (const [label, byN] of Object.entries(perOpAt)) {
   const small = byN[1_000];
   const large = byN[100_000] ?? byN[10_000];
-  if (small && large) notes.push(`${label}: per-op at the largest N is ${fmt(large / small)}x the per-op at 1k`);
+  if (small && large)
+    notes.push(`${label}: per-op at the largest N is ${fmt(large / small)}x the per-op at 1k`);
 }
 console.log(notes.join('\n'));
-console.log('scan baseline: measured in full at N=1k; at larger N, the last 200 (50 from 50k on) allocations up to occupancy N are timed and the total estimated as N x (that cost)/2 (est.), since a scan costs O(occupancy).');
+console.log(
+  'scan baseline: measured in full at N=1k; at larger N, the last 200 (50 from 50k on) allocations up to occupancy N are timed and the total estimated as N x (that cost)/2 (est.), since a scan costs O(occupancy).',
+);

@@ -31,9 +31,21 @@ export function prng(seed: number): () => number {
 }
 
 const SEEDS = [
-  '203.0.113.0/28', '203.0.113.5', '203.0.113.5/32', '203.0.113.10-203.0.113.20', '203.0.113.10 - 203.0.113.20',
-  '2001:db8::/120', '2001:db8::1/128', '2001:db8::1-2001:db8::ff', '::/0', '0.0.0.0/0', '::ffff:1.2.3.4',
-  'fe80::1%eth0', '255.255.255.255', '1:2:3:4:5:6:7:8', '2001:db8:1::/64',
+  '203.0.113.0/28',
+  '203.0.113.5',
+  '203.0.113.5/32',
+  '203.0.113.10-203.0.113.20',
+  '203.0.113.10 - 203.0.113.20',
+  '2001:db8::/120',
+  '2001:db8::1/128',
+  '2001:db8::1-2001:db8::ff',
+  '::/0',
+  '0.0.0.0/0',
+  '::ffff:1.2.3.4',
+  'fe80::1%eth0',
+  '255.255.255.255',
+  '1:2:3:4:5:6:7:8',
+  '2001:db8:1::/64',
 ];
 const ALPHABET = '0123456789abcdefABCDEF.:/-% x\t\n\u00a0٣';
 
@@ -48,7 +60,9 @@ function randomIp(rand: () => number): string {
   if (rand() < 0.5) return Array.from({ length: 4 }, () => Math.floor(rand() * 260)).join('.');
   const groups = Array.from({ length: 8 }, () => Math.floor(rand() * 65536).toString(16));
   const cut = Math.floor(rand() * 8);
-  return rand() < 0.5 ? groups.join(':') : `${groups.slice(0, cut).join(':')}::${groups.slice(cut + 1).join(':')}`;
+  return rand() < 0.5
+    ? groups.join(':')
+    : `${groups.slice(0, cut).join(':')}::${groups.slice(cut + 1).join(':')}`;
 }
 
 function mutate(rand: () => number, text: string): string {
@@ -97,25 +111,45 @@ function check(input: string): { accepted: boolean; problem?: string; ms: number
   const ms = performance.now() - started;
   if (!result.ok) {
     const { error } = result;
-    if (typeof error.reason !== 'string' || error.reason === '' || typeof error.message !== 'string' || typeof error.spec !== 'string') {
+    if (
+      typeof error.reason !== 'string' ||
+      error.reason === '' ||
+      typeof error.message !== 'string' ||
+      typeof error.spec !== 'string'
+    ) {
       return { accepted: false, problem: `malformed error ${JSON.stringify(error)}`, ms };
     }
     return { accepted: false, ms };
   }
   const { family, first, last } = result.value;
   const max = family === 4 ? 2n ** 32n - 1n : 2n ** 128n - 1n;
-  if (first < 0n || last > max || first > last) return { accepted: true, problem: `bad range ${first}..${last} (IPv${family})`, ms };
+  if (first < 0n || last > max || first > last)
+    return { accepted: true, problem: `bad range ${first}..${last} (IPv${family})`, ms };
   const again = parseAddressSpec(formatRange(result.value));
-  if (!again.ok || again.value.first !== first || again.value.last !== last || again.value.family !== family) {
-    return { accepted: true, problem: `round trip through "${formatRange(result.value)}" changed the range`, ms };
+  if (
+    !again.ok ||
+    again.value.first !== first ||
+    again.value.last !== last ||
+    again.value.family !== family
+  ) {
+    return {
+      accepted: true,
+      problem: `round trip through "${formatRange(result.value)}" changed the range`,
+      ms,
+    };
   }
   const single = parseAddressSpec(formatIp({ family, value: first }));
-  if (!single.ok || single.value.first !== first) return { accepted: true, problem: 'first address does not round-trip', ms };
+  if (!single.ok || single.value.first !== first)
+    return { accepted: true, problem: 'first address does not round-trip', ms };
   return { accepted: true, ms };
 }
 
 /** The fuzz body, shared by the CLI and the unit test. */
-export function fuzzAddressSpec(iterations: number, seed: number, onProgress?: (done: number) => void): FuzzSummary {
+export function fuzzAddressSpec(
+  iterations: number,
+  seed: number,
+  onProgress?: (done: number) => void,
+): FuzzSummary {
   const rand = prng(seed);
   const summary: FuzzSummary = { iterations, accepted: 0, rejected: 0, findings: [], slowestMs: 0 };
   const step = Math.max(1, Math.floor(iterations / 10));
@@ -139,8 +173,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
   console.log(`fuzzing parseAddressSpec: ${iterations} cases, seed ${seed}`);
   const started = performance.now();
-  const summary = fuzzAddressSpec(iterations, seed, (done) => console.log(`  ${done} cases, ${((performance.now() - started) / 1000).toFixed(1)} s`));
-  console.log(`accepted ${summary.accepted}, rejected ${summary.rejected} (typed errors), slowest case ${summary.slowestMs.toFixed(2)} ms, findings ${summary.findings.length}`);
+  const summary = fuzzAddressSpec(iterations, seed, (done) =>
+    console.log(`  ${done} cases, ${((performance.now() - started) / 1000).toFixed(1)} s`),
+  );
+  console.log(
+    `accepted ${summary.accepted}, rejected ${summary.rejected} (typed errors), slowest case ${summary.slowestMs.toFixed(2)} ms, findings ${summary.findings.length}`,
+  );
   for (const f of summary.findings) console.log(`FINDING ${JSON.stringify(f.input)}: ${f.problem}`);
   process.exit(summary.findings.length === 0 ? 0 : 1);
 }

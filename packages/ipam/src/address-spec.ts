@@ -47,20 +47,25 @@ const MAX_SPEC_LENGTH = 256;
  */
 export function parseAddressSpec(spec: string): Result<AddressRange, AddressSpecError> {
   if (typeof spec !== 'string') return specError(String(spec), 'not a string');
-  if (spec.length > MAX_SPEC_LENGTH) return specError(spec.slice(0, 64) + '…', `longer than ${MAX_SPEC_LENGTH} characters`);
+  if (spec.length > MAX_SPEC_LENGTH)
+    return specError(spec.slice(0, 64) + '…', `longer than ${MAX_SPEC_LENGTH} characters`);
   const text = spec.trim();
   if (text === '') return specError(spec, 'empty address');
   const dash = text.indexOf('-');
   if (dash >= 0) {
     const startText = text.slice(0, dash).trim();
     const endText = text.slice(dash + 1).trim();
-    if (startText === '' || endText === '') return specError(spec, 'a range needs a start and an end address, like 203.0.113.10-203.0.113.20');
+    if (startText === '' || endText === '')
+      return specError(spec, 'a range needs a start and an end address, like 203.0.113.10-203.0.113.20');
     const start = parseIp(startText);
     if (!start.ok) return specError(spec, `range start "${startText}" is ${start.error}`);
     const end = parseIp(endText);
     if (!end.ok) return specError(spec, `range end "${endText}" is ${end.error}`);
     if (start.value.family !== end.value.family) {
-      return specError(spec, `range start ${startText} is ${familyName(start.value.family)} but end ${endText} is ${familyName(end.value.family)}`);
+      return specError(
+        spec,
+        `range start ${startText} is ${familyName(start.value.family)} but end ${endText} is ${familyName(end.value.family)}`,
+      );
     }
     if (start.value.value > end.value.value) {
       return specError(spec, `range start ${formatIp(start.value)} is after end ${formatIp(end.value)}`);
@@ -75,7 +80,10 @@ export function parseAddressSpec(spec: string): Result<AddressRange, AddressSpec
   if (slash < 0) return ok({ family: addr.value.family, first: addr.value.value, last: addr.value.value });
   const prefixText = text.slice(slash + 1);
   if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
-    return specError(spec, `prefix length "${prefixText}" is not a number from 0 to ${bits} for ${familyName(addr.value.family)}`);
+    return specError(
+      spec,
+      `prefix length "${prefixText}" is not a number from 0 to ${bits} for ${familyName(addr.value.family)}`,
+    );
   }
   const hostBits = BigInt(bits - Number(prefixText));
   const mask = (1n << hostBits) - 1n;

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { err, familyName, ok } from './result.js';
+import { err, ok } from './result.js';
 import type { Family, Result } from './result.js';
 
 /** One IP address as a number: arithmetic on bigints keeps IPv4 and IPv6 on one code path. */
@@ -56,7 +56,7 @@ export function formatIp(ip: IpValue): string {
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((ip.value >> shift) & 0xffffn));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -80,4 +80,3 @@ export function canonicalIp(text: string): Result<string, string> {
   if (!parsed.ok) return err(`"${text}" is ${parsed.error}`);
   return ok(formatIp(parsed.value));
 }
-

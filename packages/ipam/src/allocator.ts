@@ -127,10 +127,12 @@ function poolAllowsService(pool: Pool, req: ServiceRequest): boolean {
   const namespaceSelectors = allocation.namespaceSelectors ?? [];
   if (namespaces.length > 0 || namespaceSelectors.length > 0) {
     const labels = req.namespaceLabels ?? {};
-    if (!namespaces.includes(req.namespace) && !namespaceSelectors.some((s) => matchesSelector(s, labels))) return false;
+    if (!namespaces.includes(req.namespace) && !namespaceSelectors.some((s) => matchesSelector(s, labels)))
+      return false;
   }
   const serviceSelectors = allocation.serviceSelectors ?? [];
-  if (serviceSelectors.length > 0 && !serviceSelectors.some((s) => matchesSelector(s, req.labels))) return false;
+  if (serviceSelectors.length > 0 && !serviceSelectors.some((s) => matchesSelector(s, req.labels)))
+    return false;
   return true;
 }
 
@@ -149,7 +151,11 @@ function compareAutoOrder(a: Pool, b: Pool): number {
 
 function cloneSharing(sharing: SharingRequest | undefined): SharingRequest | undefined {
   if (sharing === undefined) return undefined;
-  return { key: sharing.key, backend: sharing.backend, ports: sharing.ports.map((p) => ({ protocol: p.protocol, port: p.port })) };
+  return {
+    key: sharing.key,
+    backend: sharing.backend,
+    ports: sharing.ports.map((p) => ({ protocol: p.protocol, port: p.port })),
+  };
 }
 
 function sameAddresses(a: readonly IpValue[], b: readonly IpValue[]): boolean {
@@ -199,7 +205,8 @@ export class Allocator {
       for (const [family, set] of state.free) {
         let total = set.size;
         if (pool.avoidBuggyIPs && family === 4) {
-          for (const { start, end } of set) total -= countResidue(start, end, 0n) + countResidue(start, end, 255n);
+          for (const { start, end } of set)
+            total -= countResidue(start, end, 0n) + countResidue(start, end, 255n);
         }
         state.total.set(family, total);
       }
@@ -210,10 +217,13 @@ export class Allocator {
     this.ranges = [];
     for (const state of states.values()) {
       for (const [family, set] of state.free) {
-        for (const { start, end } of set) this.ranges.push({ family, first: start, last: end, pool: state.pool.name });
+        for (const { start, end } of set)
+          this.ranges.push({ family, first: start, last: end, pool: state.pool.name });
       }
     }
-    this.ranges.sort((a, b) => (a.family !== b.family ? a.family - b.family : a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    this.ranges.sort((a, b) =>
+      a.family !== b.family ? a.family - b.family : a.first < b.first ? -1 : a.first > b.first ? 1 : 0,
+    );
 
     const evictions: Eviction[] = [];
     const keep: ServiceRecord[] = [];
@@ -265,7 +275,13 @@ export class Allocator {
       else hi = mid;
     }
     const candidate = this.ranges[lo - 1];
-    if (candidate && candidate.family === ip.family && candidate.first <= ip.value && ip.value <= candidate.last) return candidate.pool;
+    if (
+      candidate &&
+      candidate.family === ip.family &&
+      candidate.first <= ip.value &&
+      ip.value <= candidate.last
+    )
+      return candidate.pool;
     return undefined;
   }
 
@@ -314,13 +330,19 @@ export class Allocator {
       const parsed = typeof text === 'string' ? parseIp(text.trim()) : err('not a string');
       if (!parsed.ok) return failure('InvalidRequest', `"${String(text)}" is ${parsed.error}`);
       if (values.some((v) => v.family === parsed.value.family)) {
-        return failure('InvalidRequest', `a service holds at most one address per family; ${ips.join(', ')} has two ${familyName(parsed.value.family)}`);
+        return failure(
+          'InvalidRequest',
+          `a service holds at most one address per family; ${ips.join(', ')} has two ${familyName(parsed.value.family)}`,
+        );
       }
       values.push(parsed.value);
     }
     const existing = this.services.get(key);
     if (checked.value.requested.length > 0 && !sameAddresses(values, checked.value.requested)) {
-      return failure('InvalidRequest', `the service requests ${checked.value.requested.map(formatIp).join(', ')}, not ${values.map(formatIp).join(', ')}`);
+      return failure(
+        'InvalidRequest',
+        `the service requests ${checked.value.requested.map(formatIp).join(', ')}, not ${values.map(formatIp).join(', ')}`,
+      );
     }
     return this.place(key, values, checked.value, existing);
   }
@@ -348,7 +370,10 @@ export class Allocator {
       const state = this.pools.get(req.pool);
       if (state === undefined) return failure('UnknownPool', `pool "${req.pool}" does not exist`);
       if (!poolAllowsService(state.pool, req)) {
-        return failure('PoolNotAllowed', `pool "${req.pool}" does not serve this service (its serviceAllocation does not match namespace "${req.namespace}" and the service labels)`);
+        return failure(
+          'PoolNotAllowed',
+          `pool "${req.pool}" does not serve this service (its serviceAllocation does not match namespace "${req.namespace}" and the service labels)`,
+        );
       }
       return this.fromPools(key, [state], request, `pool "${req.pool}"`);
     }
@@ -357,7 +382,10 @@ export class Allocator {
       if (pool.autoAssign && poolAllowsService(pool, req)) candidates.push(this.pools.get(pool.name)!);
     }
     if (candidates.length === 0) {
-      return failure('NoPoolAvailable', `no pool is available for automatic assignment to a service in namespace "${req.namespace}"`);
+      return failure(
+        'NoPoolAvailable',
+        `no pool is available for automatic assignment to a service in namespace "${req.namespace}"`,
+      );
     }
     return this.fromPools(key, candidates, request, 'any pool for automatic assignment');
   }
@@ -376,42 +404,74 @@ export class Allocator {
   }
 
   /** Validates holding exactly `values` and commits; `existing` is this key's current record. */
-  private place(key: string, values: IpValue[], request: CheckedRequest, existing: ServiceRecord | undefined): Result<Assignment, AllocationError> {
+  private place(
+    key: string,
+    values: IpValue[],
+    request: CheckedRequest,
+    existing: ServiceRecord | undefined,
+  ): Result<Assignment, AllocationError> {
     const { req } = request;
     let poolName: string | undefined;
     for (const ip of values) {
       if (!request.families.includes(ip.family)) {
-        return failure('InvalidRequest', `address ${formatIp(ip)} is ${familyName(ip.family)}, but the service's families are ${request.families.map(familyName).join(', ')}`);
+        return failure(
+          'InvalidRequest',
+          `address ${formatIp(ip)} is ${familyName(ip.family)}, but the service's families are ${request.families.map(familyName).join(', ')}`,
+        );
       }
       const found = this.poolOfValue(ip);
       if (found === undefined) return failure('NotInPool', `address ${formatIp(ip)} is not in any pool`);
       if (poolName !== undefined && found !== poolName) {
-        return failure('NotInPool', `addresses ${values.map(formatIp).join(', ')} are in different pools ("${poolName}" and "${found}"); a service's addresses come from one pool`);
+        return failure(
+          'NotInPool',
+          `addresses ${values.map(formatIp).join(', ')} are in different pools ("${poolName}" and "${found}"); a service's addresses come from one pool`,
+        );
       }
       poolName = found;
     }
     const state = this.pools.get(poolName!)!;
     if (req.familyPolicy === 'RequireDualStack' && values.length < 2) {
-      return failure('InvalidRequest', `RequireDualStack needs one IPv4 and one IPv6 address, got ${values.map(formatIp).join(', ')}`);
+      return failure(
+        'InvalidRequest',
+        `RequireDualStack needs one IPv4 and one IPv6 address, got ${values.map(formatIp).join(', ')}`,
+      );
     }
     if (req.familyPolicy === 'SingleStack' && values.length > 1) {
-      return failure('InvalidRequest', `a SingleStack service holds one address, got ${values.map(formatIp).join(', ')}`);
+      return failure(
+        'InvalidRequest',
+        `a SingleStack service holds one address, got ${values.map(formatIp).join(', ')}`,
+      );
     }
     if (req.pool !== undefined && req.pool !== '' && req.pool !== poolName) {
-      return failure('NotInPool', `address ${values.map(formatIp).join(', ')} is in pool "${poolName}", but the service asks for pool "${req.pool}"`);
+      return failure(
+        'NotInPool',
+        `address ${values.map(formatIp).join(', ')} is in pool "${poolName}", but the service asks for pool "${req.pool}"`,
+      );
     }
     if (!poolAllowsService(state.pool, req)) {
-      return failure('PoolNotAllowed', `pool "${poolName}" does not serve this service (its serviceAllocation does not match namespace "${req.namespace}" and the service labels)`);
+      return failure(
+        'PoolNotAllowed',
+        `pool "${poolName}" does not serve this service (its serviceAllocation does not match namespace "${req.namespace}" and the service labels)`,
+      );
     }
     for (const ip of values) {
       if (state.pool.avoidBuggyIPs && isBuggy(ip)) {
-        return failure('NotInPool', `address ${formatIp(ip)} ends in .0 or .255, which pool "${poolName}" avoids (avoidBuggyIPs)`);
+        return failure(
+          'NotInPool',
+          `address ${formatIp(ip)} ends in .0 or .255, which pool "${poolName}" avoids (avoidBuggyIPs)`,
+        );
       }
       const conflict = this.conflictAt(key, ip, request.sharing);
       if (conflict !== undefined) return failure('AddressInUse', conflict);
     }
     if (existing !== undefined) this.release(key);
-    const record: ServiceRecord = { key, addresses: values.map((v) => ({ ...v })), ips: values.map(formatIp), pool: poolName!, sharing: cloneSharing(request.sharing) };
+    const record: ServiceRecord = {
+      key,
+      addresses: values.map((v) => ({ ...v })),
+      ips: values.map(formatIp),
+      pool: poolName!,
+      sharing: cloneSharing(request.sharing),
+    };
     this.commit(record);
     return ok({ ips: [...record.ips], pool: record.pool });
   }
@@ -423,7 +483,8 @@ export class Allocator {
     for (const holder of state.holders.values()) {
       if (holder.key === key) continue;
       const why = sharingConflict(sharing, holder.sharing);
-      if (why !== undefined) return `address ${formatIp(ip)} is in use by ${holder.key} and cannot be shared: ${why}`;
+      if (why !== undefined)
+        return `address ${formatIp(ip)} is in use by ${holder.key} and cannot be shared: ${why}`;
     }
     return undefined;
   }
@@ -451,10 +512,17 @@ export class Allocator {
   }
 
   /** Tries pools in order; the first that can serve every needed family wins. */
-  private fromPools(key: string, candidates: PoolState[], request: CheckedRequest, what: string): Result<Assignment, AllocationError> {
+  private fromPools(
+    key: string,
+    candidates: PoolState[],
+    request: CheckedRequest,
+    what: string,
+  ): Result<Assignment, AllocationError> {
     const wanted = request.families;
     const attempts: Family[][] =
-      request.req.familyPolicy === 'PreferDualStack' && wanted.length === 2 ? [wanted, [wanted[0]!], [wanted[1]!]] : [wanted];
+      request.req.familyPolicy === 'PreferDualStack' && wanted.length === 2
+        ? [wanted, [wanted[0]!], [wanted[1]!]]
+        : [wanted];
     const exhausted: string[] = [];
     let familyServed = false;
     for (const families of attempts) {
@@ -467,7 +535,9 @@ export class Allocator {
           if (ip === undefined) {
             const inUse = state.inUse.get(family) ?? 0n;
             const total = state.total.get(family) ?? 0n;
-            exhausted.push(`pool "${state.pool.name}" is exhausted: ${inUse} of ${total} ${familyName(family)} addresses in use`);
+            exhausted.push(
+              `pool "${state.pool.name}" is exhausted: ${inUse} of ${total} ${familyName(family)} addresses in use`,
+            );
             break;
           }
           picked.push(ip);
@@ -477,14 +547,22 @@ export class Allocator {
       }
     }
     if (!familyServed) {
-      const need = request.req.familyPolicy === 'RequireDualStack' ? 'both IPv4 and IPv6' : wanted.map(familyName).join(' or ');
+      const need =
+        request.req.familyPolicy === 'RequireDualStack'
+          ? 'both IPv4 and IPv6'
+          : wanted.map(familyName).join(' or ');
       return failure('NoPoolForFamily', `no pool with ${need} addresses is available (looked at ${what})`);
     }
     return failure('PoolExhausted', [...new Set(exhausted)].join('; '));
   }
 
   /** An address of `family` in `state` for this service: a shareable one first, else the lowest free one. */
-  private pick(key: string, state: PoolState, family: Family, sharing: SharingRequest | undefined): IpValue | undefined {
+  private pick(
+    key: string,
+    state: PoolState,
+    family: Family,
+    sharing: SharingRequest | undefined,
+  ): IpValue | undefined {
     if (sharing !== undefined && sharing.key !== '') {
       const held = this.sharingIndex.get(sharing.key);
       if (held !== undefined) {
@@ -514,9 +592,18 @@ export class Allocator {
 }
 
 function checkRequest(req: ServiceRequest): Result<CheckedRequest, AllocationError> {
-  if (typeof req !== 'object' || req === null) return failure('InvalidRequest', 'the service request is missing');
-  if (!Array.isArray(req.families) || req.families.length === 0 || req.families.length > 2 || req.families.some((f) => f !== 4 && f !== 6)) {
-    return failure('InvalidRequest', `ipFamilies must list IPv4 and/or IPv6 once each, got ${JSON.stringify(req.families)}`);
+  if (typeof req !== 'object' || req === null)
+    return failure('InvalidRequest', 'the service request is missing');
+  if (
+    !Array.isArray(req.families) ||
+    req.families.length === 0 ||
+    req.families.length > 2 ||
+    req.families.some((f) => f !== 4 && f !== 6)
+  ) {
+    return failure(
+      'InvalidRequest',
+      `ipFamilies must list IPv4 and/or IPv6 once each, got ${JSON.stringify(req.families)}`,
+    );
   }
   if (req.families.length === 2 && req.families[0] === req.families[1]) {
     return failure('InvalidRequest', `ipFamilies lists ${familyName(req.families[0]!)} twice`);
@@ -527,7 +614,8 @@ function checkRequest(req: ServiceRequest): Result<CheckedRequest, AllocationErr
       families = [req.families[0]!];
       break;
     case 'RequireDualStack':
-      if (req.families.length !== 2) return failure('InvalidRequest', 'RequireDualStack needs ipFamilies with both IPv4 and IPv6');
+      if (req.families.length !== 2)
+        return failure('InvalidRequest', 'RequireDualStack needs ipFamilies with both IPv4 and IPv6');
       families = [...req.families];
       break;
     case 'PreferDualStack':
@@ -540,21 +628,35 @@ function checkRequest(req: ServiceRequest): Result<CheckedRequest, AllocationErr
   const requested: IpValue[] = [];
   for (const text of req.requestedIPs) {
     const parsed = typeof text === 'string' ? parseIp(text.trim()) : err('not a string');
-    if (!parsed.ok) return failure('InvalidRequest', `requested address "${String(text)}" is ${parsed.error}`);
+    if (!parsed.ok)
+      return failure('InvalidRequest', `requested address "${String(text)}" is ${parsed.error}`);
     if (requested.some((r) => r.family === parsed.value.family)) {
-      return failure('InvalidRequest', `at most one address per family may be requested; ${req.requestedIPs.join(', ')} has two ${familyName(parsed.value.family)} addresses (spec.loadBalancerIP and the loadBalancerIPs annotation cannot both be set)`);
+      return failure(
+        'InvalidRequest',
+        `at most one address per family may be requested; ${req.requestedIPs.join(', ')} has two ${familyName(parsed.value.family)} addresses (spec.loadBalancerIP and the loadBalancerIPs annotation cannot both be set)`,
+      );
     }
     if (!families.includes(parsed.value.family)) {
-      return failure('InvalidRequest', `requested address ${formatIp(parsed.value)} is ${familyName(parsed.value.family)}, but the service's families are ${families.map(familyName).join(', ')}`);
+      return failure(
+        'InvalidRequest',
+        `requested address ${formatIp(parsed.value)} is ${familyName(parsed.value.family)}, but the service's families are ${families.map(familyName).join(', ')}`,
+      );
     }
     requested.push(parsed.value);
   }
   if (req.familyPolicy === 'RequireDualStack' && requested.length === 1) {
-    return failure('InvalidRequest', `RequireDualStack needs one IPv4 and one IPv6 address; only ${formatIp(requested[0]!)} was requested`);
+    return failure(
+      'InvalidRequest',
+      `RequireDualStack needs one IPv4 and one IPv6 address; only ${formatIp(requested[0]!)} was requested`,
+    );
   }
   const sharing = req.sharing;
   if (sharing !== undefined) {
-    if (typeof sharing.key !== 'string' || typeof sharing.backend !== 'string' || !Array.isArray(sharing.ports)) {
+    if (
+      typeof sharing.key !== 'string' ||
+      typeof sharing.backend !== 'string' ||
+      !Array.isArray(sharing.ports)
+    ) {
       return failure('InvalidRequest', 'sharing needs a key, a backend and a list of ports');
     }
     for (const p of sharing.ports) {

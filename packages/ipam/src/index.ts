@@ -6,11 +6,24 @@ export type { AddressRange, AddressSpecError } from './address-spec.js';
 export { parseAddressSpec, formatRange, rangeSize } from './address-spec.js';
 export { IntervalSet } from './interval-set.js';
 export type { Interval } from './interval-set.js';
-export type { LabelSelector, LabelSelectorRequirement, SelectorOperator, SelectorProblem } from './label-selector.js';
+export type {
+  LabelSelector,
+  LabelSelectorRequirement,
+  SelectorOperator,
+  SelectorProblem,
+} from './label-selector.js';
 export { matchesSelector, validateSelector } from './label-selector.js';
 export type { Pool, PoolSpec, PoolError, ServiceAllocation } from './pool.js';
 export { buildPoolSet } from './pool.js';
 export type { PortSpec, SharingRequest } from './sharing.js';
 export { sharingConflict } from './sharing.js';
-export type { AllocationError, AllocationErrorReason, Assignment, Eviction, FamilyPolicy, PoolStats, ServiceRequest } from './allocator.js';
+export type {
+  AllocationError,
+  AllocationErrorReason,
+  Assignment,
+  Eviction,
+  FamilyPolicy,
+  PoolStats,
+  ServiceRequest,
+} from './allocator.js';
 export { Allocator } from './allocator.js';

@@ -63,18 +63,26 @@ export function validateSelector(selector: unknown): Result<LabelSelector, Selec
       return err({ field: 'matchLabels', value: matchLabels, reason: 'must be a map of strings' });
     }
     for (const [key, value] of Object.entries(matchLabels)) {
-      if (typeof value !== 'string') return err({ field: `matchLabels.${key}`, value, reason: 'must be a string' });
+      if (typeof value !== 'string')
+        return err({ field: `matchLabels.${key}`, value, reason: 'must be a string' });
     }
   }
   if (matchExpressions !== undefined) {
-    if (!Array.isArray(matchExpressions)) return err({ field: 'matchExpressions', value: matchExpressions, reason: 'must be a list' });
+    if (!Array.isArray(matchExpressions))
+      return err({ field: 'matchExpressions', value: matchExpressions, reason: 'must be a list' });
     for (let i = 0; i < matchExpressions.length; i++) {
       const expr = matchExpressions[i] as Record<string, unknown> | null;
       const at = `matchExpressions[${i}]`;
-      if (typeof expr !== 'object' || expr === null) return err({ field: at, value: expr, reason: 'must be an object' });
-      if (typeof expr.key !== 'string' || expr.key === '') return err({ field: `${at}.key`, value: expr.key, reason: 'must be a non-empty string' });
+      if (typeof expr !== 'object' || expr === null)
+        return err({ field: at, value: expr, reason: 'must be an object' });
+      if (typeof expr.key !== 'string' || expr.key === '')
+        return err({ field: `${at}.key`, value: expr.key, reason: 'must be a non-empty string' });
       if (typeof expr.operator !== 'string' || !OPERATORS.includes(expr.operator)) {
-        return err({ field: `${at}.operator`, value: expr.operator, reason: `must be one of ${OPERATORS.join(', ')}` });
+        return err({
+          field: `${at}.operator`,
+          value: expr.operator,
+          reason: `must be one of ${OPERATORS.join(', ')}`,
+        });
       }
       const values = expr.values;
       if (values !== undefined && (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))) {
@@ -82,10 +90,18 @@ export function validateSelector(selector: unknown): Result<LabelSelector, Selec
       }
       const count = Array.isArray(values) ? values.length : 0;
       if ((expr.operator === 'In' || expr.operator === 'NotIn') && count === 0) {
-        return err({ field: `${at}.values`, value: values, reason: `must be non-empty for operator ${expr.operator}` });
+        return err({
+          field: `${at}.values`,
+          value: values,
+          reason: `must be non-empty for operator ${expr.operator}`,
+        });
       }
       if ((expr.operator === 'Exists' || expr.operator === 'DoesNotExist') && count > 0) {
-        return err({ field: `${at}.values`, value: values, reason: `must be empty for operator ${expr.operator}` });
+        return err({
+          field: `${at}.values`,
+          value: values,
+          reason: `must be empty for operator ${expr.operator}`,
+        });
       }
     }
   }

@@ -70,7 +70,12 @@ class RangeIndex {
       else hi = mid;
     }
     for (const candidate of [this.ranges[lo - 1], this.ranges[lo]]) {
-      if (candidate && candidate.family === range.family && candidate.first <= range.last && range.first <= candidate.last) {
+      if (
+        candidate &&
+        candidate.family === range.family &&
+        candidate.first <= range.last &&
+        range.first <= candidate.last
+      ) {
         return candidate;
       }
     }
@@ -94,21 +99,35 @@ function validateServiceAllocation(name: string, allocation: unknown): PoolError
   if (typeof allocation !== 'object' || allocation === null || Array.isArray(allocation)) {
     return poolError(name, at, allocation, 'must be an object');
   }
-  const { priority, namespaces, namespaceSelectors, serviceSelectors } = allocation as Record<string, unknown>;
-  if (priority !== undefined && (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0)) {
+  const { priority, namespaces, namespaceSelectors, serviceSelectors } = allocation as Record<
+    string,
+    unknown
+  >;
+  if (
+    priority !== undefined &&
+    (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0)
+  ) {
     return poolError(name, `${at}.priority`, priority, 'must be a non-negative integer');
   }
   if (namespaces !== undefined) {
-    if (!Array.isArray(namespaces)) return poolError(name, `${at}.namespaces`, namespaces, 'must be a list of namespace names');
+    if (!Array.isArray(namespaces))
+      return poolError(name, `${at}.namespaces`, namespaces, 'must be a list of namespace names');
     const bad = namespaces.findIndex((n) => typeof n !== 'string' || n === '');
-    if (bad >= 0) return poolError(name, `${at}.namespaces[${bad}]`, namespaces[bad], 'must be a non-empty namespace name');
+    if (bad >= 0)
+      return poolError(
+        name,
+        `${at}.namespaces[${bad}]`,
+        namespaces[bad],
+        'must be a non-empty namespace name',
+      );
   }
   for (const [field, selectors] of [
     ['namespaceSelectors', namespaceSelectors],
     ['serviceSelectors', serviceSelectors],
   ] as const) {
     if (selectors === undefined) continue;
-    if (!Array.isArray(selectors)) return poolError(name, `${at}.${field}`, selectors, 'must be a list of label selectors');
+    if (!Array.isArray(selectors))
+      return poolError(name, `${at}.${field}`, selectors, 'must be a list of label selectors');
     for (let i = 0; i < selectors.length; i++) {
       const checked = validateSelector(selectors[i]);
       if (!checked.ok) {
@@ -156,7 +175,9 @@ export function buildPoolSet(specs: readonly PoolSpec[]): { pools: Pool[]; error
       families,
       autoAssign: spec.autoAssign,
       avoidBuggyIPs: spec.avoidBuggyIPs,
-      ...(spec.serviceAllocation !== undefined ? { serviceAllocation: structuredClone(spec.serviceAllocation) } : {}),
+      ...(spec.serviceAllocation !== undefined
+        ? { serviceAllocation: structuredClone(spec.serviceAllocation) }
+        : {}),
     };
     pools.push(pool);
   }
@@ -165,12 +186,20 @@ export function buildPoolSet(specs: readonly PoolSpec[]): { pools: Pool[]; error
 
 function checkPool(spec: PoolSpec, accepted: RangeIndex): { ranges: AddressRange[] } | { error: PoolError } {
   const name = spec.name;
-  if (typeof spec.autoAssign !== 'boolean') return { error: poolError(name, 'spec.autoAssign', spec.autoAssign, 'must be true or false') };
+  if (typeof spec.autoAssign !== 'boolean')
+    return { error: poolError(name, 'spec.autoAssign', spec.autoAssign, 'must be true or false') };
   if (typeof spec.avoidBuggyIPs !== 'boolean') {
     return { error: poolError(name, 'spec.avoidBuggyIPs', spec.avoidBuggyIPs, 'must be true or false') };
   }
   if (!Array.isArray(spec.addresses) || spec.addresses.length === 0) {
-    return { error: poolError(name, 'spec.addresses', spec.addresses, 'at least one address, range or CIDR is required') };
+    return {
+      error: poolError(
+        name,
+        'spec.addresses',
+        spec.addresses,
+        'at least one address, range or CIDR is required',
+      ),
+    };
   }
   if (spec.serviceAllocation !== undefined) {
     const problem = validateServiceAllocation(name, spec.serviceAllocation);
@@ -187,7 +216,14 @@ function checkPool(spec: PoolSpec, accepted: RangeIndex): { ranges: AddressRange
     const range = parsed.value;
     const inside = own.overlapping(range);
     if (inside) {
-      return { error: poolError(name, field, text, `overlaps spec.addresses[${inside.index}] "${spec.addresses[inside.index]}" of the same pool`) };
+      return {
+        error: poolError(
+          name,
+          field,
+          text,
+          `overlaps spec.addresses[${inside.index}] "${spec.addresses[inside.index]}" of the same pool`,
+        ),
+      };
     }
     const other = accepted.overlapping(range);
     if (other) {
@@ -197,7 +233,12 @@ function checkPool(spec: PoolSpec, accepted: RangeIndex): { ranges: AddressRange
         last: range.last < other.last ? range.last : other.last,
       };
       return {
-        error: poolError(name, field, text, `overlaps pool "${other.pool}" (addresses ${formatRange(common)} are in both pools)`),
+        error: poolError(
+          name,
+          field,
+          text,
+          `overlaps pool "${other.pool}" (addresses ${formatRange(common)} are in both pools)`,
+        ),
       };
     }
     own.insert({ ...range, pool: name, index: i });

@@ -18,8 +18,12 @@ export interface SharingRequest {
  * Why two services may not share one address, or undefined when they may. Symmetric by
  * construction: every rule compares the two sides the same way.
  */
-export function sharingConflict(a: SharingRequest | undefined, b: SharingRequest | undefined): string | undefined {
-  if (a === undefined || a.key === '' || b === undefined || b.key === '') return 'both services need the same allow-shared-ip key';
+export function sharingConflict(
+  a: SharingRequest | undefined,
+  b: SharingRequest | undefined,
+): string | undefined {
+  if (a === undefined || a.key === '' || b === undefined || b.key === '')
+    return 'both services need the same allow-shared-ip key';
   if (a.key !== b.key) return `their allow-shared-ip keys differ ("${a.key}" and "${b.key}")`;
   if (a.backend !== b.backend) return `their backends differ (${a.backend} and ${b.backend})`;
   for (const p of a.ports) {

@@ -10,8 +10,12 @@ const v6 = (i: number): string => `2001:db8::${i.toString(16)}`;
 const poolSpecs: fc.Arbitrary<PoolSpec[]> = fc
   .array(
     fc.record({
-      v4: fc.option(fc.tuple(fc.integer({ min: 250, max: 262 }), fc.integer({ min: 0, max: 4 })), { nil: undefined }),
-      v6: fc.option(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 4 })), { nil: undefined }),
+      v4: fc.option(fc.tuple(fc.integer({ min: 250, max: 262 }), fc.integer({ min: 0, max: 4 })), {
+        nil: undefined,
+      }),
+      v6: fc.option(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 4 })), {
+        nil: undefined,
+      }),
       autoAssign: fc.boolean(),
       avoidBuggyIPs: fc.boolean(),
       priority: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
@@ -24,7 +28,12 @@ const poolSpecs: fc.Arbitrary<PoolSpec[]> = fc
       if (p.v4) addresses.push(`${v4(p.v4[0])}-${v4(p.v4[0] + p.v4[1])}`);
       if (p.v6) addresses.push(`${v6(p.v6[0])}-${v6(p.v6[0] + p.v6[1])}`);
       if (addresses.length === 0) addresses.push(v4(300 + i));
-      const spec: PoolSpec = { name: `p${i}`, addresses, autoAssign: p.autoAssign, avoidBuggyIPs: p.avoidBuggyIPs };
+      const spec: PoolSpec = {
+        name: `p${i}`,
+        addresses,
+        autoAssign: p.autoAssign,
+        avoidBuggyIPs: p.avoidBuggyIPs,
+      };
       if (p.priority !== undefined) spec.serviceAllocation = { priority: p.priority };
       return spec;
     }),
@@ -34,10 +43,13 @@ const sharing: fc.Arbitrary<SharingRequest | undefined> = fc.option(
   fc.record({
     key: fc.constantFrom('', 'k1', 'k2'),
     backend: fc.constantFrom('Cluster', 'Local:app=a'),
-    ports: fc.uniqueArray(fc.record({ protocol: fc.constantFrom('TCP', 'UDP'), port: fc.constantFrom(80, 443) }), {
-      maxLength: 2,
-      selector: (p) => `${p.protocol}/${p.port}`,
-    }),
+    ports: fc.uniqueArray(
+      fc.record({ protocol: fc.constantFrom('TCP', 'UDP'), port: fc.constantFrom(80, 443) }),
+      {
+        maxLength: 2,
+        selector: (p) => `${p.protocol}/${p.port}`,
+      },
+    ),
   }),
   { nil: undefined },
 );
@@ -52,9 +64,19 @@ const familyChoice = fc.constantFrom<{ families: Family[]; familyPolicy: Service
 const ipText = fc.oneof(fc.integer({ min: 248, max: 266 }).map(v4), fc.integer({ min: 0, max: 16 }).map(v6));
 
 const serviceRequest: fc.Arbitrary<ServiceRequest> = fc
-  .record({ fam: familyChoice, sharing, pool: fc.option(fc.constantFrom('p0', 'p1', 'p9'), { nil: undefined }), requested: fc.option(ipText, { nil: undefined }) })
+  .record({
+    fam: familyChoice,
+    sharing,
+    pool: fc.option(fc.constantFrom('p0', 'p1', 'p9'), { nil: undefined }),
+    requested: fc.option(ipText, { nil: undefined }),
+  })
   .map(({ fam, sharing, pool, requested }) => {
-    const req: ServiceRequest = { namespace: 'ns', labels: {}, requestedIPs: requested ? [requested] : [], ...fam };
+    const req: ServiceRequest = {
+      namespace: 'ns',
+      labels: {},
+      requestedIPs: requested ? [requested] : [],
+      ...fam,
+    };
     if (sharing) req.sharing = sharing;
     if (pool) req.pool = pool;
     return req;
@@ -68,7 +90,15 @@ type Op =
   | { op: 'setPools'; specs: PoolSpec[] };
 const operation: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('allocate' as const), key, req: serviceRequest }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('assign' as const), key, ips: fc.array(ipText, { minLength: 1, maxLength: 2 }), req: serviceRequest }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('assign' as const),
+      key,
+      ips: fc.array(ipText, { minLength: 1, maxLength: 2 }),
+      req: serviceRequest,
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('release' as const), key }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('setPools' as const), specs: poolSpecs }) },
 );
@@ -80,11 +110,18 @@ function build(specs: PoolSpec[]): Pool[] {
 function inPool(ip: string, pool: Pool): boolean {
   const parsed = parseIp(ip);
   if (!parsed.ok) return false;
-  return pool.ranges.some((r) => r.family === parsed.value.family && r.first <= parsed.value.value && parsed.value.value <= r.last);
+  return pool.ranges.some(
+    (r) => r.family === parsed.value.family && r.first <= parsed.value.value && parsed.value.value <= r.last,
+  );
 }
 
 /** Checks every invariant visible through the public API. */
-function checkInvariants(allocator: Allocator, pools: Pool[], sharingOf: Map<string, SharingRequest | undefined>, keys: string[]): void {
+function checkInvariants(
+  allocator: Allocator,
+  pools: Pool[],
+  sharingOf: Map<string, SharingRequest | undefined>,
+  keys: string[],
+): void {
   const holders = new Map<string, string[]>();
   for (const k of keys) {
     const a = allocator.assignment(k);
@@ -101,12 +138,15 @@ function checkInvariants(allocator: Allocator, pools: Pool[], sharingOf: Map<str
   }
   for (const [, ks] of holders) {
     for (let i = 0; i < ks.length; i++) {
-      for (let j = i + 1; j < ks.length; j++) expect(sharingConflict(sharingOf.get(ks[i]!), sharingOf.get(ks[j]!))).toBeUndefined();
+      for (let j = i + 1; j < ks.length; j++)
+        expect(sharingConflict(sharingOf.get(ks[i]!), sharingOf.get(ks[j]!))).toBeUndefined();
     }
   }
   for (const s of allocator.stats()) {
     const pool = pools.find((p) => p.name === s.pool)!;
-    const used = [...holders.keys()].filter((ip) => (ip.includes(':') ? 6 : 4) === s.family && inPool(ip, pool)).length;
+    const used = [...holders.keys()].filter(
+      (ip) => (ip.includes(':') ? 6 : 4) === s.family && inPool(ip, pool),
+    ).length;
     expect(s.inUse).toBe(BigInt(used));
     expect(s.available).toBe(s.total - s.inUse);
   }
@@ -133,7 +173,10 @@ describe('Allocator properties', () => {
           } else {
             const before = JSON.stringify(op);
             const held = allocator.assignment(op.key);
-            const result = op.op === 'allocate' ? allocator.allocate(op.key, op.req) : allocator.assign(op.key, op.ips, op.req);
+            const result =
+              op.op === 'allocate'
+                ? allocator.allocate(op.key, op.req)
+                : allocator.assign(op.key, op.ips, op.req);
             expect(JSON.stringify(op)).toBe(before);
             if (result.ok) {
               sharingOf.set(op.key, op.req.sharing);
@@ -141,14 +184,18 @@ describe('Allocator properties', () => {
               const fams = result.value.ips.map((ip) => (ip.includes(':') ? 6 : 4));
               if (op.req.familyPolicy === 'RequireDualStack') expect(fams.sort()).toEqual([4, 6]);
               if (op.req.familyPolicy === 'SingleStack') expect(fams).toEqual([op.req.families[0]]);
-              if (op.req.requestedIPs.length > 0) expect(result.value.ips).toEqual(op.req.requestedIPs.map((ip) => (canonicalIp(ip) as { value: string }).value));
+              if (op.req.requestedIPs.length > 0)
+                expect(result.value.ips).toEqual(
+                  op.req.requestedIPs.map((ip) => (canonicalIp(ip) as { value: string }).value),
+                );
               if (op.req.pool !== undefined) expect(result.value.pool).toBe(op.req.pool);
             } else {
               expect(typeof result.error.message).toBe('string');
               expect(result.error.message.length).toBeGreaterThan(0);
               // An invalid request and a failed restore change nothing; any other failed allocate leaves
               // the key without addresses (its old ones did not satisfy the request).
-              if (op.op === 'assign' || result.error.reason === 'InvalidRequest') expect(allocator.assignment(op.key)).toEqual(held);
+              if (op.op === 'assign' || result.error.reason === 'InvalidRequest')
+                expect(allocator.assignment(op.key)).toEqual(held);
               else expect(allocator.assignment(op.key)).toBeUndefined();
               if (allocator.assignment(op.key) === undefined) sharingOf.delete(op.key);
             }
@@ -163,8 +210,18 @@ describe('Allocator properties', () => {
   it('free then allocate reuses the freed address', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.nat(), (size, pick) => {
-        const allocator = new Allocator(build([{ name: 'p', addresses: [`10.0.0.1-10.0.0.${size}`], autoAssign: true, avoidBuggyIPs: false }]));
-        const req: ServiceRequest = { namespace: 'ns', labels: {}, requestedIPs: [], families: [4], familyPolicy: 'SingleStack' };
+        const allocator = new Allocator(
+          build([
+            { name: 'p', addresses: [`10.0.0.1-10.0.0.${size}`], autoAssign: true, avoidBuggyIPs: false },
+          ]),
+        );
+        const req: ServiceRequest = {
+          namespace: 'ns',
+          labels: {},
+          requestedIPs: [],
+          families: [4],
+          familyPolicy: 'SingleStack',
+        };
         for (let i = 0; i < size; i++) expect(allocator.allocate(`s${i}`, req).ok).toBe(true);
         expect(allocator.allocate('extra', req).ok).toBe(false);
         const victim = `s${pick % size}`;
@@ -192,7 +249,9 @@ describe('Allocator properties', () => {
             else if (source.assignment(k) === undefined) live.delete(k);
           }
           const held = [...live].map(([k, req]) => ({ k, req, a: source.assignment(k)! }));
-          const shuffled = [...held].sort((x, y) => ((x.k.charCodeAt(0) * 7919 + seed) % 13) - ((y.k.charCodeAt(0) * 7919 + seed) % 13));
+          const shuffled = [...held].sort(
+            (x, y) => ((x.k.charCodeAt(0) * 7919 + seed) % 13) - ((y.k.charCodeAt(0) * 7919 + seed) % 13),
+          );
           for (const order of [held, shuffled, [...held].reverse()]) {
             const restored = new Allocator(pools);
             for (let round = 0; round < 2; round++) {
@@ -215,7 +274,14 @@ describe('Allocator properties', () => {
       fc.property(sharing, sharing, (a, b) => {
         expect(sharingConflict(a, b) === undefined).toBe(sharingConflict(b, a) === undefined);
         const pools = build([{ name: 'p', addresses: ['10.0.0.1'], autoAssign: true, avoidBuggyIPs: false }]);
-        const req = (s: SharingRequest | undefined): ServiceRequest => ({ namespace: 'n', labels: {}, requestedIPs: [], families: [4], familyPolicy: 'SingleStack', ...(s ? { sharing: s } : {}) });
+        const req = (s: SharingRequest | undefined): ServiceRequest => ({
+          namespace: 'n',
+          labels: {},
+          requestedIPs: [],
+          families: [4],
+          familyPolicy: 'SingleStack',
+          ...(s ? { sharing: s } : {}),
+        });
         const one = new Allocator(pools);
         one.assign('x', ['10.0.0.1'], req(a));
         const other = new Allocator(pools);

@@ -21,7 +21,11 @@ describe('IntervalSet', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), x: fc.integer({ min: 0, max: 60 }) }),
       fc.record({ kind: fc.constant('delete' as const), x: fc.integer({ min: 0, max: 60 }) }),
-      fc.record({ kind: fc.constant('range' as const), x: fc.integer({ min: 0, max: 60 }), len: fc.integer({ min: 0, max: 10 }) }),
+      fc.record({
+        kind: fc.constant('range' as const),
+        x: fc.integer({ min: 0, max: 60 }),
+        len: fc.integer({ min: 0, max: 10 }),
+      }),
       fc.record({ kind: fc.constant('dropMin' as const) }),
     );
     fc.assert(
@@ -29,9 +33,13 @@ describe('IntervalSet', () => {
         const set = new IntervalSet();
         const model = new Set<number>();
         for (const o of ops) {
-          if (o.kind === 'add') expect(set.add(BigInt(o.x))).toBe(!model.has(o.x)), model.add(o.x);
-          else if (o.kind === 'delete') expect(set.delete(BigInt(o.x))).toBe(model.has(o.x)), model.delete(o.x);
-          else if (o.kind === 'range') {
+          if (o.kind === 'add') {
+            expect(set.add(BigInt(o.x))).toBe(!model.has(o.x));
+            model.add(o.x);
+          } else if (o.kind === 'delete') {
+            expect(set.delete(BigInt(o.x))).toBe(model.has(o.x));
+            model.delete(o.x);
+          } else if (o.kind === 'range') {
             set.addRange(BigInt(o.x), BigInt(o.x + o.len));
             for (let i = o.x; i <= o.x + o.len; i++) model.add(i);
           } else {
@@ -45,8 +53,11 @@ describe('IntervalSet', () => {
           // Stored intervals are sorted, disjoint and never adjacent, and cover exactly the model.
           const intervals = [...set];
           expect(intervals.length).toBe(set.intervalCount);
-          for (let i = 1; i < intervals.length; i++) expect(intervals[i]!.start > intervals[i - 1]!.end + 1n).toBe(true);
-          const covered = intervals.flatMap(({ start, end }) => Array.from({ length: Number(end - start) + 1 }, (_, k) => Number(start) + k));
+          for (let i = 1; i < intervals.length; i++)
+            expect(intervals[i]!.start > intervals[i - 1]!.end + 1n).toBe(true);
+          const covered = intervals.flatMap(({ start, end }) =>
+            Array.from({ length: Number(end - start) + 1 }, (_, k) => Number(start) + k),
+          );
           expect(covered).toEqual([...model].sort((a, b) => a - b));
           expect(set.min()?.start).toBe(intervals[0]?.start);
         }

@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { buildPoolSet } from '../src/index.js';
 import type { PoolSpec } from '../src/index.js';
 
-const spec = (name: string, addresses: string[], extra: Partial<PoolSpec> = {}): PoolSpec => ({ name, addresses, autoAssign: true, avoidBuggyIPs: false, ...extra });
+const spec = (name: string, addresses: string[], extra: Partial<PoolSpec> = {}): PoolSpec => ({
+  name,
+  addresses,
+  autoAssign: true,
+  avoidBuggyIPs: false,
+  ...extra,
+});
 
 describe('buildPoolSet', () => {
   it('builds valid pools with sorted ranges and families', () => {
@@ -14,7 +20,10 @@ describe('buildPoolSet', () => {
   });
 
   it('reports a bad address with the field and keeps the other pools', () => {
-    const { pools, errors } = buildPoolSet([spec('good', ['203.0.113.0/28']), spec('bad', ['203.0.113.32/28', '203.0.113.300'])]);
+    const { pools, errors } = buildPoolSet([
+      spec('good', ['203.0.113.0/28']),
+      spec('bad', ['203.0.113.32/28', '203.0.113.300']),
+    ]);
     expect(pools.map((p) => p.name)).toEqual(['good']);
     expect(errors).toEqual([
       {
@@ -28,10 +37,15 @@ describe('buildPoolSet', () => {
   });
 
   it('names both pools and the overlapping range on overlap', () => {
-    const { pools, errors } = buildPoolSet([spec('first', ['203.0.113.0/28']), spec('second', ['203.0.113.10-203.0.113.40'])]);
+    const { pools, errors } = buildPoolSet([
+      spec('first', ['203.0.113.0/28']),
+      spec('second', ['203.0.113.10-203.0.113.40']),
+    ]);
     expect(pools.map((p) => p.name)).toEqual(['first']);
     expect(errors[0]!.pool).toBe('second');
-    expect(errors[0]!.reason).toBe('overlaps pool "first" (addresses 203.0.113.10-203.0.113.15 are in both pools)');
+    expect(errors[0]!.reason).toBe(
+      'overlaps pool "first" (addresses 203.0.113.10-203.0.113.15 are in both pools)',
+    );
   });
 
   it('refuses overlap inside one pool, duplicate names, empty lists and bad serviceAllocation', () => {
@@ -40,7 +54,9 @@ describe('buildPoolSet', () => {
       spec('dup', ['10.1.0.0/24']),
       spec('dup', ['10.2.0.0/24']),
       spec('empty', []),
-      spec('sel', ['10.3.0.0/24'], { serviceAllocation: { namespaceSelectors: [{ matchExpressions: [{ key: 'a', operator: 'In' }] }] } }),
+      spec('sel', ['10.3.0.0/24'], {
+        serviceAllocation: { namespaceSelectors: [{ matchExpressions: [{ key: 'a', operator: 'In' }] }] },
+      }),
       spec('prio', ['10.4.0.0/24'], { serviceAllocation: { priority: -1 } }),
     ]);
     expect(pools.map((p) => p.name)).toEqual(['dup']);

@@ -206,7 +206,9 @@ function build(options: { dir: string; binDir?: string }): Built {
 
   const stopComponent = async (name: ControlPlaneComponent): Promise<void> => {
     const rec = readState(dir).processes[name];
-    if (rec) await stopProcess(rec, 'SIGTERM', 10_000);
+    // kube-apiserver stops listening at once on SIGTERM but may linger for tens of seconds on
+    // open watches; after a short grace it is killed (a hard stop is a fair restart scenario too).
+    if (rec) await stopProcess(rec, 'SIGTERM', name === 'kube-apiserver' ? 3_000 : 10_000);
   };
 
   const cp: ControlPlane = {

@@ -159,12 +159,21 @@ export async function stopAllRecorded(dir: string): Promise<string[]> {
   if (!existsSync(stateFile(dir))) return [];
   const state = readState(dir);
   const names = Object.keys(state.processes).reverse();
+  const controlPlane = ['kube-controller-manager', 'kube-apiserver', 'etcd'];
+  // Everything else at once, then the control plane in order (etcd last, so the API server can
+  // shut down cleanly and clients never see a half-dead store).
   await Promise.all(
-    names.map(async (name) => {
-      const rec = state.processes[name];
-      if (rec) await stopProcess(rec);
-    }),
+    names
+      .filter((n) => !controlPlane.includes(n))
+      .map(async (name) => {
+        const rec = state.processes[name];
+        if (rec) await stopProcess(rec);
+      }),
   );
+  for (const name of controlPlane) {
+    const rec = state.processes[name];
+    if (rec) await stopProcess(rec, 'SIGTERM', name === 'kube-apiserver' ? 3_000 : 5_000);
+  }
   writeState(dir, { processes: {} });
   return names;
 }

@@ -6,21 +6,39 @@ import type { ServiceOutcome } from './sync-service.js';
  * Writes an outcome to the API server, touching only what differs, so a steady state costs no
  * writes however often the service is re-synced.
  */
-export async function applyOutcome(kube: Kube, events: EventRecorder, svc: Service | undefined, outcome: ServiceOutcome): Promise<number> {
+export async function applyOutcome(
+  kube: Kube,
+  events: EventRecorder,
+  svc: Service | undefined,
+  outcome: ServiceOutcome,
+): Promise<number> {
   if (!svc?.metadata?.name || !svc.metadata.namespace) return 0;
-  const ref = { apiVersion: 'v1', kind: 'Service', namespace: svc.metadata.namespace, name: svc.metadata.name };
+  const ref = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    namespace: svc.metadata.namespace,
+    name: svc.metadata.name,
+  };
   let writes = 0;
   if (outcome.ingress !== undefined) {
     const current = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
     if (JSON.stringify(current) !== JSON.stringify(outcome.ingress)) {
-      await kube.patch(ref, { status: { loadBalancer: { ingress: outcome.ingress.map((ip) => ({ ip })) } } }, { type: 'merge', subresource: 'status' });
+      await kube.patch(
+        ref,
+        { status: { loadBalancer: { ingress: outcome.ingress.map((ip) => ({ ip })) } } },
+        { type: 'merge', subresource: 'status' },
+      );
       writes++;
     }
   }
   if (outcome.pool !== undefined) {
     const current = svc.metadata.annotations?.[ANNOTATIONS.ipAllocatedFromPool];
     if ((current ?? null) !== outcome.pool) {
-      await kube.patch(ref, { metadata: { annotations: { [ANNOTATIONS.ipAllocatedFromPool]: outcome.pool } } }, { type: 'merge' });
+      await kube.patch(
+        ref,
+        { metadata: { annotations: { [ANNOTATIONS.ipAllocatedFromPool]: outcome.pool } } },
+        { type: 'merge' },
+      );
       writes++;
     }
   }

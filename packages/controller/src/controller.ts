@@ -1,11 +1,31 @@
-import { GROUP, type AddressPool, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
+import {
+  GROUP,
+  LastGoodConfig,
+  type AddressPool,
+  type IPAddressPool,
+  type L2Advertisement,
+} from '@metallb-ts/api';
 import { Allocator } from '@metallb-ts/ipam';
-import type { EventRecorder, Kube, KubeObject, K8sClientMetrics, Logger, ResourceCache, SyncResult, Namespace, Service } from '@metallb-ts/k8s-runtime';
+import type {
+  EventRecorder,
+  Kube,
+  KubeObject,
+  K8sClientMetrics,
+  Logger,
+  ResourceCache,
+  SyncResult,
+  Namespace,
+  Service,
+} from '@metallb-ts/k8s-runtime';
 import { WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
-import { LastGoodConfig } from '@metallb-ts/api';
-import { syncService } from './sync-service.js';
+import { DeprecationNotices } from './deprecation-notices.js';
+import { poolStatusUpdates, type PoolObjectView } from './pool-status-updates.js';
+import { restoreService, syncService } from './sync-service.js';
+
+/** Queue key of the pool status writer; service keys always contain a slash, this one cannot clash. */
+const POOL_STATUS_KEY = '@pool-status';
 
 export interface ControllerDeps {
   kube: Kube;
@@ -32,11 +52,25 @@ export class Controller {
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
   private configLoaded = false;
   private running = false;
+  private servedPools = new Set<string>();
+  private readonly deprecations = new DeprecationNotices();
+  /**
+   * Per service: the resourceVersion our last write was computed against. While the cache still
+   * shows that version, our own write is in flight back to us; syncing the stale copy would only
+   * emit spurious events (e.g. ClearAssignment for the address we just moved away from).
+   */
+  private readonly pendingWrite = new Map<string, string>();
+  /** Per pool object: the status we last wrote and the version it was compared against. */
+  private readonly poolStatusWritten = new Map<string, { resourceVersion: string; status: string }>();
 
   constructor(private readonly deps: ControllerDeps) {
     const { kube, namespace } = deps;
     this.services = kube.watchCache<Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services' });
-    this.namespaces = kube.watchCache<Namespace>({ apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' });
+    this.namespaces = kube.watchCache<Namespace>({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      plural: 'namespaces',
+    });
     const crd = <T extends KubeObject>(kind: string, plural: string, version = 'v1beta1') =>
       kube.watchCache<T>({ apiVersion: `${GROUP}/${version}`, kind, plural, namespace });
     this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools');
@@ -51,22 +85,46 @@ export class Controller {
 
   /** Starts caches and reconciling; resolves once the initial state has been restored. */
   async start(signal: AbortSignal): Promise<void> {
-    const caches = [this.services, this.namespaces, this.ipAddressPools, this.addressPools, this.l2Advertisements];
+    const caches = [
+      this.services,
+      this.namespaces,
+      this.ipAddressPools,
+      this.addressPools,
+      this.l2Advertisements,
+    ];
     await Promise.all(caches.map((c) => c.waitForSync(signal)));
     this.reloadConfig();
     this.restoreAssignments();
     this.services.onChange((key) => this.queue.add(key));
-    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.onChange(() => this.onConfigChange());
+    for (const c of [this.ipAddressPools, this.addressPools]) {
+      c.onChange((_key, obj, prev) => {
+        // Our own status writes come back as changes: they touch no config, only the status.
+        if (obj && prev && configPart(obj) === configPart(prev)) this.queue.add(POOL_STATUS_KEY);
+        else this.onConfigChange();
+      });
+    }
+    this.l2Advertisements.onChange(() => this.onConfigChange());
     // Namespace labels feed serviceAllocation.namespaceSelectors.
     this.namespaces.onChange(() => this.enqueueAllServices());
     this.running = true;
     this.enqueueAllServices();
-    void this.queue.run((key) => this.syncServiceKey(key), { concurrency: 1 });
+    this.queue.add(POOL_STATUS_KEY);
+    void this.queue.run(
+      (key) => (key === POOL_STATUS_KEY ? this.writePoolStatus() : this.syncServiceKey(key)),
+      { concurrency: 1 },
+    );
   }
 
   async stop(): Promise<void> {
     await this.queue.shutdown();
-    for (const c of [this.services, this.namespaces, this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.stop();
+    for (const c of [
+      this.services,
+      this.namespaces,
+      this.ipAddressPools,
+      this.addressPools,
+      this.l2Advertisements,
+    ])
+      c.stop();
   }
 
   private onConfigChange(): void {
@@ -81,9 +139,20 @@ export class Controller {
       l2Advertisements: this.l2Advertisements.list(),
     });
     for (const e of errors) {
-      this.deps.logger.error('invalid configuration object', { key: `${e.namespace}/${e.name}`, kind: e.kind, field: e.field, value: e.value, reason: e.reason });
+      this.deps.logger.error('invalid configuration object', {
+        key: `${e.namespace}/${e.name}`,
+        kind: e.kind,
+        field: e.field,
+        value: e.value,
+        reason: e.reason,
+      });
       this.deps.events.emit(
-        { apiVersion: `${GROUP}/v1beta1`, kind: e.kind, namespace: e.namespace ?? this.deps.namespace, name: e.name },
+        {
+          apiVersion: `${GROUP}/v1beta1`,
+          kind: e.kind,
+          namespace: e.namespace ?? this.deps.namespace,
+          name: e.name,
+        },
         'Warning',
         'InvalidConfiguration',
         e.message,
@@ -96,8 +165,10 @@ export class Controller {
       this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
       this.queue.add(ev.key);
     }
+    this.servedPools = new Set(config.pools.map((p) => p.name));
     this.configLoaded = true;
     this.deps.allocatorMetrics.update(this.allocator.stats());
+    if (this.running) this.queue.add(POOL_STATUS_KEY);
   }
 
   /**
@@ -109,10 +180,13 @@ export class Controller {
       .list()
       .filter((s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0)
       .sort((a, b) => timeOf(a) - timeOf(b) || keyOf(a).localeCompare(keyOf(b)));
+    // Only reservations here: allocating for a service that cannot keep its address could hand
+    // out an address a younger holder has not restored yet. Its normal sync moves it afterwards.
+    const lost: string[] = [];
     for (const svc of holders) {
-      syncService(keyOf(svc), svc, this.allocator, this.intentOptions());
+      if (!restoreService(keyOf(svc), svc, this.allocator, this.intentOptions())) lost.push(keyOf(svc));
     }
-    this.deps.logger.info('restored existing assignments', { services: holders.length });
+    this.deps.logger.info('restored existing assignments', { services: holders.length, cannotKeep: lost });
   }
 
   private intentOptions() {
@@ -128,13 +202,25 @@ export class Controller {
 
   private async syncServiceKey(key: string): Promise<SyncResult> {
     const svc = this.services.get(key);
+    const rv = svc?.metadata?.resourceVersion;
+    if (rv !== undefined && this.pendingWrite.get(key) === rv) return { kind: 'ok' };
+    this.pendingWrite.delete(key);
     const outcome = syncService(key, svc, this.allocator, this.intentOptions());
     this.deps.allocatorMetrics.update(this.allocator.stats());
+    this.queue.add(POOL_STATUS_KEY);
+    const notice = this.deprecations.check(key, svc, this.intentOptions());
+    if (notice) outcome.events.unshift(notice);
     try {
       const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
+      if (writes > 0 && rv !== undefined) this.pendingWrite.set(key, rv);
       this.deps.clientMetrics.updates.inc();
       if (writes > 0 || outcome.events.length > 0) {
-        this.deps.logger.info('service synced', { key, ingress: outcome.ingress, pool: outcome.pool, events: outcome.events.map((e) => e.reason) });
+        this.deps.logger.info('service synced', {
+          key,
+          ingress: outcome.ingress,
+          pool: outcome.pool,
+          events: outcome.events.map((e) => e.reason),
+        });
       }
       return { kind: 'ok' };
     } catch (error) {
@@ -142,7 +228,45 @@ export class Controller {
       return { kind: 'retry', error };
     }
   }
+
+  /** Brings every served pool object's usage status in line with the allocator, writing only differences. */
+  private async writePoolStatus(): Promise<SyncResult> {
+    const objects: PoolObjectView[] = [...this.ipAddressPools.list(), ...this.addressPools.list()];
+    const updates = poolStatusUpdates(objects, this.allocator.stats(), this.servedPools);
+    let failed: unknown;
+    for (const u of updates) {
+      const id = `${u.kind}/${u.namespace}/${u.name}`;
+      const status = JSON.stringify(u.status);
+      const last = this.poolStatusWritten.get(id);
+      // Written already against this very version: the cache just has not caught up yet.
+      if (last && last.resourceVersion === u.resourceVersion && last.status === status) continue;
+      try {
+        await this.deps.kube.patch(
+          {
+            apiVersion: u.apiVersion,
+            kind: u.kind,
+            namespace: u.namespace,
+            name: u.name,
+            plural: u.kind === 'IPAddressPool' ? 'ipaddresspools' : 'addresspools',
+          },
+          { status: u.status },
+          { type: 'merge', subresource: 'status' },
+        );
+        this.poolStatusWritten.set(id, { resourceVersion: u.resourceVersion, status });
+        this.deps.logger.debug('pool status written', { key: id, status: u.status });
+      } catch (error) {
+        failed = error;
+        this.deps.logger.warn('writing pool status failed', { key: id, error });
+      }
+    }
+    return failed === undefined ? { kind: 'ok' } : { kind: 'retry', error: failed };
+  }
 }
 
-const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+/** What of a pool object feeds the config (everything but status and bookkeeping). */
+const configPart = (o: KubeObject & { spec?: unknown }) =>
+  JSON.stringify([o.spec, o.metadata?.labels ?? {}, o.metadata?.uid]);
+
+const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
+  `${o.metadata?.namespace}/${o.metadata?.name}`;
 const timeOf = (o: Service) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();

@@ -1,3 +1,16 @@
-export { serviceIntent, type ServiceIntent, type IntentOptions } from './service-intent.js';
-export { syncService, type ServiceOutcome, type ServiceEvent } from './sync-service.js';
-
+export {
+  serviceIntent,
+  currentIngress,
+  legacyAnnotationsInUse,
+  type ServiceIntent,
+  type IntentOptions,
+} from './service-intent.js';
+export { syncService, restoreService, type ServiceOutcome, type ServiceEvent } from './sync-service.js';
+export { DeprecationNotices } from './deprecation-notices.js';
+export {
+  poolStatusUpdates,
+  type PoolObjectView,
+  type PoolStatusUpdate,
+  type UsageStatus,
+} from './pool-status-updates.js';
+export { AllocatorMetrics } from './allocator-metrics.js';

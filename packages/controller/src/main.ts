@@ -16,7 +16,9 @@ import { Controller } from './controller.js';
 
 const env = readCommonEnv(process.env);
 if (!env.ok) {
-  console.error(JSON.stringify({ level: 'error', component: 'controller', msg: 'invalid environment', error: env.error }));
+  console.error(
+    JSON.stringify({ level: 'error', component: 'controller', msg: 'invalid environment', error: env.error }),
+  );
   process.exit(2);
 }
 const opts = { ...env.value, loadBalancerClass: process.env.LOAD_BALANCER_CLASS || undefined };
@@ -65,7 +67,11 @@ const server = createServer({
   checks: { healthz: () => true, readyz: () => controller.ready || !elector.isLeader() },
 });
 await server.start();
-logger.info('controller started', { namespace: opts.namespace, metrics: `${opts.metricsHost}:${opts.metricsPort}`, identity });
+logger.info('controller started', {
+  namespace: opts.namespace,
+  metrics: `${opts.metricsHost}:${opts.metricsPort}`,
+  identity,
+});
 void elector.run(abort.signal);
 onShutdown(logger, [
   async () => abort.abort(),

@@ -1,11 +1,15 @@
-import { readServiceAnnotation } from '@metallb-ts/api';
+import { findServiceAnnotation, readServiceAnnotation, type ServiceAnnotationName } from '@metallb-ts/api';
 import type { Family, ServiceRequest } from '@metallb-ts/ipam';
 import type { Service } from '@metallb-ts/k8s-runtime';
 
-/** What the controller should do with one Service, read from the object alone. */
+/**
+ * What the controller should do with one Service, read from the object alone.
+ * `invalid` still carries a request (without the faulty requested IPs) so the addresses the
+ * Service already holds can be kept reserved while the user fixes the typo.
+ */
 export type ServiceIntent =
-  | { kind: 'ignore'; reason: string }
-  | { kind: 'invalid'; reason: string }
+  | { kind: 'ignore'; reason: string; notOurs: 'type' | 'class' }
+  | { kind: 'invalid'; reason: string; request: ServiceRequest; current: string[] }
   | { kind: 'allocate'; request: ServiceRequest; current: string[] };
 
 export interface IntentOptions {
@@ -15,36 +19,37 @@ export interface IntentOptions {
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
 }
 
+/** The addresses a Service's status shows, in order. */
+export function currentIngress(svc: Service | undefined): string[] {
+  return (svc?.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+}
+
 export function serviceIntent(svc: Service, opts: IntentOptions = {}): ServiceIntent {
   const spec = svc.spec ?? {};
-  if (spec.type !== 'LoadBalancer') return { kind: 'ignore', reason: `type is ${spec.type ?? 'ClusterIP'}, not LoadBalancer` };
-  const cls = spec.loadBalancerClass;
-  if ((opts.loadBalancerClass ?? undefined) !== (cls ?? undefined)) {
-    return { kind: 'ignore', reason: `loadBalancerClass ${cls ?? '(none)'} is not ours (${opts.loadBalancerClass ?? '(none)'})` };
-  }
-  const annotations = svc.metadata?.annotations ?? {};
-
-  const fromAnnotation = readServiceAnnotation(annotations, 'loadBalancerIPs');
-  const fromSpec = spec.loadBalancerIP;
-  if (fromAnnotation && fromSpec) {
+  if (spec.type !== 'LoadBalancer') {
     return {
-      kind: 'invalid',
-      reason: `spec.loadBalancerIP "${fromSpec}" and annotation loadBalancerIPs "${fromAnnotation}" are both set; use only the annotation`,
+      kind: 'ignore',
+      notOurs: 'type',
+      reason: `type is ${spec.type ?? 'ClusterIP'}, not LoadBalancer`,
     };
   }
-  const requestedIPs = (fromAnnotation ?? fromSpec ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-
+  const cls = spec.loadBalancerClass;
+  if ((opts.loadBalancerClass ?? undefined) !== (cls ?? undefined)) {
+    return {
+      kind: 'ignore',
+      notOurs: 'class',
+      reason: `loadBalancerClass ${cls ?? '(none)'} is not ours (${opts.loadBalancerClass ?? '(none)'})`,
+    };
+  }
+  const annotations = svc.metadata?.annotations ?? {};
   const families = familiesOf(svc);
   const sharingKey = readServiceAnnotation(annotations, 'allow-shared-ip');
   const request: ServiceRequest = {
     namespace: svc.metadata?.namespace ?? '',
     labels: svc.metadata?.labels ?? {},
-    requestedIPs,
+    requestedIPs: [],
     families,
-    familyPolicy: (spec.ipFamilyPolicy as ServiceRequest['familyPolicy'] | undefined) ?? 'SingleStack',
+    familyPolicy: familyPolicyOf(spec.ipFamilyPolicy),
   };
   const nsLabels = opts.namespaceLabels?.(request.namespace);
   if (nsLabels) request.namespaceLabels = nsLabels;
@@ -57,13 +62,38 @@ export function serviceIntent(svc: Service, opts: IntentOptions = {}): ServiceIn
       backend: backendKey(svc),
     };
   }
-  const current = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+  const current = currentIngress(svc);
+
+  const fromAnnotation = readServiceAnnotation(annotations, 'loadBalancerIPs');
+  const fromSpec = spec.loadBalancerIP;
+  if (fromAnnotation && fromSpec) {
+    return {
+      kind: 'invalid',
+      reason: `spec.loadBalancerIP "${fromSpec}" and annotation loadBalancerIPs "${fromAnnotation}" are both set; use only the annotation`,
+      request,
+      current,
+    };
+  }
+  request.requestedIPs = (fromAnnotation ?? fromSpec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return { kind: 'allocate', request, current };
 }
 
+/** The service's IP families in order: `spec.ipFamilies`, else the families of `spec.clusterIPs`, else IPv4. */
 function familiesOf(svc: Service): Family[] {
   const fams = (svc.spec?.ipFamilies ?? []).map((f) => (f === 'IPv6' ? 6 : 4) as Family);
-  return fams.length > 0 ? fams : [4];
+  if (fams.length > 0) return fams;
+  const fromClusterIPs = (svc.spec?.clusterIPs ?? [])
+    .filter((ip) => ip !== 'None' && ip !== '')
+    .map((ip) => (ip.includes(':') ? 6 : 4) as Family);
+  return fromClusterIPs.length > 0 ? [...new Set(fromClusterIPs)] : [4];
+}
+
+function familyPolicyOf(policy: string | undefined): ServiceRequest['familyPolicy'] {
+  // An unknown policy goes through as is: the allocator refuses it with a message naming it.
+  return (policy ?? 'SingleStack') as ServiceRequest['familyPolicy'];
 }
 
 /**
@@ -74,4 +104,19 @@ function backendKey(svc: Service): string {
   if (svc.spec?.externalTrafficPolicy !== 'Local') return 'Cluster';
   const selector = Object.entries(svc.spec?.selector ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `Local:${JSON.stringify(selector)}`;
+}
+
+/** The annotations users write; `ip-allocated-from-pool` is ours, so it is not theirs to rename. */
+const USER_ANNOTATIONS: ServiceAnnotationName[] = ['address-pool', 'loadBalancerIPs', 'allow-shared-ip'];
+
+/**
+ * The legacy (`metallb.universe.tf/`) annotation keys that are in effect on a Service, i.e. read
+ * because no `metallb.io/` twin is set. Sorted, so it can serve as a change signature.
+ */
+export function legacyAnnotationsInUse(svc: Service): string[] {
+  const annotations = svc.metadata?.annotations;
+  return USER_ANNOTATIONS.flatMap((name) => {
+    const found = findServiceAnnotation(annotations, name);
+    return found?.legacy ? [found.key] : [];
+  }).sort();
 }

@@ -1,6 +1,7 @@
-import type { Allocator } from '@metallb-ts/ipam';
+import { ANNOTATIONS, LEGACY_ANNOTATIONS } from '@metallb-ts/api';
+import type { Allocator, ServiceRequest } from '@metallb-ts/ipam';
 import type { Service } from '@metallb-ts/k8s-runtime';
-import { serviceIntent, type IntentOptions } from './service-intent.js';
+import { currentIngress, serviceIntent, type IntentOptions } from './service-intent.js';
 
 export interface ServiceEvent {
   type: 'Normal' | 'Warning';
@@ -21,8 +22,45 @@ export interface ServiceOutcome {
   events: ServiceEvent[];
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+const sameSet = (a: readonly string[], b: readonly string[]) => {
+  if (a.length !== b.length) return false;
+  const sb = [...b].sort();
+  return [...a].sort().every((v, i) => v === sb[i]);
+};
+
+/** Evidence that this controller (or MetalLB before it) wrote the Service's status. */
+const hasOurPoolAnnotation = (svc: Service) => {
+  const a = svc.metadata?.annotations ?? {};
+  return ANNOTATIONS.ipAllocatedFromPool in a || LEGACY_ANNOTATIONS.ipAllocatedFromPool in a;
+};
+
+/**
+ * Reserves in the allocator the addresses the Service's status already shows, when the allocator
+ * does not hold exactly these for it. Requested IPs are left out of the request on purpose: the
+ * point is to keep what is held; whether it still matches the request is decided by `allocate`.
+ */
+function keepCurrent(key: string, current: string[], request: ServiceRequest, allocator: Allocator) {
+  const held = allocator.assignment(key);
+  if (current.length === 0 || (held && sameSet(held.ips, current))) return { ok: true as const };
+  const restored = allocator.assign(key, current, { ...request, requestedIPs: [] });
+  return restored.ok ? { ok: true as const } : { ok: false as const, message: restored.error.message };
+}
+
+/**
+ * Restart step: takes back the addresses a Service holds, and nothing else (no allocation), so
+ * that restoring every holder before allocating anything means a restart never reshuffles IPs.
+ * Returns false when the Service holds addresses it cannot keep (its normal sync then says why).
+ */
+export function restoreService(
+  key: string,
+  svc: Service,
+  allocator: Allocator,
+  opts: IntentOptions = {},
+): boolean {
+  const intent = serviceIntent(svc, opts);
+  if (intent.kind === 'ignore') return true;
+  return keepCurrent(key, intent.current, intent.request, allocator).ok;
+}
 
 export function syncService(
   key: string,
@@ -35,41 +73,81 @@ export function syncService(
     return { events: [] };
   }
   const intent = serviceIntent(svc, opts);
-  const current = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+  const current = currentIngress(svc);
 
   if (intent.kind === 'ignore') {
     const held = allocator.assignment(key);
     allocator.release(key);
-    // Only clear what we wrote: another load balancer may own this Service's status.
-    if (held && current.length > 0) return { ingress: [], pool: null, events: [] };
-    return { events: [] };
-  }
-  if (intent.kind === 'invalid') {
-    // Keep whatever the Service holds: a typo in an annotation must not take a live VIP away.
-    return { events: [{ type: 'Warning', reason: 'LoadBalancerFailed', message: intent.reason }] };
+    // Only clear what we wrote: another load balancer may own this Service's status. A Service
+    // that stopped being a LoadBalancer and carries our pool annotation was ours, even if this
+    // process never held it (the change happened while the controller was down).
+    const ours = held !== undefined || (intent.notOurs === 'type' && hasOurPoolAnnotation(svc));
+    if (!ours) return { events: [] };
+    // pool: null is free when the annotation is already gone (applyOutcome writes only differences).
+    const outcome: ServiceOutcome = { pool: null, events: [] };
+    if (current.length > 0) outcome.ingress = [];
+    return outcome;
   }
 
   const events: ServiceEvent[] = [];
-  const held = allocator.assignment(key);
-  if (current.length > 0 && !(held && sameSet(held.ips, current))) {
-    const restored = allocator.assign(key, current, intent.request);
-    if (!restored.ok) {
+  const kept = keepCurrent(key, current, intent.request, allocator);
+  if (!kept.ok) {
+    events.push({
+      type: 'Warning',
+      reason: 'ClearAssignment',
+      message: `current address ${current.join(',')} cannot be kept: ${kept.message}`,
+    });
+  }
+
+  if (intent.kind === 'invalid') {
+    // Keep whatever the Service holds: a typo in an annotation must not take a live VIP away.
+    events.push({ type: 'Warning', reason: 'LoadBalancerFailed', message: intent.reason });
+    return settle(current, allocator.assignment(key), events);
+  }
+
+  const result = allocator.allocate(key, intent.request);
+  if (!result.ok) {
+    if (result.error.reason === 'InvalidRequest') {
+      // A request that is wrong in itself changes nothing in the allocator, so what is held stays.
+      events.push({
+        type: 'Warning',
+        reason: 'LoadBalancerFailed',
+        message: `Invalid request for "${key}": ${result.error.message}`,
+      });
+      return settle(current, allocator.assignment(key), events);
+    }
+    // A failed allocate may have released the previous assignment (it no longer matched the
+    // request): the status must not keep advertising an address nobody reserves any more.
+    const still = allocator.assignment(key);
+    const dropped = current.filter((ip) => !still?.ips.includes(ip));
+    if (dropped.length > 0 && !events.some((e) => e.reason === 'ClearAssignment')) {
       events.push({
         type: 'Warning',
         reason: 'ClearAssignment',
-        message: `current address ${current.join(',')} cannot be kept: ${restored.error.message}`,
+        message: `current address ${dropped.join(',')} released: the service's request cannot be met with it`,
       });
     }
-  }
-  const result = allocator.allocate(key, intent.request);
-  if (!result.ok) {
-    events.push({ type: 'Warning', reason: 'AllocationFailed', message: `Failed to allocate IP for "${key}": ${result.error.message}` });
-    const still = allocator.assignment(key)?.ips ?? [];
-    return sameSet(still, current) ? { events } : { ingress: still, pool: still.length ? undefined : null, events };
+    events.push({
+      type: 'Warning',
+      reason: 'AllocationFailed',
+      message: `Failed to allocate IP for "${key}": ${result.error.message}`,
+    });
+    return settle(current, still, events);
   }
   const { ips, pool } = result.value;
   if (!sameSet(ips, current)) {
     events.push({ type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(ips)}` });
   }
   return { ingress: ips, pool, events };
+}
+
+/** The outcome when no new allocation happened: the status follows what the allocator holds. */
+function settle(
+  current: string[],
+  held: { ips: string[]; pool: string } | undefined,
+  events: ServiceEvent[],
+): ServiceOutcome {
+  const ips = held?.ips ?? [];
+  if (sameSet(ips, current)) return { events };
+  return { ingress: ips, pool: held ? held.pool : null, events };
 }

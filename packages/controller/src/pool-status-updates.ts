@@ -1,0 +1,52 @@
+import { poolStatusFor, type PoolStatus } from '@metallb-ts/api';
+import type { PoolStats } from '@metallb-ts/ipam';
+
+/** A pool object as the status writer needs it (IPAddressPool or AddressPool). */
+export interface PoolObjectView {
+  kind: 'IPAddressPool' | 'AddressPool';
+  apiVersion?: string;
+  metadata?: { namespace?: string; name?: string; resourceVersion?: string };
+  status?: PoolStatus;
+}
+
+export type UsageStatus = ReturnType<typeof poolStatusFor>;
+
+export interface PoolStatusUpdate {
+  kind: PoolObjectView['kind'];
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  /** The version of the object the comparison was made against. */
+  resourceVersion: string;
+  status: UsageStatus;
+}
+
+const FIELDS = ['assignedIPv4', 'assignedIPv6', 'availableIPv4', 'availableIPv6'] as const;
+
+/**
+ * Which pool objects need a status write: those whose usage fields differ from what the
+ * allocator says. Objects whose pool is not served (never valid) are left alone: counting
+ * nothing for them would read as "empty pool" rather than "broken pool".
+ */
+export function poolStatusUpdates(
+  objects: readonly PoolObjectView[],
+  stats: readonly PoolStats[],
+  served: ReadonlySet<string>,
+): PoolStatusUpdate[] {
+  const out: PoolStatusUpdate[] = [];
+  for (const o of objects) {
+    const name = o.metadata?.name;
+    if (!name || !served.has(name)) continue;
+    const status = poolStatusFor(stats, name);
+    if (FIELDS.every((f) => o.status?.[f] === status[f])) continue;
+    out.push({
+      kind: o.kind,
+      apiVersion: o.apiVersion ?? 'metallb.io/v1beta1',
+      namespace: o.metadata?.namespace ?? '',
+      name,
+      resourceVersion: o.metadata?.resourceVersion ?? '',
+      status,
+    });
+  }
+  return out;
+}

@@ -87,7 +87,9 @@ async function main(): Promise<void> {
         const r = await l.clientArping(vip!, { count: 1, timeoutMs: 500 });
         return r.macs.length === 1 && r.macs[0] === mac ? { done: true, value: r } : { done: false, observed: r };
       }, { timeoutMs: 30_000, intervalMs: 100 });
+      // arping uses a packet socket: only real traffic makes the client's kernel hold an entry.
       await l.waitFor(`client's neighbour entry to point at ${node}`, async () => {
+        await l.clientCurl(`http://${vip}/`, { timeoutMs: 1000 });
         const n = await l.clientNeighbour(vip!);
         return n.mac === mac ? { done: true, value: n } : { done: false, observed: n };
       }, { timeoutMs: 30_000, intervalMs: 50 });

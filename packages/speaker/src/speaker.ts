@@ -98,10 +98,8 @@ export class Speaker {
     const recompute = () => this.queue.add(RECOMPUTE);
     for (const c of caches) c.onChange(recompute);
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.onChange(() => (this.config = undefined));
-    this.membership.onChange((alive) => {
-      this.deps.logger.info('membership changed', { alive: [...alive].sort() });
-      recompute();
-    });
+    // LeaseMembership logs who joined and left; here it only triggers a recompute.
+    this.membership.onChange(recompute);
     // Our own liveness is judged by our own renewals; recheck even when nothing else moves.
     const fence = setInterval(recompute, this.opts.membership.renewMs);
     fence.unref();

@@ -3,5 +3,6 @@ export { candidatesFor, EXCLUDE_LB_LABEL, type NodeFacts, type ServiceFacts, typ
 export { endpointFacts, type EndpointFacts, type SliceEndpoint } from './endpoints.js';
 export { decideAnnouncements, type SpeakerView, type ServiceDecision, type Announcement, type AnnouncePolicy } from './announcements.js';
 export { respond, type ResponderVerdict, type ResponderLink, type AnnouncedOn } from './responder.js';
-export { Announcer, announcementFrames, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
+export { Announcer, announcementFrames, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions, type AnnouncerLink } from './announcer.js';
 export { parseExcludeList, selectLinks, readLinks, DEFAULT_INTERFACE_EXCLUDE, type LinkInfo } from './interfaces.js';
+export { openLink, RESPONDER_FILTER, type WireLink } from './pcap-link.js';

@@ -432,7 +432,14 @@ class KubeClient implements Kube {
             res.on('error', (e) => finish(networkError(operation, e)));
             return;
           }
+          // Listen on the response before readline does: readline re-emits input errors on the
+          // interface, and an interface without an 'error' listener would throw them instead.
+          res.on('end', () => finish());
+          res.on('close', () => finish());
+          res.on('error', (e) => finish(networkError(operation, e)));
           const lines = createInterface({ input: res, crlfDelay: Infinity });
+          lines.on('error', (e) => finish(networkError(operation, e)));
+          lines.on('close', () => finish());
           lines.on('line', (line) => {
             if (settled || line.trim() === '') return;
             let ev: { type?: string; object?: KubeObject };
@@ -453,9 +460,6 @@ class KubeClient implements Kube {
               this.logger.error('watch event handler threw', { error: e, operation });
             }
           });
-          res.on('end', () => finish());
-          res.on('close', () => finish());
-          res.on('error', (e) => finish(networkError(operation, e)));
         },
       );
       req.on('error', (e) => finish(networkError(operation, e)));

@@ -1,0 +1,74 @@
+// Shared bits of the runtime integration tests: a Kube on the lab's admin kubeconfig, a logger
+// that keeps its lines for assertions, a poll helper and a per-test namespace.
+import { connect, createLogger, isNotFound, type Kube, type Logger } from '@metallb-ts/k8s-runtime';
+
+export function adminKubeconfig(): string {
+  const path = process.env.METALLB_TS_ADMIN_KUBECONFIG;
+  if (!path) throw new Error('METALLB_TS_ADMIN_KUBECONFIG is not set: run through pnpm test:e2e (jest global set-up)');
+  return path;
+}
+
+export interface CapturedLogger {
+  logger: Logger;
+  lines: Array<Record<string, unknown>>;
+}
+
+/** A debug logger whose lines are parsed and kept; printed on demand when a test fails. */
+export function captureLogger(component: string): CapturedLogger {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    component,
+    level: 'debug',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  });
+  return { logger, lines };
+}
+
+export function kube(logger?: Logger): Kube {
+  return connect({ kubeconfig: adminKubeconfig(), logger });
+}
+
+/** Polls `cond` until it is true; fails with `what` (and the optional detail) after `timeoutMs`. */
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+  detail?: () => unknown,
+): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${JSON.stringify(detail(), null, 1)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function createNamespace(k: Kube, prefix: string): Promise<string> {
+  const name = `${prefix}-${Date.now().toString(36)}`;
+  await k.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  return name;
+}
+
+export async function deleteNamespace(k: Kube, name: string): Promise<void> {
+  try {
+    await k.delete({ apiVersion: 'v1', kind: 'Namespace', name });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+export const configMap = (namespace: string, name: string, data: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { namespace, name },
+  data,
+});
+
+export const configMapRef = (namespace: string, name?: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace,
+  name,
+});

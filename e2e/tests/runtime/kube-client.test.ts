@@ -1,0 +1,107 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import {
+  connect,
+  isAlreadyExists,
+  isConflict,
+  isForbidden,
+  isNotFound,
+  KubeError,
+  type Kube,
+  type LooseKubeObject,
+} from '@metallb-ts/k8s-runtime';
+import { attachControlPlane } from '../../src/control-plane.js';
+import { serviceAccountKubeconfig } from '../../src/credentials.js';
+import { configMap, configMapRef, createNamespace, deleteNamespace, kube } from './helpers.js';
+
+let k: Kube;
+let ns: string;
+
+beforeAll(async () => {
+  k = kube();
+  ns = await createNamespace(k, 'rt-client');
+}, 30_000);
+
+afterAll(async () => {
+  await deleteNamespace(k, ns);
+  k.close();
+});
+
+describe('Kube against a real API server', () => {
+  it('creates, gets, lists, replaces and deletes; errors are typed', async () => {
+    const created = await k.create<LooseKubeObject>(configMap(ns, 'a', { x: '1' }));
+    expect(created.metadata?.resourceVersion).toBeTruthy();
+    const again = await k.create(configMap(ns, 'a')).catch((e: unknown) => e);
+    expect(isAlreadyExists(again)).toBe(true);
+    expect(again).toBeInstanceOf(KubeError);
+    expect((again as KubeError).status).toBe(409);
+
+    const got = await k.get<LooseKubeObject>(configMapRef(ns, 'a'));
+    expect(got['data']).toEqual({ x: '1' });
+    expect(got.kind).toBe('ConfigMap');
+
+    await k.create(configMap(ns, 'b'));
+    const listed = await k.list(configMapRef(ns));
+    expect(listed.map((o) => o.metadata?.name).filter((n) => n !== 'kube-root-ca.crt').sort()).toEqual(['a', 'b']);
+    expect(listed.every((o) => o.kind === 'ConfigMap' && o.apiVersion === 'v1')).toBe(true);
+
+    const replaced = await k.replace({ ...got, data: { x: '2' } });
+    expect(replaced.metadata?.resourceVersion).not.toBe(got.metadata?.resourceVersion);
+    const stale = await k.replace({ ...got, data: { x: '3' } }).catch((e: unknown) => e);
+    expect(isConflict(stale)).toBe(true);
+    expect((stale as KubeError).reason).toBe('Conflict');
+
+    await k.delete(configMapRef(ns, 'a'));
+    const missing = await k.get(configMapRef(ns, 'a')).catch((e: unknown) => e);
+    expect(isNotFound(missing)).toBe(true);
+    expect((missing as KubeError).reason).toBe('NotFound');
+  });
+
+  it('patches with merge, strategic, server-side apply and the status subresource', async () => {
+    await k.create(configMap(ns, 'p', { a: '1' }));
+    const merged = await k.patch<LooseKubeObject>(configMapRef(ns, 'p'), { data: { b: '2' } }, { type: 'merge' });
+    expect(merged['data']).toEqual({ a: '1', b: '2' });
+    const applied = await k.patch<LooseKubeObject>(
+      configMapRef(ns, 'p'),
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'p', namespace: ns }, data: { c: '3' } },
+      { type: 'apply', fieldManager: 'rt-test', force: true },
+    );
+    expect((applied['data'] as Record<string, string>)['c']).toBe('3');
+    const svc = await k.create<LooseKubeObject>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { namespace: ns, name: 'web' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80, targetPort: 8080 }] },
+    });
+    expect(svc.kind).toBe('Service');
+    const withStatus = await k.patch<LooseKubeObject>(
+      { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'web' },
+      { status: { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } } },
+      { type: 'merge', subresource: 'status' },
+    );
+    expect(withStatus['status']).toMatchObject({ loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } });
+    const strategic = await k.patch<LooseKubeObject>(
+      { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'web' },
+      { metadata: { annotations: { 'metallb.io/ip-allocated-from-pool': 'default' } } },
+      { type: 'strategic' },
+    );
+    expect(strategic.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBe('default');
+  });
+
+  it('reports 403 Forbidden as a typed error for a ServiceAccount without the right', async () => {
+    const dir = process.env.METALLB_TS_LAB_DIR;
+    if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set');
+    const cp = attachControlPlane({ dir });
+    const speakerConfig = await serviceAccountKubeconfig(cp, 'metallb-system', 'speaker', cp.server.local);
+    const asSpeaker = connect({ kubeconfig: speakerConfig });
+    const denied = await asSpeaker.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch((e: unknown) => e);
+    asSpeaker.close();
+    expect(isForbidden(denied)).toBe(true);
+    expect((denied as KubeError).status).toBe(403);
+    expect((denied as KubeError).body).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+  });
+
+  it('answers unknown kinds with NotFound from discovery', async () => {
+    const e = await k.get({ apiVersion: 'v1', kind: 'NoSuchKind', namespace: ns, name: 'x' }).catch((x: unknown) => x);
+    expect(isNotFound(e)).toBe(true);
+  });
+});

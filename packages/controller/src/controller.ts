@@ -60,6 +60,8 @@ export class Controller {
    * emit spurious events (e.g. ClearAssignment for the address we just moved away from).
    */
   private readonly pendingWrite = new Map<string, string>();
+  /** Services whose last allocation failed: worth another try whenever an address is freed. */
+  private readonly waiting = new Set<string>();
   /** Per pool object: the status we last wrote and the version it was compared against. */
   private readonly poolStatusWritten = new Map<string, { resourceVersion: string; status: string }>();
 
@@ -205,8 +207,14 @@ export class Controller {
     const rv = svc?.metadata?.resourceVersion;
     if (rv !== undefined && this.pendingWrite.get(key) === rv) return { kind: 'ok' };
     this.pendingWrite.delete(key);
+    const inUseBefore = inUse(this.allocator);
     const outcome = syncService(key, svc, this.allocator, this.intentOptions());
     this.deps.allocatorMetrics.update(this.allocator.stats());
+    // Nothing about a waiting service changes when another one frees an address, so no watch
+    // event would retry it: wake the waiting ones whenever addresses come free.
+    if (outcome.events.some((e) => e.reason === 'AllocationFailed')) this.waiting.add(key);
+    else this.waiting.delete(key);
+    if (inUse(this.allocator) < inUseBefore) for (const k of this.waiting) this.queue.add(k);
     this.queue.add(POOL_STATUS_KEY);
     const notice = this.deprecations.check(key, svc, this.intentOptions());
     if (notice) outcome.events.unshift(notice);
@@ -266,6 +274,8 @@ export class Controller {
 /** What of a pool object feeds the config (everything but status and bookkeeping). */
 const configPart = (o: KubeObject & { spec?: unknown }) =>
   JSON.stringify([o.spec, o.metadata?.labels ?? {}, o.metadata?.uid]);
+
+const inUse = (a: Allocator) => a.stats().reduce((sum, s) => sum + s.inUse, 0n);
 
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
   `${o.metadata?.namespace}/${o.metadata?.name}`;

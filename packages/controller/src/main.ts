@@ -36,6 +36,7 @@ const controller = new Controller({
   clientMetrics,
 });
 const abort = new AbortController();
+let shuttingDown = false;
 const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
 // Two controllers that both allocate would hand one address to two services: only the lease
 // holder works. Losing the lease mid-flight ends the process; a fresh start restores from status.
@@ -55,6 +56,8 @@ const elector = new LeaseElector(kube, {
     });
   },
   onStoppedLeading: () => {
+    // A planned stop gives the lease back itself (see the shutdown steps); only a lost lease exits.
+    if (shuttingDown) return;
     logger.error('lost leadership; exiting so a fresh start restores state', { identity });
     process.exit(1);
   },
@@ -73,9 +76,14 @@ logger.info('controller started', {
   identity,
 });
 void elector.run(abort.signal);
+// Stop working first, then hand the lease back at once, so a successor starts without waiting
+// for the lease to expire and never overlaps with our last writes.
 onShutdown(logger, [
-  async () => abort.abort(),
+  async () => {
+    shuttingDown = true;
+  },
   async () => controller.stop(),
   async () => elector.release(),
+  async () => abort.abort(),
   async () => server.close(),
 ]);

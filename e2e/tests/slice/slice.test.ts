@@ -39,6 +39,19 @@ async function eventsFor(namespace: string, kind: string, name: string): Promise
   return list.items;
 }
 
+/** Waits until exactly one ServiceL2Status names demo/demo, written for `node`. */
+async function l2StatusNames(node: string): Promise<void> {
+  await lab.waitFor(`one ServiceL2Status for demo/demo on ${node}`, async () => {
+    const list = await kubectlJson<{ items: { status?: { node?: string; serviceName?: string; interfaces?: { name: string }[] } }[] }>([
+      '-n', INSTALL_NAMESPACE, 'get', 'servicel2statuses.metallb.io', '-l', 'metallb.io/service-name=demo,metallb.io/service-namespace=demo',
+    ]);
+    const nodes = list.items.map((i) => i.status?.node);
+    return nodes.length === 1 && nodes[0] === node && list.items[0]?.status?.interfaces?.[0]?.name === 'data0'
+      ? { done: true, value: undefined }
+      : { done: false, observed: list.items };
+  }, { timeoutMs: 15_000 });
+}
+
 beforeAll(async () => {
   const dir = process.env.METALLB_TS_LAB_DIR;
   if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through the e2e jest project (global setup starts the control plane)');
@@ -87,6 +100,8 @@ describe('layer 2 slice', () => {
       expect((await lab.clientNeighbour(vip!)).mac).toBe(electedMac);
     });
 
+    await step('the announcing speaker records a ServiceL2Status', () => l2StatusNames(elected));
+
     const successor = electNode(NODES.filter((n) => n !== elected), vip!)!;
     const successorMac = lab.nodeMacs.get(successor)!;
     await step(`SIGKILL of ${elected}'s speaker moves the VIP to ${successor}`, async () => {
@@ -100,6 +115,7 @@ describe('layer 2 slice', () => {
       expect(c.body.trim()).toBe(successor);
       const r = await lab.clientArping(vip!, { count: 3, timeoutMs: 500 });
       expect(r.macs).toEqual([successorMac]);
+      await l2StatusNames(successor);
     });
 
     await step('deleting the Service frees the address and ARP goes silent', async () => {

@@ -1,13 +1,14 @@
-import { ANNOTATIONS, GROUP, l2AnnouncementFor, poolOfAddress, type AddressPool, type Config, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
+import { ANNOTATIONS, GROUP, l2AnnouncementFor, poolOfAddress, SERVICE_L2_STATUS_LABELS, type AddressPool, type Config, type IPAddressPool, type L2Advertisement, type ServiceL2Status } from '@metallb-ts/api';
 import { LastGoodConfig } from '@metallb-ts/api';
 import type { EventRecorder, K8sClientMetrics, Kube, KubeObject, Logger, ResourceCache, SyncResult, EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
-import { LeaseHeartbeat, LeaseMembership, WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
+import { isAlreadyExists, isNotFound, LeaseHeartbeat, LeaseMembership, WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
 import { decideAnnouncements, type Announcement, type SpeakerView } from './announcements.js';
 import { Announcer, type AnnouncerOptions } from './announcer.js';
 import type { NodeFacts, ServiceFacts } from './candidates.js';
 import { endpointFacts } from './endpoints.js';
 import { readLinks, selectLinks } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
+import { planL2Statuses, type AnnouncedService } from './l2-status.js';
 import { respond } from './responder.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
 
@@ -48,6 +49,8 @@ export class Speaker {
   private readonly ipAddressPools: ResourceCache<IPAddressPool>;
   private readonly addressPools: ResourceCache<AddressPool>;
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
+  /** This node's ServiceL2Status objects (selected by the node label). */
+  private readonly l2Statuses: ResourceCache<ServiceL2Status>;
   private readonly heartbeat: LeaseHeartbeat;
   private readonly membership: LeaseMembership;
   private readonly queue: WorkQueue;
@@ -74,6 +77,14 @@ export class Speaker {
     this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools');
     this.addressPools = crd<AddressPool>('AddressPool', 'addresspools');
     this.l2Advertisements = crd<L2Advertisement>('L2Advertisement', 'l2advertisements');
+    this.l2Statuses = kube.watchCache<ServiceL2Status>({
+      apiVersion: `${GROUP}/v1beta1`,
+      kind: 'ServiceL2Status',
+      plural: 'servicel2statuses',
+      namespace: opts.namespace,
+      labelSelector: `${SERVICE_L2_STATUS_LABELS.node}=${opts.nodeName}`,
+      logger,
+    });
     const lease = { namespace: opts.namespace, prefix: MEMBER_PREFIX, logger };
     this.heartbeat = new LeaseHeartbeat(kube, { ...lease, identity: opts.nodeName, ...opts.membership, labels: { 'app.kubernetes.io/component': 'speaker' } });
     this.membership = new LeaseMembership(kube, { ...lease, checkIntervalMs: Math.min(250, opts.membership.renewMs) });
@@ -94,9 +105,9 @@ export class Speaker {
     this.openLinks();
     await this.heartbeat.start();
     const caches = [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements];
-    await Promise.all([...caches.map((c) => c.waitForSync(signal)), this.membership.waitForSync(signal)]);
+    await Promise.all([...caches.map((c) => c.waitForSync(signal)), this.l2Statuses.waitForSync(signal), this.membership.waitForSync(signal)]);
     const recompute = () => this.queue.add(RECOMPUTE);
-    for (const c of caches) c.onChange(recompute);
+    for (const c of [...caches, this.l2Statuses]) c.onChange(recompute);
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.onChange(() => (this.config = undefined));
     // LeaseMembership logs who joined and left; here it only triggers a recompute.
     this.membership.onChange(recompute);
@@ -116,10 +127,12 @@ export class Speaker {
     this.announcer.stopAll();
     this.current.clear();
     await this.heartbeat.release();
+    // The successor writes its own status; ours would claim an announcement that ended.
+    await this.writeL2Statuses(new Map()).catch((error) => this.deps.logger.warn('removing ServiceL2Status objects failed', { error }));
     for (const l of this.links.values()) l.wire.close();
     this.links.clear();
     await this.membership.stop();
-    for (const c of [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements]) await c.stop();
+    for (const c of [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements, this.l2Statuses]) await c.stop();
   }
 
   private openLinks(): void {
@@ -254,6 +267,37 @@ export class Speaker {
       }
     }
     for (const key of [...this.winners.keys()]) if (!decisions.some((d) => d.service === key)) this.winners.delete(key);
+    try {
+      await this.writeL2Statuses(next);
+    } catch (error) {
+      this.deps.clientMetrics.recordUpdate(false);
+      return { kind: 'retry', error };
+    }
     return { kind: 'ok' };
+  }
+
+  /** Makes this node's ServiceL2Status objects match what it announces now. */
+  private async writeL2Statuses(announced: Map<string, Announcement & { links: string[] }>): Promise<void> {
+    const perService = new Map<string, Set<string>>();
+    for (const a of announced.values()) {
+      for (const svc of a.services) perService.set(svc, new Set([...(perService.get(svc) ?? []), ...a.links]));
+    }
+    const want: AnnouncedService[] = [...perService].map(([service, links]) => ({ service, interfaces: [...links] }));
+    const plan = planL2Statuses(this.opts.namespace, this.opts.nodeName, want, this.l2Statuses.list());
+    const { kube } = this.deps;
+    const ref = (name: string) => ({ apiVersion: `${GROUP}/v1beta1`, kind: 'ServiceL2Status', namespace: this.opts.namespace, name });
+    for (const o of plan.create) {
+      const { status, ...rest } = o;
+      await kube.create(rest).catch((e: unknown) => {
+        if (!isAlreadyExists(e)) throw e;
+      });
+      await kube.patch(ref(o.metadata.name), { status }, { type: 'merge', subresource: 'status' });
+    }
+    for (const o of plan.update) await kube.patch(ref(o.metadata.name), { status: o.status }, { type: 'merge', subresource: 'status' });
+    for (const name of plan.delete) {
+      await kube.delete(ref(name)).catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
   }
 }

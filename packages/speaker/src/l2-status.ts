@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { GROUP, SERVICE_L2_STATUS_LABELS, type ServiceL2Status } from '@metallb-ts/api';
+
+/** A service this node announces, and on which interfaces. */
+export interface AnnouncedService {
+  service: string;
+  interfaces: string[];
+}
+
+export interface L2StatusPlan {
+  create: ServiceL2Status[];
+  update: ServiceL2Status[];
+  delete: string[];
+}
+
+/**
+ * One ServiceL2Status per (service, node), with a name derived from both so a restarted speaker
+ * finds and reuses its objects instead of leaving duplicates behind.
+ */
+export function l2StatusName(node: string, service: string): string {
+  return `l2-${createHash('sha256').update(`${node}/${service}`).digest('hex').slice(0, 20)}`;
+}
+
+export function desiredL2Status(namespace: string, node: string, a: AnnouncedService): ServiceL2Status {
+  const [serviceNamespace = '', serviceName = ''] = a.service.split('/');
+  return {
+    apiVersion: `${GROUP}/v1beta1` as 'metallb.io/v1beta1',
+    kind: 'ServiceL2Status',
+    metadata: {
+      name: l2StatusName(node, a.service),
+      namespace,
+      labels: {
+        [SERVICE_L2_STATUS_LABELS.node]: node,
+        [SERVICE_L2_STATUS_LABELS.serviceName]: serviceName,
+        [SERVICE_L2_STATUS_LABELS.serviceNamespace]: serviceNamespace,
+      },
+    },
+    status: { node, serviceName, serviceNamespace, interfaces: [...a.interfaces].sort().map((name) => ({ name })) },
+  };
+}
+
+/**
+ * What to write so that this node's ServiceL2Status objects say exactly which services it
+ * announces. `have` holds only this node's objects (the cache selects them by label).
+ */
+export function planL2Statuses(namespace: string, node: string, want: AnnouncedService[], have: ServiceL2Status[]): L2StatusPlan {
+  const byName = new Map(have.map((h) => [h.metadata.name, h]));
+  const plan: L2StatusPlan = { create: [], update: [], delete: [] };
+  const wanted = new Set<string>();
+  for (const a of want) {
+    const d = desiredL2Status(namespace, node, a);
+    wanted.add(d.metadata.name);
+    const h = byName.get(d.metadata.name);
+    if (!h) plan.create.push(d);
+    else if (JSON.stringify(h.status ?? {}) !== JSON.stringify(d.status)) plan.update.push(d);
+  }
+  for (const h of have) if (!wanted.has(h.metadata.name)) plan.delete.push(h.metadata.name);
+  return plan;
+}

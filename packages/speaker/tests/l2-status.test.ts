@@ -1,0 +1,31 @@
+import { describe, expect, it } from '@jest/globals';
+import { desiredL2Status, l2StatusName, planL2Statuses } from '../src/l2-status.js';
+
+describe('planL2Statuses', () => {
+  const ns = 'metallb-system';
+  it('creates what is announced, updates what changed, deletes what is no longer ours', () => {
+    const stale = desiredL2Status(ns, 'node-1', { service: 'demo/gone', interfaces: ['data0'] });
+    const changed = desiredL2Status(ns, 'node-1', { service: 'demo/b', interfaces: ['data0'] });
+    const same = desiredL2Status(ns, 'node-1', { service: 'demo/c', interfaces: ['data0'] });
+    const plan = planL2Statuses(ns, 'node-1', [
+      { service: 'demo/a', interfaces: ['data0'] },
+      { service: 'demo/b', interfaces: ['data0', 'data1'] },
+      { service: 'demo/c', interfaces: ['data0'] },
+    ], [stale, changed, same]);
+    expect(plan.create.map((o) => o.status?.serviceName)).toEqual(['a']);
+    expect(plan.update.map((o) => o.status?.interfaces)).toEqual([[{ name: 'data0' }, { name: 'data1' }]]);
+    expect(plan.delete).toEqual([stale.metadata.name]);
+  });
+
+  it('names are stable per (node, service) and differ across nodes', () => {
+    expect(l2StatusName('node-1', 'demo/a')).toBe(l2StatusName('node-1', 'demo/a'));
+    expect(l2StatusName('node-1', 'demo/a')).not.toBe(l2StatusName('node-2', 'demo/a'));
+    expect(l2StatusName('node-1', 'demo/a')).toMatch(/^l2-[0-9a-f]{20}$/);
+  });
+
+  it('labels and status carry node and service as MetalLB writes them', () => {
+    const o = desiredL2Status(ns, 'node-3', { service: 'web/front', interfaces: ['eth0'] });
+    expect(o.metadata.labels).toEqual({ 'metallb.io/node': 'node-3', 'metallb.io/service-name': 'front', 'metallb.io/service-namespace': 'web' });
+    expect(o.status).toEqual({ node: 'node-3', serviceName: 'front', serviceNamespace: 'web', interfaces: [{ name: 'eth0' }] });
+  });
+});

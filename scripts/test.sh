@@ -11,14 +11,15 @@ step "set-up"
 bash scripts/setup.sh
 step "build"
 pnpm exec turbo run build --output-logs=errors-only
+# Typecheck and lint failures fail the run, but the tests still run so one run shows everything.
+status=0
 step "typecheck"
-pnpm exec turbo run typecheck --output-logs=errors-only
+pnpm exec turbo run typecheck --output-logs=errors-only || { status=1; echo "=== typecheck FAILED"; }
 step "lint"
-pnpm exec eslint --max-warnings=0 .
+pnpm exec eslint --max-warnings=0 . || { status=1; echo "=== lint FAILED"; }
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-status=0
 step "unit tests"
 node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects unit \
   --json --outputFile="$results/unit.json" || status=1

@@ -64,9 +64,14 @@ describe('controller against the real API server', () => {
     expect(before.size).toBe(5);
     expect(new Set([...before.values()].flat()).size).toBe(5);
 
+    // While it is down, a new service arrives. (The restart waits out the old leader's lease:
+    // k8s-runtime's LeaseElector does not yet hand the lease back on a planned stop.)
     await h.stop();
-    await h.apply([lbService(NS, 'late')]);
-    await h.start();
+    try {
+      await h.apply([lbService(NS, 'late')]);
+    } finally {
+      await h.start();
+    }
 
     const late = await h.step('the service created while the controller was down gets an address', () =>
       h.waitIngress('late', (x) => x.length === 1, 'an address'),

@@ -93,7 +93,8 @@ for (const name of config.links) {
 
 function apply(cmd: Command): void {
   if (cmd.op === 'stats') {
-    emit({ event: 'stats', ...counts });
+    const capture = Object.fromEntries([...links.values()].map((l) => [l.name, l.wire.stats()]));
+    emit({ event: 'stats', ...counts, capture });
     return;
   }
   const link = links.get(cmd.link);

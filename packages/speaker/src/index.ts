@@ -5,4 +5,4 @@ export { decideAnnouncements, type SpeakerView, type ServiceDecision, type Annou
 export { respond, type ResponderVerdict, type ResponderLink, type AnnouncedOn } from './responder.js';
 export { Announcer, announcementFrames, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions, type AnnouncerLink } from './announcer.js';
 export { parseExcludeList, selectLinks, readLinks, DEFAULT_INTERFACE_EXCLUDE, type LinkInfo } from './interfaces.js';
-export { openLink, RESPONDER_FILTER, type WireLink } from './pcap-link.js';
+export { openLink, captureOptions, RESPONDER_FILTER, CAPTURE_SNAP_LENGTH, CAPTURE_BUFFER_BYTES, type WireLink } from './pcap-link.js';

@@ -20,6 +20,23 @@ export interface WireLink {
   readonly name: string;
   inject(frame: Buffer): void;
   close(): void;
+  /** libpcap's counters since open: frames the filter passed, and frames the ring had no room for. */
+  stats(): { received: number; dropped: number };
+}
+
+/** The largest frame we may have to read whole: 1500 bytes of payload behind two VLAN tags. */
+export const CAPTURE_SNAP_LENGTH = 1500 + 14 + 4 + 4;
+/** Capture ring size: room for about ten thousand full-size frames (a second at 10k requests/s). */
+export const CAPTURE_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The libpcap session options. In immediate mode libpcap uses a ring of fixed slots each as large
+ * as the snap length, so the snap length bounds how many requests wait while JavaScript is busy:
+ * with pcap's default 65535 bytes a 10 MB ring holds ~150 frames, and a 15 ms pause (a GC, a busy
+ * core) at 10k requests/s overflows it. Replies never need more than the frame itself.
+ */
+export function captureOptions(): { filter: string; buffer_timeout: number; promiscuous: boolean; snap_length: number; buffer_size: number } {
+  return { filter: RESPONDER_FILTER, buffer_timeout: 0, promiscuous: false, snap_length: CAPTURE_SNAP_LENGTH, buffer_size: CAPTURE_BUFFER_BYTES };
 }
 
 interface RawPacket {
@@ -33,7 +50,7 @@ interface RawPacket {
  * them, and the asker has long given up.
  */
 export function openLink(name: string, onFrame: (frame: Buffer) => void, onError: (error: Error) => void): WireLink {
-  const session = pcap().createSession(name, { filter: RESPONDER_FILTER, buffer_timeout: 0, promiscuous: false });
+  const session = pcap().createSession(name, captureOptions());
   session.on('packet', (raw: RawPacket) => {
     // The capture buffer is reused for the next packet: the frame is a view valid only during this call.
     const caplen = raw.header.readUInt32LE(8);
@@ -48,5 +65,9 @@ export function openLink(name: string, onFrame: (frame: Buffer) => void, onError
     name,
     inject: (frame) => session.inject(frame),
     close: () => session.close(),
+    stats: () => {
+      const s = session.stats();
+      return { received: s.ps_recv, dropped: s.ps_drop + s.ps_ifdrop };
+    },
   };
 }

@@ -3,6 +3,7 @@ declare module 'pcap' {
   interface PcapSession extends EventEmitter {
     inject(frame: Buffer): void;
     close(): void;
+    stats(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
   }
   interface SessionOptions {
     filter?: string;

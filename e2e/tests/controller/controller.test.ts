@@ -14,6 +14,8 @@ import { ControllerHarness, ipPool, ips, lbService, type Svc } from './harness.j
 let cp: ControlPlane;
 let h: ControllerHarness;
 const NS = `ctl-e2e-${Date.now().toString(36)}`;
+const TEAM_NS = `${NS}-team`;
+const OTHER_NS = `${NS}-other`;
 
 const POOL_A = Array.from({ length: 10 }, (_, i) => `203.0.113.${100 + i}`);
 const inPoolA = (ip: string) => POOL_A.includes(ip);
@@ -36,6 +38,19 @@ beforeAll(async () => {
     ipPool('pool-b-dual', ['203.0.113.120/29', '2001:db8:1:1::/120']),
     ipPool('pool-c', ['203.0.113.130-203.0.113.131'], false),
     ipPool('pool-d', ['203.0.113.140/32'], false),
+    {
+      ...(ipPool('pool-team', ['203.0.113.160/31']) as object),
+      spec: {
+        addresses: ['203.0.113.160/31'],
+        serviceAllocation: { priority: 1, namespaceSelectors: [{ matchLabels: { team: 'blue' } }] },
+      },
+    },
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'AddressPool',
+      metadata: { name: 'legacy-l2', namespace: INSTALL_NAMESPACE },
+      spec: { protocol: 'layer2', addresses: ['203.0.113.150/31'], autoAssign: false },
+    },
   ]);
   await h.start();
 }, 120_000);
@@ -89,6 +104,68 @@ describe('controller against the real API server', () => {
       expect(moved).toEqual([]);
     });
   }, 120_000);
+
+  it('a contested address after a restart stays with the older service; the younger one is moved, with a reason', async () => {
+    const kept = ips(await h.service('svc-a'))[0]!;
+    await h.stop();
+    try {
+      // While the controller is down, a younger service claims svc-a's address in its status.
+      await h.apply([lbService(NS, 'squatter', { ports: [81] })]);
+      await cp.kubectlOk([
+        '-n',
+        NS,
+        'patch',
+        'service',
+        'squatter',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: kept }] } } }),
+      ]);
+    } finally {
+      await h.start();
+    }
+    await h.step('squatter moves away with ClearAssignment; svc-a keeps its address', async () => {
+      const moved = await h.waitIngress(
+        'squatter',
+        (x) => x.length === 1 && x[0] !== kept,
+        `an address other than ${kept}`,
+      );
+      const clear = await h.waitEvent('squatter', 'ClearAssignment');
+      expect(clear.message).toContain(kept);
+      expect(clear.message).toContain(`${NS}/svc-a`);
+      expect(ips(await h.service('svc-a'))).toEqual([kept]);
+      const others = (await h.services()).filter((s) => s.metadata.name !== 'squatter').flatMap(ips);
+      expect(others).not.toContain(moved[0]);
+    });
+  }, 120_000);
+
+  it('serviceAllocation namespaceSelectors follow namespace labels (from the namespaces cache)', async () => {
+    await cp.kubectlOk(['create', 'namespace', TEAM_NS]);
+    await cp.kubectlOk(['label', 'namespace', TEAM_NS, 'team=blue']);
+    await cp.kubectlOk(['create', 'namespace', OTHER_NS]);
+    await h.apply([
+      lbService(TEAM_NS, 'blue'),
+      lbService(OTHER_NS, 'hopeful', { annotations: { 'metallb.io/address-pool': 'pool-team' } }),
+    ]);
+    const inTeam = (ip: string | undefined) => ip === '203.0.113.160' || ip === '203.0.113.161';
+    await h.step(
+      'a service in the labelled namespace gets pool-team automatically (priority 1)',
+      async () => {
+        const got = await h.forNamespace(TEAM_NS).waitIngress('blue', (x) => x.length === 1, 'an address');
+        expect(inTeam(got[0])).toBe(true);
+      },
+    );
+    const other = h.forNamespace(OTHER_NS);
+    await h.step('a service in an unlabelled namespace may not use pool-team, even by name', () =>
+      other.waitEvent('hopeful', 'AllocationFailed', (e) => e.message.includes('pool-team')),
+    );
+    await cp.kubectlOk(['label', 'namespace', OTHER_NS, 'team=blue']);
+    await h.step('labelling its namespace lets it in', async () => {
+      const got = await other.waitIngress('hopeful', (x) => x.length === 1, 'an address');
+      expect(inTeam(got[0])).toBe(true);
+    });
+  }, 60_000);
 
   it('allow-shared-ip: same key and disjoint ports share one IP, overlapping ports do not', async () => {
     const key = { 'metallb.io/allow-shared-ip': 'web' };
@@ -147,6 +224,11 @@ describe('controller against the real API server', () => {
         availableIPv6: 255,
       });
       await h.waitForPool('pool-d', { assignedIPv4: 0, availableIPv4: 1, assignedIPv6: 0, availableIPv6: 0 });
+      await h.waitForPool(
+        'legacy-l2',
+        { assignedIPv4: 0, availableIPv4: 2, assignedIPv6: 0, availableIPv6: 0 },
+        'addresspool',
+      );
       expect(await h.metric('metallb_allocator_addresses_in_use_total', 'pool-a')).toBe(heldA);
       expect(await h.metric('metallb_allocator_addresses_total', 'pool-a')).toBe(10);
       expect(await h.metric('metallb_allocator_ipv6_addresses_total', 'pool-b-dual')).toBe(256);

@@ -110,20 +110,28 @@ export class ControllerHarness {
     return (await this.json<{ items: Svc[] }>(['-n', this.ns, 'get', 'services'])).items;
   }
 
-  async pool(name: string): Promise<PoolObject> {
-    return this.json<PoolObject>(['-n', INSTALL_NAMESPACE, 'get', 'ipaddresspool', name]);
+  async pool(name: string, resource = 'ipaddresspool'): Promise<PoolObject> {
+    return this.json<PoolObject>(['-n', INSTALL_NAMESPACE, 'get', resource, name]);
+  }
+
+  /** The same harness looking at services and events of another namespace (same controller). */
+  forNamespace(ns: string): ControllerHarness {
+    const other = new ControllerHarness(this.cp, this.dir, ns);
+    other.metricsPort = this.metricsPort;
+    return other;
   }
 
   /** Waits until the pool's status carries exactly these counts. */
   async waitForPool(
     name: string,
     want: Required<NonNullable<PoolObject['status']>>,
+    resource = 'ipaddresspool',
     timeoutMs = 15_000,
   ): Promise<void> {
     await waitFor(
-      `IPAddressPool ${name} status ${JSON.stringify(want)}`,
+      `${resource} ${name} status ${JSON.stringify(want)}`,
       async () => {
-        const s = (await this.pool(name)).status ?? {};
+        const s = (await this.pool(name, resource)).status ?? {};
         const got = {
           assignedIPv4: s.assignedIPv4,
           availableIPv4: s.availableIPv4,

@@ -39,12 +39,24 @@ export function desiredL2Status(namespace: string, node: string, a: AnnouncedSer
   };
 }
 
+const serviceOf = (o: ServiceL2Status) =>
+  `${o.metadata.labels?.[SERVICE_L2_STATUS_LABELS.serviceNamespace] ?? ''}/${o.metadata.labels?.[SERVICE_L2_STATUS_LABELS.serviceName] ?? ''}`;
+
 /**
- * What to write so that this node's ServiceL2Status objects say exactly which services it
- * announces. `have` holds only this node's objects (the cache selects them by label).
+ * What to write so that the ServiceL2Status objects say exactly which services this node
+ * announces. The announcing node owns a service's status: it also removes other nodes' objects
+ * for that service, because a speaker that was killed could not remove its own. Objects of
+ * services that no longer exist are removed by whoever sees them (deletes are idempotent).
  */
-export function planL2Statuses(namespace: string, node: string, want: AnnouncedService[], have: ServiceL2Status[]): L2StatusPlan {
-  const byName = new Map(have.map((h) => [h.metadata.name, h]));
+export function planL2Statuses(
+  namespace: string,
+  node: string,
+  want: AnnouncedService[],
+  have: ServiceL2Status[],
+  serviceExists: (service: string) => boolean = () => true,
+): L2StatusPlan {
+  const mine = have.filter((h) => h.metadata.labels?.[SERVICE_L2_STATUS_LABELS.node] === node);
+  const byName = new Map(mine.map((h) => [h.metadata.name, h]));
   const plan: L2StatusPlan = { create: [], update: [], delete: [] };
   const wanted = new Set<string>();
   for (const a of want) {
@@ -54,6 +66,11 @@ export function planL2Statuses(namespace: string, node: string, want: AnnouncedS
     if (!h) plan.create.push(d);
     else if (JSON.stringify(h.status ?? {}) !== JSON.stringify(d.status)) plan.update.push(d);
   }
-  for (const h of have) if (!wanted.has(h.metadata.name)) plan.delete.push(h.metadata.name);
+  for (const h of mine) if (!wanted.has(h.metadata.name)) plan.delete.push(h.metadata.name);
+  const ours = new Set(want.map((a) => a.service));
+  for (const h of have) {
+    if (byName.has(h.metadata.name)) continue;
+    if (ours.has(serviceOf(h)) || !serviceExists(serviceOf(h))) plan.delete.push(h.metadata.name);
+  }
   return plan;
 }

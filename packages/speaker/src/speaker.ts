@@ -1,4 +1,4 @@
-import { ANNOTATIONS, GROUP, l2AnnouncementFor, poolOfAddress, SERVICE_L2_STATUS_LABELS, type AddressPool, type Config, type IPAddressPool, type L2Advertisement, type ServiceL2Status } from '@metallb-ts/api';
+import { ANNOTATIONS, GROUP, l2AnnouncementFor, poolOfAddress, type AddressPool, type Config, type IPAddressPool, type L2Advertisement, type ServiceL2Status } from '@metallb-ts/api';
 import { LastGoodConfig } from '@metallb-ts/api';
 import type { EventRecorder, K8sClientMetrics, Kube, KubeObject, Logger, ResourceCache, SyncResult, EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
 import { isAlreadyExists, isNotFound, LeaseHeartbeat, LeaseMembership, WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
@@ -49,7 +49,7 @@ export class Speaker {
   private readonly ipAddressPools: ResourceCache<IPAddressPool>;
   private readonly addressPools: ResourceCache<AddressPool>;
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
-  /** This node's ServiceL2Status objects (selected by the node label). */
+  /** Every ServiceL2Status: ours, and other nodes' ones we may have to clean up. */
   private readonly l2Statuses: ResourceCache<ServiceL2Status>;
   private readonly heartbeat: LeaseHeartbeat;
   private readonly membership: LeaseMembership;
@@ -82,7 +82,6 @@ export class Speaker {
       kind: 'ServiceL2Status',
       plural: 'servicel2statuses',
       namespace: opts.namespace,
-      labelSelector: `${SERVICE_L2_STATUS_LABELS.node}=${opts.nodeName}`,
       logger,
     });
     const lease = { namespace: opts.namespace, prefix: MEMBER_PREFIX, logger };
@@ -283,7 +282,7 @@ export class Speaker {
       for (const svc of a.services) perService.set(svc, new Set([...(perService.get(svc) ?? []), ...a.links]));
     }
     const want: AnnouncedService[] = [...perService].map(([service, links]) => ({ service, interfaces: [...links] }));
-    const plan = planL2Statuses(this.opts.namespace, this.opts.nodeName, want, this.l2Statuses.list());
+    const plan = planL2Statuses(this.opts.namespace, this.opts.nodeName, want, this.l2Statuses.list(), (svc) => this.services.get(svc) !== undefined);
     const { kube } = this.deps;
     const ref = (name: string) => ({ apiVersion: `${GROUP}/v1beta1`, kind: 'ServiceL2Status', namespace: this.opts.namespace, name });
     for (const o of plan.create) {

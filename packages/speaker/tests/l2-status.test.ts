@@ -17,6 +17,15 @@ describe('planL2Statuses', () => {
     expect(plan.delete).toEqual([stale.metadata.name]);
   });
 
+  it("removes other nodes' objects for services it announces, and objects of deleted services", () => {
+    const killed = desiredL2Status(ns, 'node-3', { service: 'demo/a', interfaces: ['data0'] });
+    const elsewhere = desiredL2Status(ns, 'node-2', { service: 'demo/b', interfaces: ['data0'] });
+    const orphan = desiredL2Status(ns, 'node-2', { service: 'demo/deleted', interfaces: ['data0'] });
+    const plan = planL2Statuses(ns, 'node-1', [{ service: 'demo/a', interfaces: ['data0'] }], [killed, elsewhere, orphan], (s) => s !== 'demo/deleted');
+    expect(plan.create.map((o) => o.metadata.name)).toEqual([l2StatusName('node-1', 'demo/a')]);
+    expect(plan.delete.sort()).toEqual([killed.metadata.name, orphan.metadata.name].sort());
+  });
+
   it('names are stable per (node, service) and differ across nodes', () => {
     expect(l2StatusName('node-1', 'demo/a')).toBe(l2StatusName('node-1', 'demo/a'));
     expect(l2StatusName('node-1', 'demo/a')).not.toBe(l2StatusName('node-2', 'demo/a'));

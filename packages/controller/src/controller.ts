@@ -233,6 +233,8 @@ export class Controller {
       return { kind: 'ok' };
     } catch (error) {
       this.deps.clientMetrics.updateErrors.inc();
+      // The events of a failed apply were not emitted: let the retry tell the deprecation again.
+      if (notice) this.deprecations.forget(key);
       return { kind: 'retry', error };
     }
   }

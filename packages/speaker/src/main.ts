@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { connect, createK8sClientMetrics, createLogger, createRegistry, createServer, onShutdown, readCommonEnv, recorder } from '@metallb-ts/k8s-runtime';
+import { readAnnounceTiming } from './announce-env.js';
 import { parseExcludeList } from './interfaces.js';
 import { Speaker } from './speaker.js';
 
@@ -21,12 +22,15 @@ const renewMs = positive('MEMBERSHIP_RENEW_MS', 1000);
 const leaseDurationMs = positive('MEMBERSHIP_LEASE_MS', 3000);
 if (leaseDurationMs < 2 * renewMs) fail(`MEMBERSHIP_LEASE_MS (${leaseDurationMs}) must be at least twice MEMBERSHIP_RENEW_MS (${renewMs}), or one late renewal looks like a death`);
 
+const timing = readAnnounceTiming(process.env);
+if (!timing.ok) fail(timing.error);
+
 const logger = createLogger({ component: 'speaker', level: env.logLevel }).child({ node: nodeName });
 const kube = connect();
 const registry = createRegistry();
 const clientMetrics = createK8sClientMetrics(registry);
 const speaker = new Speaker(
-  { nodeName, namespace: env.namespace, exclude: exclude.ok ? exclude.value : [], membership: { renewMs, leaseDurationMs }, ignoreExcludeLabel: process.env.IGNORE_EXCLUDE_LB === 'true' },
+  { nodeName, namespace: env.namespace, exclude: exclude.ok ? exclude.value : [], membership: { renewMs, leaseDurationMs }, ...(timing.ok ? { announcer: timing.value } : {}), ignoreExcludeLabel: process.env.IGNORE_EXCLUDE_LB === 'true' },
   { kube, logger, registry, clientMetrics, events: recorder(kube, { component: 'metallb-speaker', host: nodeName, logger }) },
 );
 const server = createServer({

@@ -3,7 +3,7 @@ import { LastGoodConfig } from '@metallb-ts/api';
 import type { EventRecorder, K8sClientMetrics, Kube, KubeObject, Logger, ResourceCache, SyncResult, EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
 import { isAlreadyExists, isNotFound, LeaseHeartbeat, LeaseMembership, WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
 import { decideAnnouncements, type Announcement, type SpeakerView } from './announcements.js';
-import { Announcer, type AnnouncerOptions } from './announcer.js';
+import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
 import type { NodeFacts, ServiceFacts } from './candidates.js';
 import { endpointFacts } from './endpoints.js';
 import { readLinks, selectLinks } from './interfaces.js';
@@ -89,7 +89,7 @@ export class Speaker {
     this.membership = new LeaseMembership(kube, { ...lease, checkIntervalMs: Math.min(250, opts.membership.renewMs) });
     this.metrics = new SpeakerMetrics(deps.registry, opts.nodeName);
     this.announcer = new Announcer({
-      ...(opts.announcer ?? { burstMs: [0, 200, 500, 1000, 2000, 3000, 5000], refreshMs: 30_000 }),
+      ...(opts.announcer ?? DEFAULT_ANNOUNCER_OPTIONS),
       onSent: (ip, _link, frames) => this.metrics.gratuitousSent(ip, frames),
       onError: (ip, link, error) => logger.warn('sending announcement failed', { ip, link, error }),
     });

@@ -67,6 +67,9 @@ export class LeaseElector {
   private knownLeader = '';
   private wakeUp: (() => void) | undefined;
   private released = false;
+  /** The acquire/renew round in flight, so `release()` does not race it. */
+  private attempt: Promise<boolean> | undefined;
+  private releasing: Promise<void> | undefined;
 
   constructor(kube: LeaseApi, opts: LeaseElectorOptions) {
     if (opts.renewDeadlineMs >= opts.leaseDurationMs) {
@@ -89,6 +92,7 @@ export class LeaseElector {
 
   async run(signal: AbortSignal): Promise<void> {
     this.released = false;
+    this.releasing = undefined;
     const wake = (): void => this.wakeUp?.();
     signal.addEventListener('abort', wake);
     try {
@@ -120,9 +124,10 @@ export class LeaseElector {
             break;
           }
         }
-        if (this.leading) await this.stopLeading();
+        if (this.leading && !this.released) await this.stopLeading();
       }
-      if (signal.aborted && this.leading) await this.release();
+      if (signal.aborted && !this.released) await this.release();
+      await this.releasing;
     } finally {
       signal.removeEventListener('abort', wake);
     }
@@ -133,27 +138,33 @@ export class LeaseElector {
    * stops leading and ends `run`.
    */
   async release(): Promise<void> {
+    if (this.releasing) return this.releasing;
     this.released = true;
+    // Decide now: the run loop, woken below, may step down before we get to write.
+    const wasLeading = this.leading;
     this.wakeUp?.();
-    if (!this.leading) return;
-    const lease = this.lastLease;
-    if (lease && lease.spec?.holderIdentity === this.opts.identity) {
-      const spec: LeaseSpec = {
-        ...lease.spec,
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        renewTime: formatMicroTime(new Date(this.now())),
-      };
-      // Remove the holder-specific timestamps the API would otherwise keep.
-      delete spec.acquireTime;
-      try {
-        await this.kube.replace<Lease>({ ...lease, spec });
-        this.logger.info('released the lease');
-      } catch (error) {
-        this.logger.warn('releasing the lease failed; successors will wait for expiry', { error });
+    this.releasing = (async () => {
+      // Let a renewal in flight land first; releasing over it would fail on a stale resourceVersion.
+      await this.attempt;
+      const lease = this.lastLease;
+      if (wasLeading && lease && lease.spec?.holderIdentity === this.opts.identity) {
+        const spec: LeaseSpec = {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: formatMicroTime(new Date(this.now())),
+        };
+        delete spec.acquireTime;
+        try {
+          await this.kube.replace<Lease>({ ...lease, spec });
+          this.logger.info('released the lease');
+        } catch (error) {
+          this.logger.warn('releasing the lease failed; successors will wait for expiry', { error });
+        }
       }
-    }
-    await this.stopLeading();
+      await this.stopLeading();
+    })();
+    return this.releasing;
   }
 
   private async becomeLeader(): Promise<void> {
@@ -191,8 +202,16 @@ export class LeaseElector {
     }
   }
 
+  private tryAcquireOrRenew(): Promise<boolean> {
+    const p = this.acquireOrRenewOnce().finally(() => {
+      if (this.attempt === p) this.attempt = undefined;
+    });
+    this.attempt = p;
+    return p;
+  }
+
   /** One attempt; true when we hold the lease afterwards. */
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async acquireOrRenewOnce(): Promise<boolean> {
     const nowMs = this.now();
     const nowStr = formatMicroTime(new Date(nowMs));
     const durationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));

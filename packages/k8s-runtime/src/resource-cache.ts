@@ -180,7 +180,10 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
     let delayMs = initialMs;
     let needList = true;
     let failingSince: number | undefined;
+    let lastGoneMs = 0;
+    let watchStarted = 0;
     while (!signal.aborted) {
+      watchStarted = 0;
       try {
         if (needList) {
           await this.relist();
@@ -193,9 +196,9 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
           });
           failingSince = undefined;
         }
-        delayMs = initialMs;
         if (signal.aborted) break;
         const timeoutSeconds = Math.round(tMin + Math.random() * Math.max(0, tMax - tMin));
+        watchStarted = Date.now();
         await this.api.watch(
           this.ref,
           {
@@ -220,18 +223,35 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
           signal,
         );
         // A clean end is the server-side timeout: resume from where we are, no relist needed.
+        // One that comes right away (a proxy or a shutting-down server closing streams) must not
+        // turn into a tight loop, so it waits like a failure would.
+        if (Date.now() - watchStarted >= 1000) {
+          delayMs = initialMs;
+        } else if (!signal.aborted) {
+          this.logger.debug('watch ended early, pausing before the next one', { retryInMs: delayMs });
+          await sleep(delayMs, signal);
+          delayMs = Math.min(delayMs * 2, maxMs);
+        }
       } catch (error) {
         if (signal.aborted) break;
         if (isGone(error)) {
           // Our resourceVersion was compacted away: relist at once, this is not a failure.
           this.logger.info('watch expired (410), relisting', { resourceVersion: this.resourceVersion });
           needList = true;
+          // Two in a row within a second means something is off; do not spin.
+          if (Date.now() - lastGoneMs < 1000) {
+            await sleep(delayMs, signal);
+            delayMs = Math.min(delayMs * 2, maxMs);
+          }
+          lastGoneMs = Date.now();
           continue;
         }
         failingSince ??= Date.now();
         // After any failure relist: the API server may have restarted and missed nothing, or we may
         // have missed deletions that no watch will ever replay.
         needList = true;
+        // A watch that had been healthy for a while starts the backoff afresh.
+        if (watchStarted !== 0 && Date.now() - watchStarted > 10_000) delayMs = initialMs;
         this.logger.warn('watch failed, reconnecting', { error, retryInMs: delayMs });
         await sleep(delayMs * (0.8 + Math.random() * 0.4), signal);
         delayMs = Math.min(delayMs * 2, maxMs);

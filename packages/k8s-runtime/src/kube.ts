@@ -3,7 +3,7 @@ import https from 'node:https';
 import { createInterface } from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeError, kubeErrorFromStatus } from './kube-error.js';
-import { silentLogger, type Logger } from './logger.js';
+import { createLogger, parseLogLevel, type Logger } from './logger.js';
 import { ResourceCache, type WatchCacheOptions } from './resource-cache.js';
 import type { KubeObject, ObjectRef } from './types.js';
 
@@ -53,6 +53,8 @@ export interface ResourceInfo {
 export interface ConnectOptions {
   /** Path of a kubeconfig; otherwise $KUBECONFIG, ~/.kube/config or in-cluster config. */
   kubeconfig?: string;
+  /** Used by the client and, unless they get their own, by its caches. Default: JSON lines on
+   * stdout, component `k8s-client`, level from $LOG_LEVEL. */
   logger?: Logger;
   /** Timeout for non-watch requests. Default 30 s. */
   requestTimeoutMs?: number;
@@ -138,7 +140,8 @@ class KubeClient implements Kube {
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.kc = kc;
     this.server = cluster.server.replace(/\/+$/, '');
-    this.logger = opts.logger ?? silentLogger;
+    // Reconnects and relists must be visible even when the caller did not pass a logger.
+    this.logger = opts.logger ?? createLogger({ component: 'k8s-client', level: parseLogLevel(process.env['LOG_LEVEL']) });
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? 'metallb-ts';
   }
@@ -468,7 +471,7 @@ class KubeClient implements Kube {
   }
 
   watchCache<T extends KubeObject = KubeObject>(opts: WatchCacheOptions): ResourceCache<T> {
-    return new ResourceCache<T>(this, { logger: this.logger, ...opts });
+    return new ResourceCache<T>(this, { ...opts, logger: opts.logger ?? this.logger });
   }
 
   close(): void {

@@ -100,6 +100,32 @@ describe('Kube against a real API server', () => {
     expect((denied as KubeError).body).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
   });
 
+  it('server-side applies a whole object and reports field conflicts as 409', async () => {
+    const desired = configMap(ns, 'owned', { mode: 'a' });
+    const first = await k.apply<LooseKubeObject>(desired, { fieldManager: 'rt-operator' });
+    expect(first['data']).toEqual({ mode: 'a' });
+    // Another manager changing an owned field without force conflicts...
+    const conflict = await k.apply(configMap(ns, 'owned', { mode: 'b' }), { fieldManager: 'someone-else' }).catch((e: unknown) => e);
+    expect(isConflict(conflict)).toBe(true);
+    // ...and wins with force.
+    const forced = await k.apply<LooseKubeObject>(configMap(ns, 'owned', { mode: 'b' }), { fieldManager: 'someone-else', force: true });
+    expect(forced['data']).toEqual({ mode: 'b' });
+  });
+
+  it('lists across pages (more than one 500-item page)', async () => {
+    const n = 520;
+    for (let i = 0; i < n; i += 40) {
+      await Promise.all(
+        Array.from({ length: Math.min(40, n - i) }, (_, j) => k.create(configMap(ns, `page-${String(i + j).padStart(4, '0')}`))),
+      );
+    }
+    const { items, resourceVersion } = await k.listWithVersion(configMapRef(ns), { labelSelector: '' });
+    const names = items.map((o) => o.metadata?.name ?? '').filter((x) => x.startsWith('page-'));
+    expect(names).toHaveLength(n);
+    expect(new Set(names).size).toBe(n);
+    expect(Number(resourceVersion)).toBeGreaterThan(0);
+  }, 60_000);
+
   it('answers unknown kinds with NotFound from discovery', async () => {
     const e = await k.get({ apiVersion: 'v1', kind: 'NoSuchKind', namespace: ns, name: 'x' }).catch((x: unknown) => x);
     expect(isNotFound(e)).toBe(true);

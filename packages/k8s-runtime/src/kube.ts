@@ -83,6 +83,11 @@ export interface Kube {
   replace<T extends KubeObject>(obj: T, opts?: WriteOptions): Promise<T>;
   delete(ref: ObjectRef, opts?: DeleteOptions): Promise<void>;
   patch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, opts: PatchOptions): Promise<T>;
+  /** Server-side apply of a whole (partial) object; the ref comes from the object itself. */
+  apply<T extends KubeObject>(
+    obj: T,
+    opts: { fieldManager: string; force?: boolean; subresource?: 'status' | (string & {}) },
+  ): Promise<T>;
   /**
    * One watch request: `onEvent` gets every event; resolves when the server ends the stream
    * (timeout) or `signal` aborts; rejects with KubeError on errors, including a watch ERROR event
@@ -362,6 +367,18 @@ class KubeClient implements Kube {
       force: opts.type === 'apply' && opts.force ? 'true' : undefined,
     });
     return (await this.request('PATCH', path + q, patch, contentTypes[opts.type])) as T;
+  }
+
+  async apply<T extends KubeObject>(
+    obj: T,
+    opts: { fieldManager: string; force?: boolean; subresource?: 'status' | (string & {}) },
+  ): Promise<T> {
+    return this.patch<T>(refOf(obj), obj, {
+      type: 'apply',
+      fieldManager: opts.fieldManager,
+      force: opts.force,
+      subresource: opts.subresource,
+    });
   }
 
   // ---- watch -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { readLinks, selectLinks } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
 import { planL2Statuses, type AnnouncedService } from './l2-status.js';
 import { respond } from './responder.js';
+import { startupHold } from './startup-hold.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
 
 export interface SpeakerOptions {
@@ -63,6 +64,9 @@ export class Speaker {
   private current = new Map<string, Announcement & { links: string[] }>();
   private winners = new Map<string, string | undefined>();
   private running = false;
+  /** When our own lease first showed up in the membership watch (see startupHold). */
+  private selfSeenAt: number | undefined;
+  private holding: boolean | undefined;
 
   constructor(
     private readonly opts: SpeakerOptions,
@@ -180,10 +184,22 @@ export class Speaker {
     const config = this.loadConfig();
     const now = Date.now();
     const alive = this.membership.alive(now);
+    if (this.selfSeenAt === undefined && alive.has(this.opts.nodeName)) this.selfSeenAt = now;
+    const nodes: NodeFacts[] = this.nodes.list().map((n) => ({
+      name: n.metadata?.name ?? '',
+      labels: n.metadata?.labels ?? {},
+      networkUnavailable: (n.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
+    }));
+    const hold = startupHold({ now, selfSeenAt: this.selfSeenAt, settleMs: this.opts.membership.renewMs, alive, nodes: nodes.map((n) => n.name) });
     // Fencing: if our own renewals fail (we are cut off from the API server) peers will soon
     // elect someone else, so we must stop answering too rather than split the VIP.
-    if (now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs) alive.delete(this.opts.nodeName);
+    if (hold.hold || now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs) alive.delete(this.opts.nodeName);
     else alive.add(this.opts.nodeName);
+    if (hold.untilMs !== undefined) this.queue.addAfter(RECOMPUTE, hold.untilMs - now);
+    if (hold.hold !== this.holding) {
+      this.holding = hold.hold;
+      this.deps.logger.info(hold.hold ? 'holding announcements until membership settles' : 'membership settled; announcing', { alive: [...alive].sort() });
+    }
     const bySvc = new Map<string, EndpointSlice[]>();
     for (const s of this.slices.list()) {
       const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
@@ -208,11 +224,6 @@ export class Speaker {
       if (pool) entry.pool = pool;
       services.push(entry);
     }
-    const nodes: NodeFacts[] = this.nodes.list().map((n) => ({
-      name: n.metadata?.name ?? '',
-      labels: n.metadata?.labels ?? {},
-      networkUnavailable: (n.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
-    }));
     return {
       me: this.opts.nodeName,
       services,

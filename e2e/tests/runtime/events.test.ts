@@ -30,7 +30,12 @@ describe('EventRecorder against a real API server', () => {
     await rec.emit(ref, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]');
     await Promise.all([
       rec.emit(ref, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]'),
-      rec.emit(ref, 'Warning', 'AllocationFailed', 'Failed to allocate IP for "web": no available IPs in pool "a"'),
+      rec.emit(
+        ref,
+        'Warning',
+        'AllocationFailed',
+        'Failed to allocate IP for "web": no available IPs in pool "a"',
+      ),
     ]);
     const events = await k.list<LooseKubeObject>(
       { apiVersion: 'v1', kind: 'Event', namespace: ns },
@@ -42,7 +47,12 @@ describe('EventRecorder against a real API server', () => {
     expect(allocated['count']).toBe(3);
     expect(allocated['type']).toBe('Normal');
     expect(allocated['source']).toEqual({ component: 'metallb-controller' });
-    expect(allocated['involvedObject']).toMatchObject({ kind: 'Service', name: 'web', namespace: ns, uid: svc.metadata?.uid });
+    expect(allocated['involvedObject']).toMatchObject({
+      kind: 'Service',
+      name: 'web',
+      namespace: ns,
+      uid: svc.metadata?.uid,
+    });
     const failed = events.find((e) => e['reason'] === 'AllocationFailed')!;
     expect(failed['type']).toBe('Warning');
     expect(failed['count']).toBe(1);
@@ -53,7 +63,12 @@ describe('EventRecorder against a real API server', () => {
     const rec = recorder(k, { component: 'metallb-controller', logger });
     // The namespace does not exist, so the API refuses the Event.
     await expect(
-      rec.emit({ apiVersion: 'v1', kind: 'Service', namespace: `${ns}-missing`, name: 'x' }, 'Normal', 'R', 'm'),
+      rec.emit(
+        { apiVersion: 'v1', kind: 'Service', namespace: `${ns}-missing`, name: 'x' },
+        'Normal',
+        'R',
+        'm',
+      ),
     ).resolves.toBeUndefined();
     expect(lines.some((l) => l['level'] === 'error' && l['msg'] === 'recording event failed')).toBe(true);
   });

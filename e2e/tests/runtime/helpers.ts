@@ -4,7 +4,8 @@ import { connect, createLogger, isNotFound, type Kube, type Logger } from '@meta
 
 export function adminKubeconfig(): string {
   const path = process.env.METALLB_TS_ADMIN_KUBECONFIG;
-  if (!path) throw new Error('METALLB_TS_ADMIN_KUBECONFIG is not set: run through pnpm test:e2e (jest global set-up)');
+  if (!path)
+    throw new Error('METALLB_TS_ADMIN_KUBECONFIG is not set: run through pnpm test:e2e (jest global set-up)');
   return path;
 }
 
@@ -39,7 +40,9 @@ export async function eventually(
   for (;;) {
     if (await cond()) return;
     if (Date.now() - start > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${JSON.stringify(detail(), null, 1)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${JSON.stringify(detail(), null, 1)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -41,7 +41,12 @@ describe('Kube against a real API server', () => {
 
     await k.create(configMap(ns, 'b'));
     const listed = await k.list(configMapRef(ns));
-    expect(listed.map((o) => o.metadata?.name).filter((n) => n !== 'kube-root-ca.crt').sort()).toEqual(['a', 'b']);
+    expect(
+      listed
+        .map((o) => o.metadata?.name)
+        .filter((n) => n !== 'kube-root-ca.crt')
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(listed.every((o) => o.kind === 'ConfigMap' && o.apiVersion === 'v1')).toBe(true);
 
     const replaced = await k.replace({ ...got, data: { x: '2' } });
@@ -58,7 +63,11 @@ describe('Kube against a real API server', () => {
 
   it('patches with merge, strategic, server-side apply and the status subresource', async () => {
     await k.create(configMap(ns, 'p', { a: '1' }));
-    const merged = await k.patch<LooseKubeObject>(configMapRef(ns, 'p'), { data: { b: '2' } }, { type: 'merge' });
+    const merged = await k.patch<LooseKubeObject>(
+      configMapRef(ns, 'p'),
+      { data: { b: '2' } },
+      { type: 'merge' },
+    );
     expect(merged['data']).toEqual({ a: '1', b: '2' });
     const applied = await k.patch<LooseKubeObject>(
       configMapRef(ns, 'p'),
@@ -93,7 +102,9 @@ describe('Kube against a real API server', () => {
     const cp = attachControlPlane({ dir });
     const speakerConfig = await serviceAccountKubeconfig(cp, 'metallb-system', 'speaker', cp.server.local);
     const asSpeaker = connect({ kubeconfig: speakerConfig });
-    const denied = await asSpeaker.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch((e: unknown) => e);
+    const denied = await asSpeaker
+      .delete({ apiVersion: 'v1', kind: 'Namespace', name: ns })
+      .catch((e: unknown) => e);
     asSpeaker.close();
     expect(isForbidden(denied)).toBe(true);
     expect((denied as KubeError).status).toBe(403);
@@ -105,10 +116,15 @@ describe('Kube against a real API server', () => {
     const first = await k.apply<LooseKubeObject>(desired, { fieldManager: 'rt-operator' });
     expect(first['data']).toEqual({ mode: 'a' });
     // Another manager changing an owned field without force conflicts...
-    const conflict = await k.apply(configMap(ns, 'owned', { mode: 'b' }), { fieldManager: 'someone-else' }).catch((e: unknown) => e);
+    const conflict = await k
+      .apply(configMap(ns, 'owned', { mode: 'b' }), { fieldManager: 'someone-else' })
+      .catch((e: unknown) => e);
     expect(isConflict(conflict)).toBe(true);
     // ...and wins with force.
-    const forced = await k.apply<LooseKubeObject>(configMap(ns, 'owned', { mode: 'b' }), { fieldManager: 'someone-else', force: true });
+    const forced = await k.apply<LooseKubeObject>(configMap(ns, 'owned', { mode: 'b' }), {
+      fieldManager: 'someone-else',
+      force: true,
+    });
     expect(forced['data']).toEqual({ mode: 'b' });
   });
 
@@ -116,7 +132,9 @@ describe('Kube against a real API server', () => {
     const n = 520;
     for (let i = 0; i < n; i += 40) {
       await Promise.all(
-        Array.from({ length: Math.min(40, n - i) }, (_, j) => k.create(configMap(ns, `page-${String(i + j).padStart(4, '0')}`))),
+        Array.from({ length: Math.min(40, n - i) }, (_, j) =>
+          k.create(configMap(ns, `page-${String(i + j).padStart(4, '0')}`)),
+        ),
       );
     }
     const { items, resourceVersion } = await k.listWithVersion(configMapRef(ns), { labelSelector: '' });
@@ -127,7 +145,9 @@ describe('Kube against a real API server', () => {
   }, 60_000);
 
   it('answers unknown kinds with NotFound from discovery', async () => {
-    const e = await k.get({ apiVersion: 'v1', kind: 'NoSuchKind', namespace: ns, name: 'x' }).catch((x: unknown) => x);
+    const e = await k
+      .get({ apiVersion: 'v1', kind: 'NoSuchKind', namespace: ns, name: 'x' })
+      .catch((x: unknown) => x);
     expect(isNotFound(e)).toBe(true);
   });
 });

@@ -57,7 +57,12 @@ describe('LeaseElector against a real API server', () => {
     expect(lease.spec?.renewTime).toMatch(/\.\d{6}Z$/);
     acB.abort();
     await runB;
-    expect(log).toEqual(['controller-a started', 'controller-a stopped', 'controller-b started', 'controller-b stopped']);
+    expect(log).toEqual([
+      'controller-a started',
+      'controller-a stopped',
+      'controller-b started',
+      'controller-b stopped',
+    ]);
   }, 60_000);
 });
 
@@ -73,7 +78,12 @@ describe('LeaseHeartbeat and LeaseMembership against a real API server', () => {
       new LeaseHeartbeat(k, { namespace: ns, prefix, identity, renewMs: 300, leaseDurationMs: 2000, logger });
     const nodes = ['node-1', 'node-2', 'node-3'].map(beat);
     await Promise.all(nodes.map((n) => n.start()));
-    await eventually(() => members.alive().size === 3, 'three members alive', 10_000, () => lines.slice(-5));
+    await eventually(
+      () => members.alive().size === 3,
+      'three members alive',
+      10_000,
+      () => lines.slice(-5),
+    );
 
     const lease = await k.get<Lease>(leaseRef(ns, 'speaker-node-2'));
     expect(lease.spec?.holderIdentity).toBe('node-2');

@@ -1,11 +1,30 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { ResourceCache, type Kube, type KubeObject, type ListWatcher, type LooseKubeObject } from '@metallb-ts/k8s-runtime';
+import {
+  ResourceCache,
+  type Kube,
+  type KubeObject,
+  type ListWatcher,
+  type LooseKubeObject,
+} from '@metallb-ts/k8s-runtime';
 import { attachControlPlane } from '../../src/control-plane.js';
-import { captureLogger, configMap, configMapRef, createNamespace, deleteNamespace, eventually, kube } from './helpers.js';
+import {
+  captureLogger,
+  configMap,
+  configMapRef,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  kube,
+} from './helpers.js';
 
 let k: Kube;
 let ns: string;
-const cmCache = (namespace: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace });
+const cmCache = (namespace: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+  namespace,
+});
 
 beforeAll(async () => {
   k = kube();
@@ -68,7 +87,10 @@ describe('ResourceCache against a real API server', () => {
     await k.patch(configMapRef(ns, 'stays'), { data: { v: '2' } }, { type: 'merge' });
 
     await eventually(
-      () => last.get(`${ns}/stays`) === '{"v":"2"}' && last.get(`${ns}/new`) === '{"v":"1"}' && !cache.get(`${ns}/goes`),
+      () =>
+        last.get(`${ns}/stays`) === '{"v":"2"}' &&
+        last.get(`${ns}/new`) === '{"v":"1"}' &&
+        !cache.get(`${ns}/goes`),
       'cache caught up after the restart',
       60_000,
       () => ({ keys: cache.keys(), logs: lines.slice(-10) }),
@@ -81,7 +103,12 @@ describe('ResourceCache against a real API server', () => {
     await k.create(configMap(ns, 'after', { v: '1' }));
     await eventually(() => last.get(`${ns}/after`) === '{"v":"1"}', 'change after recovery seen');
     const server = (await k.list<LooseKubeObject>(configMapRef(ns))).map((o) => o.metadata?.name).sort();
-    expect(cache.list().map((o) => o.metadata?.name).sort()).toEqual(server);
+    expect(
+      cache
+        .list()
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(server);
     await cache.stop();
     watcher.close();
   }, 120_000);
@@ -109,7 +136,12 @@ describe('ResourceCache against a real API server', () => {
     const cache = new ResourceCache<LooseKubeObject>(staleFirstList, { ...cmCache(ns), logger });
     const { last } = track(cache);
     await cache.waitForSync();
-    await eventually(() => lists >= 2, 'relist after 410', 30_000, () => lines.slice(-5));
+    await eventually(
+      () => lists >= 2,
+      'relist after 410',
+      30_000,
+      () => lines.slice(-5),
+    );
     expect(lines.some((l) => l['msg'] === 'watch expired (410), relisting')).toBe(true);
     await eventually(() => last.get(`${ns}/old`) === '{"v":"1"}', 'object hidden by the stale list appears');
     expect(Number(listedAt)).toBeGreaterThan(1);

@@ -21,9 +21,15 @@ export function readCommonEnv(env: NodeJS.ProcessEnv): Result<CommonEnv> {
   const level = (env.LOG_LEVEL ?? 'info').toLowerCase();
   // MetalLB's CR says "all" for the most verbose level.
   const logLevel = (level === 'all' ? 'debug' : level) as LogLevel;
-  if (!LEVELS.includes(logLevel)) return { ok: false, error: `LOG_LEVEL "${env.LOG_LEVEL}" is not one of all, ${LEVELS.join(', ')}` };
+  if (!LEVELS.includes(logLevel))
+    return { ok: false, error: `LOG_LEVEL "${env.LOG_LEVEL}" is not one of all, ${LEVELS.join(', ')}` };
   return {
     ok: true,
-    value: { namespace: env.METALLB_NAMESPACE || 'metallb-system', metricsHost: env.METRICS_HOST || '0.0.0.0', metricsPort: port, logLevel },
+    value: {
+      namespace: env.METALLB_NAMESPACE || 'metallb-system',
+      metricsHost: env.METRICS_HOST || '0.0.0.0',
+      metricsPort: port,
+      logLevel,
+    },
   };
 }

@@ -51,7 +51,13 @@ export function recorder(kube: EventWriter, opts: RecorderOptions): EventRecorde
   // One write at a time per aggregation key, so repeats fired together still aggregate.
   const chains = new Map<string, Promise<void>>();
 
-  const write = async (aggKey: string, obj: EventObjectRef, type: EventType, reason: string, message: string) => {
+  const write = async (
+    aggKey: string,
+    obj: EventObjectRef,
+    type: EventType,
+    reason: string,
+    message: string,
+  ) => {
     const ts = formatTime(now());
     const prev = tracked.get(aggKey);
     if (prev) {
@@ -115,11 +121,22 @@ export function recorder(kube: EventWriter, opts: RecorderOptions): EventRecorde
 
   return {
     emit(obj, type, reason, message) {
-      const aggKey = JSON.stringify([obj.apiVersion, obj.kind, obj.namespace, obj.name, obj.uid ?? '', type, reason, message]);
+      const aggKey = JSON.stringify([
+        obj.apiVersion,
+        obj.kind,
+        obj.namespace,
+        obj.name,
+        obj.uid ?? '',
+        type,
+        reason,
+        message,
+      ]);
       const prior = chains.get(aggKey) ?? Promise.resolve();
-      const next = prior.then(() => write(aggKey, obj, type, reason, message)).catch((error: unknown) => {
-        logger.error('event recorder failed', { error, reason });
-      });
+      const next = prior
+        .then(() => write(aggKey, obj, type, reason, message))
+        .catch((error: unknown) => {
+          logger.error('event recorder failed', { error, reason });
+        });
       chains.set(aggKey, next);
       void next.then(() => {
         if (chains.get(aggKey) === next) chains.delete(aggKey);

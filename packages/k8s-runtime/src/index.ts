@@ -31,7 +31,12 @@ export {
   type WatchEventType,
   type ResourceInfo,
 } from './kube.js';
-export { ResourceCache, type WatchCacheOptions, type ChangeListener, type ListWatcher } from './resource-cache.js';
+export {
+  ResourceCache,
+  type WatchCacheOptions,
+  type ChangeListener,
+  type ListWatcher,
+} from './resource-cache.js';
 export {
   WorkQueue,
   SyncResult,
@@ -76,7 +81,15 @@ export { createRegistry, createK8sClientMetrics, type K8sClientMetrics } from '.
 export { onShutdown, type ShutdownStep, type ShutdownOptions, type ShutdownHandle } from './shutdown.js';
 export { formatTime, formatMicroTime, parseTimeMs } from './time.js';
 export type { LooseKubeObject } from './types.js';
-export type { Service, ServicePort, Node, NodeCondition, Namespace, EndpointSlice, EndpointSliceEndpoint } from './core-types.js';
+export type {
+  Service,
+  ServicePort,
+  Node,
+  NodeCondition,
+  Namespace,
+  EndpointSlice,
+  EndpointSliceEndpoint,
+} from './core-types.js';
 // The components define metrics with prom-client's classes but never import it themselves.
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { readCommonEnv, type CommonEnv } from './component-env.js';

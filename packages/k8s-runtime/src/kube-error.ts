@@ -67,7 +67,13 @@ export function kubeErrorFromStatus(status: number, body: unknown, operation: st
       : typeof body === 'string' && body !== ''
         ? body.slice(0, 500)
         : `${operation}: HTTP ${code}`;
-  return new KubeError({ status: code, reason, message, body: s.kind === 'Status' ? body : undefined, operation });
+  return new KubeError({
+    status: code,
+    reason,
+    message,
+    body: s.kind === 'Status' ? body : undefined,
+    operation,
+  });
 }
 
 function reasonForStatus(status: number): string {

@@ -146,7 +146,9 @@ class KubeClient implements Kube {
     this.kc = kc;
     this.server = cluster.server.replace(/\/+$/, '');
     // Reconnects and relists must be visible even when the caller did not pass a logger.
-    this.logger = opts.logger ?? createLogger({ component: 'k8s-client', level: parseLogLevel(process.env['LOG_LEVEL']) });
+    this.logger =
+      opts.logger ??
+      createLogger({ component: 'k8s-client', level: parseLogLevel(process.env['LOG_LEVEL']) });
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? 'metallb-ts';
   }
@@ -175,7 +177,11 @@ class KubeClient implements Kube {
         return { agent, secure, baseHeaders: headersOf(o), headersAt: Date.now() };
       })().catch((e: unknown) => {
         this.transport = undefined;
-        throw new KubeError({ status: 0, reason: 'ConfigError', message: `kubeconfig: ${(e as Error).message}` });
+        throw new KubeError({
+          status: 0,
+          reason: 'ConfigError',
+          message: `kubeconfig: ${(e as Error).message}`,
+        });
       });
     }
     const t = await this.transport;
@@ -282,14 +288,19 @@ class KubeClient implements Kube {
 
   private async path(ref: ObjectRef, withName: boolean, subresource?: string): Promise<string> {
     let info: ResourceInfo;
-    if (ref.plural) info = { plural: ref.plural, namespaced: ref.namespace !== undefined && ref.namespace !== '' };
+    if (ref.plural)
+      info = { plural: ref.plural, namespaced: ref.namespace !== undefined && ref.namespace !== '' };
     else info = await this.resource(ref.apiVersion, ref.kind);
     let p = groupVersionPath(ref.apiVersion);
     if (info.namespaced && ref.namespace) p += `/namespaces/${encodeURIComponent(ref.namespace)}`;
     p += `/${info.plural}`;
     if (withName) {
       if (!ref.name) {
-        throw new KubeError({ status: 400, reason: 'BadRequest', message: `${ref.kind}: a name is required` });
+        throw new KubeError({
+          status: 400,
+          reason: 'BadRequest',
+          message: `${ref.kind}: a name is required`,
+        });
       }
       p += `/${encodeURIComponent(ref.name)}`;
       if (subresource) p += `/${subresource}`;
@@ -312,14 +323,20 @@ class KubeClient implements Kube {
     let cont: string | undefined;
     let resourceVersion = '';
     do {
-      const q = query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: 500, continue: cont });
+      const q = query({
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: 500,
+        continue: cont,
+      });
       const page = (await this.request('GET', base + q)) as {
         items?: T[];
         metadata?: { resourceVersion?: string; continue?: string };
       };
       // Lists leave out apiVersion/kind on items; put them back so objects are self-describing.
       const itemKind = ref.kind;
-      for (const item of page.items ?? []) items.push({ apiVersion: ref.apiVersion, kind: itemKind, ...item });
+      for (const item of page.items ?? [])
+        items.push({ apiVersion: ref.apiVersion, kind: itemKind, ...item });
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -357,9 +374,17 @@ class KubeClient implements Kube {
     await this.request('DELETE', await this.path(ref, true), body);
   }
 
-  async patch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, opts: PatchOptions): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    opts: PatchOptions,
+  ): Promise<T> {
     if (opts.type === 'apply' && !opts.fieldManager) {
-      throw new KubeError({ status: 400, reason: 'BadRequest', message: 'server-side apply needs a fieldManager' });
+      throw new KubeError({
+        status: 400,
+        reason: 'BadRequest',
+        message: 'server-side apply needs a fieldManager',
+      });
     }
     const path = await this.path(ref, true, opts.subresource);
     const q = query({
@@ -422,7 +447,8 @@ class KubeClient implements Kube {
       const onAbort = (): void => finish();
       signal?.addEventListener('abort', onAbort);
       const hardTimer = setTimeout(
-        () => finish(new KubeError({ status: 0, reason: 'Timeout', message: 'watch went silent', operation })),
+        () =>
+          finish(new KubeError({ status: 0, reason: 'Timeout', message: 'watch went silent', operation })),
         hardLimitMs,
       );
       hardTimer.unref?.();
@@ -466,7 +492,14 @@ class KubeClient implements Kube {
             try {
               ev = JSON.parse(line) as { type?: string; object?: KubeObject };
             } catch {
-              finish(new KubeError({ status: 0, reason: 'BadWatchEvent', message: 'unparseable watch line', operation }));
+              finish(
+                new KubeError({
+                  status: 0,
+                  reason: 'BadWatchEvent',
+                  message: 'unparseable watch line',
+                  operation,
+                }),
+              );
               return;
             }
             if (ev.type === 'ERROR') {
@@ -503,7 +536,8 @@ function isWatchType(t: string | undefined): t is WatchEventType {
 function headersOf(o: https.RequestOptions): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) out[k] = String(v);
-  if (o.auth && !out['Authorization']) out['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+  if (o.auth && !out['Authorization'])
+    out['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
   return out;
 }
 

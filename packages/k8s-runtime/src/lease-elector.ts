@@ -77,7 +77,10 @@ export class LeaseElector {
     }
     this.kube = kube;
     this.opts = opts;
-    this.logger = (opts.logger ?? silentLogger).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+    this.logger = (opts.logger ?? silentLogger).child({
+      lease: `${opts.namespace}/${opts.name}`,
+      identity: opts.identity,
+    });
     this.now = opts.now ?? Date.now;
   }
 
@@ -289,13 +292,12 @@ export class LeaseElector {
   private pause(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted || this.released) return resolve();
-      const t = setTimeout(done, ms);
-      const self = this;
-      function done(): void {
+      const done = (): void => {
         clearTimeout(t);
-        self.wakeUp = undefined;
+        this.wakeUp = undefined;
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }

@@ -144,7 +144,10 @@ export class LeaseMembership {
   private last = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(kube: Pick<Kube, 'watchCache'>, private readonly opts: LeaseMembershipOptions) {
+  constructor(
+    kube: Pick<Kube, 'watchCache'>,
+    private readonly opts: LeaseMembershipOptions,
+  ) {
     this.logger = (opts.logger ?? silentLogger).child({ membership: `${opts.namespace}/${opts.prefix}*` });
     this.now = opts.now ?? Date.now;
     this.cache = kube.watchCache<Lease>({

@@ -48,7 +48,9 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
     private readonly opts: WatchCacheOptions,
   ) {
     this.logger = (opts.logger ?? silentLogger).child({
-      cache: opts.namespace ? `${opts.plural}.${opts.apiVersion}/${opts.namespace}` : `${opts.plural}.${opts.apiVersion}`,
+      cache: opts.namespace
+        ? `${opts.plural}.${opts.apiVersion}/${opts.namespace}`
+        : `${opts.plural}.${opts.apiVersion}`,
     });
     // Start on the next tick so listeners registered right after construction see the first list.
     this.done = Promise.resolve().then(() => this.loop());
@@ -126,7 +128,11 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
   private upsert(obj: T): void {
     const key = objectKey(obj);
     const prev = this.store.get(key);
-    if (prev && prev.metadata?.resourceVersion === obj.metadata?.resourceVersion && obj.metadata?.resourceVersion) {
+    if (
+      prev &&
+      prev.metadata?.resourceVersion === obj.metadata?.resourceVersion &&
+      obj.metadata?.resourceVersion
+    ) {
       return;
     }
     this.store.set(key, obj);

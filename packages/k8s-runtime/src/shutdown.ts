@@ -22,7 +22,11 @@ export interface ShutdownHandle {
  * the next one still runs), then exit 0 — or 1 if a step failed or the deadline passed. A second
  * signal while shutting down exits at once.
  */
-export function onShutdown(logger: Logger, steps: ShutdownStep[], opts: ShutdownOptions = {}): ShutdownHandle {
+export function onShutdown(
+  logger: Logger,
+  steps: ShutdownStep[],
+  opts: ShutdownOptions = {},
+): ShutdownHandle {
   const deadlineMs = opts.deadlineMs ?? 10_000;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const signals = opts.signals ?? ['SIGTERM', 'SIGINT'];

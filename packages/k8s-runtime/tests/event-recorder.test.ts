@@ -5,18 +5,28 @@ import type { KubeObject } from '../src/types.js';
 import { FakeKube } from './fake-kube.js';
 
 const service = { apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web', uid: 'u-1' };
-const events = (api: FakeKube) => [...api.objects.values()].filter((o) => o.kind === 'Event') as Array<KubeObject & Record<string, any>>;
+const events = (api: FakeKube) =>
+  [...api.objects.values()].filter((o) => o.kind === 'Event') as Array<KubeObject & Record<string, unknown>>;
 
 describe('recorder', () => {
   it('writes a core/v1 Event with source.component and involvedObject', async () => {
     const api = new FakeKube();
-    const rec = recorder(api, { component: 'metallb-controller', now: () => new Date('2024-01-02T03:04:05.678Z') });
+    const rec = recorder(api, {
+      component: 'metallb-controller',
+      now: () => new Date('2024-01-02T03:04:05.678Z'),
+    });
     await rec.emit(service, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]');
     const [ev] = events(api);
     expect(ev).toBeDefined();
     expect(ev!.metadata?.namespace).toBe('default');
     expect(ev!.metadata?.name?.startsWith('web.')).toBe(true);
-    expect(ev!['involvedObject']).toEqual({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web', uid: 'u-1' });
+    expect(ev!['involvedObject']).toEqual({
+      apiVersion: 'v1',
+      kind: 'Service',
+      namespace: 'default',
+      name: 'web',
+      uid: 'u-1',
+    });
     expect(ev!['source']).toEqual({ component: 'metallb-controller' });
     expect(ev!['reason']).toBe('IPAllocated');
     expect(ev!['type']).toBe('Normal');
@@ -27,7 +37,11 @@ describe('recorder', () => {
   it('aggregates repeats of the same object, reason and message by bumping count', async () => {
     const api = new FakeKube();
     let t = Date.parse('2024-01-02T03:04:05Z');
-    const rec = recorder(api, { component: 'metallb-speaker', host: 'node-1', now: () => new Date((t += 1000)) });
+    const rec = recorder(api, {
+      component: 'metallb-speaker',
+      host: 'node-1',
+      now: () => new Date((t += 1000)),
+    });
     await Promise.all([
       rec.emit(service, 'Normal', 'nodeAssigned', 'announcing from node "node-1" with protocol "layer2"'),
       rec.emit(service, 'Normal', 'nodeAssigned', 'announcing from node "node-1" with protocol "layer2"'),
@@ -38,7 +52,9 @@ describe('recorder', () => {
     expect(all).toHaveLength(2);
     const assigned = all.find((e) => e['reason'] === 'nodeAssigned')!;
     expect(assigned['count']).toBe(3);
-    expect(Date.parse(assigned['lastTimestamp'] as string)).toBeGreaterThan(Date.parse(assigned['firstTimestamp'] as string));
+    expect(Date.parse(assigned['lastTimestamp'] as string)).toBeGreaterThan(
+      Date.parse(assigned['firstTimestamp'] as string),
+    );
     expect(assigned['source']).toEqual({ component: 'metallb-speaker', host: 'node-1' });
   });
 
@@ -58,9 +74,18 @@ describe('recorder', () => {
     const api = new FakeKube();
     api.down = true;
     const lines: string[] = [];
-    const rec = recorder(api, { component: 'c', logger: createLogger({ component: 'test', write: (l) => lines.push(l) }) });
-    await expect(rec.emit(service, 'Warning', 'AllocationFailed', 'pool "a" exhausted')).resolves.toBeUndefined();
+    const rec = recorder(api, {
+      component: 'c',
+      logger: createLogger({ component: 'test', write: (l) => lines.push(l) }),
+    });
+    await expect(
+      rec.emit(service, 'Warning', 'AllocationFailed', 'pool "a" exhausted'),
+    ).resolves.toBeUndefined();
     const logged = lines.map((l) => JSON.parse(l));
-    expect(logged.some((l) => l.level === 'error' && l.key === 'default/web' && l.error?.reason === 'NetworkError')).toBe(true);
+    expect(
+      logged.some(
+        (l) => l.level === 'error' && l.key === 'default/web' && l.error?.reason === 'NetworkError',
+      ),
+    ).toBe(true);
   });
 });

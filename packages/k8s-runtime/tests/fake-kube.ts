@@ -6,14 +6,21 @@ import { ResourceCache, type WatchCacheOptions } from '../src/resource-cache.js'
 import type { KubeObject, ObjectRef } from '../src/types.js';
 
 type Ev = { rv: number; type: WatchEventType; obj: KubeObject; kind: string };
-type Watcher = { kind: string; ns?: string; onEvent: (t: WatchEventType, o: KubeObject) => void; end: (e?: KubeError) => void };
+type Watcher = {
+  kind: string;
+  ns?: string;
+  onEvent: (t: WatchEventType, o: KubeObject) => void;
+  end: (e?: KubeError) => void;
+};
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
   const out: Record<string, unknown> =
-    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -21,7 +28,10 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export class FakeKube implements Pick<Kube, 'get' | 'create' | 'replace' | 'patch' | 'delete' | 'listWithVersion' | 'watch' | 'watchCache'> {
+export class FakeKube implements Pick<
+  Kube,
+  'get' | 'create' | 'replace' | 'patch' | 'delete' | 'listWithVersion' | 'watch' | 'watchCache'
+> {
   rv = 100;
   compactedBelow = 0;
   down = false;
@@ -71,7 +81,8 @@ export class FakeKube implements Pick<Kube, 'get' | 'create' | 'replace' | 'patc
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T> {
     this.check(`get ${ref.kind} ${ref.name}`);
     const o = this.objects.get(this.key(ref.kind, ref.namespace, ref.name));
-    if (!o) throw new KubeError({ status: 404, reason: 'NotFound', message: `${ref.kind} ${ref.name} not found` });
+    if (!o)
+      throw new KubeError({ status: 404, reason: 'NotFound', message: `${ref.kind} ${ref.name} not found` });
     return clone(o) as T;
   }
 
@@ -103,7 +114,11 @@ export class FakeKube implements Pick<Kube, 'get' | 'create' | 'replace' | 'patc
     return clone(stored);
   }
 
-  async patch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, _opts: PatchOptions): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    _opts: PatchOptions,
+  ): Promise<T> {
     this.check(`patch ${ref.kind} ${ref.name}`);
     const k = this.key(ref.kind, ref.namespace, ref.name);
     const cur = this.objects.get(k);
@@ -147,7 +162,9 @@ export class FakeKube implements Pick<Kube, 'get' | 'create' | 'replace' | 'patc
     }
     const from = Number(opts.resourceVersion ?? 0);
     if (from < this.compactedBelow - 1) {
-      return Promise.reject(new KubeError({ status: 410, reason: 'Expired', message: 'too old resource version' }));
+      return Promise.reject(
+        new KubeError({ status: 410, reason: 'Expired', message: 'too old resource version' }),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const w: Watcher = {
@@ -161,7 +178,11 @@ export class FakeKube implements Pick<Kube, 'get' | 'create' | 'replace' | 'patc
         },
       };
       for (const ev of this.events) {
-        if (ev.rv > from && ev.kind === ref.kind && (!ref.namespace || ev.obj.metadata?.namespace === ref.namespace)) {
+        if (
+          ev.rv > from &&
+          ev.kind === ref.kind &&
+          (!ref.namespace || ev.obj.metadata?.namespace === ref.namespace)
+        ) {
           onEvent(ev.type, clone(ev.obj));
         }
       }

@@ -3,7 +3,12 @@ import { LeaseElector, leaseRef, type Lease } from '../src/lease-elector.js';
 import { KubeError } from '../src/kube-error.js';
 import { FakeKube, until } from './fake-kube.js';
 
-function elector(api: FakeKube, identity: string, log: string[], timing = { leaseDurationMs: 400, renewDeadlineMs: 200, retryPeriodMs: 20 }) {
+function elector(
+  api: FakeKube,
+  identity: string,
+  log: string[],
+  timing = { leaseDurationMs: 400, renewDeadlineMs: 200, retryPeriodMs: 20 },
+) {
   return new LeaseElector(api, {
     namespace: 'metallb-system',
     name: 'metallb-controller',
@@ -50,9 +55,18 @@ describe('LeaseElector', () => {
     // a reaches the API through a link we can cut: it then cannot renew, like a partitioned node.
     let cut = false;
     const link = {
-      get: ((ref) => (cut ? Promise.reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'cut' })) : api.get(ref))) as FakeKube['get'],
-      create: ((o) => (cut ? Promise.reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'cut' })) : api.create(o))) as FakeKube['create'],
-      replace: ((o) => (cut ? Promise.reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'cut' })) : api.replace(o))) as FakeKube['replace'],
+      get: ((ref) =>
+        cut
+          ? Promise.reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'cut' }))
+          : api.get(ref)) as FakeKube['get'],
+      create: ((o) =>
+        cut
+          ? Promise.reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'cut' }))
+          : api.create(o)) as FakeKube['create'],
+      replace: ((o) =>
+        cut
+          ? Promise.reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'cut' }))
+          : api.replace(o)) as FakeKube['replace'],
     };
     const a = new LeaseElector(link, {
       namespace: 'metallb-system',
@@ -97,6 +111,8 @@ describe('LeaseElector', () => {
   });
 
   it('rejects a renew deadline not shorter than the lease', () => {
-    expect(() => elector(new FakeKube(), 'x', [], { leaseDurationMs: 100, renewDeadlineMs: 100, retryPeriodMs: 10 })).toThrow();
+    expect(() =>
+      elector(new FakeKube(), 'x', [], { leaseDurationMs: 100, renewDeadlineMs: 100, retryPeriodMs: 10 }),
+    ).toThrow();
   });
 });

@@ -14,7 +14,8 @@ describe('LeaseHeartbeat and LeaseMembership', () => {
     const changes: string[][] = [];
     members.onChange((alive) => changes.push([...alive].sort()));
     await members.waitForSync();
-    const hb = (id: string) => new LeaseHeartbeat(api, { namespace: ns, prefix, identity: id, renewMs: 50, leaseDurationMs: 1000 });
+    const hb = (id: string) =>
+      new LeaseHeartbeat(api, { namespace: ns, prefix, identity: id, renewMs: 50, leaseDurationMs: 1000 });
     const n1 = hb('node-1');
     const n2 = hb('node-2');
     const n3 = hb('node-3');

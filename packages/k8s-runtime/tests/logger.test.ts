@@ -56,7 +56,14 @@ describe('createLogger', () => {
 
   it('serialises errors, including the API status of a KubeError', () => {
     const { logger, parsed } = capture();
-    const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409, message: 'stale' };
+    const status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'Conflict',
+      code: 409,
+      message: 'stale',
+    };
     logger.error('update failed', {
       error: new KubeError({ status: 409, reason: 'Conflict', message: 'stale', body: status }),
       other: new TypeError('bad'),

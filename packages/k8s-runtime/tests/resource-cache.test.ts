@@ -35,7 +35,11 @@ describe('ResourceCache', () => {
     expect(changes.map((c) => c[0])).toEqual(['default/a']);
 
     await api.create(svc('other', 'b'));
-    await api.patch({ ...ref, namespace: 'default', name: 'a' }, { spec: { ports: [80] } }, { type: 'merge' });
+    await api.patch(
+      { ...ref, namespace: 'default', name: 'a' },
+      { spec: { ports: [80] } },
+      { type: 'merge' },
+    );
     await api.delete({ ...ref, namespace: 'other', name: 'b' });
     await until(() => changes.length === 4, 'three more changes');
     expect(changes.map(([k, rv]) => [k, rv !== undefined])).toEqual([

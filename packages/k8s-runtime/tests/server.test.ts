@@ -9,7 +9,11 @@ const logger = createLogger({ component: 'test', level: 'none' });
 // ESM mode cannot do; the tests talk to a real listener on loopback instead.
 async function get(url: string) {
   const res = await fetch(url);
-  return { statusCode: res.status, headers: { 'content-type': res.headers.get('content-type') ?? '' }, body: await res.text() };
+  return {
+    statusCode: res.status,
+    headers: { 'content-type': res.headers.get('content-type') ?? '' },
+    body: await res.text(),
+  };
 }
 
 describe('createServer', () => {

@@ -3,7 +3,7 @@
 // buildConfig must never throw or hang, must not mutate its input, must only report well-formed
 // ObjectErrors, must return pools that are valid together, L2 rules that name only those pools,
 // and the same answer for the same objects in another order.
-import { pathToFileURL } from 'node:url';
+import { fuzzArgs, isMainModule, seededRandom } from '@metallb-ts/fuzz-kit';
 import { buildConfig } from '../src/index.js';
 import type { PoolObjects } from '../src/index.js';
 
@@ -18,17 +18,6 @@ export interface FuzzSummary {
   errorsReported: number;
   findings: FuzzFinding[];
   slowestMs: number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Rand = () => number;
@@ -226,7 +215,7 @@ export function fuzzBuildConfig(
   seed: number,
   onProgress?: (done: number) => void,
 ): FuzzSummary {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const summary: FuzzSummary = { iterations, poolsBuilt: 0, errorsReported: 0, findings: [], slowestMs: 0 };
   const step = Math.max(1, Math.floor(iterations / 10));
   for (let i = 0; i < iterations; i++) {
@@ -252,9 +241,8 @@ export function fuzzBuildConfig(
   return summary;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const iterations = Number(process.argv[2] ?? 1_000_000);
-  const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
+if (isMainModule(import.meta.url)) {
+  const { iterations, seed } = fuzzArgs();
   console.log(`fuzzing buildConfig: ${iterations} cases, seed ${seed}`);
   const started = performance.now();
   const summary = fuzzBuildConfig(iterations, seed, (done) =>

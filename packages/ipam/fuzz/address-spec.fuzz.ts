@@ -2,7 +2,7 @@
 // Run: pnpm exec tsx packages/ipam/fuzz/address-spec.fuzz.ts [iterations=1000000] [seed]
 // Every input must give a typed Result quickly; accepted ranges must be well formed and survive
 // a format -> parse round trip. Any throw, malformed result, slow case or round-trip change is a finding.
-import { pathToFileURL } from 'node:url';
+import { fuzzArgs, isMainModule, seededRandom } from '@metallb-ts/fuzz-kit';
 import { formatIp, formatRange, parseAddressSpec } from '../src/index.js';
 
 export interface FuzzFinding {
@@ -18,17 +18,6 @@ export interface FuzzSummary {
   slowestMs: number;
 }
 
-/** A small seeded PRNG (mulberry32) so every run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   '203.0.113.0/28',
@@ -150,7 +139,7 @@ export function fuzzAddressSpec(
   seed: number,
   onProgress?: (done: number) => void,
 ): FuzzSummary {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const summary: FuzzSummary = { iterations, accepted: 0, rejected: 0, findings: [], slowestMs: 0 };
   const step = Math.max(1, Math.floor(iterations / 10));
   for (let i = 0; i < iterations; i++) {
@@ -168,9 +157,8 @@ export function fuzzAddressSpec(
   return summary;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const iterations = Number(process.argv[2] ?? 1_000_000);
-  const seed = Number(process.argv[3] ?? Date.now() % 2 ** 31);
+if (isMainModule(import.meta.url)) {
+  const { iterations, seed } = fuzzArgs();
   console.log(`fuzzing parseAddressSpec: ${iterations} cases, seed ${seed}`);
   const started = performance.now();
   const summary = fuzzAddressSpec(iterations, seed, (done) =>

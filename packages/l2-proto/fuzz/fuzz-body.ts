@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
+import { seededRandom } from '@metallb-ts/fuzz-kit';
 import {
   decodeArp,
   decodeEthernet,
@@ -136,17 +137,6 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
 ];
 
-/** mulberry32: small, fast and seedable, so a finding can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [
   0x00, 0x01, 0x02, 0x03, 0x04, 0x06, 0x08, 0x3a, 0x7f, 0x80, 0x81, 0x86, 0x87, 0x88, 0x8f, 0xdd, 0xfe, 0xff,
@@ -283,7 +273,7 @@ export function runFuzz(options: {
   const stats: TargetStats[] = [];
   const slowMicros = options.slowMicros ?? 50_000;
   for (const target of options.targets ?? TARGETS) {
-    const next = rng((options.seed ?? 1) ^ hash(target.name));
+    const next = seededRandom((options.seed ?? 1) ^ hash(target.name));
     const seeds = target.seeds(frames);
     const s: TargetStats = {
       target: target.name,

@@ -16,7 +16,7 @@ status=0
 step "typecheck"
 pnpm exec turbo run typecheck --output-logs=errors-only || { status=1; echo "=== typecheck FAILED"; }
 step "lint"
-pnpm exec eslint --max-warnings=0 . || { status=1; echo "=== lint FAILED"; }
+{ pnpm exec eslint --max-warnings=0 . && pnpm exec prettier --check . --log-level warn; } || { status=1; echo "=== lint FAILED"; }
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

@@ -35,9 +35,13 @@ interface Prober {
 }
 
 function startProber(vip: string): Promise<Prober> {
-  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, ...nodeArgvFor('prober'), `http://${vip}/`, String(INTERVAL_MS), '200'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', CLIENT_NS, ...nodeArgvFor('prober'), `http://${vip}/`, String(INTERVAL_MS), '200'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const successes: Prober['successes'] = [];
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
@@ -72,27 +76,41 @@ async function main(): Promise<void> {
   try {
     await applyClusterManifests(cp, log);
     lab = await Lab.start({ cp, progress: log });
-    if (lab.componentErrors.size > 0) throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+    if (lab.componentErrors.size > 0)
+      throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
     await applyDemo(cp);
     const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000);
     const owner = electNode(NODES, vip!)!;
-    const successor = electNode(NODES.filter((n) => n !== owner), vip!)!;
+    const successor = electNode(
+      NODES.filter((n) => n !== owner),
+      vip!,
+    )!;
     const ownerMac = lab.nodeMacs.get(owner)!;
     const successorMac = lab.nodeMacs.get(successor)!;
     log(`VIP ${vip}: owner ${owner} (${ownerMac}), successor ${successor} (${successorMac})`);
     const l = lab;
 
     const settledOn = async (mac: string, node: string) => {
-      await l.waitFor(`ARP for ${vip} answered by ${node} only`, async () => {
-        const r = await l.clientArping(vip!, { count: 1, timeoutMs: 500 });
-        return r.macs.length === 1 && r.macs[0] === mac ? { done: true, value: r } : { done: false, observed: r };
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await l.waitFor(
+        `ARP for ${vip} answered by ${node} only`,
+        async () => {
+          const r = await l.clientArping(vip!, { count: 1, timeoutMs: 500 });
+          return r.macs.length === 1 && r.macs[0] === mac
+            ? { done: true, value: r }
+            : { done: false, observed: r };
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       // arping uses a packet socket: only real traffic makes the client's kernel hold an entry.
-      await l.waitFor(`client's neighbour entry to point at ${node}`, async () => {
-        await l.clientCurl(`http://${vip}/`, { timeoutMs: 1000 });
-        const n = await l.clientNeighbour(vip!);
-        return n.mac === mac ? { done: true, value: n } : { done: false, observed: n };
-      }, { timeoutMs: 30_000, intervalMs: 50 });
+      await l.waitFor(
+        `client's neighbour entry to point at ${node}`,
+        async () => {
+          await l.clientCurl(`http://${vip}/`, { timeoutMs: 1000 });
+          const n = await l.clientNeighbour(vip!);
+          return n.mac === mac ? { done: true, value: n } : { done: false, observed: n };
+        },
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
     };
 
     const rows: Record<string, string | number>[] = [];
@@ -102,26 +120,42 @@ async function main(): Promise<void> {
       for (let rep = 1; rep <= REPS; rep++) {
         await settledOn(ownerMac, owner);
         const prober = await startProber(vip!);
-        await l.waitFor('the prober to see steady successes', () =>
-          prober.successes.length >= 10 ? { done: true, value: true } : { done: false, observed: prober.successes.length }, { timeoutMs: 10_000 });
+        await l.waitFor(
+          'the prober to see steady successes',
+          () =>
+            prober.successes.length >= 10
+              ? { done: true, value: true }
+              : { done: false, observed: prober.successes.length },
+          { timeoutMs: 10_000 },
+        );
         const hit = Date.now();
         if (scenario === 'SIGTERM') await l.killSpeaker(owner, 'SIGTERM');
         else {
           await l.killSpeaker(owner, 'SIGKILL');
           if (scenario === 'SIGKILL+link') await l.setDataLink(owner, false);
         }
-        const moved = await l.waitFor('the neighbour entry to move to the successor', async () => {
-          const n = await l.clientNeighbour(vip!);
-          return n.mac === successorMac ? { done: true, value: Date.now() } : { done: false, observed: n };
-        }, { timeoutMs: 30_000, intervalMs: 10 });
-        await l.waitFor('a success served by the successor', () =>
-          prober.successes.some((s) => s.t > hit && s.node === successor) ? { done: true, value: true } : { done: false, observed: prober.successes.slice(-3) },
-          { timeoutMs: 30_000, intervalMs: 20 });
+        const moved = await l.waitFor(
+          'the neighbour entry to move to the successor',
+          async () => {
+            const n = await l.clientNeighbour(vip!);
+            return n.mac === successorMac ? { done: true, value: Date.now() } : { done: false, observed: n };
+          },
+          { timeoutMs: 30_000, intervalMs: 10 },
+        );
+        await l.waitFor(
+          'a success served by the successor',
+          () =>
+            prober.successes.some((s) => s.t > hit && s.node === successor)
+              ? { done: true, value: true }
+              : { done: false, observed: prober.successes.slice(-3) },
+          { timeoutMs: 30_000, intervalMs: 20 },
+        );
         await prober.stop();
         const window = prober.successes.filter((s) => s.t >= hit - 200);
         const firstBySuccessor = window.findIndex((s) => s.t > hit && s.node === successor);
         let outage = 0;
-        for (let i = 1; i <= firstBySuccessor; i++) outage = Math.max(outage, window[i]!.t - window[i - 1]!.t);
+        for (let i = 1; i <= firstBySuccessor; i++)
+          outage = Math.max(outage, window[i]!.t - window[i - 1]!.t);
         outages.push(outage);
         takeovers.push(moved - hit);
         log(`${scenario} #${rep}: outage ${outage} ms, takeover ${moved - hit} ms`);
@@ -142,7 +176,9 @@ async function main(): Promise<void> {
         'takeover max ms': t.max,
       });
     }
-    console.log(`\nFailover in the lab (VIP ${vip}, prober every ${INTERVAL_MS} ms, membership renew 1000 ms / expiry 3000 ms)`);
+    console.log(
+      `\nFailover in the lab (VIP ${vip}, prober every ${INTERVAL_MS} ms, membership renew 1000 ms / expiry 3000 ms)`,
+    );
     console.table(rows);
   } catch (e) {
     if (lab) log(await lab.dump().catch(() => 'dump failed'));

@@ -18,8 +18,25 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BROADCAST_MAC, ZERO_MAC, encodeArpFrame, ipv4ToBytes, ipv6ToBytes, neighborSolicitation, solicitedNodeMulticast } from '@metallb-ts/l2-proto';
-import { Capture, ResponderHandle, VIP4, VIP6, addNamespace, addVeth, ipIn, sweepNamespaces } from '../src/wire/wire-net.js';
+import {
+  BROADCAST_MAC,
+  ZERO_MAC,
+  encodeArpFrame,
+  ipv4ToBytes,
+  ipv6ToBytes,
+  neighborSolicitation,
+  solicitedNodeMulticast,
+} from '@metallb-ts/l2-proto';
+import {
+  Capture,
+  ResponderHandle,
+  VIP4,
+  VIP6,
+  addNamespace,
+  addVeth,
+  ipIn,
+  sweepNamespaces,
+} from '../src/wire/wire-net.js';
 
 const SPK = 'rbench-spk';
 const CLI = 'rbench-cli';
@@ -76,16 +93,31 @@ function loadFor(proto: Proto, target: string): Record<string, unknown> {
     const frame = encodeArpFrame({
       destination: BROADCAST_MAC,
       source: PLACEHOLDER,
-      arp: { operation: 'request', senderMac: PLACEHOLDER, senderIp: must(ipv4ToBytes(CLIENT_V4)), targetMac: ZERO_MAC, targetIp: must(ipv4ToBytes(target)) },
+      arp: {
+        operation: 'request',
+        senderMac: PLACEHOLDER,
+        senderIp: must(ipv4ToBytes(CLIENT_V4)),
+        targetMac: ZERO_MAC,
+        targetIp: must(ipv4ToBytes(target)),
+      },
     });
-    return { template: frame.toString('hex'), mac_offsets: offsetsOf(frame, PLACEHOLDER), checksum: null, pseudo_sum: 0 };
+    return {
+      template: frame.toString('hex'),
+      mac_offsets: offsetsOf(frame, PLACEHOLDER),
+      checksum: null,
+      pseudo_sum: 0,
+    };
   }
   const targetIp = must(ipv6ToBytes(target));
   const source = must(ipv6ToBytes(CLIENT_V6));
   const frame = neighborSolicitation({ mac: PLACEHOLDER, source, target: targetIp });
   const icmpStart = 14 + 40;
   const icmpLength = frame.length - icmpStart;
-  const pseudo = Buffer.concat([source, solicitedNodeMulticast(targetIp), Buffer.from([0, 0, icmpLength >> 8, icmpLength & 0xff, 0, 0, 0, 58])]);
+  const pseudo = Buffer.concat([
+    source,
+    solicitedNodeMulticast(targetIp),
+    Buffer.from([0, 0, icmpLength >> 8, icmpLength & 0xff, 0, 0, 0, 58]),
+  ]);
   return {
     template: frame.toString('hex'),
     mac_offsets: offsetsOf(frame, PLACEHOLDER),
@@ -106,14 +138,15 @@ interface Analysis {
 /** Pairs requests (asker MAC as source) with replies (asker MAC as destination) in a nanosecond pcap. */
 function analyse(file: string, firstSeq: number, count: number, proto: Proto): Analysis {
   const data = readFileSync(file);
-  if (data.length < 24 || data.readUInt32LE(0) !== 0xa1b23c4d) throw new Error(`${file}: not a nanosecond pcap`);
+  if (data.length < 24 || data.readUInt32LE(0) !== 0xa1b23c4d)
+    throw new Error(`${file}: not a nanosecond pcap`);
   const sentAt = new Float64Array(count).fill(NaN);
   const answered = new Uint8Array(count);
   const latenciesMs: number[] = [];
   let firstRequestNs = Infinity;
   let lastReplyNs = 0;
   let t0Sec = -1;
-  for (let off = 24; off + 16 <= data.length; ) {
+  for (let off = 24; off + 16 <= data.length;) {
     const sec = data.readUInt32LE(off);
     const nsec = data.readUInt32LE(off + 4);
     const incl = data.readUInt32LE(off + 8);
@@ -129,7 +162,10 @@ function analyse(file: string, firstSeq: number, count: number, proto: Proto): A
         firstRequestNs = Math.min(firstRequestNs, t);
       }
     } else if (f[0] === 0x02 && f[1] === 0xee) {
-      const isReply = proto === 'ARP' ? f.readUInt16BE(12) === 0x0806 && f.length >= 22 && f.readUInt16BE(20) === 2 : f.readUInt16BE(12) === 0x86dd && f.length > 54 && f[54] === 136;
+      const isReply =
+        proto === 'ARP'
+          ? f.readUInt16BE(12) === 0x0806 && f.length >= 22 && f.readUInt16BE(20) === 2
+          : f.readUInt16BE(12) === 0x86dd && f.length > 54 && f[54] === 136;
       const i = f.readUInt32BE(2) - firstSeq;
       if (!isReply || i < 0 || i >= count || answered[i]) continue;
       answered[i] = 1;
@@ -153,13 +189,23 @@ function percentile(sorted: number[], p: number): number {
 let nextSeq = 1;
 
 async function step(dir: string, target: Target, proto: Proto, rate: number): Promise<Row> {
-  const address = target === 'kernel' ? (proto === 'ARP' ? KERNEL_V4 : KERNEL_V6) : proto === 'ARP' ? VIP4 : VIP6;
+  const address =
+    target === 'kernel' ? (proto === 'ARP' ? KERNEL_V4 : KERNEL_V6) : proto === 'ARP' ? VIP4 : VIP6;
   const seconds = rate === 0 ? FLOOD_SECONDS : PACED_SECONDS;
   const file = join(dir, `${target}-${proto}-${rate}.pcap`);
-  const capture = await Capture.start(CLI, 'rc0', file, ['-s', '96', '-B', '65536', '--time-stamp-precision=nano', 'arp or icmp6'], false);
+  const capture = await Capture.start(
+    CLI,
+    'rc0',
+    file,
+    ['-s', '96', '-B', '65536', '--time-stamp-precision=nano', 'arp or icmp6'],
+    false,
+  );
   const firstSeq = nextSeq;
   const cfg = { iface: 'rc0', first_seq: firstSeq, rate, seconds, ...loadFor(proto, address) };
-  const gen = spawnSync('ip', ['netns', 'exec', CLI, 'python3', LOADGEN, JSON.stringify(cfg)], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const gen = spawnSync('ip', ['netns', 'exec', CLI, 'python3', LOADGEN, JSON.stringify(cfg)], {
+    encoding: 'utf8',
+    timeout: (seconds + 30) * 1000,
+  });
   if (gen.status !== 0) {
     await capture.stop();
     throw new Error(`load generator failed: ${gen.stderr}${gen.stdout}`);
@@ -193,7 +239,10 @@ async function step(dir: string, target: Target, proto: Proto, rate: number): Pr
 
 async function setUp(): Promise<void> {
   for (const ns of [SPK, CLI]) await addNamespace(ns);
-  await addVeth({ ns: SPK, name: 'rs0', mac: '02:00:00:00:52:00' }, { ns: CLI, name: 'rc0', mac: '02:00:00:00:d0:00' });
+  await addVeth(
+    { ns: SPK, name: 'rs0', mac: '02:00:00:00:52:00' },
+    { ns: CLI, name: 'rc0', mac: '02:00:00:00:d0:00' },
+  );
   await ipIn(SPK, ['addr', 'add', `${KERNEL_V4}/24`, 'dev', 'rs0']);
   await ipIn(SPK, ['addr', 'add', `${KERNEL_V6}/64`, 'dev', 'rs0', 'nodad']);
   await ipIn(CLI, ['addr', 'add', `${CLIENT_V4}/24`, 'dev', 'rc0']);
@@ -224,7 +273,9 @@ async function main(): Promise<void> {
         for (const rate of RATES) {
           const row = await step(dir, target, proto, rate);
           rows.push(row);
-          process.stderr.write(`${target} ${proto} ${rate || 'max'}/s: ${row.repliesPerS.toFixed(0)} replies/s, p99 ${row.p99.toFixed(3)} ms\n`);
+          process.stderr.write(
+            `${target} ${proto} ${rate || 'max'}/s: ${row.repliesPerS.toFixed(0)} replies/s, p99 ${row.p99.toFixed(3)} ms\n`,
+          );
         }
       }
     }
@@ -235,7 +286,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const kernelOf = (r: Row) => rows.find((k) => k.target === 'kernel' && k.proto === r.proto && k.offered === r.offered);
+  const kernelOf = (r: Row) =>
+    rows.find((k) => k.target === 'kernel' && k.proto === r.proto && k.offered === r.offered);
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   console.table(
     rows.map((r) => ({
@@ -248,7 +300,10 @@ async function main(): Promise<void> {
       'p50 ms': fmt(r.p50, 3),
       'p99 ms': fmt(r.p99, 3),
       'max ms': fmt(r.max, 3),
-      'vs kernel': r.target === 'responder' && kernelOf(r) ? `${fmt((100 * r.repliesPerS) / kernelOf(r)!.repliesPerS, 0)}%` : '',
+      'vs kernel':
+        r.target === 'responder' && kernelOf(r)
+          ? `${fmt((100 * r.repliesPerS) / kernelOf(r)!.repliesPerS, 0)}%`
+          : '',
       'captured req': `${fmt((100 * r.requestsSeen) / r.sent, 1)}%`,
       'capture drops': Number.isFinite(r.captureDrops) ? r.captureDrops : '?',
     })),
@@ -256,13 +311,16 @@ async function main(): Promise<void> {
   const at10k = rows.filter((r) => r.target === 'responder' && r.offered === 10_000);
   const flood = rows.filter((r) => r.target === 'responder' && r.offered === 0);
   const verdicts = [
-    ...at10k.map((r) => `${r.proto} p99 at 10k/s ${fmt(r.p99, 3)} ms (target < 2 ms): ${r.p99 < 2 ? 'met' : 'MISSED'}`),
+    ...at10k.map(
+      (r) => `${r.proto} p99 at 10k/s ${fmt(r.p99, 3)} ms (target < 2 ms): ${r.p99 < 2 ? 'met' : 'MISSED'}`,
+    ),
     ...flood.map((r) => {
       const k = kernelOf(r);
       const share = k ? r.repliesPerS / k.repliesPerS : NaN;
       // At 'max' the kernel answers inside the sender's own softirq (veth), so one sender cannot
       // saturate it: when it answered everything, its figure is a lower bound of its limit.
-      const bound = k && k.answered > 0.99 ? ' (kernel answered all the sender could send: its limit is higher)' : '';
+      const bound =
+        k && k.answered > 0.99 ? ' (kernel answered all the sender could send: its limit is higher)' : '';
       return `${r.proto} saturated throughput ${fmt(r.repliesPerS)}/s = ${fmt(share * 100)}% of the kernel's${bound} (target >= 25%): ${share >= 0.25 ? 'met' : 'MISSED'}`;
     }),
   ];

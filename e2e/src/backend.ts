@@ -22,7 +22,9 @@ const server = (port: number, host: string) => {
     process.stderr.write(`backend ${nodeName}: ${host}:${port}: ${e.message}\n`);
     process.exit(1);
   });
-  s.listen({ port, host, ipv6Only: host === '::' }, () => process.stdout.write(`backend ${nodeName} listening on [${host}]:${port}\n`));
+  s.listen({ port, host, ipv6Only: host === '::' }, () =>
+    process.stdout.write(`backend ${nodeName} listening on [${host}]:${port}\n`),
+  );
   return s;
 };
 

@@ -14,9 +14,24 @@ async function applyJson(cp: ControlPlane, objects: unknown[]): Promise<void> {
   await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(list) });
 }
 
-async function patchStatus(cp: ControlPlane, resource: string, name: string, namespace: string | undefined, status: unknown): Promise<void> {
+async function patchStatus(
+  cp: ControlPlane,
+  resource: string,
+  name: string,
+  namespace: string | undefined,
+  status: unknown,
+): Promise<void> {
   const ns = namespace ? ['-n', namespace] : [];
-  await cp.kubectlOk([...ns, 'patch', resource, name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  await cp.kubectlOk([
+    ...ns,
+    'patch',
+    resource,
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
 }
 
 /** A Node condition in the form the API expects (times now). */
@@ -35,7 +50,14 @@ export async function createNodes(cp: ControlPlane, nodes: readonly LabNode[]): 
     nodes.map((n) => ({
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'metallb-ts.lab/node': 'true' } },
+      metadata: {
+        name: n.name,
+        labels: {
+          'kubernetes.io/hostname': n.name,
+          'kubernetes.io/os': 'linux',
+          'metallb-ts.lab/node': 'true',
+        },
+      },
       spec: {},
     })),
   );
@@ -46,7 +68,11 @@ export async function createNodes(cp: ControlPlane, nodes: readonly LabNode[]): 
  * Writes a node's status: addresses plus the given conditions (Ready defaults to True; e.g.
  * `{ NetworkUnavailable: 'True' }` to exclude it from announcing).
  */
-export async function setNodeConditions(cp: ControlPlane, node: LabNode, conditions: Record<string, 'True' | 'False'>): Promise<void> {
+export async function setNodeConditions(
+  cp: ControlPlane,
+  node: LabNode,
+  conditions: Record<string, 'True' | 'False'>,
+): Promise<void> {
   const all = { Ready: 'True' as const, ...conditions };
   await patchStatus(cp, 'node', node.name, undefined, {
     addresses: [
@@ -55,7 +81,12 @@ export async function setNodeConditions(cp: ControlPlane, node: LabNode, conditi
       { type: 'Hostname', address: node.name },
     ],
     conditions: Object.entries(all).map(([type, status]) =>
-      condition(type, status, type === 'Ready' ? 'KubeletReady' : 'MetalLbTsLab', `set by the metallb-ts lab`),
+      condition(
+        type,
+        status,
+        type === 'Ready' ? 'KubeletReady' : 'MetalLbTsLab',
+        `set by the metallb-ts lab`,
+      ),
     ),
     nodeInfo: {
       architecture: 'amd64',
@@ -150,7 +181,11 @@ export function demoService(o: DemoServiceOptions = {}): unknown {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: o.name ?? 'demo', namespace: o.namespace ?? DEMO_NAMESPACE, annotations: o.annotations ?? {} },
+    metadata: {
+      name: o.name ?? 'demo',
+      namespace: o.namespace ?? DEMO_NAMESPACE,
+      annotations: o.annotations ?? {},
+    },
     spec: {
       type: 'LoadBalancer',
       selector: { ...DEMO_APP_LABEL },
@@ -182,11 +217,24 @@ export async function applyDemo(cp: ControlPlane): Promise<void> {
 }
 
 /** Endpoint addresses (ready ones) of a Service, from its EndpointSlices. */
-export async function readyEndpointAddresses(cp: ControlPlane, namespace: string, service: string): Promise<string[]> {
+export async function readyEndpointAddresses(
+  cp: ControlPlane,
+  namespace: string,
+  service: string,
+): Promise<string[]> {
   const out = await cp.kubectlOk([
-    '-n', namespace, 'get', 'endpointslices.discovery.k8s.io', '-l', `kubernetes.io/service-name=${service}`, '-o', 'json',
+    '-n',
+    namespace,
+    'get',
+    'endpointslices.discovery.k8s.io',
+    '-l',
+    `kubernetes.io/service-name=${service}`,
+    '-o',
+    'json',
   ]);
-  const list = JSON.parse(out) as { items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] };
+  const list = JSON.parse(out) as {
+    items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[];
+  };
   return list.items
     .flatMap((s) => s.endpoints ?? [])
     .filter((e) => e.conditions?.ready !== false)
@@ -195,14 +243,21 @@ export async function readyEndpointAddresses(cp: ControlPlane, namespace: string
 }
 
 /** Waits for a Service's first ingress IP (status.loadBalancer.ingress). */
-export async function waitForIngress(cp: ControlPlane, namespace: string, service: string, timeoutMs = 30_000): Promise<string[]> {
+export async function waitForIngress(
+  cp: ControlPlane,
+  namespace: string,
+  service: string,
+  timeoutMs = 30_000,
+): Promise<string[]> {
   return waitFor(
     `Service ${namespace}/${service} to get status.loadBalancer.ingress`,
     async () => {
       const out = await cp.kubectlOk(['-n', namespace, 'get', 'service', service, '-o', 'json']);
       const svc = JSON.parse(out) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
       const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
-      return ips.length > 0 ? { done: true, value: ips } : { done: false, observed: svc.status ?? 'no status' };
+      return ips.length > 0
+        ? { done: true, value: ips }
+        : { done: false, observed: svc.status ?? 'no status' };
     },
     { timeoutMs, intervalMs: 250 },
   );

@@ -20,7 +20,10 @@ function yamlFiles(dir: string): string[] {
  * Applies the CRDs (`config/crds/*.yaml`, when that folder exists) and waits until they are
  * served, then the RBAC (`config/rbac/*.yaml`). Returns the names of the files applied.
  */
-export async function applyClusterManifests(cp: ControlPlane, progress: (line: string) => void = () => undefined): Promise<string[]> {
+export async function applyClusterManifests(
+  cp: ControlPlane,
+  progress: (line: string) => void = () => undefined,
+): Promise<string[]> {
   const applied: string[] = [];
   const crds = yamlFiles(crdDir);
   if (crds.length === 0) progress(`cluster: no CRDs yet (${crdDir} missing or empty)`);
@@ -30,7 +33,9 @@ export async function applyClusterManifests(cp: ControlPlane, progress: (line: s
   }
   if (crds.length > 0) {
     progress(`cluster: ${crds.length} CRD file(s) applied; waiting until established`);
-    await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'], { timeoutMs: 70_000 });
+    await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'], {
+      timeoutMs: 70_000,
+    });
   }
   for (const file of yamlFiles(rbacDir)) {
     await cp.kubectlOk(['apply', '-f', file]);

@@ -56,8 +56,16 @@ export interface ComponentOptions {
  * Starts the controller on the host as ServiceAccount metallb-system/controller. Returns an
  * error value (nothing started) when `packages/controller/dist/main.js` is not built.
  */
-export async function startController(cp: ControlPlane, dir: string, o: ComponentOptions = {}): Promise<StartResult> {
-  if (!existsSync(CONTROLLER_MAIN)) return { ok: false, error: `${CONTROLLER_MAIN} is missing: build it (pnpm --filter @metallb-ts/controller... build)` };
+export async function startController(
+  cp: ControlPlane,
+  dir: string,
+  o: ComponentOptions = {},
+): Promise<StartResult> {
+  if (!existsSync(CONTROLLER_MAIN))
+    return {
+      ok: false,
+      error: `${CONTROLLER_MAIN} is missing: build it (pnpm --filter @metallb-ts/controller... build)`,
+    };
   const kubeconfig = await serviceAccountKubeconfig(cp, INSTALL_NAMESPACE, 'controller', cp.server.local);
   const port = await freePort();
   const env = {
@@ -69,7 +77,13 @@ export async function startController(cp: ControlPlane, dir: string, o: Componen
     LOG_LEVEL: o.logLevel ?? 'debug',
     ...o.env,
   };
-  const rec = startProcess(dir, controllerName, [process.execPath, CONTROLLER_MAIN], logFile(dir, controllerName), { env, cwd: repoRoot });
+  const rec = startProcess(
+    dir,
+    controllerName,
+    [process.execPath, CONTROLLER_MAIN],
+    logFile(dir, controllerName),
+    { env, cwd: repoRoot },
+  );
   return { ok: true, value: rec };
 }
 
@@ -77,8 +91,17 @@ export async function startController(cp: ControlPlane, dir: string, o: Componen
  * Starts the speaker of `node` inside its namespace (`ip netns exec`) as ServiceAccount
  * metallb-system/speaker, talking to the API server over the management bridge.
  */
-export async function startSpeaker(cp: ControlPlane, dir: string, node: string, o: ComponentOptions = {}): Promise<StartResult> {
-  if (!existsSync(SPEAKER_MAIN)) return { ok: false, error: `${SPEAKER_MAIN} is missing: build it (pnpm --filter @metallb-ts/speaker... build)` };
+export async function startSpeaker(
+  cp: ControlPlane,
+  dir: string,
+  node: string,
+  o: ComponentOptions = {},
+): Promise<StartResult> {
+  if (!existsSync(SPEAKER_MAIN))
+    return {
+      ok: false,
+      error: `${SPEAKER_MAIN} is missing: build it (pnpm --filter @metallb-ts/speaker... build)`,
+    };
   const n = labNode(node);
   const kubeconfig = await serviceAccountKubeconfig(cp, INSTALL_NAMESPACE, 'speaker', cp.server.lab);
   const env = {
@@ -93,10 +116,16 @@ export async function startSpeaker(cp: ControlPlane, dir: string, node: string, 
     ...o.env,
   };
   // `ip netns exec` execs the program, so the recorded PID is the speaker's own.
-  const rec = startProcess(dir, speakerName(node), ['ip', 'netns', 'exec', n.name, process.execPath, SPEAKER_MAIN], logFile(dir, speakerName(node)), {
-    env,
-    cwd: repoRoot,
-  });
+  const rec = startProcess(
+    dir,
+    speakerName(node),
+    ['ip', 'netns', 'exec', n.name, process.execPath, SPEAKER_MAIN],
+    logFile(dir, speakerName(node)),
+    {
+      env,
+      cwd: repoRoot,
+    },
+  );
   return { ok: true, value: rec };
 }
 
@@ -113,7 +142,11 @@ export function componentRunning(dir: string, name: string): boolean {
  * Signals a speaker: SIGKILL/SIGTERM end it (and it is forgotten once gone), SIGSTOP/SIGCONT
  * freeze and thaw it. Returns false when it was not running.
  */
-export async function killSpeaker(dir: string, node: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<boolean> {
+export async function killSpeaker(
+  dir: string,
+  node: string,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<boolean> {
   const rec = componentRecord(dir, speakerName(node));
   if (!rec) return false;
   if (signal === 'SIGKILL' || signal === 'SIGTERM') {
@@ -127,12 +160,21 @@ export async function killSpeaker(dir: string, node: string, signal: NodeJS.Sign
   return signalProcess(rec, signal);
 }
 
-export async function restartSpeaker(cp: ControlPlane, dir: string, node: string, o: ComponentOptions = {}): Promise<StartResult> {
+export async function restartSpeaker(
+  cp: ControlPlane,
+  dir: string,
+  node: string,
+  o: ComponentOptions = {},
+): Promise<StartResult> {
   await killSpeaker(dir, node, 'SIGTERM');
   return startSpeaker(cp, dir, node, o);
 }
 
-export async function stopComponent(dir: string, name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopComponent(
+  dir: string,
+  name: string,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   const rec = componentRecord(dir, name);
   if (!rec) return;
   signalProcess(rec, 'SIGCONT');

@@ -136,10 +136,18 @@ function build(options: { dir: string; binDir?: string }): Built {
   const lab = `https://${MGMT_HOST_IP}:${APISERVER_PORT}`;
 
   const kubectl = (args: readonly string[], o: KubectlOptions = {}): Promise<RunResult> =>
-    run([join(binDir, 'kubectl'), `--kubeconfig=${o.kubeconfig ?? p.adminKubeconfig}`, '--request-timeout=20s', ...args], {
-      input: o.input,
-      timeoutMs: o.timeoutMs ?? 30_000,
-    });
+    run(
+      [
+        join(binDir, 'kubectl'),
+        `--kubeconfig=${o.kubeconfig ?? p.adminKubeconfig}`,
+        '--request-timeout=20s',
+        ...args,
+      ],
+      {
+        input: o.input,
+        timeoutMs: o.timeoutMs ?? 30_000,
+      },
+    );
 
   const apiGet = (path: string): Promise<{ status: number; body: string }> =>
     new Promise((resolveGet, reject) => {
@@ -157,7 +165,9 @@ function build(options: { dir: string; binDir?: string }): Built {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolveGet({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
         },
       );
       req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
@@ -199,7 +209,9 @@ function build(options: { dir: string; binDir?: string }): Built {
         const rec = readState(dir).processes['kube-apiserver'];
         if (rec && !isRunning(rec)) throw new Error(`kube-apiserver exited; see ${p.logs['kube-apiserver']}`);
         const r = await apiGet('/readyz');
-        return r.status === 200 ? { done: true, value: undefined } : { done: false, observed: `${r.status} ${r.body}` };
+        return r.status === 200
+          ? { done: true, value: undefined }
+          : { done: false, observed: `${r.status} ${r.body}` };
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );
@@ -294,7 +306,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       if (!isRunning(etcd)) throw new Error(`etcd exited; see ${p.logs.etcd}`);
       const res = await fetch(`http://127.0.0.1:${ETCD_CLIENT_PORT}/health`);
       const body = await res.text();
-      return res.ok && body.includes('true') ? { done: true, value: undefined } : { done: false, observed: body };
+      return res.ok && body.includes('true')
+        ? { done: true, value: undefined }
+        : { done: false, observed: body };
     },
     { timeoutMs: 30_000, intervalMs: 200 },
   );
@@ -331,7 +345,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await waitFor(
       `kube-controller-manager to create ServiceAccount kube-system/default (log: ${p.logs['kube-controller-manager']})`,
       async () => {
-        if (!isRunning(kcmRecord)) throw new Error(`kube-controller-manager exited; see ${p.logs['kube-controller-manager']}`);
+        if (!isRunning(kcmRecord))
+          throw new Error(`kube-controller-manager exited; see ${p.logs['kube-controller-manager']}`);
         const r = await cp.apiGet('/api/v1/namespaces/kube-system/serviceaccounts/default');
         return r.status === 200 ? { done: true, value: undefined } : { done: false, observed: r.status };
       },

@@ -17,6 +17,9 @@ export async function serviceAccountKubeconfig(
   if (token.length === 0) throw new Error(`TokenRequest for ${namespace}/${sa} returned an empty token`);
   const host = new URL(server).hostname.replaceAll(/[^a-z0-9]/gi, '_');
   const path = join(cp.dir, `sa-${namespace}-${sa}-${host}.kubeconfig`);
-  writeKubeconfig(path, server, cp.caFile, `system:serviceaccount:${namespace}:${sa}`, { kind: 'token', token });
+  writeKubeconfig(path, server, cp.caFile, `system:serviceaccount:${namespace}:${sa}`, {
+    kind: 'token',
+    token,
+  });
   return path;
 }

@@ -25,12 +25,19 @@ const progress = (line: string): void => {
 function buildComponents(): void {
   if (process.env.METALLB_TS_E2E_BUILD === '0') return;
   progress('building @metallb-ts/controller and @metallb-ts/speaker (METALLB_TS_E2E_BUILD=0 skips)');
-  const r = spawnSync('pnpm', ['--filter', '@metallb-ts/controller...', '--filter', '@metallb-ts/speaker...', 'build'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 5 * 60_000,
-  });
-  if (r.status !== 0) progress(`WARNING: component build failed (exit ${r.status}); dist/ may be stale:\n${(r.stdout ?? '').slice(-2000)}${r.stderr ?? ''}`);
+  const r = spawnSync(
+    'pnpm',
+    ['--filter', '@metallb-ts/controller...', '--filter', '@metallb-ts/speaker...', 'build'],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 5 * 60_000,
+    },
+  );
+  if (r.status !== 0)
+    progress(
+      `WARNING: component build failed (exit ${r.status}); dist/ may be stale:\n${(r.stdout ?? '').slice(-2000)}${r.stderr ?? ''}`,
+    );
 }
 
 async function setup(ownerPid: number): Promise<void> {
@@ -70,6 +77,6 @@ try {
     process.exit(2);
   }
 } catch (e) {
-  process.stderr.write(`[e2e] ${verb} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`[e2e] ${verb} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 }

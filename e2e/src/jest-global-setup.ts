@@ -7,14 +7,23 @@ export default async function globalSetup(globalConfig: { rootDir: string }): Pr
   const repo = globalConfig.rootDir;
   const here = join(repo, 'e2e', 'src');
   console.log('\n[e2e] building the control plane if needed (bash e2e/scripts/build-control-plane.sh)');
-  const build = spawnSync('bash', [join(repo, 'e2e', 'scripts', 'build-control-plane.sh')], { stdio: 'inherit' });
+  const build = spawnSync('bash', [join(repo, 'e2e', 'scripts', 'build-control-plane.sh')], {
+    stdio: 'inherit',
+  });
   if (build.status !== 0) throw new Error(`build-control-plane.sh failed (exit ${build.status})`);
   const session = spawnSync(
     process.execPath,
-    ['--import', join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(here, 'e2e-session.ts'), 'setup', String(process.pid)],
+    [
+      '--import',
+      join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs'),
+      join(here, 'e2e-session.ts'),
+      'setup',
+      String(process.pid),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 20 * 60_000 },
   );
-  if (session.status !== 0) throw new Error(`e2e set-up failed (exit ${session.status}); see the [e2e] lines above`);
+  if (session.status !== 0)
+    throw new Error(`e2e set-up failed (exit ${session.status}); see the [e2e] lines above`);
   const lastLine = session.stdout.trim().split('\n').pop() ?? '{}';
   const env = JSON.parse(lastLine) as Record<string, string>;
   // Test workers inherit the environment of this process.

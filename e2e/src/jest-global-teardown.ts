@@ -9,7 +9,13 @@ export default async function globalTeardown(globalConfig: { rootDir: string }):
   const here = join(repo, 'e2e', 'src');
   spawnSync(
     process.execPath,
-    ['--import', join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs'), join(here, 'e2e-session.ts'), 'teardown', dir],
+    [
+      '--import',
+      join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs'),
+      join(here, 'e2e-session.ts'),
+      'teardown',
+      dir,
+    ],
     { stdio: 'inherit', timeout: 120_000 },
   );
 }

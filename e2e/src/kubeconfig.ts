@@ -10,7 +10,13 @@ const b64 = (file: string): string => readFileSync(file).toString('base64');
  * Writes a self-contained kubeconfig (credentials embedded, so it works from any namespace or
  * working directory). JSON is valid YAML, so every client reads it.
  */
-export function writeKubeconfig(path: string, server: string, caFile: string, name: string, user: KubeconfigUser): void {
+export function writeKubeconfig(
+  path: string,
+  server: string,
+  caFile: string,
+  name: string,
+  user: KubeconfigUser,
+): void {
   const userEntry =
     user.kind === 'cert'
       ? { 'client-certificate-data': b64(user.certFile), 'client-key-data': b64(user.keyFile) }

@@ -28,10 +28,14 @@ function buildControlPlane(): void {
 
 function buildComponents(): void {
   say('components: pnpm build of @metallb-ts/controller and @metallb-ts/speaker (and their dependencies)');
-  const r = spawnSync('pnpm', ['--filter', '@metallb-ts/controller...', '--filter', '@metallb-ts/speaker...', 'build'], {
-    stdio: 'inherit',
-    cwd: repoRoot,
-  });
+  const r = spawnSync(
+    'pnpm',
+    ['--filter', '@metallb-ts/controller...', '--filter', '@metallb-ts/speaker...', 'build'],
+    {
+      stdio: 'inherit',
+      cwd: repoRoot,
+    },
+  );
   if (r.status !== 0) say('components: build FAILED; starting whatever dist/ holds (see above)');
 }
 
@@ -44,15 +48,20 @@ async function up(flags: Set<string>): Promise<void> {
   await claimLab('lab', dir, { progress: say });
   // A fresh start every time: whatever this folder's last life left goes first.
   await stopAllRecorded(dir);
-  for (const sub of ['etcd', 'logs', 'pki', 'state.json']) rmSync(join(dir, sub), { recursive: true, force: true });
+  for (const sub of ['etcd', 'logs', 'pki', 'state.json'])
+    rmSync(join(dir, sub), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const cp = await startControlPlane({ dir, progress: say });
   await applyClusterManifests(cp, say);
   const lab = await Lab.start({ cp, dir, progress: say, components: !flags.has('--no-components') });
-  say('demo: IPAddressPool demo (203.0.113.200-203.0.113.220), L2Advertisement demo, Service demo/demo (LoadBalancer, port 80)');
+  say(
+    'demo: IPAddressPool demo (203.0.113.200-203.0.113.220), L2Advertisement demo, Service demo/demo (LoadBalancer, port 80)',
+  );
   await applyDemo(cp);
   if (lab.componentErrors.size > 0 || flags.has('--no-components')) {
-    say(`demo: components missing (${[...lab.componentErrors.keys()].join(', ') || 'skipped'}); the Service will stay pending`);
+    say(
+      `demo: components missing (${[...lab.componentErrors.keys()].join(', ') || 'skipped'}); the Service will stay pending`,
+    );
     say(`lab is up without components; \`bash e2e/scripts/lab.sh down\` removes it`);
     return;
   }
@@ -65,23 +74,36 @@ async function up(flags: Set<string>): Promise<void> {
     throw new Error('the demo Service got no address');
   }
   say(`demo: Service demo/demo got ${vip}; asking "who has ${vip}?" from the client namespace`);
-  const macs = await lab.waitFor(
-    `an ARP answer for ${vip} in the client namespace`,
-    async () => {
-      const r = await lab.clientArping(vip);
-      return r.macs.length > 0 ? { done: true, value: r.macs } : { done: false, observed: r.raw.trim() };
-    },
-    { timeoutMs: 60_000, intervalMs: 500 },
-  ).catch(async (e: unknown) => {
-    say(String(e instanceof Error ? e.message : e));
-    for (const n of lab.nodes) say(`speaker-${n.name} log tail:\n${lab.logs(`speaker-${n.name}`, 15)}`);
-    throw new Error(`nobody answered ARP for ${vip}`);
-  });
+  const macs = await lab
+    .waitFor(
+      `an ARP answer for ${vip} in the client namespace`,
+      async () => {
+        const r = await lab.clientArping(vip);
+        return r.macs.length > 0 ? { done: true, value: r.macs } : { done: false, observed: r.raw.trim() };
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    )
+    .catch(async (e: unknown) => {
+      say(String(e instanceof Error ? e.message : e));
+      for (const n of lab.nodes) say(`speaker-${n.name} log tail:\n${lab.logs(`speaker-${n.name}`, 15)}`);
+      throw new Error(`nobody answered ARP for ${vip}`);
+    });
   const announcing = macs.map((m) => `${lab.nodeForMac(m) ?? 'unknown node'} (${m})`).join(', ');
-  const l2 = await cp.kubectl(['-n', 'metallb-system', 'get', 'servicel2statuses.metallb.io', '-o', 'jsonpath={range .items[*]}{.status.node} {end}']);
+  const l2 = await cp.kubectl([
+    '-n',
+    'metallb-system',
+    'get',
+    'servicel2statuses.metallb.io',
+    '-o',
+    'jsonpath={range .items[*]}{.status.node} {end}',
+  ]);
   const curl = await lab.clientCurl(`http://${vip}/`);
-  say(`demo: ${vip} is announced by ${announcing}${l2.stdout.trim() ? `; ServiceL2Status says ${l2.stdout.trim()}` : ''}`);
-  say(`demo: HTTP from the client: ${curl.ok ? `served by ${curl.body.trim()}` : `failed (${curl.error || curl.status})`}`);
+  say(
+    `demo: ${vip} is announced by ${announcing}${l2.stdout.trim() ? `; ServiceL2Status says ${l2.stdout.trim()}` : ''}`,
+  );
+  say(
+    `demo: HTTP from the client: ${curl.ok ? `served by ${curl.body.trim()}` : `failed (${curl.error || curl.status})`}`,
+  );
   process.stdout.write(
     [
       '',
@@ -109,20 +131,30 @@ async function down(flags: Set<string>): Promise<void> {
   releaseLab(dir);
   const gone = await topologyGone();
   // Only a folder the lab made (it has our state file or CA) is removed.
-  if (existsSync(stateFile(dir)) || existsSync(join(dir, 'pki', 'ca.crt'))) rmSync(dir, { recursive: true, force: true });
+  if (existsSync(stateFile(dir)) || existsSync(join(dir, 'pki', 'ca.crt')))
+    rmSync(dir, { recursive: true, force: true });
   const ports = await pidsOnLabPorts();
   if (!gone.gone || ports.length > 0) {
-    throw new Error(`left behind: ${[...gone.leftovers, ...ports.map((p) => `pid ${p} on a lab port`)].join(', ')}`);
+    throw new Error(
+      `left behind: ${[...gone.leftovers, ...ports.map((p) => `pid ${p} on a lab port`)].join(', ')}`,
+    );
   }
   say('lab is down: no namespaces, links, bridges, processes or files left');
 }
 
 async function status(): Promise<void> {
   const owner = readOwner();
-  say(owner ? `held by ${owner.kind} (pid ${owner.pid}, ${ownerAlive(owner) ? 'alive' : 'dead'}), folder ${owner.dir}` : 'nobody holds the lab');
+  say(
+    owner
+      ? `held by ${owner.kind} (pid ${owner.pid}, ${ownerAlive(owner) ? 'alive' : 'dead'}), folder ${owner.dir}`
+      : 'nobody holds the lab',
+  );
   const dir = owner?.dir ?? defaultLabDir();
   const procs = Object.values(readState(dir).processes);
-  for (const p of procs) say(`  ${p.name.padEnd(26)} pid ${String(p.pid).padEnd(8)} ${isRunning(p) ? 'running' : 'NOT running'}  log ${p.log}`);
+  for (const p of procs)
+    say(
+      `  ${p.name.padEnd(26)} pid ${String(p.pid).padEnd(8)} ${isRunning(p) ? 'running' : 'NOT running'}  log ${p.log}`,
+    );
   const ns = (await listNetns()).filter((n) => LAB_NAMESPACES.includes(n));
   say(`namespaces: ${ns.join(', ') || '(none)'}`);
   if (procs.some((p) => p.name === 'kube-apiserver' && isRunning(p))) {
@@ -131,7 +163,8 @@ async function status(): Promise<void> {
     process.stdout.write(`${svcs.stdout}${svcs.stderr}`);
     if (ns.length > 0) {
       const lab = await Lab.attach(cp, dir);
-      for (const n of lab.nodes) say(`  ${n.name} kube-ipvs0: ${(await lab.vipsOn(n.name)).join(' ') || '(none)'}`);
+      for (const n of lab.nodes)
+        say(`  ${n.name} kube-ipvs0: ${(await lab.vipsOn(n.name)).join(' ') || '(none)'}`);
       const neigh = await run(['ip', '-n', CLIENT_NS, 'neigh']);
       say(`client neighbours:\n${neigh.stdout.trim()}`);
     }

@@ -34,16 +34,29 @@ const agent = new Agent({
 });
 
 const log = (msg: string, extra: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'lab-proxy', msg, ...extra })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ts: new Date().toISOString(), component: 'lab-proxy', msg, ...extra })}\n`,
+  );
 
 interface ServiceList {
-  items: { metadata: { namespace: string; name: string }; spec?: { type?: string }; status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }[];
+  items: {
+    metadata: { namespace: string; name: string };
+    spec?: { type?: string };
+    status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+  }[];
 }
 
 function listServices(): Promise<ServiceList> {
   return new Promise((resolveList, reject) => {
     const req = request(
-      { host: server.hostname, port: server.port, path: '/api/v1/services', agent, timeout: 5_000, headers: { accept: 'application/json' } },
+      {
+        host: server.hostname,
+        port: server.port,
+        path: '/api/v1/services',
+        agent,
+        timeout: 5_000,
+        headers: { accept: 'application/json' },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -72,18 +85,33 @@ async function currentVips(ns: string): Promise<Set<string> | undefined> {
   const r = await run(['ip', '-n', ns, '-j', 'addr', 'show', 'dev', VIP_IF]);
   if (r.code !== 0) return undefined;
   const links = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; scope: string }[] }[];
-  return new Set(links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => a.local));
+  return new Set(
+    links
+      .flatMap((l) => l.addr_info ?? [])
+      .filter((a) => a.scope === 'global')
+      .map((a) => a.local),
+  );
 }
 
 async function converge(ns: string, want: Set<string>): Promise<void> {
   const have = await currentVips(ns);
   if (!have) return; // namespace gone (lab going down): nothing to do
   const cmds: string[] = [];
-  for (const ip of want) if (!have.has(ip)) cmds.push(ip.includes(':') ? `addr add ${ip}/128 dev ${VIP_IF} nodad` : `addr add ${ip}/32 dev ${VIP_IF}`);
-  for (const ip of have) if (!want.has(ip)) cmds.push(`addr del ${ip}/${ip.includes(':') ? 128 : 32} dev ${VIP_IF}`);
+  for (const ip of want)
+    if (!have.has(ip))
+      cmds.push(
+        ip.includes(':') ? `addr add ${ip}/128 dev ${VIP_IF} nodad` : `addr add ${ip}/32 dev ${VIP_IF}`,
+      );
+  for (const ip of have)
+    if (!want.has(ip)) cmds.push(`addr del ${ip}/${ip.includes(':') ? 128 : 32} dev ${VIP_IF}`);
   if (cmds.length === 0) return;
   const r = await run(['ip', '-n', ns, '-force', '-batch', '-'], { input: `${cmds.join('\n')}\n` });
-  log('converged', { ns, changes: cmds, ok: r.code === 0, ...(r.code === 0 ? {} : { stderr: r.stderr.trim() }) });
+  log('converged', {
+    ns,
+    changes: cmds,
+    ok: r.code === 0,
+    ...(r.code === 0 ? {} : { stderr: r.stderr.trim() }),
+  });
 }
 
 let stopping = false;

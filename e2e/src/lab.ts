@@ -1,6 +1,12 @@
 import { COMPONENT_NAMES, type ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE } from './cluster-setup.js';
-import { createDemoPods, createNodes, DEMO_NAMESPACE, setNodeConditions, setPodReady } from './cluster-objects.js';
+import {
+  createDemoPods,
+  createNodes,
+  DEMO_NAMESPACE,
+  setNodeConditions,
+  setPodReady,
+} from './cluster-objects.js';
 import {
   componentRunning,
   controllerName,
@@ -33,7 +39,16 @@ import {
 import { waitFor, type Probe, type WaitOptions } from './wait-for.js';
 
 export { createTopology, destroyTopology, nsExec };
-export { CLIENT_NS, CLIENT_IP, CLIENT_IP6, DATA_IF, VIP_IF, LAB_NODES, labNode, topologyGone } from './topology.js';
+export {
+  CLIENT_NS,
+  CLIENT_IP,
+  CLIENT_IP6,
+  DATA_IF,
+  VIP_IF,
+  LAB_NODES,
+  labNode,
+  topologyGone,
+} from './topology.js';
 export type { LabNode };
 
 export const LAB_PROXY = 'lab-proxy';
@@ -101,19 +116,31 @@ export class Lab {
       progress('cluster: Node objects node-1..3 (Ready=True, InternalIP = data address)');
       await createNodes(cp, LAB_NODES);
       for (const n of LAB_NODES) {
-        startProcess(dir, backendName(n.name), ['ip', 'netns', 'exec', n.name, ...nodeArgvFor('backend'), n.name, BACKEND_PORTS], logFile(dir, backendName(n.name)));
+        startProcess(
+          dir,
+          backendName(n.name),
+          ['ip', 'netns', 'exec', n.name, ...nodeArgvFor('backend'), n.name, BACKEND_PORTS],
+          logFile(dir, backendName(n.name)),
+        );
       }
       progress(`backends: HTTP on ${BACKEND_PORTS} in every node namespace`);
       progress('cluster: demo pods (hostNetwork, Running, Ready) in namespace demo');
       await createDemoPods(cp, LAB_NODES);
-      startProcess(dir, LAB_PROXY, [...nodeArgvFor('lab-proxy'), cp.adminKubeconfig, LAB_NODES.map((n) => n.name).join(',')], logFile(dir, LAB_PROXY));
+      startProcess(
+        dir,
+        LAB_PROXY,
+        [...nodeArgvFor('lab-proxy'), cp.adminKubeconfig, LAB_NODES.map((n) => n.name).join(',')],
+        logFile(dir, LAB_PROXY),
+      );
       progress('lab-proxy: keeps kube-ipvs0 in every node equal to the LoadBalancer ingress IPs');
       for (const n of LAB_NODES) {
         await lab.waitFor(
           `backend of ${n.name} to answer on ${n.dataIp}:8080`,
           async () => {
             const r = await lab.clientCurl(`http://${n.dataIp}:8080/`, { timeoutMs: 1_000 });
-            return r.ok && r.body.trim() === n.name ? { done: true, value: undefined } : { done: false, observed: r };
+            return r.ok && r.body.trim() === n.name
+              ? { done: true, value: undefined }
+              : { done: false, observed: r };
           },
           { timeoutMs: 20_000, intervalMs: 200 },
         );
@@ -209,16 +236,26 @@ export class Lab {
     const count = o.count ?? 1;
     const timeoutMs = o.timeoutMs ?? 1_000;
     if (ip.includes(':')) {
-      const r = await nsExec(CLIENT_NS, ['ndisc6', '-m', '-n', '-r', String(count), '-w', String(timeoutMs), ip, DATA_IF], {
-        timeoutMs: timeoutMs * count + 5_000,
-      });
-      const macs = [...r.stdout.matchAll(/Target link-layer address:\s*([0-9A-Fa-f:]{17})/g)].map((m) => m[1]!.toLowerCase());
+      const r = await nsExec(
+        CLIENT_NS,
+        ['ndisc6', '-m', '-n', '-r', String(count), '-w', String(timeoutMs), ip, DATA_IF],
+        {
+          timeoutMs: timeoutMs * count + 5_000,
+        },
+      );
+      const macs = [...r.stdout.matchAll(/Target link-layer address:\s*([0-9A-Fa-f:]{17})/g)].map((m) =>
+        m[1]!.toLowerCase(),
+      );
       return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
     }
     const seconds = Math.max(1, Math.ceil((timeoutMs * count) / 1000));
-    const r = await nsExec(CLIENT_NS, ['arping', '-c', String(count), '-w', String(seconds), '-I', DATA_IF, ip], {
-      timeoutMs: seconds * 1000 + 5_000,
-    });
+    const r = await nsExec(
+      CLIENT_NS,
+      ['arping', '-c', String(count), '-w', String(seconds), '-I', DATA_IF, ip],
+      {
+        timeoutMs: seconds * 1000 + 5_000,
+      },
+    );
     const macs = [...r.stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) /g)].map((m) => m[1]!.toLowerCase());
     return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
   }
@@ -246,7 +283,12 @@ export class Lab {
     );
     const lines = r.stdout.split('\n');
     const status = Number(lines.pop() ?? '0');
-    return { ok: r.code === 0 && status >= 200 && status < 300, status, body: lines.join('\n'), error: r.stderr.trim() };
+    return {
+      ok: r.code === 0 && status >= 200 && status < 300,
+      status,
+      body: lines.join('\n'),
+      error: r.stderr.trim(),
+    };
   }
 
   /** Which lab node owns a MAC (data0), if any. */
@@ -261,11 +303,19 @@ export class Lab {
   async vipsOn(node: string): Promise<string[]> {
     const r = await run(['ip', '-n', labNode(node).name, '-j', 'addr', 'show', 'dev', VIP_IF]);
     const links = JSON.parse(r.stdout.trim() || '[]') as { addr_info?: { local: string; scope: string }[] }[];
-    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => a.local).sort();
+    return links
+      .flatMap((l) => l.addr_info ?? [])
+      .filter((a) => a.scope === 'global')
+      .map((a) => a.local)
+      .sort();
   }
 
   /** Bounded poll (see `waitFor`); on time-out the error carries the last observation. */
-  waitFor<T>(description: string, probe: () => Promise<Probe<T>> | Probe<T>, options: WaitOptions = {}): Promise<T> {
+  waitFor<T>(
+    description: string,
+    probe: () => Promise<Probe<T>> | Probe<T>,
+    options: WaitOptions = {},
+  ): Promise<T> {
     return waitFor(description, probe, options);
   }
 
@@ -282,17 +332,36 @@ export class Lab {
     await k('services', ['get', 'services', '-A', '-o', 'wide']);
     await k('endpointslices', ['get', 'endpointslices.discovery.k8s.io', '-A']);
     await k('ipaddresspools', ['-n', INSTALL_NAMESPACE, 'get', 'ipaddresspools.metallb.io', '-o', 'yaml']);
-    await k('l2advertisements', ['-n', INSTALL_NAMESPACE, 'get', 'l2advertisements.metallb.io', '-o', 'yaml']);
+    await k('l2advertisements', [
+      '-n',
+      INSTALL_NAMESPACE,
+      'get',
+      'l2advertisements.metallb.io',
+      '-o',
+      'yaml',
+    ]);
     await k('addresspools', ['-n', INSTALL_NAMESPACE, 'get', 'addresspools.metallb.io']);
-    await k('servicel2statuses', ['-n', INSTALL_NAMESPACE, 'get', 'servicel2statuses.metallb.io', '-o', 'yaml']);
+    await k('servicel2statuses', [
+      '-n',
+      INSTALL_NAMESPACE,
+      'get',
+      'servicel2statuses.metallb.io',
+      '-o',
+      'yaml',
+    ]);
     await k('leases', ['-n', INSTALL_NAMESPACE, 'get', 'leases', '-o', 'wide']);
     await k('nodes', ['get', 'nodes', '-o', 'wide']);
     await k('events', ['get', 'events', '-A', '--sort-by=.lastTimestamp']);
     parts.push(`### network\n${await describeTopology()}`);
-    for (const n of this.nodes) parts.push(`### ${n.name} ${VIP_IF}: ${(await this.vipsOn(n.name)).join(' ') || '(none)'}`);
+    for (const n of this.nodes)
+      parts.push(`### ${n.name} ${VIP_IF}: ${(await this.vipsOn(n.name)).join(' ') || '(none)'}`);
     parts.push(`### node MACs\n${[...this.nodeMacs].map(([n, m]) => `${n} ${m}`).join('\n')}`);
-    const names = Object.keys(readState(this.dir).processes).filter((n) => !(COMPONENT_NAMES as readonly string[]).includes(n));
-    for (const name of [...new Set([controllerName, ...this.nodes.map((n) => speakerName(n.name)), LAB_PROXY, ...names])]) {
+    const names = Object.keys(readState(this.dir).processes).filter(
+      (n) => !(COMPONENT_NAMES as readonly string[]).includes(n),
+    );
+    for (const name of [
+      ...new Set([controllerName, ...this.nodes.map((n) => speakerName(n.name)), LAB_PROXY, ...names]),
+    ]) {
       const state = this.running(name) ? 'running' : 'NOT running';
       const err = this.componentErrors.get(name);
       parts.push(`### log ${name} (${state}${err ? `; ${err}` : ''})\n${this.logs(name, logLines)}`);
@@ -330,7 +399,12 @@ export async function stopLabProcesses(dir: string): Promise<void> {
 export async function resetClusterObjects(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['delete', 'namespace', DEMO_NAMESPACE, '--ignore-not-found', '--wait=false']);
   await cp.kubectl(['delete', 'nodes', '-l', 'metallb-ts.lab/node=true', '--ignore-not-found']);
-  for (const kind of ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'addresspools.metallb.io', 'servicel2statuses.metallb.io']) {
+  for (const kind of [
+    'ipaddresspools.metallb.io',
+    'l2advertisements.metallb.io',
+    'addresspools.metallb.io',
+    'servicel2statuses.metallb.io',
+  ]) {
     await cp.kubectl(['-n', INSTALL_NAMESPACE, 'delete', kind, '--all', '--ignore-not-found']);
   }
   await cp.kubectl(['-n', INSTALL_NAMESPACE, 'delete', 'leases', '--all', '--ignore-not-found']);

@@ -44,7 +44,12 @@ export interface ClaimOptions {
  * Becomes the owner of the lab: waits (bounded) while a live owner holds it, then removes the
  * leftovers of a dead one. `pid` is the process whose life marks ours (default: this one).
  */
-export async function claimLab(kind: LabOwner['kind'], dir: string, options: ClaimOptions = {}, pid = process.pid): Promise<void> {
+export async function claimLab(
+  kind: LabOwner['kind'],
+  dir: string,
+  options: ClaimOptions = {},
+  pid = process.pid,
+): Promise<void> {
   const progress = options.progress ?? (() => undefined);
   const waitMs = options.waitMs ?? Number(process.env.METALLB_TS_LAB_WAIT_MS ?? 15 * 60_000);
   const deadline = Date.now() + waitMs;
@@ -55,7 +60,9 @@ export async function claimLab(kind: LabOwner['kind'], dir: string, options: Cla
     if (Date.now() >= deadline) {
       throw new Error(
         `the lab is held by ${owner.kind} (pid ${owner.pid}, dir ${owner.dir}) for more than ${waitMs} ms; ` +
-          (owner.kind === 'lab' ? 'run `bash e2e/scripts/lab.sh down` first' : 'another e2e run is still going'),
+          (owner.kind === 'lab'
+            ? 'run `bash e2e/scripts/lab.sh down` first'
+            : 'another e2e run is still going'),
       );
     }
     if (!announced) {
@@ -96,7 +103,8 @@ export async function sweepLeftovers(progress: (line: string) => void = () => un
   const owner = readOwner();
   if (owner && existsSync(owner.dir)) {
     const stopped = await stopAllRecorded(owner.dir);
-    if (stopped.length > 0) progress(`lab: stopped leftovers of ${owner.kind} run in ${owner.dir}: ${stopped.join(', ')}`);
+    if (stopped.length > 0)
+      progress(`lab: stopped leftovers of ${owner.kind} run in ${owner.dir}: ${stopped.join(', ')}`);
   }
   await destroyTopology();
   for (const pid of await pidsOnLabPorts()) {

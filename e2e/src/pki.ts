@@ -35,8 +35,22 @@ async function issue(
   writeFileSync(ext, `${extensions.join('\n')}\n`);
   await runOk(['openssl', 'req', '-new', ...ecKey, '-keyout', key, '-out', csr, '-subj', subject]);
   await runOk([
-    'openssl', 'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
-    '-days', '3650', '-out', cert, '-extfile', ext,
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-out',
+    cert,
+    '-extfile',
+    ext,
   ]);
   return { cert, key };
 }
@@ -51,18 +65,38 @@ export async function createPki(dir: string, apiserverSans: readonly string[]): 
     ca,
     apiserver: { cert: join(dir, 'apiserver.crt'), key: join(dir, 'apiserver.key') },
     admin: { cert: join(dir, 'admin.crt'), key: join(dir, 'admin.key') },
-    controllerManager: { cert: join(dir, 'kube-controller-manager.crt'), key: join(dir, 'kube-controller-manager.key') },
+    controllerManager: {
+      cert: join(dir, 'kube-controller-manager.crt'),
+      key: join(dir, 'kube-controller-manager.key'),
+    },
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPub: join(dir, 'sa.pub'),
   };
-  if ([ca.cert, pki.apiserver.cert, pki.admin.cert, pki.controllerManager.cert, pki.serviceAccountPub].every((f) => existsSync(f))) {
+  if (
+    [ca.cert, pki.apiserver.cert, pki.admin.cert, pki.controllerManager.cert, pki.serviceAccountPub].every(
+      (f) => existsSync(f),
+    )
+  ) {
     return pki;
   }
   await runOk([
-    'openssl', 'req', '-x509', '-new', ...ecKey, '-keyout', ca.key, '-out', ca.cert, '-days', '3650',
-    '-subj', '/CN=metallb-ts-lab-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    'openssl',
+    'req',
+    '-x509',
+    '-new',
+    ...ecKey,
+    '-keyout',
+    ca.key,
+    '-out',
+    ca.cert,
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=metallb-ts-lab-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
   ]);
   const leaf = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment'];
   await issue(dir, 'apiserver', ca, '/CN=kube-apiserver', [
@@ -70,13 +104,25 @@ export async function createPki(dir: string, apiserverSans: readonly string[]): 
     'extendedKeyUsage=serverAuth',
     `subjectAltName=${apiserverSans.join(',')}`,
   ]);
-  await issue(dir, 'admin', ca, '/O=system:masters/CN=metallb-ts-lab-admin', [...leaf, 'extendedKeyUsage=clientAuth']);
+  await issue(dir, 'admin', ca, '/O=system:masters/CN=metallb-ts-lab-admin', [
+    ...leaf,
+    'extendedKeyUsage=clientAuth',
+  ]);
   // The bootstrap RBAC policy already binds this user name to what the controller manager needs.
   await issue(dir, 'kube-controller-manager', ca, '/CN=system:kube-controller-manager', [
     ...leaf,
     'extendedKeyUsage=clientAuth',
   ]);
-  await runOk(['openssl', 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', pki.serviceAccountKey]);
+  await runOk([
+    'openssl',
+    'genpkey',
+    '-algorithm',
+    'RSA',
+    '-pkeyopt',
+    'rsa_keygen_bits:2048',
+    '-out',
+    pki.serviceAccountKey,
+  ]);
   await runOk(['openssl', 'pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub]);
   return pki;
 }

@@ -144,7 +144,10 @@ export async function stopProcess(
 }
 
 /** Sends a signal to a recorded process if it is still the one we started. */
-export function signalProcess(record: Pick<ProcessRecord, 'pid' | 'startTicks'>, signal: NodeJS.Signals): boolean {
+export function signalProcess(
+  record: Pick<ProcessRecord, 'pid' | 'startTicks'>,
+  signal: NodeJS.Signals,
+): boolean {
   if (!isRunning(record)) return false;
   try {
     process.kill(record.pid, signal);
@@ -182,7 +185,10 @@ export async function stopAllRecorded(dir: string): Promise<string[]> {
 export function tailFile(path: string, lines = 40): string {
   try {
     const text = readFileSync(path, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '';
   }

@@ -42,14 +42,30 @@ export const LAB_NAMESPACES: readonly string[] = [...LAB_NODES.map((n) => n.name
 
 export function labNode(name: string): LabNode {
   const node = LAB_NODES.find((n) => n.name === name);
-  if (!node) throw new Error(`unknown lab node ${JSON.stringify(name)}; known: ${LAB_NODES.map((n) => n.name).join(', ')}`);
+  if (!node)
+    throw new Error(
+      `unknown lab node ${JSON.stringify(name)}; known: ${LAB_NODES.map((n) => n.name).join(', ')}`,
+    );
   return node;
 }
 
 async function addBridge(name: string): Promise<void> {
   // No STP and no forward delay: ports forward at once. No multicast snooping: NDP multicast
   // reaches every port whether or not someone sent an MLD report.
-  await runOk(['ip', 'link', 'add', name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']);
+  await runOk([
+    'ip',
+    'link',
+    'add',
+    name,
+    'type',
+    'bridge',
+    'stp_state',
+    '0',
+    'forward_delay',
+    '0',
+    'mcast_snooping',
+    '0',
+  ]);
   writeHostSysctl(`net/ipv4/conf/${name}/proxy_arp`, '0');
   // The host stays off the data bridge entirely (no IPv6 link-local chatter either).
   writeHostSysctl(`net/ipv6/conf/${name}/disable_ipv6`, '1');
@@ -61,7 +77,19 @@ async function addVeth(hostName: string, ns: string, inner: string, bridge: stri
   writeHostSysctl(`net/ipv6/conf/${hostName}/disable_ipv6`, '1');
   await runOk(['ip', 'link', 'set', hostName, 'master', bridge]);
   // Plain learning switch port: never answer ARP/ND on behalf of others.
-  await runOk(['ip', 'link', 'set', 'dev', hostName, 'type', 'bridge_slave', 'proxy_arp', 'off', 'neigh_suppress', 'off']);
+  await runOk([
+    'ip',
+    'link',
+    'set',
+    'dev',
+    hostName,
+    'type',
+    'bridge_slave',
+    'proxy_arp',
+    'off',
+    'neigh_suppress',
+    'off',
+  ]);
   await runOk(['ip', 'link', 'set', hostName, 'up']);
 }
 
@@ -138,7 +166,13 @@ export async function topologyGone(): Promise<{ gone: boolean; leftovers: string
   const namespaces = (await listNetns()).filter((n) => LAB_NAMESPACES.includes(n));
   const links = (await listLinks())
     .map((l) => l.ifname)
-    .filter((n) => n === MGMT_BRIDGE || n === DATA_BRIDGE || n.startsWith(MGMT_VETH_PREFIX) || n.startsWith(DATA_VETH_PREFIX));
+    .filter(
+      (n) =>
+        n === MGMT_BRIDGE ||
+        n === DATA_BRIDGE ||
+        n.startsWith(MGMT_VETH_PREFIX) ||
+        n.startsWith(DATA_VETH_PREFIX),
+    );
   const leftovers = [...namespaces.map((n) => `netns ${n}`), ...links.map((l) => `link ${l}`)];
   return { gone: leftovers.length === 0, leftovers };
 }
@@ -169,7 +203,8 @@ export async function destroyTopology(): Promise<void> {
   // Deleting a namespace deletes its veth ends and with them the host ends; sweep anyway.
   for (const link of await listLinks()) {
     const name = link.ifname;
-    if (name.startsWith(MGMT_VETH_PREFIX) || name.startsWith(DATA_VETH_PREFIX)) await run(['ip', 'link', 'del', name]);
+    if (name.startsWith(MGMT_VETH_PREFIX) || name.startsWith(DATA_VETH_PREFIX))
+      await run(['ip', 'link', 'del', name]);
   }
   for (const bridge of [MGMT_BRIDGE, DATA_BRIDGE]) {
     if (existsSync(`/sys/class/net/${bridge}`)) await run(['ip', 'link', 'del', bridge]);
@@ -188,4 +223,3 @@ export async function describeTopology(): Promise<string> {
   parts.push(`## host ${MGMT_BRIDGE}\n${host.stdout || host.stderr}`);
   return parts.join('\n');
 }
-

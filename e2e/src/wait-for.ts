@@ -29,7 +29,9 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const shown = typeof last === 'string' ? last : JSON.stringify(last, null, 2);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}; last observation: ${shown}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${description}; last observation: ${shown}`,
+      );
     }
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }

@@ -32,7 +32,8 @@ const emit = (o: Record<string, unknown>): void => {
 function parseConfig(text: string | undefined): Config {
   if (text === undefined) throw new Error('usage: responder-process.ts <config JSON>');
   const c = JSON.parse(text) as Config;
-  if (!Array.isArray(c.links) || c.links.length === 0) throw new Error('config.links must list at least one link');
+  if (!Array.isArray(c.links) || c.links.length === 0)
+    throw new Error('config.links must list at least one link');
   return c;
 }
 
@@ -81,7 +82,9 @@ for (const name of config.links) {
           link: name,
           frame: frame.toString('hex'),
           verdict: verdict.kind,
-          ...(verdict.kind === 'ignore' ? { why: verdict.why } : { ip: verdict.ip, protocol: verdict.protocol }),
+          ...(verdict.kind === 'ignore'
+            ? { why: verdict.why }
+            : { ip: verdict.ip, protocol: verdict.protocol }),
           ...(verdict.kind === 'reply' ? { reply: verdict.frame.toString('hex') } : {}),
         });
       }
@@ -135,4 +138,8 @@ function shutdown(): void {
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 
-emit({ event: 'ready', pid: process.pid, links: [...links.values()].map((l) => ({ name: l.name, mac: l.mac.toString('hex') })) });
+emit({
+  event: 'ready',
+  pid: process.pid,
+  links: [...links.values()].map((l) => ({ name: l.name, mac: l.mac.toString('hex') })),
+});

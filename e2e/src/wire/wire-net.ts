@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listNetns, netnsPids, nsExec } from '../netns.js';
-import { describeRun, run, runOk } from '../run.js';
+import { listNetns, netnsPids } from '../netns.js';
+import { run, runOk } from '../run.js';
 import { waitFor } from '../wait-for.js';
 
 /**
@@ -40,12 +40,46 @@ export async function addNamespace(ns: string): Promise<void> {
   await runOk(['ip', 'netns', 'add', ns]);
   await ipIn(ns, ['link', 'set', 'lo', 'up']);
   // No DAD delay on our own addresses, and no router solicitations adding noise to captures.
-  await runOk(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.router_solicitations=0', 'net.ipv6.conf.all.router_solicitations=0']);
+  await runOk([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    'sysctl',
+    '-q',
+    '-w',
+    'net.ipv6.conf.all.accept_dad=0',
+    'net.ipv6.conf.default.accept_dad=0',
+    'net.ipv6.conf.default.router_solicitations=0',
+    'net.ipv6.conf.all.router_solicitations=0',
+  ]);
 }
 
 /** A veth pair created straight into two namespaces, with fixed MACs, both ends up. */
-export async function addVeth(a: { ns: string; name: string; mac: string }, b: { ns: string; name: string; mac: string }): Promise<void> {
-  await runOk(['ip', 'link', 'add', 'name', a.name, 'netns', a.ns, 'address', a.mac, 'type', 'veth', 'peer', 'name', b.name, 'netns', b.ns, 'address', b.mac]);
+export async function addVeth(
+  a: { ns: string; name: string; mac: string },
+  b: { ns: string; name: string; mac: string },
+): Promise<void> {
+  await runOk([
+    'ip',
+    'link',
+    'add',
+    'name',
+    a.name,
+    'netns',
+    a.ns,
+    'address',
+    a.mac,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.name,
+    'netns',
+    b.ns,
+    'address',
+    b.mac,
+  ]);
   await ipIn(a.ns, ['link', 'set', a.name, 'up']);
   await ipIn(b.ns, ['link', 'set', b.name, 'up']);
 }
@@ -109,10 +143,14 @@ export class ResponderHandle {
   }
 
   static async start(ns: string, config: ResponderConfig, timeoutMs = 30_000): Promise<ResponderHandle> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', RESPONDER_SCRIPT, JSON.stringify(config)], {
-      env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, '--import', 'tsx', RESPONDER_SCRIPT, JSON.stringify(config)],
+      {
+        env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const h = new ResponderHandle(child);
     await waitFor(
       `the responder in ${ns} to print ready`,
@@ -134,19 +172,29 @@ export class ResponderHandle {
   async command(cmd: { op: 'announce' | 'withdraw'; ip: string; link: string }): Promise<void> {
     const before = this.events.length;
     this.send(cmd);
-    await waitFor(`responder to apply ${JSON.stringify(cmd)}`, () => {
-      const ack = this.events.slice(before).find((e) => e.event === 'command' && e.op === cmd.op && e.ip === cmd.ip && e.link === cmd.link);
-      return ack ? { done: true, value: undefined } : { done: false, observed: this.describe() };
-    }, { timeoutMs: 5000, intervalMs: 20 });
+    await waitFor(
+      `responder to apply ${JSON.stringify(cmd)}`,
+      () => {
+        const ack = this.events
+          .slice(before)
+          .find((e) => e.event === 'command' && e.op === cmd.op && e.ip === cmd.ip && e.link === cmd.link);
+        return ack ? { done: true, value: undefined } : { done: false, observed: this.describe() };
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
   }
 
   async stats(): Promise<ResponderEvent> {
     const before = this.events.length;
     this.send({ op: 'stats' });
-    return waitFor('responder stats', () => {
-      const s = this.events.slice(before).find((e) => e.event === 'stats');
-      return s ? { done: true, value: s } : { done: false, observed: this.describe() };
-    }, { timeoutMs: 5000, intervalMs: 20 });
+    return waitFor(
+      'responder stats',
+      () => {
+        const s = this.events.slice(before).find((e) => e.event === 'stats');
+        return s ? { done: true, value: s } : { done: false, observed: this.describe() };
+      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
   }
 
   frames(): ResponderEvent[] {
@@ -162,10 +210,14 @@ export class ResponderHandle {
   async stop(): Promise<void> {
     if (this.exited !== undefined) return;
     this.child.stdin.end();
-    const gone = await waitFor('responder exit', () => (this.exited !== undefined ? { done: true, value: true } : { done: false, observed: 'running' }), {
-      timeoutMs: 3000,
-      intervalMs: 20,
-    }).catch(() => false);
+    const gone = await waitFor(
+      'responder exit',
+      () => (this.exited !== undefined ? { done: true, value: true } : { done: false, observed: 'running' }),
+      {
+        timeoutMs: 3000,
+        intervalMs: 20,
+      },
+    ).catch(() => false);
     if (!gone) this.child.kill('SIGKILL');
   }
 }
@@ -190,15 +242,29 @@ export class Capture {
    * turns it off and lets the kernel ring buffer batch, which costs the measured hosts less CPU.
    * Timestamps are the kernel's either way.
    */
-  static async start(ns: string, dev: string, file: string, extra: readonly string[] = [], immediate = true): Promise<Capture> {
+  static async start(
+    ns: string,
+    dev: string,
+    file: string,
+    extra: readonly string[] = [],
+    immediate = true,
+  ): Promise<Capture> {
     const mode = immediate ? ['-U', '--immediate-mode'] : [];
-    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-n', ...mode, '-w', file, ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-i', dev, '-n', ...mode, '-w', file, ...extra],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const c = new Capture(child, file);
-    await waitFor(`tcpdump on ${ns}/${dev} to listen`, () => {
-      if (c.err.join('').includes('listening on')) return { done: true, value: undefined };
-      if (c.exited) throw new Error(`tcpdump exited: ${c.err.join('')}`);
-      return { done: false, observed: c.err.join('') };
-    }, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(
+      `tcpdump on ${ns}/${dev} to listen`,
+      () => {
+        if (c.err.join('').includes('listening on')) return { done: true, value: undefined };
+        if (c.exited) throw new Error(`tcpdump exited: ${c.err.join('')}`);
+        return { done: false, observed: c.err.join('') };
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     return c;
   }
 
@@ -206,16 +272,14 @@ export class Capture {
   async stop(): Promise<string> {
     if (!this.exited) {
       this.child.kill('SIGINT');
-      await waitFor('tcpdump exit', () => (this.exited ? { done: true, value: undefined } : { done: false, observed: 'running' }), { timeoutMs: 5000, intervalMs: 20 }).catch(() => {
+      await waitFor(
+        'tcpdump exit',
+        () => (this.exited ? { done: true, value: undefined } : { done: false, observed: 'running' }),
+        { timeoutMs: 5000, intervalMs: 20 },
+      ).catch(() => {
         this.child.kill('SIGKILL');
       });
     }
     return this.err.join('');
   }
-}
-
-/** Runs a command in `ns`, returning its combined output for messages (never throws). */
-export async function nsShow(ns: string, argv: readonly string[]): Promise<string> {
-  const r = await nsExec(ns, argv, { timeoutMs: 10_000 });
-  return describeRun(r);
 }

@@ -79,10 +79,20 @@ describe('controller against the real API server', () => {
     expect(before.size).toBe(5);
     expect(new Set([...before.values()].flat()).size).toBe(5);
 
-    // While it is down, a new service arrives. (The restart waits out the old leader's lease:
-    // k8s-runtime's LeaseElector does not yet hand the lease back on a planned stop.)
+    // While it is down, a new service arrives. A planned stop hands the leader lease back, so
+    // the next controller does not wait out the 15 s lease.
     await h.stop();
     try {
+      const holder = await cp.kubectlOk([
+        '-n',
+        INSTALL_NAMESPACE,
+        'get',
+        'lease',
+        'metallb-controller',
+        '-o',
+        'jsonpath={.spec.holderIdentity}',
+      ]);
+      expect(holder.trim()).toBe('');
       await h.apply([lbService(NS, 'late')]);
     } finally {
       await h.start();

@@ -19,7 +19,8 @@ const expectForbidden = (r: RunResult): void => expect(show(r)).toMatch(/^exit 1
 
 const statusPath = `/api/v1/namespaces/${ns}/services/web/status`;
 const ingressPatch = { status: { loadBalancer: { ingress: [{ ip: '203.0.113.250' }] } } };
-const expectStatus = (r: ApiResponse, status: number): void => expect(`${r.status} ${r.body}`).toMatch(new RegExp(`^${status} `));
+const expectStatus = (r: ApiResponse, status: number): void =>
+  expect(`${r.status} ${r.body}`).toMatch(new RegExp(`^${status} `));
 
 beforeAll(async () => {
   const dir = process.env.METALLB_TS_LAB_DIR;
@@ -37,7 +38,9 @@ afterAll(async () => {
 
 describe('speaker ServiceAccount', () => {
   it('authenticates with its TokenRequest token', async () => {
-    const r = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: speaker });
+    const r = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {
+      kubeconfig: speaker,
+    });
     expectAllowed(r);
     expect(r.stdout).toBe('system:serviceaccount:metallb-system:speaker');
   });
@@ -45,7 +48,9 @@ describe('speaker ServiceAccount', () => {
   it('may read services, nodes, endpointslices and write leases in metallb-system', async () => {
     expectAllowed(await cp.kubectl(['get', 'services', '-A'], { kubeconfig: speaker }));
     expectAllowed(await cp.kubectl(['get', 'nodes'], { kubeconfig: speaker }));
-    expectAllowed(await cp.kubectl(['get', 'endpointslices.discovery.k8s.io', '-A'], { kubeconfig: speaker }));
+    expectAllowed(
+      await cp.kubectl(['get', 'endpointslices.discovery.k8s.io', '-A'], { kubeconfig: speaker }),
+    );
     const lease = JSON.stringify({
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -53,13 +58,19 @@ describe('speaker ServiceAccount', () => {
       spec: { holderIdentity: 'node-1', leaseDurationSeconds: 5 },
     });
     expectAllowed(await cp.kubectl(['apply', '-f', '-'], { kubeconfig: speaker, input: lease }));
-    expectAllowed(await cp.kubectl(['-n', 'metallb-system', 'delete', 'lease', 'rbac-test-speaker'], { kubeconfig: speaker }));
+    expectAllowed(
+      await cp.kubectl(['-n', 'metallb-system', 'delete', 'lease', 'rbac-test-speaker'], {
+        kubeconfig: speaker,
+      }),
+    );
   });
 
   it('is refused (403) what it was not granted', async () => {
     expectForbidden(await cp.kubectl(['-n', 'metallb-system', 'get', 'secrets'], { kubeconfig: speaker }));
     expectStatus(await apiRequest(speaker, 'PATCH', statusPath, ingressPatch), 403);
-    expectForbidden(await cp.kubectl(['-n', ns, 'delete', 'service', 'web', '--dry-run=server'], { kubeconfig: speaker }));
+    expectForbidden(
+      await cp.kubectl(['-n', ns, 'delete', 'service', 'web', '--dry-run=server'], { kubeconfig: speaker }),
+    );
     // Leases only in the install namespace.
     expectForbidden(await cp.kubectl(['-n', 'default', 'get', 'leases'], { kubeconfig: speaker }));
   });
@@ -68,7 +79,15 @@ describe('speaker ServiceAccount', () => {
 describe('controller ServiceAccount', () => {
   it('may write a Service status', async () => {
     expectStatus(await apiRequest(controller, 'PATCH', statusPath, ingressPatch), 200);
-    const ip = await cp.kubectlOk(['-n', ns, 'get', 'service', 'web', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
+    const ip = await cp.kubectlOk([
+      '-n',
+      ns,
+      'get',
+      'service',
+      'web',
+      '-o',
+      'jsonpath={.status.loadBalancer.ingress[0].ip}',
+    ]);
     expect(ip).toBe('203.0.113.250');
   });
 

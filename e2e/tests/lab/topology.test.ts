@@ -45,7 +45,17 @@ describe('lab topology', () => {
 
   it('lets every node reach the API server over the management bridge', async () => {
     for (const n of LAB_NODES) {
-      const r = await run(['ip', 'netns', 'exec', n.name, 'curl', '-sk', '--max-time', '3', `${cp.server.lab}/readyz`]);
+      const r = await run([
+        'ip',
+        'netns',
+        'exec',
+        n.name,
+        'curl',
+        '-sk',
+        '--max-time',
+        '3',
+        `${cp.server.lab}/readyz`,
+      ]);
       expect(`${n.name}: ${r.stdout}${r.stderr}`).toBe(`${n.name}: ok`);
     }
   });
@@ -88,15 +98,25 @@ describe('lab topology', () => {
     await withDump(async () => {
       await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(demoService({ name: 'slices' })) });
       const all = LAB_NODES.map((n) => n.dataIp).sort();
-      await lab!.waitFor('EndpointSlices with all three node addresses', async () => {
-        const got = await readyEndpointAddresses(cp, DEMO_NAMESPACE, 'slices');
-        return got.filter((a) => !a.includes(':')).join() === all.join() ? { done: true, value: got } : { done: false, observed: got };
-      }, { timeoutMs: 20_000 });
+      await lab!.waitFor(
+        'EndpointSlices with all three node addresses',
+        async () => {
+          const got = await readyEndpointAddresses(cp, DEMO_NAMESPACE, 'slices');
+          return got.filter((a) => !a.includes(':')).join() === all.join()
+            ? { done: true, value: got }
+            : { done: false, observed: got };
+        },
+        { timeoutMs: 20_000 },
+      );
       await lab!.setPodReady(node2.name, false);
-      await lab!.waitFor(`node-2's endpoint to turn not ready`, async () => {
-        const got = await readyEndpointAddresses(cp, DEMO_NAMESPACE, 'slices');
-        return got.includes(node2.dataIp) ? { done: false, observed: got } : { done: true, value: got };
-      }, { timeoutMs: 20_000 });
+      await lab!.waitFor(
+        `node-2's endpoint to turn not ready`,
+        async () => {
+          const got = await readyEndpointAddresses(cp, DEMO_NAMESPACE, 'slices');
+          return got.includes(node2.dataIp) ? { done: false, observed: got } : { done: true, value: got };
+        },
+        { timeoutMs: 20_000 },
+      );
       await lab!.setPodReady(node2.name, true);
     });
   });
@@ -106,24 +126,52 @@ describe('lab topology', () => {
       const vip = '203.0.113.240';
       await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(demoService({ name: 'proxied' })) });
       const setIngress = (ips: string[]) =>
-        cp.kubectlOk(['-n', DEMO_NAMESPACE, 'patch', 'service', 'proxied', '--subresource=status', '--type=merge', '-p',
-          JSON.stringify({ status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } } })]);
+        cp.kubectlOk([
+          '-n',
+          DEMO_NAMESPACE,
+          'patch',
+          'service',
+          'proxied',
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } } }),
+        ]);
       await setIngress([vip]);
       for (const n of LAB_NODES) {
-        await lab!.waitFor(`${vip} on ${n.name}'s ${VIP_IF}`, async () => {
-          const vips = await lab!.vipsOn(n.name);
-          return vips.includes(vip) ? { done: true, value: vips } : { done: false, observed: vips };
-        }, { timeoutMs: 10_000 });
+        await lab!.waitFor(
+          `${vip} on ${n.name}'s ${VIP_IF}`,
+          async () => {
+            const vips = await lab!.vipsOn(n.name);
+            return vips.includes(vip) ? { done: true, value: vips } : { done: false, observed: vips };
+          },
+          { timeoutMs: 10_000 },
+        );
       }
       // No speaker here: point the client at node-2 by hand, as an ARP answer would.
-      await run(['ip', '-n', CLIENT_NS, 'neigh', 'replace', vip, 'lladdr', lab!.nodeMacs.get(node2.name)!, 'dev', DATA_IF]);
+      await run([
+        'ip',
+        '-n',
+        CLIENT_NS,
+        'neigh',
+        'replace',
+        vip,
+        'lladdr',
+        lab!.nodeMacs.get(node2.name)!,
+        'dev',
+        DATA_IF,
+      ]);
       expect(await lab!.clientCurl(`http://${vip}/`)).toMatchObject({ ok: true, body: `${node2.name}\n` });
       await setIngress([]);
       for (const n of LAB_NODES) {
-        await lab!.waitFor(`${vip} gone from ${n.name}'s ${VIP_IF}`, async () => {
-          const vips = await lab!.vipsOn(n.name);
-          return vips.includes(vip) ? { done: false, observed: vips } : { done: true, value: vips };
-        }, { timeoutMs: 10_000 });
+        await lab!.waitFor(
+          `${vip} gone from ${n.name}'s ${VIP_IF}`,
+          async () => {
+            const vips = await lab!.vipsOn(n.name);
+            return vips.includes(vip) ? { done: false, observed: vips } : { done: true, value: vips };
+          },
+          { timeoutMs: 10_000 },
+        );
       }
       await lab!.flushClientNeighbours();
     });

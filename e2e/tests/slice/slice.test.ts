@@ -22,7 +22,9 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     const dump = await lab.dump().catch((d) => `dump failed: ${String(d)}`);
-    throw new Error(`step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n--- what the lab saw ---\n${dump}`);
+    throw new Error(
+      `step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n--- what the lab saw ---\n${dump}`,
+    );
   }
 }
 
@@ -35,29 +37,53 @@ interface EventList {
 }
 
 async function eventsFor(namespace: string, kind: string, name: string): Promise<EventList['items']> {
-  const list = await kubectlJson<EventList>(['-n', namespace, 'get', 'events', '--field-selector', `involvedObject.kind=${kind},involvedObject.name=${name}`]);
+  const list = await kubectlJson<EventList>([
+    '-n',
+    namespace,
+    'get',
+    'events',
+    '--field-selector',
+    `involvedObject.kind=${kind},involvedObject.name=${name}`,
+  ]);
   return list.items;
 }
 
 /** Waits until exactly one ServiceL2Status names demo/demo, written for `node`. */
 async function l2StatusNames(node: string): Promise<void> {
-  await lab.waitFor(`one ServiceL2Status for demo/demo on ${node}`, async () => {
-    const list = await kubectlJson<{ items: { status?: { node?: string; serviceName?: string; interfaces?: { name: string }[] } }[] }>([
-      '-n', INSTALL_NAMESPACE, 'get', 'servicel2statuses.metallb.io', '-l', 'metallb.io/service-name=demo,metallb.io/service-namespace=demo',
-    ]);
-    const nodes = list.items.map((i) => i.status?.node);
-    return nodes.length === 1 && nodes[0] === node && list.items[0]?.status?.interfaces?.[0]?.name === 'data0'
-      ? { done: true, value: undefined }
-      : { done: false, observed: list.items };
-  }, { timeoutMs: 15_000 });
+  await lab.waitFor(
+    `one ServiceL2Status for demo/demo on ${node}`,
+    async () => {
+      const list = await kubectlJson<{
+        items: { status?: { node?: string; serviceName?: string; interfaces?: { name: string }[] } }[];
+      }>([
+        '-n',
+        INSTALL_NAMESPACE,
+        'get',
+        'servicel2statuses.metallb.io',
+        '-l',
+        'metallb.io/service-name=demo,metallb.io/service-namespace=demo',
+      ]);
+      const nodes = list.items.map((i) => i.status?.node);
+      return nodes.length === 1 &&
+        nodes[0] === node &&
+        list.items[0]?.status?.interfaces?.[0]?.name === 'data0'
+        ? { done: true, value: undefined }
+        : { done: false, observed: list.items };
+    },
+    { timeoutMs: 15_000 },
+  );
 }
 
 beforeAll(async () => {
   const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through the e2e jest project (global setup starts the control plane)');
+  if (!dir)
+    throw new Error(
+      'METALLB_TS_LAB_DIR is not set: run through the e2e jest project (global setup starts the control plane)',
+    );
   cp = attachControlPlane({ dir });
   lab = await Lab.start({ cp, progress: (l) => process.stderr.write(`[lab] ${l}\n`) });
-  if (lab.componentErrors.size > 0) throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  if (lab.componentErrors.size > 0)
+    throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
 }, 180_000);
 
 afterAll(async () => {
@@ -67,50 +93,81 @@ afterAll(async () => {
 describe('layer 2 slice', () => {
   it('allocates, announces from the elected node only, fails over on SIGKILL, and frees on delete', async () => {
     await applyDemo(cp);
-    const [vip] = await step('service gets an address', () => waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000));
+    const [vip] = await step('service gets an address', () =>
+      waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000),
+    );
     expect(vip).toMatch(/^203\.0\.113\.(20\d|21\d|220)$/);
 
     await step('status, annotation and IPAllocated event', async () => {
-      const svc = await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>(['-n', DEMO_NAMESPACE, 'get', 'service', 'demo']);
+      const svc = await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>([
+        '-n',
+        DEMO_NAMESPACE,
+        'get',
+        'service',
+        'demo',
+      ]);
       expect(svc.metadata.annotations?.['metallb.io/ip-allocated-from-pool']).toBe('demo');
-      await lab.waitFor('an IPAllocated event on the Service', async () => {
-        const events = await eventsFor(DEMO_NAMESPACE, 'Service', 'demo');
-        return events.some((e) => e.reason === 'IPAllocated' && e.message.includes(vip!)) ? { done: true, value: true } : { done: false, observed: events };
-      }, { timeoutMs: 10_000 });
+      await lab.waitFor(
+        'an IPAllocated event on the Service',
+        async () => {
+          const events = await eventsFor(DEMO_NAMESPACE, 'Service', 'demo');
+          return events.some((e) => e.reason === 'IPAllocated' && e.message.includes(vip!))
+            ? { done: true, value: true }
+            : { done: false, observed: events };
+        },
+        { timeoutMs: 10_000 },
+      );
     });
 
     const elected = electNode(NODES, vip!)!;
     const electedMac = lab.nodeMacs.get(elected)!;
     await step(`only the elected node (${elected}) answers ARP`, async () => {
-      await lab.waitFor(`ARP for ${vip} answered by ${elected}`, async () => {
-        const r = await lab.clientArping(vip!, { count: 1, timeoutMs: 1000 });
-        return r.macs.length === 1 && r.macs[0] === electedMac ? { done: true, value: r } : { done: false, observed: r };
-      }, { timeoutMs: 20_000, intervalMs: 100 });
+      await lab.waitFor(
+        `ARP for ${vip} answered by ${elected}`,
+        async () => {
+          const r = await lab.clientArping(vip!, { count: 1, timeoutMs: 1000 });
+          return r.macs.length === 1 && r.macs[0] === electedMac
+            ? { done: true, value: r }
+            : { done: false, observed: r };
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
       // Ask several more times: a second MAC ever answering is a split brain.
       const again = await lab.clientArping(vip!, { count: 4, timeoutMs: 500 });
       expect(again.macs).toEqual([electedMac]);
     });
 
     await step('curl to the VIP reaches the announcing node', async () => {
-      const r = await lab.waitFor('curl to the VIP', async () => {
-        const c = await lab.clientCurl(`http://${vip}/`, { timeoutMs: 2000 });
-        return c.ok ? { done: true, value: c } : { done: false, observed: c };
-      }, { timeoutMs: 15_000 });
+      const r = await lab.waitFor(
+        'curl to the VIP',
+        async () => {
+          const c = await lab.clientCurl(`http://${vip}/`, { timeoutMs: 2000 });
+          return c.ok ? { done: true, value: c } : { done: false, observed: c };
+        },
+        { timeoutMs: 15_000 },
+      );
       expect(r.body.trim()).toBe(elected);
       expect((await lab.clientNeighbour(vip!)).mac).toBe(electedMac);
     });
 
     await step('the announcing speaker records a ServiceL2Status', () => l2StatusNames(elected));
 
-    const successor = electNode(NODES.filter((n) => n !== elected), vip!)!;
+    const successor = electNode(
+      NODES.filter((n) => n !== elected),
+      vip!,
+    )!;
     const successorMac = lab.nodeMacs.get(successor)!;
     await step(`SIGKILL of ${elected}'s speaker moves the VIP to ${successor}`, async () => {
       expect(await lab.killSpeaker(elected, 'SIGKILL')).toBe(true);
       // The client does not ask: only the successor's gratuitous ARP can move its entry.
-      await lab.waitFor(`client's neighbour entry for ${vip} to move to ${successor} (${successorMac})`, async () => {
-        const n = await lab.clientNeighbour(vip!);
-        return n.mac === successorMac ? { done: true, value: n } : { done: false, observed: n };
-      }, { timeoutMs: 15_000, intervalMs: 100 });
+      await lab.waitFor(
+        `client's neighbour entry for ${vip} to move to ${successor} (${successorMac})`,
+        async () => {
+          const n = await lab.clientNeighbour(vip!);
+          return n.mac === successorMac ? { done: true, value: n } : { done: false, observed: n };
+        },
+        { timeoutMs: 15_000, intervalMs: 100 },
+      );
       const c = await lab.clientCurl(`http://${vip}/`);
       expect(c.body.trim()).toBe(successor);
       const r = await lab.clientArping(vip!, { count: 3, timeoutMs: 500 });
@@ -120,10 +177,14 @@ describe('layer 2 slice', () => {
 
     await step('deleting the Service frees the address and ARP goes silent', async () => {
       await cp.kubectlOk(['-n', DEMO_NAMESPACE, 'delete', 'service', 'demo', '--wait=true']);
-      await lab.waitFor(`nobody to answer ARP for ${vip}`, async () => {
-        const r = await lab.clientArping(vip!, { count: 2, timeoutMs: 500 });
-        return r.macs.length === 0 ? { done: true, value: r } : { done: false, observed: r };
-      }, { timeoutMs: 15_000 });
+      await lab.waitFor(
+        `nobody to answer ARP for ${vip}`,
+        async () => {
+          const r = await lab.clientArping(vip!, { count: 2, timeoutMs: 500 });
+          return r.macs.length === 0 ? { done: true, value: r } : { done: false, observed: r };
+        },
+        { timeoutMs: 15_000 },
+      );
       // Freed: the next Service gets the same (lowest free) address back.
       await applyDemo(cp);
       const [again] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000);
@@ -138,19 +199,38 @@ describe('layer 2 slice', () => {
           apiVersion: 'v1',
           kind: 'List',
           items: [
-            { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'backwards', namespace: INSTALL_NAMESPACE }, spec: { addresses: ['203.0.113.20-203.0.113.10'] } },
-            { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'overlaps', namespace: INSTALL_NAMESPACE }, spec: { addresses: ['203.0.113.210/31'] } },
+            {
+              apiVersion: 'metallb.io/v1beta1',
+              kind: 'IPAddressPool',
+              metadata: { name: 'backwards', namespace: INSTALL_NAMESPACE },
+              spec: { addresses: ['203.0.113.20-203.0.113.10'] },
+            },
+            {
+              apiVersion: 'metallb.io/v1beta1',
+              kind: 'IPAddressPool',
+              metadata: { name: 'overlaps', namespace: INSTALL_NAMESPACE },
+              spec: { addresses: ['203.0.113.210/31'] },
+            },
           ],
         }),
       });
     });
     await step('InvalidConfiguration events name field, value and reason', async () => {
-      for (const [name, needle] of [['backwards', '203.0.113.20-203.0.113.10'], ['overlaps', 'demo']] as const) {
-        await lab.waitFor(`an InvalidConfiguration event on IPAddressPool ${name}`, async () => {
-          const events = await eventsFor(INSTALL_NAMESPACE, 'IPAddressPool', name);
-          const e = events.find((x) => x.reason === 'InvalidConfiguration');
-          return e && e.message.includes('spec.addresses') && e.message.includes(needle) ? { done: true, value: e } : { done: false, observed: events };
-        }, { timeoutMs: 15_000 });
+      for (const [name, needle] of [
+        ['backwards', '203.0.113.20-203.0.113.10'],
+        ['overlaps', 'demo'],
+      ] as const) {
+        await lab.waitFor(
+          `an InvalidConfiguration event on IPAddressPool ${name}`,
+          async () => {
+            const events = await eventsFor(INSTALL_NAMESPACE, 'IPAddressPool', name);
+            const e = events.find((x) => x.reason === 'InvalidConfiguration');
+            return e && e.message.includes('spec.addresses') && e.message.includes(needle)
+              ? { done: true, value: e }
+              : { done: false, observed: events };
+          },
+          { timeoutMs: 15_000 },
+        );
       }
     });
     await step('an unknown pool gets AllocationFailed naming it; the demo pool still allocates', async () => {
@@ -159,15 +239,43 @@ describe('layer 2 slice', () => {
           apiVersion: 'v1',
           kind: 'List',
           items: [
-            { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lost', namespace: DEMO_NAMESPACE, annotations: { 'metallb.io/address-pool': 'no-such-pool' } }, spec: { type: 'LoadBalancer', selector: { app: 'demo' }, ports: [{ port: 81, targetPort: 8080 }] } },
-            { apiVersion: 'v1', kind: 'Service', metadata: { name: 'fine', namespace: DEMO_NAMESPACE }, spec: { type: 'LoadBalancer', selector: { app: 'demo' }, ports: [{ port: 82, targetPort: 8080 }] } },
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: {
+                name: 'lost',
+                namespace: DEMO_NAMESPACE,
+                annotations: { 'metallb.io/address-pool': 'no-such-pool' },
+              },
+              spec: {
+                type: 'LoadBalancer',
+                selector: { app: 'demo' },
+                ports: [{ port: 81, targetPort: 8080 }],
+              },
+            },
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: { name: 'fine', namespace: DEMO_NAMESPACE },
+              spec: {
+                type: 'LoadBalancer',
+                selector: { app: 'demo' },
+                ports: [{ port: 82, targetPort: 8080 }],
+              },
+            },
           ],
         }),
       });
-      await lab.waitFor('AllocationFailed on demo/lost', async () => {
-        const events = await eventsFor(DEMO_NAMESPACE, 'Service', 'lost');
-        return events.some((e) => e.reason === 'AllocationFailed' && e.message.includes('no-such-pool')) ? { done: true, value: true } : { done: false, observed: events };
-      }, { timeoutMs: 15_000 });
+      await lab.waitFor(
+        'AllocationFailed on demo/lost',
+        async () => {
+          const events = await eventsFor(DEMO_NAMESPACE, 'Service', 'lost');
+          return events.some((e) => e.reason === 'AllocationFailed' && e.message.includes('no-such-pool'))
+            ? { done: true, value: true }
+            : { done: false, observed: events };
+        },
+        { timeoutMs: 15_000 },
+      );
       const [ip] = await waitForIngress(cp, DEMO_NAMESPACE, 'fine', 15_000);
       expect(ip).toMatch(/^203\.0\.113\.2\d\d$/);
     });
@@ -176,11 +284,15 @@ describe('layer 2 slice', () => {
   it('a speaker survives malformed frames on the wire and keeps answering', async () => {
     const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 15_000);
     const owner = await step('find the announcing node', () =>
-      lab.waitFor('an ARP answer', async () => {
-        const r = await lab.clientArping(vip!, { count: 1, timeoutMs: 1000 });
-        const node = lab.nodeForMac(r.macs[0]);
-        return r.macs.length === 1 && node ? { done: true, value: node } : { done: false, observed: r };
-      }, { timeoutMs: 20_000 }),
+      lab.waitFor(
+        'an ARP answer',
+        async () => {
+          const r = await lab.clientArping(vip!, { count: 1, timeoutMs: 1000 });
+          const node = lab.nodeForMac(r.macs[0]);
+          return r.macs.length === 1 && node ? { done: true, value: node } : { done: false, observed: r };
+        },
+        { timeoutMs: 20_000 },
+      ),
     );
     await step('blast truncated and random ARP/ICMPv6 frames from the client', async () => {
       // Random bodies behind real ARP and IPv6 EtherTypes, broadcast and to the solicited-node MAC,

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesToIpv4, bytesToIpv6, decodeFrame, findLinkLayerAddress, formatMac, type DecodedFrame } from '@metallb-ts/l2-proto';
+import {
+  bytesToIpv4,
+  bytesToIpv6,
+  decodeFrame,
+  findLinkLayerAddress,
+  formatMac,
+  type DecodedFrame,
+} from '@metallb-ts/l2-proto';
 import { nsExec } from '../../src/netns.js';
 import { run } from '../../src/run.js';
 import { waitFor } from '../../src/wait-for.js';
@@ -16,7 +23,6 @@ import {
   ipIn,
   neighbourOf,
   neighbours,
-  nsShow,
   sweepNamespaces,
   type ResponderEvent,
 } from '../../src/wire/wire-net.js';
@@ -91,7 +97,11 @@ function decoded(e: ResponderEvent): DecodedFrame | undefined {
 }
 
 /** Frames the responder logged after index `from` on `link` that satisfy `pick`. */
-function framesSince(from: number, link: string, pick: (d: DecodedFrame, e: ResponderEvent) => boolean): { d: DecodedFrame; e: ResponderEvent }[] {
+function framesSince(
+  from: number,
+  link: string,
+  pick: (d: DecodedFrame, e: ResponderEvent) => boolean,
+): { d: DecodedFrame; e: ResponderEvent }[] {
   return (responder?.events.slice(from) ?? [])
     .filter((e) => e.event === 'frame' && e.link === link)
     .map((e) => ({ e, d: decoded(e) }))
@@ -99,11 +109,20 @@ function framesSince(from: number, link: string, pick: (d: DecodedFrame, e: Resp
 }
 
 /** Like framesSince, but waits (bounded) for at least `min` matches: log lines arrive through a pipe. */
-async function awaitFrames(from: number, link: string, pick: (d: DecodedFrame, e: ResponderEvent) => boolean, min = 1): Promise<{ d: DecodedFrame; e: ResponderEvent }[]> {
-  return waitFor(`${min} matching frame(s) on ${link} in the responder log`, () => {
-    const got = framesSince(from, link, pick);
-    return got.length >= min ? { done: true, value: got } : { done: false, observed: got.length };
-  }, { timeoutMs: 3000, intervalMs: 20 }).catch(() => framesSince(from, link, pick));
+async function awaitFrames(
+  from: number,
+  link: string,
+  pick: (d: DecodedFrame, e: ResponderEvent) => boolean,
+  min = 1,
+): Promise<{ d: DecodedFrame; e: ResponderEvent }[]> {
+  return waitFor(
+    `${min} matching frame(s) on ${link} in the responder log`,
+    () => {
+      const got = framesSince(from, link, pick);
+      return got.length >= min ? { done: true, value: got } : { done: false, observed: got.length };
+    },
+    { timeoutMs: 3000, intervalMs: 20 },
+  ).catch(() => framesSince(from, link, pick));
 }
 
 async function expectWithContext(check: () => void | Promise<void>): Promise<void> {
@@ -116,7 +135,14 @@ async function expectWithContext(check: () => void | Promise<void>): Promise<voi
 }
 
 /** Waits until `ns`'s neighbour entry for `ip` on `dev` has `mac` (and a state in `states`). */
-async function waitNeighbour(ns: string, dev: string, ip: string, mac: string, states: string[], timeoutMs = 6000): Promise<void> {
+async function waitNeighbour(
+  ns: string,
+  dev: string,
+  ip: string,
+  mac: string,
+  states: string[],
+  timeoutMs = 6000,
+): Promise<void> {
   try {
     await waitFor(
       `${ns} neighbour ${ip} on ${dev} = ${mac} (${states.join('|')})`,
@@ -138,7 +164,10 @@ beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wire-'));
     await buildTopology();
     // Capture everything before the responder sends its first announcement.
-    captures = [await Capture.start(CLI, 'wbr', join(dir, 'cli.pcap')), await Capture.start(CLI2, 'wd1', join(dir, 'cli2.pcap'))];
+    captures = [
+      await Capture.start(CLI, 'wbr', join(dir, 'cli.pcap')),
+      await Capture.start(CLI2, 'wd1', join(dir, 'cli2.pcap')),
+    ];
     responder = await ResponderHandle.start(SPK, {
       links: ['ws0', 'ws1', 'ws2'],
       announce: [
@@ -207,7 +236,11 @@ describe("our replies become the kernel's neighbour entries", () => {
     // No host owns the VIP here, so the echo goes unanswered: only the resolution matters.
     await nsExec(CLI, ['ping', '-c', '1', '-W', '1', VIP4]);
     await waitNeighbour(CLI, 'wbr', VIP4, MAC.ws0, ['REACHABLE']);
-    const reqs = await awaitFrames(from, 'ws0', (d) => d.kind === 'arp' && d.arp.operation === 'request' && bytesToIpv4(d.arp.targetIp) === VIP4);
+    const reqs = await awaitFrames(
+      from,
+      'ws0',
+      (d) => d.kind === 'arp' && d.arp.operation === 'request' && bytesToIpv4(d.arp.targetIp) === VIP4,
+    );
     await expectWithContext(() => {
       expect(reqs.length).toBeGreaterThanOrEqual(1);
       const d = reqs[0]!.d;
@@ -227,7 +260,11 @@ describe("our replies become the kernel's neighbour entries", () => {
     const from = responder!.events.length;
     await nsExec(CLI, ['ping', '-6', '-c', '1', '-W', '1', VIP6]);
     await waitNeighbour(CLI, 'wbr', VIP6, MAC.ws0, ['REACHABLE']);
-    const reqs = await awaitFrames(from, 'ws0', (d) => d.kind === 'ndp-ns' && bytesToIpv6(d.ns.target) === VIP6);
+    const reqs = await awaitFrames(
+      from,
+      'ws0',
+      (d) => d.kind === 'ndp-ns' && bytesToIpv6(d.ns.target) === VIP6,
+    );
     await expectWithContext(() => {
       expect(reqs.length).toBeGreaterThanOrEqual(1);
       const d = reqs[0]!.d;
@@ -243,8 +280,10 @@ describe("our replies become the kernel's neighbour entries", () => {
 describe('gratuitous announcements move existing entries (failover)', () => {
   it('announcing on ws2 after withdrawing from ws0 moves both entries to the ws2 MAC', async () => {
     // Entries exist for both VIPs with the ws0 MAC (from the tests above, or made now).
-    if ((await neighbourOf(CLI, 'wbr', VIP4))?.lladdr !== MAC.ws0) await nsExec(CLI, ['ping', '-c', '1', '-W', '1', VIP4]);
-    if ((await neighbourOf(CLI, 'wbr', VIP6))?.lladdr !== MAC.ws0) await nsExec(CLI, ['ping', '-6', '-c', '1', '-W', '1', VIP6]);
+    if ((await neighbourOf(CLI, 'wbr', VIP4))?.lladdr !== MAC.ws0)
+      await nsExec(CLI, ['ping', '-c', '1', '-W', '1', VIP4]);
+    if ((await neighbourOf(CLI, 'wbr', VIP6))?.lladdr !== MAC.ws0)
+      await nsExec(CLI, ['ping', '-6', '-c', '1', '-W', '1', VIP6]);
     await waitNeighbour(CLI, 'wbr', VIP4, MAC.ws0, ['REACHABLE', 'STALE', 'DELAY', 'PROBE']);
     await waitNeighbour(CLI, 'wbr', VIP6, MAC.ws0, ['REACHABLE', 'STALE', 'DELAY', 'PROBE']);
     for (const ip of [VIP4, VIP6]) await responder!.command({ op: 'withdraw', ip, link: 'ws0' });
@@ -295,12 +334,15 @@ describe('a node with two data networks answers only where the request came in',
       expect(a6.stdout.trim().toLowerCase()).toBe(MAC.ws0);
       expect(b6.stdout.trim().toLowerCase()).toBe(MAC.ws1);
       // Every reply was built for, and injected on, the link its request came in on.
-      const replies = (responder!.events.slice(from) ?? []).filter((e) => e.event === 'frame' && e.verdict === 'reply');
+      const replies = (responder!.events.slice(from) ?? []).filter(
+        (e) => e.event === 'frame' && e.verdict === 'reply',
+      );
       expect(replies.length).toBeGreaterThanOrEqual(4);
       for (const e of replies) {
         const reply = decodeFrame(Buffer.from(String(e.reply), 'hex'));
         expect(reply.ok).toBe(true);
-        if (reply.ok) expect(formatMac(reply.value.ethernet.source)).toBe(e.link === 'ws0' ? MAC.ws0 : MAC.ws1);
+        if (reply.ok)
+          expect(formatMac(reply.value.ethernet.source)).toBe(e.link === 'ws0' ? MAC.ws0 : MAC.ws1);
       }
       expect(new Set(replies.map((e) => e.link))).toEqual(new Set(['ws0', 'ws1']));
     });
@@ -316,11 +358,17 @@ describe('a node with two data networks answers only where the request came in',
         'the kernel in wire-cli2 to mark the VIP dadfailed',
         async () => {
           const out = await ipIn(CLI2, ['-6', 'addr', 'show', 'dev', 'wd1']);
-          return /2001:db8:2::100\/64.*dadfailed/.test(out) ? { done: true, value: undefined } : { done: false, observed: out };
+          return /2001:db8:2::100\/64.*dadfailed/.test(out)
+            ? { done: true, value: undefined }
+            : { done: false, observed: out };
         },
         { timeoutMs: 8000, intervalMs: 100 },
       );
-      const probes = await awaitFrames(from, 'ws1', (d) => d.kind === 'ndp-ns' && d.ipv6.source.every((b) => b === 0));
+      const probes = await awaitFrames(
+        from,
+        'ws1',
+        (d) => d.kind === 'ndp-ns' && d.ipv6.source.every((b) => b === 0),
+      );
       await expectWithContext(() => {
         expect(probes.length).toBeGreaterThanOrEqual(1);
         expect(probes[0]!.e.verdict).toBe('reply');
@@ -345,15 +393,64 @@ interface TsharkFrame {
 }
 
 async function dissect(file: string): Promise<{ frames: TsharkFrame[]; raw: string }> {
-  const fields = ['frame.number', 'eth.src', 'frame.protocols', '_ws.col.Info', '_ws.expert.severity', '_ws.malformed', 'icmpv6.checksum.status', 'arp.opcode', 'icmpv6.type', 'icmpv6.nd.na.flag.s'];
-  const r = await run(['tshark', '-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', '-E', 'aggregator=,', ...fields.flatMap((f) => ['-e', f])], { timeoutMs: 60_000 });
+  const fields = [
+    'frame.number',
+    'eth.src',
+    'frame.protocols',
+    '_ws.col.Info',
+    '_ws.expert.severity',
+    '_ws.malformed',
+    'icmpv6.checksum.status',
+    'arp.opcode',
+    'icmpv6.type',
+    'icmpv6.nd.na.flag.s',
+  ];
+  const r = await run(
+    [
+      'tshark',
+      '-r',
+      file,
+      '-T',
+      'fields',
+      '-E',
+      'separator=\t',
+      '-E',
+      'occurrence=a',
+      '-E',
+      'aggregator=,',
+      ...fields.flatMap((f) => ['-e', f]),
+    ],
+    { timeoutMs: 60_000 },
+  );
   if (r.code !== 0) throw new Error(`tshark failed on ${file}: ${r.stderr}`);
   const frames = r.stdout
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => {
-      const [no = '', src = '', protocols = '', info = '', severity = '', malformed = '', icmpv6Checksum = '', arpOpcode = '', icmpv6Type = '', naFlags = ''] = l.split('\t');
-      return { no, src, protocols, info, severity: severity ? severity.split(',') : [], malformed: malformed !== '', icmpv6Checksum, arpOpcode, icmpv6Type, naFlags };
+      const [
+        no = '',
+        src = '',
+        protocols = '',
+        info = '',
+        severity = '',
+        malformed = '',
+        icmpv6Checksum = '',
+        arpOpcode = '',
+        icmpv6Type = '',
+        naFlags = '',
+      ] = l.split('\t');
+      return {
+        no,
+        src,
+        protocols,
+        info,
+        severity: severity ? severity.split(',') : [],
+        malformed: malformed !== '',
+        icmpv6Checksum,
+        arpOpcode,
+        icmpv6Type,
+        naFlags,
+      };
     });
   return { frames, raw: r.stdout };
 }
@@ -372,7 +469,12 @@ describe('everything we sent is well-formed for Wireshark', () => {
       ours.push(...d.frames.filter((f) => OUR_MACS.includes(f.src)));
     }
     const show = (fs: TsharkFrame[]) => fs.map((f) => JSON.stringify(f)).join('\n');
-    const bad = ours.filter((f) => f.malformed || f.severity.some((s) => Number(s) >= PI_ERROR) || (f.icmpv6Type !== '' && f.icmpv6Checksum === '0'));
+    const bad = ours.filter(
+      (f) =>
+        f.malformed ||
+        f.severity.some((s) => Number(s) >= PI_ERROR) ||
+        (f.icmpv6Type !== '' && f.icmpv6Checksum === '0'),
+    );
     try {
       expect(bad).toEqual([]);
       // icmpv6.checksum.status: 1 = good (tshark 4.0 verifies ICMPv6 checksums by default).
@@ -381,12 +483,29 @@ describe('everything we sent is well-formed for Wireshark', () => {
       expect(icmp.every((f) => f.icmpv6Checksum === '1')).toBe(true);
       const kinds = new Set(
         ours.map((f) =>
-          f.arpOpcode === '1' ? 'arp-request(gratuitous)' : f.arpOpcode === '2' ? 'arp-reply' : f.icmpv6Type === '136' ? (f.naFlags === '1' ? 'na-solicited' : 'na-unsolicited') : f.icmpv6Type === '143' ? 'mldv2-report' : `other:${f.protocols}`,
+          f.arpOpcode === '1'
+            ? 'arp-request(gratuitous)'
+            : f.arpOpcode === '2'
+              ? 'arp-reply'
+              : f.icmpv6Type === '136'
+                ? f.naFlags === '1'
+                  ? 'na-solicited'
+                  : 'na-unsolicited'
+                : f.icmpv6Type === '143'
+                  ? 'mldv2-report'
+                  : `other:${f.protocols}`,
         ),
       );
-      expect([...kinds].sort()).toEqual(['arp-reply', 'arp-request(gratuitous)', 'mldv2-report', 'na-solicited', 'na-unsolicited']);
+      expect([...kinds].sort()).toEqual([
+        'arp-reply',
+        'arp-request(gratuitous)',
+        'mldv2-report',
+        'na-solicited',
+        'na-unsolicited',
+      ]);
     } catch (e) {
-      (e as Error).message += `\n--- our frames as tshark saw them ---\n${show(ours)}\n--- all frames ---\n${raw.slice(-6000)}`;
+      (e as Error).message +=
+        `\n--- our frames as tshark saw them ---\n${show(ours)}\n--- all frames ---\n${raw.slice(-6000)}`;
       throw e;
     }
   });

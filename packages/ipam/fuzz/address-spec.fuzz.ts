@@ -18,7 +18,6 @@ export interface FuzzSummary {
   slowestMs: number;
 }
 
-
 const SEEDS = [
   '203.0.113.0/28',
   '203.0.113.5',

@@ -1,4 +1,11 @@
-import { gratuitousArp, ipv4ToBytes, ipv6ToBytes, mldv2Report, solicitedNodeMulticast, unsolicitedNeighborAdvertisement } from '@metallb-ts/l2-proto';
+import {
+  gratuitousArp,
+  ipv4ToBytes,
+  ipv6ToBytes,
+  mldv2Report,
+  solicitedNodeMulticast,
+  unsolicitedNeighborAdvertisement,
+} from '@metallb-ts/l2-proto';
 
 export interface AnnouncerLink {
   name: string;
@@ -20,7 +27,10 @@ export interface AnnouncerOptions {
  * first second even if a frame is lost, then a slow refresh so a switch's FDB entry (often aged
  * out after 300 s) never expires while we hold the VIP — MetalLB stops after 5 s.
  */
-export const DEFAULT_ANNOUNCER_OPTIONS: AnnouncerOptions = { burstMs: [0, 200, 500, 1000, 2000, 3000, 5000], refreshMs: 30_000 };
+export const DEFAULT_ANNOUNCER_OPTIONS: AnnouncerOptions = {
+  burstMs: [0, 200, 500, 1000, 2000, 3000, 5000],
+  refreshMs: 30_000,
+};
 
 interface Held {
   timers: NodeJS.Timeout[];
@@ -83,7 +93,10 @@ export function announcementFrames(ip: string, mac: Buffer): Buffer[] {
   if (!ip.includes(':')) {
     const addr = ipv4ToBytes(ip);
     if (!addr.ok) return [];
-    return [gratuitousArp({ mac, ip: addr.value, kind: 'request' }), gratuitousArp({ mac, ip: addr.value, kind: 'reply' })];
+    return [
+      gratuitousArp({ mac, ip: addr.value, kind: 'request' }),
+      gratuitousArp({ mac, ip: addr.value, kind: 'reply' }),
+    ];
   }
   const addr = ipv6ToBytes(ip);
   if (!addr.ok) return [];

@@ -35,7 +35,12 @@ export function desiredL2Status(namespace: string, node: string, a: AnnouncedSer
         [SERVICE_L2_STATUS_LABELS.serviceNamespace]: serviceNamespace,
       },
     },
-    status: { node, serviceName, serviceNamespace, interfaces: [...a.interfaces].sort().map((name) => ({ name })) },
+    status: {
+      node,
+      serviceName,
+      serviceNamespace,
+      interfaces: [...a.interfaces].sort().map((name) => ({ name })),
+    },
   };
 }
 

@@ -35,8 +35,20 @@ export const CAPTURE_BUFFER_BYTES = 16 * 1024 * 1024;
  * with pcap's default 65535 bytes a 10 MB ring holds ~150 frames, and a 15 ms pause (a GC, a busy
  * core) at 10k requests/s overflows it. Replies never need more than the frame itself.
  */
-export function captureOptions(): { filter: string; buffer_timeout: number; promiscuous: boolean; snap_length: number; buffer_size: number } {
-  return { filter: RESPONDER_FILTER, buffer_timeout: 0, promiscuous: false, snap_length: CAPTURE_SNAP_LENGTH, buffer_size: CAPTURE_BUFFER_BYTES };
+export function captureOptions(): {
+  filter: string;
+  buffer_timeout: number;
+  promiscuous: boolean;
+  snap_length: number;
+  buffer_size: number;
+} {
+  return {
+    filter: RESPONDER_FILTER,
+    buffer_timeout: 0,
+    promiscuous: false,
+    snap_length: CAPTURE_SNAP_LENGTH,
+    buffer_size: CAPTURE_BUFFER_BYTES,
+  };
 }
 
 interface RawPacket {
@@ -49,7 +61,11 @@ interface RawPacket {
  * mode (buffer_timeout 0) matters: without it libpcap holds frames up to a second before we see
  * them, and the asker has long given up.
  */
-export function openLink(name: string, onFrame: (frame: Buffer) => void, onError: (error: Error) => void): WireLink {
+export function openLink(
+  name: string,
+  onFrame: (frame: Buffer) => void,
+  onError: (error: Error) => void,
+): WireLink {
   const session = pcap().createSession(name, captureOptions());
   session.on('packet', (raw: RawPacket) => {
     // The capture buffer is reused for the next packet: the frame is a view valid only during this call.

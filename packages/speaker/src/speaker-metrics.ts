@@ -7,15 +7,22 @@ export class SpeakerMetrics {
   private readonly responses: Counter;
   private readonly gratuitous: Counter;
 
-  constructor(registry: Registry, private readonly node: string) {
+  constructor(
+    registry: Registry,
+    private readonly node: string,
+  ) {
     this.announcedGauge = new Gauge({
       name: 'metallb_speaker_announced',
       help: 'Services being announced from this node (1) — desired state, not proof the network listens',
       labelNames: ['service', 'protocol', 'node', 'ip'],
       registers: [registry],
     });
-    const perIp = (name: string, help: string) => new Counter({ name, help, labelNames: ['ip'], registers: [registry] });
-    this.requests = perIp('metallb_layer2_requests_received', 'Number of layer2 requests received for owned IPs');
+    const perIp = (name: string, help: string) =>
+      new Counter({ name, help, labelNames: ['ip'], registers: [registry] });
+    this.requests = perIp(
+      'metallb_layer2_requests_received',
+      'Number of layer2 requests received for owned IPs',
+    );
     this.responses = perIp('metallb_layer2_responses_sent', 'Number of layer2 responses sent');
     this.gratuitous = perIp('metallb_layer2_gratuitous_sent', 'Number of gratuitous layer2 packets sent');
   }

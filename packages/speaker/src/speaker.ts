@@ -1,7 +1,35 @@
-import { ANNOTATIONS, GROUP, l2AnnouncementFor, poolOfAddress, type AddressPool, type Config, type IPAddressPool, type L2Advertisement, type ServiceL2Status } from '@metallb-ts/api';
+import {
+  ANNOTATIONS,
+  GROUP,
+  l2AnnouncementFor,
+  poolOfAddress,
+  type AddressPool,
+  type Config,
+  type IPAddressPool,
+  type L2Advertisement,
+  type ServiceL2Status,
+} from '@metallb-ts/api';
 import { LastGoodConfig } from '@metallb-ts/api';
-import type { EventRecorder, K8sClientMetrics, Kube, KubeObject, Logger, ResourceCache, SyncResult, EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
-import { isAlreadyExists, isNotFound, LeaseHeartbeat, LeaseMembership, WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
+import type {
+  EventRecorder,
+  K8sClientMetrics,
+  Kube,
+  KubeObject,
+  Logger,
+  ResourceCache,
+  SyncResult,
+  EndpointSlice,
+  Node as KubeNode,
+  Service,
+} from '@metallb-ts/k8s-runtime';
+import {
+  isAlreadyExists,
+  isNotFound,
+  LeaseHeartbeat,
+  LeaseMembership,
+  WorkQueue,
+  type Registry,
+} from '@metallb-ts/k8s-runtime';
 import { decideAnnouncements, type Announcement, type SpeakerView } from './announcements.js';
 import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
 import type { NodeFacts, ServiceFacts } from './candidates.js';
@@ -73,8 +101,18 @@ export class Speaker {
     private readonly deps: SpeakerDeps,
   ) {
     const { kube, logger } = deps;
-    this.services = kube.watchCache<Service>({ apiVersion: 'v1', kind: 'Service', plural: 'services', logger });
-    this.slices = kube.watchCache<EndpointSlice>({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', plural: 'endpointslices', logger });
+    this.services = kube.watchCache<Service>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      plural: 'services',
+      logger,
+    });
+    this.slices = kube.watchCache<EndpointSlice>({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      plural: 'endpointslices',
+      logger,
+    });
     this.nodes = kube.watchCache<KubeNode>({ apiVersion: 'v1', kind: 'Node', plural: 'nodes', logger });
     const crd = <T extends KubeObject>(kind: string, plural: string) =>
       kube.watchCache<T>({ apiVersion: `${GROUP}/v1beta1`, kind, plural, namespace: opts.namespace, logger });
@@ -89,8 +127,16 @@ export class Speaker {
       logger,
     });
     const lease = { namespace: opts.namespace, prefix: MEMBER_PREFIX, logger };
-    this.heartbeat = new LeaseHeartbeat(kube, { ...lease, identity: opts.nodeName, ...opts.membership, labels: { 'app.kubernetes.io/component': 'speaker' } });
-    this.membership = new LeaseMembership(kube, { ...lease, checkIntervalMs: Math.min(250, opts.membership.renewMs) });
+    this.heartbeat = new LeaseHeartbeat(kube, {
+      ...lease,
+      identity: opts.nodeName,
+      ...opts.membership,
+      labels: { 'app.kubernetes.io/component': 'speaker' },
+    });
+    this.membership = new LeaseMembership(kube, {
+      ...lease,
+      checkIntervalMs: Math.min(250, opts.membership.renewMs),
+    });
     this.metrics = new SpeakerMetrics(deps.registry, opts.nodeName);
     this.announcer = new Announcer({
       ...(opts.announcer ?? DEFAULT_ANNOUNCER_OPTIONS),
@@ -107,11 +153,23 @@ export class Speaker {
   async start(signal: AbortSignal): Promise<void> {
     this.openLinks();
     await this.heartbeat.start();
-    const caches = [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements];
-    await Promise.all([...caches.map((c) => c.waitForSync(signal)), this.l2Statuses.waitForSync(signal), this.membership.waitForSync(signal)]);
+    const caches = [
+      this.services,
+      this.slices,
+      this.nodes,
+      this.ipAddressPools,
+      this.addressPools,
+      this.l2Advertisements,
+    ];
+    await Promise.all([
+      ...caches.map((c) => c.waitForSync(signal)),
+      this.l2Statuses.waitForSync(signal),
+      this.membership.waitForSync(signal),
+    ]);
     const recompute = () => this.queue.add(RECOMPUTE);
     for (const c of [...caches, this.l2Statuses]) c.onChange(recompute);
-    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) c.onChange(() => (this.config = undefined));
+    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements])
+      c.onChange(() => (this.config = undefined));
     // LeaseMembership logs who joined and left; here it only triggers a recompute.
     this.membership.onChange(recompute);
     // Our own liveness is judged by our own renewals; recheck even when nothing else moves.
@@ -131,11 +189,22 @@ export class Speaker {
     this.current.clear();
     await this.heartbeat.release();
     // The successor writes its own status; ours would claim an announcement that ended.
-    await this.writeL2Statuses(new Map()).catch((error) => this.deps.logger.warn('removing ServiceL2Status objects failed', { error }));
+    await this.writeL2Statuses(new Map()).catch((error) =>
+      this.deps.logger.warn('removing ServiceL2Status objects failed', { error }),
+    );
     for (const l of this.links.values()) l.wire.close();
     this.links.clear();
     await this.membership.stop();
-    for (const c of [this.services, this.slices, this.nodes, this.ipAddressPools, this.addressPools, this.l2Advertisements, this.l2Statuses]) await c.stop();
+    for (const c of [
+      this.services,
+      this.slices,
+      this.nodes,
+      this.ipAddressPools,
+      this.addressPools,
+      this.l2Advertisements,
+      this.l2Statuses,
+    ])
+      await c.stop();
   }
 
   private openLinks(): void {
@@ -145,8 +214,10 @@ export class Speaker {
     for (const l of use) {
       const mac = Buffer.from(l.mac.split(':').map((h) => parseInt(h, 16)));
       try {
-        const wire = openLink(l.name, (frame) => this.onFrame(l.name, mac, frame), (error) =>
-          this.deps.logger.error('capture error', { interface: l.name, error }),
+        const wire = openLink(
+          l.name,
+          (frame) => this.onFrame(l.name, mac, frame),
+          (error) => this.deps.logger.error('capture error', { interface: l.name, error }),
         );
         this.links.set(l.name, { wire, mac });
         this.deps.logger.info('answering on interface', { interface: l.name, mac: l.mac });
@@ -157,7 +228,11 @@ export class Speaker {
   }
 
   private onFrame(link: string, mac: Buffer, frame: Buffer): void {
-    const verdict = respond(frame, { name: link, mac }, (ip, on) => this.current.get(ip)?.links.includes(on) ?? false);
+    const verdict = respond(
+      frame,
+      { name: link, mac },
+      (ip, on) => this.current.get(ip)?.links.includes(on) ?? false,
+    );
     // Counted per owned IP only: labelling every address asked about on the LAN would explode the series.
     if (verdict.kind !== 'reply') return;
     this.metrics.requestReceived(verdict.ip);
@@ -173,7 +248,8 @@ export class Speaker {
       l2Advertisements: this.l2Advertisements.list(),
     });
     // The controller reports these on the objects; the speaker only notes that it saw them.
-    if (errors.length > 0) this.deps.logger.warn('configuration has invalid objects', { errors: errors.map((e) => e.message) });
+    if (errors.length > 0)
+      this.deps.logger.warn('configuration has invalid objects', { errors: errors.map((e) => e.message) });
     this.deps.clientMetrics.setConfigLoaded(true);
     this.deps.clientMetrics.setConfigStale(errors.length > 0);
     this.config = config;
@@ -188,17 +264,29 @@ export class Speaker {
     const nodes: NodeFacts[] = this.nodes.list().map((n) => ({
       name: n.metadata?.name ?? '',
       labels: n.metadata?.labels ?? {},
-      networkUnavailable: (n.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
+      networkUnavailable: (n.status?.conditions ?? []).some(
+        (c) => c.type === 'NetworkUnavailable' && c.status === 'True',
+      ),
     }));
-    const hold = startupHold({ now, selfSeenAt: this.selfSeenAt, settleMs: this.opts.membership.renewMs, alive, nodes: nodes.map((n) => n.name) });
+    const hold = startupHold({
+      now,
+      selfSeenAt: this.selfSeenAt,
+      settleMs: this.opts.membership.renewMs,
+      alive,
+      nodes: nodes.map((n) => n.name),
+    });
     // Fencing: if our own renewals fail (we are cut off from the API server) peers will soon
     // elect someone else, so we must stop answering too rather than split the VIP.
-    if (hold.hold || now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs) alive.delete(this.opts.nodeName);
+    if (hold.hold || now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs)
+      alive.delete(this.opts.nodeName);
     else alive.add(this.opts.nodeName);
     if (hold.untilMs !== undefined) this.queue.addAfter(RECOMPUTE, hold.untilMs - now);
     if (hold.hold !== this.holding) {
       this.holding = hold.hold;
-      this.deps.logger.info(hold.hold ? 'holding announcements until membership settles' : 'membership settled; announcing', { alive: [...alive].sort() });
+      this.deps.logger.info(
+        hold.hold ? 'holding announcements until membership settles' : 'membership settled; announcing',
+        { alive: [...alive].sort() },
+      );
     }
     const bySvc = new Map<string, EndpointSlice[]>();
     for (const s of this.slices.list()) {
@@ -220,7 +308,8 @@ export class Speaker {
         externalTrafficPolicy: svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
         ...facts,
       };
-      const pool = svc.metadata?.annotations?.[ANNOTATIONS.ipAllocatedFromPool] ?? poolOfAddress(config, ips[0] ?? '');
+      const pool =
+        svc.metadata?.annotations?.[ANNOTATIONS.ipAllocatedFromPool] ?? poolOfAddress(config, ips[0] ?? '');
       if (pool) entry.pool = pool;
       services.push(entry);
     }
@@ -230,7 +319,8 @@ export class Speaker {
       nodes,
       alive,
       // An address in no pool we know is not ours to announce.
-      policy: (pool, node) => (pool ? l2AnnouncementFor(config, pool, node) : { announce: false, interfaces: [] }),
+      policy: (pool, node) =>
+        pool ? l2AnnouncementFor(config, pool, node) : { announce: false, interfaces: [] },
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     };
   }
@@ -269,14 +359,21 @@ export class Speaker {
       if (d.winner === this.opts.nodeName) {
         const [namespace, name] = d.service.split('/') as [string, string];
         void this.deps.events.emit(
-          { apiVersion: 'v1', kind: 'Service', namespace, name, uid: this.services.get(d.service)?.metadata?.uid },
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            namespace,
+            name,
+            uid: this.services.get(d.service)?.metadata?.uid,
+          },
           'Normal',
           'nodeAssigned',
           `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
         );
       }
     }
-    for (const key of [...this.winners.keys()]) if (!decisions.some((d) => d.service === key)) this.winners.delete(key);
+    for (const key of [...this.winners.keys()])
+      if (!decisions.some((d) => d.service === key)) this.winners.delete(key);
     try {
       await this.writeL2Statuses(next);
     } catch (error) {
@@ -290,12 +387,27 @@ export class Speaker {
   private async writeL2Statuses(announced: Map<string, Announcement & { links: string[] }>): Promise<void> {
     const perService = new Map<string, Set<string>>();
     for (const a of announced.values()) {
-      for (const svc of a.services) perService.set(svc, new Set([...(perService.get(svc) ?? []), ...a.links]));
+      for (const svc of a.services)
+        perService.set(svc, new Set([...(perService.get(svc) ?? []), ...a.links]));
     }
-    const want: AnnouncedService[] = [...perService].map(([service, links]) => ({ service, interfaces: [...links] }));
-    const plan = planL2Statuses(this.opts.namespace, this.opts.nodeName, want, this.l2Statuses.list(), (svc) => this.services.get(svc) !== undefined);
+    const want: AnnouncedService[] = [...perService].map(([service, links]) => ({
+      service,
+      interfaces: [...links],
+    }));
+    const plan = planL2Statuses(
+      this.opts.namespace,
+      this.opts.nodeName,
+      want,
+      this.l2Statuses.list(),
+      (svc) => this.services.get(svc) !== undefined,
+    );
     const { kube } = this.deps;
-    const ref = (name: string) => ({ apiVersion: `${GROUP}/v1beta1`, kind: 'ServiceL2Status', namespace: this.opts.namespace, name });
+    const ref = (name: string) => ({
+      apiVersion: `${GROUP}/v1beta1`,
+      kind: 'ServiceL2Status',
+      namespace: this.opts.namespace,
+      name,
+    });
     for (const o of plan.create) {
       const { status, ...rest } = o;
       await kube.create(rest).catch((e: unknown) => {
@@ -303,7 +415,8 @@ export class Speaker {
       });
       await kube.patch(ref(o.metadata.name), { status }, { type: 'merge', subresource: 'status' });
     }
-    for (const o of plan.update) await kube.patch(ref(o.metadata.name), { status: o.status }, { type: 'merge', subresource: 'status' });
+    for (const o of plan.update)
+      await kube.patch(ref(o.metadata.name), { status: o.status }, { type: 'merge', subresource: 'status' });
     for (const name of plan.delete) {
       await kube.delete(ref(name)).catch((e: unknown) => {
         if (!isNotFound(e)) throw e;

@@ -4,10 +4,16 @@ import { DEFAULT_ANNOUNCER_OPTIONS } from '../src/announcer.js';
 
 describe('readAnnounceTiming', () => {
   it('defaults to the dense burst and a 30 s refresh', () => {
-    expect(readAnnounceTiming({})).toEqual({ ok: true, value: { burstMs: DEFAULT_ANNOUNCER_OPTIONS.burstMs, refreshMs: 30_000 } });
+    expect(readAnnounceTiming({})).toEqual({
+      ok: true,
+      value: { burstMs: DEFAULT_ANNOUNCER_OPTIONS.burstMs, refreshMs: 30_000 },
+    });
   });
   it('reads both variables', () => {
-    expect(readAnnounceTiming({ ANNOUNCE_BURST_MS: '0, 100,1000', ANNOUNCE_REFRESH_MS: '0' })).toEqual({ ok: true, value: { burstMs: [0, 100, 1000], refreshMs: 0 } });
+    expect(readAnnounceTiming({ ANNOUNCE_BURST_MS: '0, 100,1000', ANNOUNCE_REFRESH_MS: '0' })).toEqual({
+      ok: true,
+      value: { burstMs: [0, 100, 1000], refreshMs: 0 },
+    });
   });
   it('names the variable and the bad value', () => {
     const a = readAnnounceTiming({ ANNOUNCE_BURST_MS: '0,soon' });

@@ -3,7 +3,12 @@ import { decideAnnouncements, type SpeakerView } from '../src/announcements.js';
 import { EXCLUDE_LB_LABEL, type NodeFacts } from '../src/candidates.js';
 import { electNode } from '../src/election.js';
 
-const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({ name, labels: {}, networkUnavailable: false, ...extra });
+const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({
+  name,
+  labels: {},
+  networkUnavailable: false,
+  ...extra,
+});
 const nodes = [node('node-1'), node('node-2'), node('node-3')];
 const all = new Set(['node-1', 'node-2', 'node-3']);
 const svc = (key: string, ips: string[], extra: Partial<SpeakerView['services'][number]> = {}) => ({
@@ -22,7 +27,12 @@ function winnerOf(view: Omit<SpeakerView, 'me'>, key: string): string | undefine
 
 describe('decideAnnouncements', () => {
   it('exactly one node announces each service, and all agree who', () => {
-    const base = { services: [svc('a/x', ['203.0.113.200']), svc('a/y', ['203.0.113.201'])], nodes, alive: all, policy: everywhere };
+    const base = {
+      services: [svc('a/x', ['203.0.113.200']), svc('a/y', ['203.0.113.201'])],
+      nodes,
+      alive: all,
+      policy: everywhere,
+    };
     for (const ip of ['203.0.113.200', '203.0.113.201']) {
       const announcers = [...all].filter((me) => decideAnnouncements({ ...base, me }).announce.has(ip));
       expect(announcers).toEqual([electNode(all, ip)]);
@@ -38,7 +48,10 @@ describe('decideAnnouncements', () => {
   });
 
   it('Local policy only elects nodes with a ready endpoint', () => {
-    const local = svc('a/x', ['203.0.113.200'], { externalTrafficPolicy: 'Local', endpointNodes: new Set(['node-2']) });
+    const local = svc('a/x', ['203.0.113.200'], {
+      externalTrafficPolicy: 'Local',
+      endpointNodes: new Set(['node-2']),
+    });
     expect(winnerOf({ services: [local], nodes, alive: all, policy: everywhere }, 'a/x')).toBe('node-2');
   });
 
@@ -54,9 +67,13 @@ describe('decideAnnouncements', () => {
       node('node-2', { labels: { [EXCLUDE_LB_LABEL]: '' } }),
       node('node-3'),
     ];
-    expect(winnerOf({ services: [s], nodes: onlyNode3, alive: all, policy: everywhere }, 'a/x')).toBe('node-3');
+    expect(winnerOf({ services: [s], nodes: onlyNode3, alive: all, policy: everywhere }, 'a/x')).toBe(
+      'node-3',
+    );
     const notNode3: SpeakerView['policy'] = (_p, n) => ({ announce: n.name !== 'node-3', interfaces: [] });
-    expect(winnerOf({ services: [s], nodes: onlyNode3, alive: all, policy: notNode3 }, 'a/x')).toBeUndefined();
+    expect(
+      winnerOf({ services: [s], nodes: onlyNode3, alive: all, policy: notNode3 }, 'a/x'),
+    ).toBeUndefined();
   });
 
   it('services sharing an IP land on one node and merge into one announcement', () => {

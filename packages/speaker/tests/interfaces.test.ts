@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { parseExcludeList, selectLinks, type LinkInfo } from '../src/interfaces.js';
 
 const link = (name: string, extra: Partial<LinkInfo> = {}): LinkInfo => ({
-  name, mac: '02:00:00:00:00:01', up: true, noArp: false, enslaved: false, loopback: false, ...extra,
+  name,
+  mac: '02:00:00:00:00:01',
+  up: true,
+  noArp: false,
+  enslaved: false,
+  loopback: false,
+  ...extra,
 });
 
 describe('selectLinks', () => {

@@ -7,11 +7,16 @@ describe('planL2Statuses', () => {
     const stale = desiredL2Status(ns, 'node-1', { service: 'demo/gone', interfaces: ['data0'] });
     const changed = desiredL2Status(ns, 'node-1', { service: 'demo/b', interfaces: ['data0'] });
     const same = desiredL2Status(ns, 'node-1', { service: 'demo/c', interfaces: ['data0'] });
-    const plan = planL2Statuses(ns, 'node-1', [
-      { service: 'demo/a', interfaces: ['data0'] },
-      { service: 'demo/b', interfaces: ['data0', 'data1'] },
-      { service: 'demo/c', interfaces: ['data0'] },
-    ], [stale, changed, same]);
+    const plan = planL2Statuses(
+      ns,
+      'node-1',
+      [
+        { service: 'demo/a', interfaces: ['data0'] },
+        { service: 'demo/b', interfaces: ['data0', 'data1'] },
+        { service: 'demo/c', interfaces: ['data0'] },
+      ],
+      [stale, changed, same],
+    );
     expect(plan.create.map((o) => o.status?.serviceName)).toEqual(['a']);
     expect(plan.update.map((o) => o.status?.interfaces)).toEqual([[{ name: 'data0' }, { name: 'data1' }]]);
     expect(plan.delete).toEqual([stale.metadata.name]);
@@ -21,7 +26,13 @@ describe('planL2Statuses', () => {
     const killed = desiredL2Status(ns, 'node-3', { service: 'demo/a', interfaces: ['data0'] });
     const elsewhere = desiredL2Status(ns, 'node-2', { service: 'demo/b', interfaces: ['data0'] });
     const orphan = desiredL2Status(ns, 'node-2', { service: 'demo/deleted', interfaces: ['data0'] });
-    const plan = planL2Statuses(ns, 'node-1', [{ service: 'demo/a', interfaces: ['data0'] }], [killed, elsewhere, orphan], (s) => s !== 'demo/deleted');
+    const plan = planL2Statuses(
+      ns,
+      'node-1',
+      [{ service: 'demo/a', interfaces: ['data0'] }],
+      [killed, elsewhere, orphan],
+      (s) => s !== 'demo/deleted',
+    );
     expect(plan.create.map((o) => o.metadata.name)).toEqual([l2StatusName('node-1', 'demo/a')]);
     expect(plan.delete.sort()).toEqual([killed.metadata.name, orphan.metadata.name].sort());
   });
@@ -34,7 +45,16 @@ describe('planL2Statuses', () => {
 
   it('labels and status carry node and service as MetalLB writes them', () => {
     const o = desiredL2Status(ns, 'node-3', { service: 'web/front', interfaces: ['eth0'] });
-    expect(o.metadata.labels).toEqual({ 'metallb.io/node': 'node-3', 'metallb.io/service-name': 'front', 'metallb.io/service-namespace': 'web' });
-    expect(o.status).toEqual({ node: 'node-3', serviceName: 'front', serviceNamespace: 'web', interfaces: [{ name: 'eth0' }] });
+    expect(o.metadata.labels).toEqual({
+      'metallb.io/node': 'node-3',
+      'metallb.io/service-name': 'front',
+      'metallb.io/service-namespace': 'web',
+    });
+    expect(o.status).toEqual({
+      node: 'node-3',
+      serviceName: 'front',
+      serviceNamespace: 'web',
+      interfaces: [{ name: 'eth0' }],
+    });
   });
 });

@@ -36,7 +36,13 @@ const arpRequest = (target: string, destination = BROADCAST_MAC) =>
   encodeArpFrame({
     destination,
     source: client,
-    arp: { operation: 'request', senderMac: client, senderIp: v4('203.0.113.100'), targetMac: Buffer.alloc(6), targetIp: v4(target) },
+    arp: {
+      operation: 'request',
+      senderMac: client,
+      senderIp: v4('203.0.113.100'),
+      targetMac: Buffer.alloc(6),
+      targetIp: v4(target),
+    },
   });
 
 describe('respond (ARP)', () => {
@@ -56,16 +62,26 @@ describe('respond (ARP)', () => {
   });
 
   it('stays silent for addresses we do not announce, on other links, and for unicast to others', () => {
-    expect(respond(arpRequest('203.0.113.201'), link, ours)).toEqual({ kind: 'not-ours', ip: '203.0.113.201', protocol: 'arp' });
+    expect(respond(arpRequest('203.0.113.201'), link, ours)).toEqual({
+      kind: 'not-ours',
+      ip: '203.0.113.201',
+      protocol: 'arp',
+    });
     expect(respond(arpRequest(vip), { ...link, name: 'data1' }, ours).kind).toBe('not-ours');
     expect(respond(arpRequest(vip, mac('02:00:00:00:00:12')), link, ours).kind).toBe('ignore');
     expect(respond(arpRequest(vip, link.mac), link, ours).kind).toBe('reply');
   });
 
   it('never answers gratuitous ARP, replies, or our own frames', () => {
-    expect(respond(gratuitousArp({ mac: client, ip: v4(vip), kind: 'request' }), link, ours).kind).toBe('ignore');
-    expect(respond(gratuitousArp({ mac: client, ip: v4(vip), kind: 'reply' }), link, ours).kind).toBe('ignore');
-    expect(respond(gratuitousArp({ mac: link.mac, ip: v4('203.0.113.5'), kind: 'request' }), link, ours).kind).toBe('ignore');
+    expect(respond(gratuitousArp({ mac: client, ip: v4(vip), kind: 'request' }), link, ours).kind).toBe(
+      'ignore',
+    );
+    expect(respond(gratuitousArp({ mac: client, ip: v4(vip), kind: 'reply' }), link, ours).kind).toBe(
+      'ignore',
+    );
+    expect(
+      respond(gratuitousArp({ mac: link.mac, ip: v4('203.0.113.5'), kind: 'request' }), link, ours).kind,
+    ).toBe('ignore');
   });
 
   it('never throws on arbitrary bytes', () => {

@@ -76,11 +76,21 @@ describe('lab topology', () => {
       await run(['ip', '-n', node1.name, 'addr', 'add', `${vip4}/32`, 'dev', VIP_IF]);
       await run(['ip', '-n', node1.name, 'addr', 'add', `${vip6}/128`, 'dev', VIP_IF, 'nodad']);
       try {
-        // Positive control: the same tools do see the node's own data addresses.
-        const own = await lab!.clientArping(node1.dataIp);
-        expect(own.macs).toEqual([lab!.nodeMacs.get(node1.name)]);
-        const own6 = await lab!.clientArping(node1.dataIp6);
-        expect(own6.macs).toEqual([lab!.nodeMacs.get(node1.name)]);
+        // Positive control: the same tools do see the node's own data addresses. Polled: right
+        // after the topology comes up, the first probe can go unanswered.
+        const mac = lab!.nodeMacs.get(node1.name);
+        for (const ip of [node1.dataIp, node1.dataIp6]) {
+          await lab!.waitFor(
+            `${node1.name} to answer for its own address ${ip}`,
+            async () => {
+              const r = await lab!.clientArping(ip);
+              return r.macs.length === 1 && r.macs[0] === mac
+                ? { done: true, value: r }
+                : { done: false, observed: r };
+            },
+            { timeoutMs: 10_000, intervalMs: 200 },
+          );
+        }
 
         const arp = await lab!.clientArping(vip4, { count: 2 });
         expect({ macs: arp.macs, raw: arp.raw }).toMatchObject({ macs: [] });

@@ -109,6 +109,17 @@ export function podName(node: LabNode): string {
 
 /** Creates the demo namespace and one host-network "pod" per node, then marks each running and ready. */
 export async function createDemoPods(cp: ControlPlane, nodes: readonly LabNode[]): Promise<void> {
+  // A previous lab deletes the namespace without waiting; creating into it while it terminates
+  // is refused, so wait until it is gone (or was never there) first.
+  await waitFor(
+    `namespace ${DEMO_NAMESPACE} from an earlier lab to finish terminating`,
+    async () => {
+      const r = await cp.kubectl(['get', 'namespace', DEMO_NAMESPACE, '-o', 'jsonpath={.status.phase}']);
+      const phase = r.code === 0 ? r.stdout.trim() : 'absent';
+      return phase === 'Terminating' ? { done: false, observed: phase } : { done: true, value: phase };
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
   await applyJson(cp, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }]);
   await waitForDefaultServiceAccount(cp, DEMO_NAMESPACE);
   await applyJson(

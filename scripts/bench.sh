@@ -5,7 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 filter=${1:-}
-bash scripts/setup.sh >/dev/null
+# Set-up progress goes to stderr so a cold control-plane build is never silent.
+bash scripts/setup.sh >&2
 pnpm exec turbo run build --output-logs=errors-only
 mapfile -t files < <(ls packages/*/bench/*.bench.ts e2e/bench/*.bench.ts 2>/dev/null | grep -- "$filter" || true)
 [ ${#files[@]} -gt 0 ] || { echo "no benchmark matches '$filter'" >&2; exit 1; }

@@ -29,7 +29,12 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=$maj -X $p.gitMinor=$min -X $p.gitTreeState=clean"
 done
 echo "[control-plane] downloading modules"
+heartbeat() { while sleep 30; do echo "[control-plane]   still $1 ($(( $(date +%s) - $2 ))s)"; done; }
+heartbeat "downloading modules" "$(date +%s)" &
+hb=$!
+trap 'kill $hb 2>/dev/null || true' EXIT
 go mod download
+kill $hb 2>/dev/null || true
 pkg_of() {
   case $1 in
     etcd) echo go.etcd.io/etcd/server/v3 ;;
@@ -41,7 +46,7 @@ for b in "${missing[@]}"; do
   t0=$(date +%s)
   echo "[control-plane] go build $b ($(pkg_of "$b")) ..."
   # Heartbeat so a long compile or link is never silent.
-  ( while sleep 30; do echo "[control-plane]   still building $b ($(( $(date +%s) - t0 ))s)"; done ) &
+  heartbeat "building $b" "$t0" &
   hb=$!
   if ! go build -trimpath -ldflags "$ldflags" -o "$bin.tmp/$b" "$(pkg_of "$b")"; then
     kill $hb 2>/dev/null; echo "[control-plane] build of $b failed" >&2; exit 1

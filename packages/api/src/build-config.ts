@@ -109,6 +109,8 @@ interface PoolCandidate {
   id: Identity;
   /** Tie-breaker for objects with the same identity (impossible in a real cluster, but keeps the result order-free). */
   content: string;
+  /** `metadata.creationTimestamp` in ms (unset or unreadable = 0, i.e. oldest). */
+  created: number;
   labels: Record<string, string>;
   spec: PoolSpec;
   legacyLayer2: boolean;
@@ -143,6 +145,7 @@ function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | u
   return {
     id,
     content: stableText(obj),
+    created: createdAt(obj),
     labels: labelsOf(obj),
     spec: { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs: false },
     legacyLayer2: true,
@@ -156,6 +159,13 @@ function labelsOf(obj: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') out[k] = v;
   return out;
+}
+
+function createdAt(obj: unknown): number {
+  const meta = isRecord(obj) ? obj.metadata : undefined;
+  const stamp = isRecord(meta) ? meta.creationTimestamp : undefined;
+  const ms = typeof stamp === 'string' ? Date.parse(stamp) : NaN;
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 function readIPAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
@@ -177,7 +187,14 @@ function readIPAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate |
   // buildPoolSet validates serviceAllocation in depth; here it is only passed through.
   if (spec.serviceAllocation !== undefined && spec.serviceAllocation !== null)
     poolSpec.serviceAllocation = spec.serviceAllocation as ServiceAllocation;
-  return { id, content: stableText(obj), labels: labelsOf(obj), spec: poolSpec, legacyLayer2: false };
+  return {
+    id,
+    content: stableText(obj),
+    created: createdAt(obj),
+    labels: labelsOf(obj),
+    spec: poolSpec,
+    legacyLayer2: false,
+  };
 }
 
 function readSelectors(
@@ -220,13 +237,16 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
     const c = readIPAddressPool(obj, errors);
     if (c) candidates.push(c);
   }
-  // A stable order makes "who wins a conflict" independent of list order: by name, AddressPool
-  // before IPAddressPool, then namespace.
+  // Who wins a conflict (duplicate name, overlapping addresses) must not depend on list order and
+  // must not change when a pool is added: the oldest object wins, so a new pool that overlaps one
+  // in use is the one reported, and the Services of the older pool keep their addresses. Ties
+  // (same second, or no timestamp) fall back to kind (AddressPool first), namespace, name.
   candidates.sort(
     (a, b) =>
-      compareText(a.id.name, b.id.name) ||
+      a.created - b.created ||
       compareText(a.id.kind, b.id.kind) ||
       compareText(a.id.namespace, b.id.namespace) ||
+      compareText(a.id.name, b.id.name) ||
       compareText(a.content, b.content),
   );
 
@@ -250,7 +270,10 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
     byName.set(c.id.name, c);
     unique.push(c);
   }
-  const { pools, errors: poolErrors } = buildPoolSet(unique.map((c) => c.spec));
+  const built = buildPoolSet(unique.map((c) => c.spec));
+  const poolErrors = built.errors;
+  // Served pools are listed by name whatever their age.
+  const pools = built.pools.sort((a, b) => compareText(a.name, b.name));
   for (const e of poolErrors) {
     const c = byName.get(e.pool);
     if (c) errors.push(objectError(c.id.kind, c.id.namespace, c.id.name, e.field, e.value, e.reason));

@@ -129,6 +129,29 @@ describe('buildConfig', () => {
     }
   });
 
+  it('lets the older of two overlapping pools win, even when the newer sorts first by name', () => {
+    const created = (pool: IPAddressPool, at: string): IPAddressPool => ({
+      ...pool,
+      metadata: { ...pool.metadata, creationTimestamp: at },
+    });
+    const older = created(ipPool('zeta', { addresses: ['10.0.0.0/24'] }), '2024-01-01T00:00:00Z');
+    const newer = created(ipPool('alpha', { addresses: ['10.0.0.128/25'] }), '2024-06-01T00:00:00Z');
+    for (const order of [
+      [older, newer],
+      [newer, older],
+    ]) {
+      const { config, errors } = buildConfig({
+        addressPools: [],
+        ipAddressPools: order,
+        l2Advertisements: [],
+      });
+      expect(config.pools.map((p) => p.name)).toEqual(['zeta']);
+      expect(errors.map((e) => e.message)).toEqual([
+        'IPAddressPool metallb-system/alpha: spec.addresses[0] "10.0.0.128/25": overlaps pool "zeta" (addresses 10.0.0.128/25 are in both pools)',
+      ]);
+    }
+  });
+
   it('resolves L2Advertisements: names, selectors, none = all pools; node selectors and interfaces', () => {
     const { config, errors } = buildConfig({
       addressPools: [],

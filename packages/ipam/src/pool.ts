@@ -142,7 +142,7 @@ function validateServiceAllocation(name: string, allocation: unknown): PoolError
 /**
  * Turns pool specs into usable pools. A pool with a bad field, a duplicate name, or addresses that
  * overlap an earlier pool is reported and left out; every other pool stays usable. Earlier specs
- * win conflicts, so callers should pass a stable order (e.g. sorted by name).
+ * win conflicts, so callers should pass a stable order (e.g. oldest object first).
  */
 export function buildPoolSet(specs: readonly PoolSpec[]): { pools: Pool[]; errors: PoolError[] } {
   const pools: Pool[] = [];

@@ -65,6 +65,8 @@ interface OpenLink {
 
 const MEMBER_PREFIX = 'speaker-';
 const RECOMPUTE = 'announcements';
+/** ServiceL2Status writes run under their own key, so slow API calls never delay (un)announcing. */
+const L2STATUS = 'l2status';
 
 /**
  * One speaker on one node. Every change to services, endpoints, nodes, pools or membership
@@ -167,7 +169,8 @@ export class Speaker {
       this.membership.waitForSync(signal),
     ]);
     const recompute = () => this.queue.add(RECOMPUTE);
-    for (const c of [...caches, this.l2Statuses]) c.onChange(recompute);
+    for (const c of caches) c.onChange(recompute);
+    this.l2Statuses.onChange(() => this.queue.add(L2STATUS));
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements])
       c.onChange(() => (this.config = undefined));
     // LeaseMembership logs who joined and left; here it only triggers a recompute.
@@ -178,15 +181,20 @@ export class Speaker {
     signal.addEventListener('abort', () => clearInterval(fence));
     this.running = true;
     recompute();
-    void this.queue.run(() => this.recompute(), { concurrency: 1 });
+    // Two workers: a key is never handled twice at once, so announcing and status writes proceed
+    // side by side, and a status write stuck on a slow API server never holds back fencing.
+    void this.queue.run((key) => (key === L2STATUS ? this.syncL2Statuses() : this.recompute()), {
+      concurrency: 2,
+    });
   }
 
   /** Planned leave: stop answering, then drop our lease so a peer takes over at once. */
   async stop(): Promise<void> {
     this.running = false;
-    await this.queue.shutdown();
+    // Silence first: draining the queue can wait on API calls, and a peer may already announce.
     this.announcer.stopAll();
     this.current.clear();
+    await this.queue.shutdown();
     await this.heartbeat.release();
     // The successor writes its own status; ours would claim an announcement that ended.
     await this.writeL2Statuses(new Map()).catch((error) =>
@@ -325,7 +333,8 @@ export class Speaker {
     };
   }
 
-  private async recompute(): Promise<SyncResult> {
+  /** Synchronous on purpose: nothing here waits on I/O, so fencing takes effect at once. */
+  private recompute(): SyncResult {
     if (!this.running) return { kind: 'ok' };
     const { decisions, announce } = decideAnnouncements(this.view());
     const allLinks = [...this.links.keys()];
@@ -374,8 +383,15 @@ export class Speaker {
     }
     for (const key of [...this.winners.keys()])
       if (!decisions.some((d) => d.service === key)) this.winners.delete(key);
+    this.queue.add(L2STATUS);
+    return { kind: 'ok' };
+  }
+
+  private async syncL2Statuses(): Promise<SyncResult> {
+    // After stop() began, stop() itself removes our objects.
+    if (!this.running) return { kind: 'ok' };
     try {
-      await this.writeL2Statuses(next);
+      await this.writeL2Statuses(this.current);
     } catch (error) {
       this.deps.clientMetrics.recordUpdate(false);
       return { kind: 'retry', error };

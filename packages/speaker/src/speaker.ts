@@ -34,6 +34,7 @@ import { decideAnnouncements, type Announcement, type SpeakerView } from './anno
 import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
 import type { NodeFacts, ServiceFacts } from './candidates.js';
 import { endpointFacts } from './endpoints.js';
+import { selfAlive } from './fence.js';
 import { readLinks, selectLinks } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
 import { planL2Statuses, type AnnouncedService } from './l2-status.js';
@@ -97,6 +98,10 @@ export class Speaker {
   /** When our own lease first showed up in the membership watch (see startupHold). */
   private selfSeenAt: number | undefined;
   private holding: boolean | undefined;
+  /** The fence verdict the last recompute used; the fence timer recomputes only when it flips. */
+  private selfAliveLast: boolean | undefined;
+  /** Fenced or holding at the last recompute: we must not judge other nodes' status objects then. */
+  private withdrawn = true;
 
   constructor(
     private readonly opts: SpeakerOptions,
@@ -175,8 +180,13 @@ export class Speaker {
       c.onChange(() => (this.config = undefined));
     // LeaseMembership logs who joined and left; here it only triggers a recompute.
     this.membership.onChange(recompute);
-    // Our own liveness is judged by our own renewals; recheck even when nothing else moves.
-    const fence = setInterval(recompute, this.opts.membership.renewMs);
+    // Our own liveness can lapse while nothing else moves: watch the verdict, recompute on a flip.
+    const fence = setInterval(
+      () => {
+        if (this.selfAliveAt(Date.now()) !== this.selfAliveLast) recompute();
+      },
+      Math.min(250, this.opts.membership.renewMs),
+    );
     fence.unref();
     signal.addEventListener('abort', () => clearInterval(fence));
     this.running = true;
@@ -264,6 +274,15 @@ export class Speaker {
     return config;
   }
 
+  private selfAliveAt(now: number, alive: Set<string> = this.membership.alive(now)): boolean {
+    return selfAlive({
+      now,
+      lastRenewedMs: this.heartbeat.lastRenewed(),
+      ...this.opts.membership,
+      watchShowsSelf: alive.has(this.opts.nodeName),
+    });
+  }
+
   private view(): SpeakerView {
     const config = this.loadConfig();
     const now = Date.now();
@@ -285,8 +304,15 @@ export class Speaker {
     });
     // Fencing: if our own renewals fail (we are cut off from the API server) peers will soon
     // elect someone else, so we must stop answering too rather than split the VIP.
-    if (hold.hold || now - this.heartbeat.lastRenewed() > this.opts.membership.leaseDurationMs)
-      alive.delete(this.opts.nodeName);
+    const self = this.selfAliveAt(now, alive);
+    if (self !== this.selfAliveLast && this.selfAliveLast !== undefined)
+      this.deps.logger[self ? 'info' : 'warn'](
+        self ? 'own lease is live again; unfenced' : 'own lease may have lapsed; fenced',
+        { lastRenewed: this.heartbeat.lastRenewed(), watchShowsSelf: alive.has(this.opts.nodeName) },
+      );
+    this.selfAliveLast = self;
+    this.withdrawn = hold.hold || !self;
+    if (this.withdrawn) alive.delete(this.opts.nodeName);
     else alive.add(this.opts.nodeName);
     if (hold.untilMs !== undefined) this.queue.addAfter(RECOMPUTE, hold.untilMs - now);
     if (hold.hold !== this.holding) {
@@ -301,7 +327,9 @@ export class Speaker {
       const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
       if (!svc) continue;
       const key = `${s.metadata?.namespace}/${svc}`;
-      bySvc.set(key, [...(bySvc.get(key) ?? []), s]);
+      const list = bySvc.get(key);
+      if (list) list.push(s);
+      else bySvc.set(key, [s]);
     }
     const services: SpeakerView['services'] = [];
     for (const svc of this.services.list()) {
@@ -381,8 +409,8 @@ export class Speaker {
         );
       }
     }
-    for (const key of [...this.winners.keys()])
-      if (!decisions.some((d) => d.service === key)) this.winners.delete(key);
+    const decided = new Set(decisions.map((d) => d.service));
+    for (const key of [...this.winners.keys()]) if (!decided.has(key)) this.winners.delete(key);
     this.queue.add(L2STATUS);
     return { kind: 'ok' };
   }

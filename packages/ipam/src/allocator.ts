@@ -178,6 +178,22 @@ export class Allocator {
   private addresses = new Map<string, AddressState>();
   /** sharing key -> addresses currently held under that key. */
   private sharingIndex = new Map<string, Set<string>>();
+  private freed = 0;
+  private changes = 0;
+
+  /**
+   * Grows whenever an address may have returned to a free set (a release, a move, a pool change).
+   * A caller holding services that found their pool full compares it with the value it saw last
+   * to know when a retry may succeed; no other state change (e.g. a re-sync) moves it.
+   */
+  get freedCount(): number {
+    return this.freed;
+  }
+
+  /** Grows whenever `stats()` may have changed; equal values mean equal stats. */
+  get generation(): number {
+    return this.changes;
+  }
 
   constructor(pools: readonly Pool[] = []) {
     this.setPools(pools);
@@ -213,6 +229,8 @@ export class Allocator {
       states.set(pool.name, state);
     }
     this.pools = states;
+    this.freed++;
+    this.changes++;
     this.autoOrder = [...states.values()].map((s) => s.pool).sort(compareAutoOrder);
     this.ranges = [];
     for (const state of states.values()) {
@@ -312,6 +330,8 @@ export class Allocator {
       if (pool !== undefined) {
         pool.free.get(ip.family)?.add(ip.value);
         pool.inUse.set(ip.family, (pool.inUse.get(ip.family) ?? 1n) - 1n);
+        this.freed++;
+        this.changes++;
       }
     }
   }
@@ -360,6 +380,9 @@ export class Allocator {
     const existing = this.services.get(key);
     if (existing !== undefined) {
       if (request.requested.length === 0 || sameAddresses(existing.addresses, request.requested)) {
+        const grown =
+          request.requested.length === 0 ? this.addMissingFamily(key, existing, request) : undefined;
+        if (grown?.ok) return grown;
         const kept = this.place(key, existing.addresses, request, existing);
         if (kept.ok) return kept;
       }
@@ -464,6 +487,10 @@ export class Allocator {
       const conflict = this.conflictAt(key, ip, request.sharing);
       if (conflict !== undefined) return failure('AddressInUse', conflict);
     }
+    // Holding the very same addresses again frees nothing and changes no count: keep both
+    // counters still, or every re-sync would look like a release to the callers watching them.
+    const unchanged = existing !== undefined && sameAddresses(existing.addresses, values);
+    const counters = [this.freed, this.changes] as const;
     if (existing !== undefined) this.release(key);
     const record: ServiceRecord = {
       key,
@@ -473,6 +500,7 @@ export class Allocator {
       sharing: cloneSharing(request.sharing),
     };
     this.commit(record);
+    if (unchanged) [this.freed, this.changes] = counters;
     return ok({ ips: [...record.ips], pool: record.pool });
   }
 
@@ -501,6 +529,7 @@ export class Allocator {
         const pool = this.pools.get(record.pool)!;
         pool.free.get(ip.family)?.delete(ip.value);
         pool.inUse.set(ip.family, (pool.inUse.get(ip.family) ?? 0n) + 1n);
+        this.changes++;
         if (sharingKey !== '') {
           let held = this.sharingIndex.get(sharingKey);
           if (held === undefined) this.sharingIndex.set(sharingKey, (held = new Set()));
@@ -509,6 +538,32 @@ export class Allocator {
       }
       state.holders.set(record.key, record);
     }
+  }
+
+  /**
+   * PreferDualStack settles for one family when the pools run short; once held, that would stay
+   * single-family for good. Whenever such a service is synced, try to add the missing family from
+   * the pool it already uses (a service's addresses come from one pool). Undefined = nothing to try.
+   */
+  private addMissingFamily(
+    key: string,
+    existing: ServiceRecord,
+    request: CheckedRequest,
+  ): Result<Assignment, AllocationError> | undefined {
+    if (request.req.familyPolicy !== 'PreferDualStack') return undefined;
+    const missing = request.families.filter((f) => !existing.addresses.some((a) => a.family === f));
+    if (missing.length === 0 || missing.length === request.families.length) return undefined;
+    const state = this.pools.get(existing.pool);
+    if (state === undefined) return undefined;
+    const values = [...existing.addresses];
+    for (const family of missing) {
+      if (!state.free.has(family)) return undefined;
+      const ip = this.pick(key, state, family, request.sharing);
+      if (ip === undefined) return undefined;
+      values.push(ip);
+    }
+    values.sort((a, b) => request.families.indexOf(a.family) - request.families.indexOf(b.family));
+    return this.place(key, values, request, existing);
   }
 
   /** Tries pools in order; the first that can serve every needed family wins. */

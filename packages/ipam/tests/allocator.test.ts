@@ -293,6 +293,46 @@ describe('Allocator scenarios', () => {
       },
     ]));
 
+  it('PreferDualStack gains its missing family later, from the same pool only', () =>
+    runTable([
+      {
+        name: 'pools',
+        setPools: [pool('dual', ['10.1.0.0/32', '2001:db8::/128']), pool('v6', ['2001:db8:1::/128'])],
+      },
+      {
+        name: 'the IPv6 address is taken',
+        allocate: 'holder',
+        req: { families: [6] },
+        want: { ips: ['2001:db8::'], pool: 'dual' },
+      },
+      {
+        name: 'prefer dual gets IPv4 only',
+        allocate: 's',
+        req: { families: [4, 6], familyPolicy: 'PreferDualStack' },
+        want: { ips: ['10.1.0.0'], pool: 'dual' },
+      },
+      {
+        name: 'still nothing free in its pool: keeps what it holds (the other pool is not used)',
+        allocate: 's',
+        req: { families: [4, 6], familyPolicy: 'PreferDualStack' },
+        want: { ips: ['10.1.0.0'], pool: 'dual' },
+      },
+      { name: 'IPv6 comes free', release: 'holder', inUse: { dual: 1 } },
+      {
+        name: 're-sync adds IPv6, in ipFamilies order',
+        allocate: 's',
+        req: { families: [6, 4], familyPolicy: 'PreferDualStack' },
+        want: { ips: ['2001:db8::', '10.1.0.0'], pool: 'dual' },
+        inUse: { dual: 2 },
+      },
+      {
+        name: 'single stack is never grown',
+        allocate: 't',
+        req: { families: [4] },
+        want: { error: 'PoolExhausted' },
+      },
+    ]));
+
   it('families without a pool', () =>
     runTable([
       { name: 'no pools at all', allocate: 's', want: { error: 'NoPoolAvailable' } },
@@ -459,6 +499,35 @@ describe('Allocator scenarios', () => {
         want: { error: 'NotInPool' },
       },
     ]));
+});
+
+describe('Allocator change counters', () => {
+  it('freedCount moves when an address returns to a free set, generation when stats may change; a re-sync moves neither', () => {
+    const { pools } = buildPoolSet([pool('p', ['10.0.0.0/30'])]);
+    const allocator = new Allocator(pools);
+    const seen = () => [allocator.freedCount, allocator.generation] as const;
+    expect(allocator.allocate('a', request()).ok).toBe(true);
+    const [freed0, gen0] = seen();
+    expect(allocator.allocate('a', request()).ok).toBe(true);
+    expect(allocator.assign('a', ['10.0.0.0'], request()).ok).toBe(true);
+    expect(seen()).toEqual([freed0, gen0]);
+    // A move: the old address is free again although the number in use stays the same.
+    const moved = allocator.allocate('a', request({ requestedIPs: ['10.0.0.2'] }));
+    expect(moved.ok && moved.value.ips).toEqual(['10.0.0.2']);
+    expect(allocator.freedCount).toBeGreaterThan(freed0);
+    expect(allocator.generation).toBeGreaterThan(gen0);
+    const [freed1, gen1] = seen();
+    expect(allocator.allocate('b', request()).ok).toBe(true);
+    expect(allocator.freedCount).toBe(freed1);
+    expect(allocator.generation).toBeGreaterThan(gen1);
+    const [, gen2] = seen();
+    allocator.release('b');
+    expect(allocator.freedCount).toBeGreaterThan(freed1);
+    expect(allocator.generation).toBeGreaterThan(gen2);
+    const [freed3, gen3] = seen();
+    allocator.release('nobody');
+    expect(seen()).toEqual([freed3, gen3]);
+  });
 });
 
 describe('Allocator stats', () => {

@@ -2,13 +2,23 @@ import { candidatesFor, type NodeFacts, type ServiceFacts } from './candidates.j
 import { electNode } from './election.js';
 
 export interface AnnouncePolicy {
-  /** Whether `node` may announce addresses of `pool`, and on which interfaces ([] = all). */
-  (pool: string | undefined, node: NodeFacts): { announce: boolean; interfaces: string[] };
+  /**
+   * Whether `node` may announce `service`'s addresses from `pool`, and on which interfaces
+   * ([] = all). The service's labels are there for L2Advertisement service selectors.
+   */
+  (
+    pool: string | undefined,
+    node: NodeFacts,
+    service: { labels: Record<string, string> },
+  ): { announce: boolean; interfaces: string[] };
 }
+
+/** A service as the speaker decides on it: election facts, the pool its address came from, its labels. */
+export type ViewService = ServiceFacts & { pool?: string; labels?: Record<string, string> };
 
 export interface SpeakerView {
   me: string;
-  services: (ServiceFacts & { pool?: string })[];
+  services: ViewService[];
   nodes: NodeFacts[];
   alive: Set<string>;
   policy: AnnouncePolicy;
@@ -43,16 +53,17 @@ export function decideAnnouncements(view: SpeakerView): {
   for (const svc of view.services) {
     const first = svc.ips[0];
     if (first === undefined) continue;
+    const service = { labels: svc.labels ?? {} };
     const candidates = candidatesFor(svc, {
       nodes: view.nodes,
       alive: view.alive,
-      nodeAllowed: (n) => view.policy(svc.pool, n).announce,
+      nodeAllowed: (n) => view.policy(svc.pool, n, service).announce,
       ignoreExcludeLabel: view.ignoreExcludeLabel,
     });
     const winner = electNode(candidates, first);
     decisions.push({ service: svc.key, ips: svc.ips, winner, candidates });
     if (winner !== view.me || !meNode) continue;
-    const { interfaces } = view.policy(svc.pool, meNode);
+    const { interfaces } = view.policy(svc.pool, meNode, service);
     for (const ip of svc.ips) {
       const existing = announce.get(ip);
       if (existing) {

@@ -13,6 +13,7 @@ export {
   type ServiceDecision,
   type Announcement,
   type AnnouncePolicy,
+  type ViewService,
 } from './announcements.js';
 export { respond, type ResponderVerdict, type ResponderLink, type AnnouncedOn } from './responder.js';
 export {

@@ -30,9 +30,14 @@ import {
   WorkQueue,
   type Registry,
 } from '@metallb-ts/k8s-runtime';
-import { decideAnnouncements, type Announcement, type SpeakerView } from './announcements.js';
+import {
+  decideAnnouncements,
+  type Announcement,
+  type SpeakerView,
+  type ViewService,
+} from './announcements.js';
 import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
-import type { NodeFacts, ServiceFacts } from './candidates.js';
+import type { NodeFacts } from './candidates.js';
 import { endpointFacts } from './endpoints.js';
 import { selfAlive } from './fence.js';
 import { readLinks, selectLinks } from './interfaces.js';
@@ -338,9 +343,10 @@ export class Speaker {
       if (ips.length === 0) continue;
       const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
       const facts = endpointFacts((bySvc.get(key) ?? []).flatMap((s) => s.endpoints ?? []));
-      const entry: ServiceFacts & { pool?: string } = {
+      const entry: ViewService = {
         key,
         ips,
+        labels: svc.metadata?.labels ?? {},
         externalTrafficPolicy: svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
         ...facts,
       };
@@ -355,8 +361,8 @@ export class Speaker {
       nodes,
       alive,
       // An address in no pool we know is not ours to announce.
-      policy: (pool, node) =>
-        pool ? l2AnnouncementFor(config, pool, node) : { announce: false, interfaces: [] },
+      policy: (pool, node, service) =>
+        pool ? l2AnnouncementFor(config, pool, node, service) : { announce: false, interfaces: [] },
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     };
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { buildConfig, l2AnnouncementFor } from '@metallb-ts/api';
 import { decideAnnouncements, type SpeakerView } from '../src/announcements.js';
 import { EXCLUDE_LB_LABEL, type NodeFacts } from '../src/candidates.js';
 import { electNode } from '../src/election.js';
@@ -82,5 +83,37 @@ describe('decideAnnouncements', () => {
     const winner = electNode(all, ip)!;
     const ann = decideAnnouncements({ ...view, me: winner }).announce.get(ip);
     expect(ann?.services.sort()).toEqual(['a/x', 'b/y']);
+  });
+
+  it('L2Advertisement serviceSelectors: only services whose labels match are announced', () => {
+    const { config, errors } = buildConfig({
+      addressPools: [],
+      ipAddressPools: [
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'IPAddressPool',
+          metadata: { name: 'pool', namespace: 'metallb-system' },
+          spec: { addresses: ['203.0.113.0/24'] },
+        },
+      ],
+      l2Advertisements: [
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'L2Advertisement',
+          metadata: { name: 'front-only', namespace: 'metallb-system' },
+          spec: { ipAddressPools: ['pool'], serviceSelectors: [{ matchLabels: { tier: 'front' } }] },
+        },
+      ],
+    });
+    expect(errors).toEqual([]);
+    const policy: SpeakerView['policy'] = (pool, n, service) =>
+      pool ? l2AnnouncementFor(config, pool, n, service) : { announce: false, interfaces: [] };
+    const front = svc('a/front', ['203.0.113.10'], { pool: 'pool', labels: { tier: 'front' } });
+    const back = svc('a/back', ['203.0.113.11'], { pool: 'pool', labels: { tier: 'back' } });
+    const view = { services: [front, back], nodes, alive: all, policy };
+    expect(winnerOf(view, 'a/front')).toBeDefined();
+    expect(winnerOf(view, 'a/back')).toBeUndefined();
+    const announced = [...all].flatMap((me) => [...decideAnnouncements({ ...view, me }).announce.keys()]);
+    expect(announced).toEqual(['203.0.113.10']);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { GROUP, SERVICE_L2_STATUS_LABELS, type ServiceL2Status } from '@metallb-ts/api';
 
 /** A service this node announces, and on which interfaces. */
@@ -69,7 +70,8 @@ export function planL2Statuses(
     wanted.add(d.metadata.name);
     const h = byName.get(d.metadata.name);
     if (!h) plan.create.push(d);
-    else if (JSON.stringify(h.status ?? {}) !== JSON.stringify(d.status)) plan.update.push(d);
+    // Structural: the API server hands custom resources back with their keys in its own order.
+    else if (!isDeepStrictEqual(h.status ?? {}, d.status)) plan.update.push(d);
   }
   for (const h of mine) if (!wanted.has(h.metadata.name)) plan.delete.push(h.metadata.name);
   const ours = new Set(want.map((a) => a.service));

@@ -58,3 +58,23 @@ describe('planL2Statuses', () => {
     });
   });
 });
+
+describe('planL2Statuses compares structure, not key order', () => {
+  it('an object read back with its keys sorted is not rewritten', () => {
+    const ns = 'metallb-system';
+    const mine = desiredL2Status(ns, 'node-1', { service: 'demo/a', interfaces: ['data0'] });
+    const status = mine.status!;
+    const sorted = {
+      ...mine,
+      status: {
+        interfaces: status.interfaces,
+        node: status.node,
+        serviceName: status.serviceName,
+        serviceNamespace: status.serviceNamespace,
+      },
+    };
+    expect(Object.keys(sorted.status)).not.toEqual(Object.keys(status));
+    const plan = planL2Statuses(ns, 'node-1', [{ service: 'demo/a', interfaces: ['data0'] }], [sorted]);
+    expect(plan).toEqual({ create: [], update: [], delete: [] });
+  });
+});

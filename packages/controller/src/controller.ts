@@ -207,14 +207,15 @@ export class Controller {
     const rv = svc?.metadata?.resourceVersion;
     if (rv !== undefined && this.pendingWrite.get(key) === rv) return { kind: 'ok' };
     this.pendingWrite.delete(key);
-    const inUseBefore = inUse(this.allocator);
+    const freedBefore = this.allocator.freedCount;
     const outcome = syncService(key, svc, this.allocator, this.intentOptions());
     this.deps.allocatorMetrics.update(this.allocator.stats());
     // Nothing about a waiting service changes when another one frees an address, so no watch
     // event would retry it: wake the waiting ones whenever addresses come free.
     if (outcome.events.some((e) => e.reason === 'AllocationFailed')) this.waiting.add(key);
     else this.waiting.delete(key);
-    if (inUse(this.allocator) < inUseBefore) for (const k of this.waiting) this.queue.add(k);
+    // The count in use is no signal: a Service moving to another address frees one and takes one.
+    if (this.allocator.freedCount !== freedBefore) for (const k of this.waiting) this.queue.add(k);
     this.queue.add(POOL_STATUS_KEY);
     const notice = this.deprecations.check(key, svc, this.intentOptions());
     if (notice) outcome.events.unshift(notice);
@@ -276,8 +277,6 @@ export class Controller {
 /** What of a pool object feeds the config (everything but status and bookkeeping). */
 const configPart = (o: KubeObject & { spec?: unknown }) =>
   JSON.stringify([o.spec, o.metadata?.labels ?? {}, o.metadata?.uid]);
-
-const inUse = (a: Allocator) => a.stats().reduce((sum, s) => sum + s.inUse, 0n);
 
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
   `${o.metadata?.namespace}/${o.metadata?.name}`;

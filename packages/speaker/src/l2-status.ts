@@ -45,6 +45,18 @@ export function desiredL2Status(namespace: string, node: string, a: AnnouncedSer
   };
 }
 
+/**
+ * What this node currently believes about the others, for removing objects nobody else will:
+ * a dead node cannot remove its own, and when no node takes over nobody owns the service's.
+ * Leave it out while this node is fenced or holding, when its view of the others is unreliable.
+ */
+export interface L2StatusCleanup {
+  alive: ReadonlySet<string>;
+  /** Whether some node announces `service` according to the current decisions. */
+  hasWinner: (service: string) => boolean;
+}
+
+const nodeOf = (o: ServiceL2Status) => o.metadata.labels?.[SERVICE_L2_STATUS_LABELS.node] ?? '';
 const serviceOf = (o: ServiceL2Status) =>
   `${o.metadata.labels?.[SERVICE_L2_STATUS_LABELS.serviceNamespace] ?? ''}/${o.metadata.labels?.[SERVICE_L2_STATUS_LABELS.serviceName] ?? ''}`;
 
@@ -52,7 +64,8 @@ const serviceOf = (o: ServiceL2Status) =>
  * What to write so that the ServiceL2Status objects say exactly which services this node
  * announces. The announcing node owns a service's status: it also removes other nodes' objects
  * for that service, because a speaker that was killed could not remove its own. Objects of
- * services that no longer exist are removed by whoever sees them (deletes are idempotent).
+ * services that no longer exist are removed by whoever sees them (deletes are idempotent), and
+ * with `cleanup` so are those of dead nodes and of services no node announces.
  */
 export function planL2Statuses(
   namespace: string,
@@ -60,8 +73,9 @@ export function planL2Statuses(
   want: AnnouncedService[],
   have: ServiceL2Status[],
   serviceExists: (service: string) => boolean = () => true,
+  cleanup?: L2StatusCleanup,
 ): L2StatusPlan {
-  const mine = have.filter((h) => h.metadata.labels?.[SERVICE_L2_STATUS_LABELS.node] === node);
+  const mine = have.filter((h) => nodeOf(h) === node);
   const byName = new Map(mine.map((h) => [h.metadata.name, h]));
   const plan: L2StatusPlan = { create: [], update: [], delete: [] };
   const wanted = new Set<string>();
@@ -77,7 +91,9 @@ export function planL2Statuses(
   const ours = new Set(want.map((a) => a.service));
   for (const h of have) {
     if (byName.has(h.metadata.name)) continue;
-    if (ours.has(serviceOf(h)) || !serviceExists(serviceOf(h))) plan.delete.push(h.metadata.name);
+    const service = serviceOf(h);
+    const abandoned = cleanup !== undefined && (!cleanup.alive.has(nodeOf(h)) || !cleanup.hasWinner(service));
+    if (ours.has(service) || !serviceExists(service) || abandoned) plan.delete.push(h.metadata.name);
   }
   return plan;
 }

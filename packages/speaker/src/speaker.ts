@@ -42,7 +42,7 @@ import { endpointFacts } from './endpoints.js';
 import { selfAlive } from './fence.js';
 import { readLinks, selectLinks } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
-import { planL2Statuses, type AnnouncedService } from './l2-status.js';
+import { planL2Statuses, type AnnouncedService, type L2StatusCleanup } from './l2-status.js';
 import { respond } from './responder.js';
 import { startupHold } from './startup-hold.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
@@ -99,6 +99,8 @@ export class Speaker {
   /** ip -> announcement currently served (who and on which links). */
   private current = new Map<string, Announcement & { links: string[] }>();
   private winners = new Map<string, string | undefined>();
+  /** Who is alive per the last recompute (with ourselves only when not fenced or holding). */
+  private aliveAtLastRecompute: ReadonlySet<string> = new Set();
   private running = false;
   /** When our own lease first showed up in the membership watch (see startupHold). */
   private selfSeenAt: number | undefined;
@@ -370,7 +372,9 @@ export class Speaker {
   /** Synchronous on purpose: nothing here waits on I/O, so fencing takes effect at once. */
   private recompute(): SyncResult {
     if (!this.running) return { kind: 'ok' };
-    const { decisions, announce } = decideAnnouncements(this.view());
+    const view = this.view();
+    this.aliveAtLastRecompute = view.alive;
+    const { decisions, announce } = decideAnnouncements(view);
     const allLinks = [...this.links.keys()];
     const next = new Map<string, Announcement & { links: string[] }>();
     for (const [ip, a] of announce) {
@@ -425,7 +429,15 @@ export class Speaker {
     // After stop() began, stop() itself removes our objects.
     if (!this.running) return { kind: 'ok' };
     try {
-      await this.writeL2Statuses(this.current);
+      await this.writeL2Statuses(
+        this.current,
+        this.withdrawn
+          ? undefined
+          : {
+              alive: this.aliveAtLastRecompute,
+              hasWinner: (svc) => this.winners.get(svc) !== undefined,
+            },
+      );
     } catch (error) {
       this.deps.clientMetrics.recordUpdate(false);
       return { kind: 'retry', error };
@@ -434,7 +446,10 @@ export class Speaker {
   }
 
   /** Makes this node's ServiceL2Status objects match what it announces now. */
-  private async writeL2Statuses(announced: Map<string, Announcement & { links: string[] }>): Promise<void> {
+  private async writeL2Statuses(
+    announced: Map<string, Announcement & { links: string[] }>,
+    cleanup?: L2StatusCleanup,
+  ): Promise<void> {
     const perService = new Map<string, Set<string>>();
     for (const a of announced.values()) {
       for (const svc of a.services)
@@ -450,6 +465,7 @@ export class Speaker {
       want,
       this.l2Statuses.list(),
       (svc) => this.services.get(svc) !== undefined,
+      cleanup,
     );
     const { kube } = this.deps;
     const ref = (name: string) => ({

@@ -78,3 +78,21 @@ describe('planL2Statuses compares structure, not key order', () => {
     expect(plan).toEqual({ create: [], update: [], delete: [] });
   });
 });
+
+describe('planL2Statuses cleanup of objects nobody else removes', () => {
+  const ns = 'metallb-system';
+  const deadNodes = desiredL2Status(ns, 'node-3', { service: 'demo/a', interfaces: ['data0'] });
+  const noWinner = desiredL2Status(ns, 'node-2', { service: 'demo/b', interfaces: ['data0'] });
+  const healthy = desiredL2Status(ns, 'node-2', { service: 'demo/c', interfaces: ['data0'] });
+  const have = [deadNodes, noWinner, healthy];
+  const cleanup = { alive: new Set(['node-1', 'node-2']), hasWinner: (s: string) => s !== 'demo/b' };
+
+  it("deletes a dead node's objects and those of services no node announces, keeps a live winner's", () => {
+    const plan = planL2Statuses(ns, 'node-1', [], have, () => true, cleanup);
+    expect(plan.delete.sort()).toEqual([deadNodes.metadata.name, noWinner.metadata.name].sort());
+  });
+
+  it('without cleanup (fenced or holding) leaves other nodes alone', () => {
+    expect(planL2Statuses(ns, 'node-1', [], have, () => true).delete).toEqual([]);
+  });
+});

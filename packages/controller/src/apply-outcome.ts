@@ -1,4 +1,4 @@
-import { ANNOTATIONS } from '@metallb-ts/api';
+import { ANNOTATIONS, LEGACY_ANNOTATIONS } from '@metallb-ts/api';
 import type { EventRecorder, Kube, Service } from '@metallb-ts/k8s-runtime';
 import type { ServiceOutcome } from './sync-service.js';
 
@@ -32,13 +32,15 @@ export async function applyOutcome(
     }
   }
   if (outcome.pool !== undefined) {
-    const current = svc.metadata.annotations?.[ANNOTATIONS.ipAllocatedFromPool];
-    if ((current ?? null) !== outcome.pool) {
-      await kube.patch(
-        ref,
-        { metadata: { annotations: { [ANNOTATIONS.ipAllocatedFromPool]: outcome.pool } } },
-        { type: 'merge' },
-      );
+    const annotations = svc.metadata.annotations ?? {};
+    const current = annotations[ANNOTATIONS.ipAllocatedFromPool];
+    // MetalLB before the metallb.io prefix wrote the legacy key; left alone it would name a pool
+    // the Service no longer uses for good. Whenever the annotation is written, drop the old one.
+    const legacy = LEGACY_ANNOTATIONS.ipAllocatedFromPool in annotations;
+    if ((current ?? null) !== outcome.pool || legacy) {
+      const patch: Record<string, string | null> = { [ANNOTATIONS.ipAllocatedFromPool]: outcome.pool };
+      if (legacy) patch[LEGACY_ANNOTATIONS.ipAllocatedFromPool] = null;
+      await kube.patch(ref, { metadata: { annotations: patch } }, { type: 'merge' });
       writes++;
     }
   }

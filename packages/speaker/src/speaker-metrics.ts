@@ -27,12 +27,16 @@ export class SpeakerMetrics {
     this.gratuitous = perIp('metallb_layer2_gratuitous_sent', 'Number of gratuitous layer2 packets sent');
   }
 
-  announced(ip: string, services: string[], on: boolean): void {
-    for (const service of services) {
-      const labels = { service, protocol: 'layer2', node: this.node, ip };
-      if (on) this.announcedGauge.set(labels, 1);
-      else this.announcedGauge.remove(labels);
-    }
+  /**
+   * One IP's announcement went from serving `was` to serving `now` (either may be empty): the
+   * series of services that left are removed, so a service that stops sharing the IP with another
+   * does not linger as announced.
+   */
+  announced(ip: string, was: readonly string[], now: readonly string[]): void {
+    const labels = (service: string) => ({ service, protocol: 'layer2', node: this.node, ip });
+    const stays = new Set(now);
+    for (const service of was) if (!stays.has(service)) this.announcedGauge.remove(labels(service));
+    for (const service of now) this.announcedGauge.set(labels(service), 1);
   }
   requestReceived(ip: string): void {
     this.requests.inc({ ip });

@@ -385,7 +385,7 @@ export class Speaker {
       const now = next.get(ip);
       for (const link of was.links) if (!now?.links.includes(link)) this.announcer.stop(ip, link);
       if (!now) {
-        this.metrics.announced(ip, was.services, false);
+        this.metrics.announced(ip, was.services, []);
         this.deps.logger.info('stopped announcing', { ip, services: was.services });
       }
     }
@@ -396,7 +396,7 @@ export class Speaker {
       }
       const was = this.current.get(ip);
       if (!was) this.deps.logger.info('announcing', { ip, services: a.services, interfaces: a.links });
-      this.metrics.announced(ip, a.services, true);
+      this.metrics.announced(ip, was?.services ?? [], a.services);
     }
     this.current = next;
     for (const d of decisions) {

@@ -39,3 +39,4 @@ export { renderCrdFiles, GENERATED_HEADER } from './crd-yaml.js';
 export { LastGoodConfig, type ConfigUpdate } from './last-good-config.js';
 export { poolOfAddress } from './pool-of-address.js';
 export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';
+export { isOurLoadBalancer } from './load-balancer-class.js';

@@ -1,4 +1,9 @@
-import { findServiceAnnotation, readServiceAnnotation, type ServiceAnnotationName } from '@metallb-ts/api';
+import {
+  findServiceAnnotation,
+  isOurLoadBalancer,
+  readServiceAnnotation,
+  type ServiceAnnotationName,
+} from '@metallb-ts/api';
 import type { Family, ServiceRequest } from '@metallb-ts/ipam';
 import type { Service } from '@metallb-ts/k8s-runtime';
 
@@ -26,21 +31,9 @@ export function currentIngress(svc: Service | undefined): string[] {
 
 export function serviceIntent(svc: Service, opts: IntentOptions = {}): ServiceIntent {
   const spec = svc.spec ?? {};
-  if (spec.type !== 'LoadBalancer') {
-    return {
-      kind: 'ignore',
-      notOurs: 'type',
-      reason: `type is ${spec.type ?? 'ClusterIP'}, not LoadBalancer`,
-    };
-  }
-  const cls = spec.loadBalancerClass;
-  if ((opts.loadBalancerClass ?? undefined) !== (cls ?? undefined)) {
-    return {
-      kind: 'ignore',
-      notOurs: 'class',
-      reason: `loadBalancerClass ${cls ?? '(none)'} is not ours (${opts.loadBalancerClass ?? '(none)'})`,
-    };
-  }
+  const ours = isOurLoadBalancer(svc, opts.loadBalancerClass);
+  if (!ours.ours)
+    return { kind: 'ignore', notOurs: spec.type !== 'LoadBalancer' ? 'type' : 'class', reason: ours.reason };
   const annotations = svc.metadata?.annotations ?? {};
   const families = familiesOf(svc);
   const sharingKey = readServiceAnnotation(annotations, 'allow-shared-ip');

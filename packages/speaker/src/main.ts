@@ -60,6 +60,7 @@ const speaker = new Speaker(
     membership: { renewMs, leaseDurationMs },
     ...(timing.ok ? { announcer: timing.value } : {}),
     ignoreExcludeLabel: process.env.IGNORE_EXCLUDE_LB === 'true',
+    ...(process.env.LOAD_BALANCER_CLASS ? { loadBalancerClass: process.env.LOAD_BALANCER_CLASS } : {}),
   },
   {
     kube,
@@ -83,6 +84,7 @@ logger.info('speaker starting', {
   metrics: `${env.metricsHost}:${env.metricsPort}`,
   renewMs,
   leaseDurationMs,
+  loadBalancerClass: process.env.LOAD_BALANCER_CLASS || '(none)',
 });
 speaker.start(abort.signal).catch((error) => {
   logger.error('speaker failed to start', { error });

@@ -1,6 +1,7 @@
 import {
   ANNOTATIONS,
   GROUP,
+  isOurLoadBalancer,
   l2AnnouncementFor,
   poolOfAddress,
   type AddressPool,
@@ -54,6 +55,8 @@ export interface SpeakerOptions {
   membership: { renewMs: number; leaseDurationMs: number };
   announcer?: AnnouncerOptions;
   ignoreExcludeLabel?: boolean;
+  /** Serve only Services of this `spec.loadBalancerClass` (unset: only Services without one). */
+  loadBalancerClass?: string;
 }
 
 export interface SpeakerDeps {
@@ -340,7 +343,7 @@ export class Speaker {
     }
     const services: SpeakerView['services'] = [];
     for (const svc of this.services.list()) {
-      if (svc.spec?.type !== 'LoadBalancer') continue;
+      if (!isOurLoadBalancer(svc, this.opts.loadBalancerClass).ours) continue;
       const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
       if (ips.length === 0) continue;
       const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;

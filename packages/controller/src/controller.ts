@@ -22,6 +22,7 @@ import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
 import { DeprecationNotices } from './deprecation-notices.js';
 import { poolStatusUpdates, type PoolObjectView } from './pool-status-updates.js';
+import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
 /** Queue key of the pool status writer; service keys always contain a slash, this one cannot clash. */
@@ -53,6 +54,12 @@ export class Controller {
   private configLoaded = false;
   private running = false;
   private servedPools = new Set<string>();
+  /** Allocator generation the metrics and pool status were last computed for. */
+  private statsGeneration = -1;
+  /** The served pools of the last reload, to skip reloads that change none of them. */
+  private poolsFingerprint: string | undefined;
+  /** Config errors reported on the last reload: repeats are not told again. */
+  private reportedErrors = new Set<string>();
   private readonly deprecations = new DeprecationNotices();
   /**
    * Per service: the resourceVersion our last write was computed against. While the cache still
@@ -106,8 +113,13 @@ export class Controller {
       });
     }
     this.l2Advertisements.onChange(() => this.onConfigChange());
-    // Namespace labels feed serviceAllocation.namespaceSelectors.
-    this.namespaces.onChange(() => this.enqueueAllServices());
+    // Namespace labels feed serviceAllocation.namespaceSelectors: only a label change matters,
+    // and only to the Services of that namespace.
+    this.namespaces.onChange((name, obj, prev) => {
+      if (JSON.stringify(obj?.metadata?.labels ?? {}) === JSON.stringify(prev?.metadata?.labels ?? {}))
+        return;
+      for (const s of this.services.list()) if (s.metadata?.namespace === name) this.queue.add(keyOf(s));
+    });
     this.running = true;
     this.enqueueAllServices();
     this.queue.add(POOL_STATUS_KEY);
@@ -130,17 +142,22 @@ export class Controller {
   }
 
   private onConfigChange(): void {
-    this.reloadConfig();
-    this.enqueueAllServices();
+    // Only the pools matter to allocation: an edit that leaves them as they were (an
+    // L2Advertisement, a label nobody selects on) needs no pass over every Service.
+    if (this.reloadConfig()) this.enqueueAllServices();
+    if (this.running) this.queue.add(POOL_STATUS_KEY);
   }
 
-  private reloadConfig(): void {
+  /** Rebuilds the config; true when the served pools changed (the allocator then has new pools). */
+  private reloadConfig(): boolean {
     const { config, errors, stale } = this.configState.update({
       addressPools: this.addressPools.list(),
       ipAddressPools: this.ipAddressPools.list(),
       l2Advertisements: this.l2Advertisements.list(),
     });
-    for (const e of errors) {
+    const reported = new Set(errors.map((e) => e.message));
+    // Every reload reports the same errors while an object stays invalid; tell each one once.
+    for (const e of errors.filter((e) => !this.reportedErrors.has(e.message))) {
       this.deps.logger.error('invalid configuration object', {
         key: `${e.namespace}/${e.name}`,
         kind: e.kind,
@@ -160,15 +177,32 @@ export class Controller {
         e.message,
       );
     }
+    this.reportedErrors = reported;
     if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
     this.deps.clientMetrics.configLoaded.set(1);
     this.deps.clientMetrics.configStale.set(errors.length > 0 ? 1 : 0);
-    for (const ev of this.allocator.setPools(config.pools)) {
-      this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
-      this.queue.add(ev.key);
-    }
-    this.servedPools = new Set(config.pools.map((p) => p.name));
     this.configLoaded = true;
+    const fingerprint = JSON.stringify(config.pools, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : v,
+    );
+    if (fingerprint === this.poolsFingerprint) return false;
+    this.poolsFingerprint = fingerprint;
+    // Evicted services are re-synced by the full enqueue that follows a pool change.
+    for (const ev of this.allocator.setPools(config.pools))
+      this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
+    this.servedPools = new Set(config.pools.map((p) => p.name));
+    this.publishStats();
+    return true;
+  }
+
+  /**
+   * Pool usage to the metrics and the pool status writer, only when the allocator's counts may
+   * have changed: most syncs change nothing, and stats() walks every pool.
+   */
+  private publishStats(): void {
+    const generation = this.allocator.generation;
+    if (generation === this.statsGeneration) return;
+    this.statsGeneration = generation;
     this.deps.allocatorMetrics.update(this.allocator.stats());
     if (this.running) this.queue.add(POOL_STATUS_KEY);
   }
@@ -208,16 +242,17 @@ export class Controller {
     if (rv !== undefined && this.pendingWrite.get(key) === rv) return { kind: 'ok' };
     this.pendingWrite.delete(key);
     const freedBefore = this.allocator.freedCount;
-    const outcome = syncService(key, svc, this.allocator, this.intentOptions());
-    this.deps.allocatorMetrics.update(this.allocator.stats());
+    const opts = this.intentOptions();
+    const intent = svc && serviceIntent(svc, opts);
+    const outcome = syncService(key, svc, this.allocator, opts, intent);
+    this.publishStats();
     // Nothing about a waiting service changes when another one frees an address, so no watch
     // event would retry it: wake the waiting ones whenever addresses come free.
     if (outcome.events.some((e) => e.reason === 'AllocationFailed')) this.waiting.add(key);
     else this.waiting.delete(key);
     // The count in use is no signal: a Service moving to another address frees one and takes one.
     if (this.allocator.freedCount !== freedBefore) for (const k of this.waiting) this.queue.add(k);
-    this.queue.add(POOL_STATUS_KEY);
-    const notice = this.deprecations.check(key, svc, this.intentOptions());
+    const notice = this.deprecations.check(key, svc, opts, intent);
     if (notice) outcome.events.unshift(notice);
     try {
       const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);

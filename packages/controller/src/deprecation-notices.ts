@@ -1,6 +1,11 @@
 import { ANNOTATION_PREFIX, LEGACY_ANNOTATION_PREFIX } from '@metallb-ts/api';
 import type { Service } from '@metallb-ts/k8s-runtime';
-import { legacyAnnotationsInUse, serviceIntent, type IntentOptions } from './service-intent.js';
+import {
+  legacyAnnotationsInUse,
+  serviceIntent,
+  type IntentOptions,
+  type ServiceIntent,
+} from './service-intent.js';
 import type { ServiceEvent } from './sync-service.js';
 
 /**
@@ -11,9 +16,17 @@ import type { ServiceEvent } from './sync-service.js';
 export class DeprecationNotices {
   private readonly told = new Map<string, string>();
 
-  /** The `deprecatedAnnotation` event due for this Service now, if any. */
-  check(key: string, svc: Service | undefined, opts: IntentOptions = {}): ServiceEvent | undefined {
-    if (!svc || serviceIntent(svc, opts).kind === 'ignore') {
+  /**
+   * The `deprecatedAnnotation` event due for this Service now, if any. Pass the Service's `intent`
+   * when it is at hand (the controller computes it once per sync); otherwise it is computed here.
+   */
+  check(
+    key: string,
+    svc: Service | undefined,
+    opts: IntentOptions = {},
+    intent: ServiceIntent | undefined = svc && serviceIntent(svc, opts),
+  ): ServiceEvent | undefined {
+    if (!svc || intent?.kind === 'ignore') {
       this.told.delete(key);
       return undefined;
     }

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, LEGACY_ANNOTATIONS } from '@metallb-ts/api';
 import type { Allocator, ServiceRequest } from '@metallb-ts/ipam';
 import type { Service } from '@metallb-ts/k8s-runtime';
-import { currentIngress, serviceIntent, type IntentOptions } from './service-intent.js';
+import { currentIngress, serviceIntent, type IntentOptions, type ServiceIntent } from './service-intent.js';
 
 export interface ServiceEvent {
   type: 'Normal' | 'Warning';
@@ -62,17 +62,18 @@ export function restoreService(
   return keepCurrent(key, intent.current, intent.request, allocator).ok;
 }
 
+/** `intent` is the Service's serviceIntent when the caller computed it already (once per sync). */
 export function syncService(
   key: string,
   svc: Service | undefined,
   allocator: Allocator,
   opts: IntentOptions = {},
+  intent: ServiceIntent | undefined = svc && serviceIntent(svc, opts),
 ): ServiceOutcome {
-  if (!svc) {
+  if (!svc || !intent) {
     allocator.release(key);
     return { events: [] };
   }
-  const intent = serviceIntent(svc, opts);
   const current = currentIngress(svc);
 
   if (intent.kind === 'ignore') {

@@ -1,5 +1,18 @@
-import { describe, expect, it } from '@jest/globals';
-import { FakeCluster, eventually, ingressOf, ipPool, lbService, startController } from './fake-cluster.js';
+import { describe, expect, it, jest } from '@jest/globals';
+import {
+  FakeCluster,
+  NS,
+  eventually,
+  ingressOf,
+  ipPool,
+  lbService,
+  settle,
+  startController,
+  startWithMetrics,
+} from './fake-cluster.js';
+
+const namespace = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) =>
+  ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } }) as never;
 
 describe('Controller', () => {
   it('retries a Service waiting on a full pool when another Service moves off an address', async () => {
@@ -29,6 +42,80 @@ describe('Controller', () => {
       await eventually(() =>
         expect(ingressOf(cluster.get('Service', 'default', 'waiting'))).toEqual(['10.0.0.0']),
       );
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  it('config reloads that leave the pools as they were re-sync nothing and do not repeat known errors', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('good', ['10.0.0.0/30']));
+    cluster.put(ipPool('broken', ['not-an-address']));
+    cluster.put(lbService('web'));
+    const { controller, syncs } = await startWithMetrics(cluster);
+    try {
+      await eventually(() =>
+        expect(ingressOf(cluster.get('Service', 'default', 'web'))).toEqual(['10.0.0.0']),
+      );
+      await settle();
+      const invalid = () =>
+        cluster.events.filter((e) => e.reason === 'InvalidConfiguration').map((e) => e.name);
+      expect(invalid()).toEqual(['broken']);
+      const before = await syncs();
+      const stats = jest.spyOn(controller.allocator, 'stats');
+      cluster.put({
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'L2Advertisement',
+        metadata: { name: 'l2', namespace: NS },
+        spec: {},
+      } as never);
+      await settle();
+      expect(await syncs()).toBe(before);
+      expect(invalid()).toEqual(['broken']);
+      // A new error is told; the old one still is not repeated.
+      cluster.put(ipPool('also-broken', ['10.0.0.0/33']));
+      await eventually(() => expect(invalid()).toEqual(['broken', 'also-broken']));
+      // A pool change does re-sync every Service.
+      cluster.put(ipPool('more', ['10.0.1.0/30']));
+      await eventually(async () => expect(await syncs()).toBeGreaterThan(before));
+      // ...and a re-sync that changes no assignment computes no stats.
+      expect(stats).toHaveBeenCalled();
+      await settle();
+      stats.mockClear();
+      cluster.put({
+        ...lbService('web'),
+        metadata: { name: 'web', namespace: 'default', labels: { x: 'y' } },
+      } as never);
+      await eventually(async () => expect(await syncs()).toBeGreaterThan(before + 1));
+      await settle();
+      expect(stats).not.toHaveBeenCalled();
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  it('a Namespace label change re-syncs only that namespace; other Namespace edits re-sync nothing', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(namespace('team-a', { team: 'a' }));
+    cluster.put(namespace('team-b', { team: 'b' }));
+    cluster.put(ipPool('p', ['10.0.0.0/29']));
+    for (const [name, ns] of [
+      ['a1', 'team-a'],
+      ['a2', 'team-a'],
+      ['b1', 'team-b'],
+    ] as const)
+      cluster.put(lbService(name, { namespace: ns }));
+    const { controller, syncs } = await startWithMetrics(cluster);
+    try {
+      await eventually(() => expect(ingressOf(cluster.get('Service', 'team-b', 'b1'))).toHaveLength(1));
+      await settle();
+      const before = await syncs();
+      cluster.put(namespace('team-a', { team: 'a' }, { note: 'only an annotation' }));
+      await settle();
+      expect(await syncs()).toBe(before);
+      cluster.put(namespace('team-a', { team: 'a', tier: 'gold' }));
+      await settle();
+      expect(await syncs()).toBe(before + 2);
     } finally {
       await controller.stop();
     }

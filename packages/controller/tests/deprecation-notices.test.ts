@@ -65,4 +65,12 @@ describe('DeprecationNotices: once per change, not per resync', () => {
     expect(n.check('demo/s', undefined)).toBeUndefined();
     expect(n.check('demo/s', svc(legacy))).toBeDefined();
   });
+
+  it('uses the intent the caller already computed instead of computing it again', () => {
+    const n = new DeprecationNotices();
+    const legacy = svc({ 'metallb.universe.tf/address-pool': 'p' });
+    const ignored = { kind: 'ignore', reason: 'another class', notOurs: 'class' } as const;
+    expect(n.check('demo/s', legacy, {}, ignored)).toBeUndefined();
+    expect(n.check('demo/s', legacy)?.reason).toBe('deprecatedAnnotation');
+  });
 });

@@ -147,25 +147,34 @@ export const NS = 'metallb-system';
 
 /** A started Controller over `cluster`; stop it at the end of the test. */
 export async function startController(cluster: FakeCluster): Promise<Controller> {
+  return (await startWithMetrics(cluster)).controller;
+}
+
+/** Also returns how many Service syncs the controller ran so far. */
+export async function startWithMetrics(
+  cluster: FakeCluster,
+): Promise<{ controller: Controller; syncs: () => Promise<number> }> {
   const registry = createRegistry();
+  const clientMetrics = createK8sClientMetrics(registry);
   const controller = new Controller({
     kube: cluster.kube as unknown as Kube,
     events: cluster.recorder,
     logger: silentLogger,
     namespace: NS,
     allocatorMetrics: new AllocatorMetrics(registry),
-    clientMetrics: createK8sClientMetrics(registry),
+    clientMetrics,
   });
   await controller.start(new AbortController().signal);
-  return controller;
+  const syncs = async () => (await clientMetrics.updates.get()).values[0]?.value ?? 0;
+  return { controller, syncs };
 }
 
 /** Polls until `check` passes (every 5 ms, up to 2 s), then asserts it one last time. */
-export async function eventually(check: () => void): Promise<void> {
+export async function eventually(check: () => void | Promise<void>): Promise<void> {
   const deadline = Date.now() + 2000;
   for (;;) {
     try {
-      check();
+      await check();
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;

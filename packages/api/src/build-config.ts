@@ -32,8 +32,13 @@ export interface L2Rule {
   serviceSelectors: LabelSelector[];
 }
 
+/** A served pool and the object it was read from (names are unique among served pools). */
+export interface ConfigPool extends Pool {
+  readonly source: { kind: 'AddressPool' | 'IPAddressPool'; namespace: string; name: string };
+}
+
 export interface Config {
-  pools: Pool[];
+  pools: ConfigPool[];
   l2: L2Rule[];
 }
 
@@ -273,7 +278,12 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
   const built = buildPoolSet(unique.map((c) => c.spec));
   const poolErrors = built.errors;
   // Served pools are listed by name whatever their age.
-  const pools = built.pools.sort((a, b) => compareText(a.name, b.name));
+  const pools: ConfigPool[] = built.pools
+    .map((p) => {
+      const { kind, namespace, name } = byName.get(p.name)!.id;
+      return { ...p, source: { kind: kind as ConfigPool['source']['kind'], namespace, name } };
+    })
+    .sort((a, b) => compareText(a.name, b.name));
   for (const e of poolErrors) {
     const c = byName.get(e.pool);
     if (c) errors.push(objectError(c.id.kind, c.id.namespace, c.id.name, e.field, e.value, e.reason));

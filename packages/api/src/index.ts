@@ -40,3 +40,4 @@ export { LastGoodConfig, type ConfigUpdate } from './last-good-config.js';
 export { poolOfAddress } from './pool-of-address.js';
 export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';
 export { isOurLoadBalancer } from './load-balancer-class.js';
+export type { ConfigPool } from './build-config.js';

@@ -104,6 +104,8 @@ describe('buildConfig', () => {
       l2Advertisements: [],
     });
     expect(config.pools.map((p) => p.ranges.length)).toEqual([1]);
+    // The served pool says which object it came from, so the loser's status is not written.
+    expect(config.pools.map((p) => p.source)).toEqual([{ kind: 'AddressPool', namespace: ns, name: 'same' }]);
     expect(errors).toHaveLength(1);
     expect(errors[0]!.message).toBe(
       'IPAddressPool metallb-system/same: metadata.name "same": the name is already used by AddressPool metallb-system/same; AddressPool and IPAddressPool names must be unique together',

@@ -21,7 +21,7 @@ import { WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
 import { DeprecationNotices } from './deprecation-notices.js';
-import { poolStatusUpdates, type PoolObjectView } from './pool-status-updates.js';
+import { poolStatusUpdates, servedPoolKey, type PoolObjectView } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
@@ -190,7 +190,9 @@ export class Controller {
     // Evicted services are re-synced by the full enqueue that follows a pool change.
     for (const ev of this.allocator.setPools(config.pools))
       this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
-    this.servedPools = new Set(config.pools.map((p) => p.name));
+    this.servedPools = new Set(
+      config.pools.map((p) => servedPoolKey(p.source.kind, p.source.namespace, p.source.name)),
+    );
     this.publishStats();
     return true;
   }

@@ -23,10 +23,16 @@ export interface PoolStatusUpdate {
 
 const FIELDS = ['assignedIPv4', 'assignedIPv6', 'availableIPv4', 'availableIPv6'] as const;
 
+/** The key `served` uses for a pool object: the pool name alone would not tell duplicates apart. */
+export const servedPoolKey = (kind: string, namespace: string | undefined, name: string) =>
+  `${kind}/${namespace ?? ''}/${name}`;
+
 /**
  * Which pool objects need a status write: those whose usage fields differ from what the
  * allocator says. Objects whose pool is not served (never valid) are left alone: counting
- * nothing for them would read as "empty pool" rather than "broken pool".
+ * nothing for them would read as "empty pool" rather than "broken pool". `served` holds the
+ * servedPoolKey of the objects actually served, so an object that lost a name clash (an
+ * AddressPool and an IPAddressPool of one name) is not shown the winner's usage.
  */
 export function poolStatusUpdates(
   objects: readonly PoolObjectView[],
@@ -36,7 +42,7 @@ export function poolStatusUpdates(
   const out: PoolStatusUpdate[] = [];
   for (const o of objects) {
     const name = o.metadata?.name;
-    if (!name || !served.has(name)) continue;
+    if (!name || !served.has(servedPoolKey(o.kind, o.metadata?.namespace, name))) continue;
     const status = poolStatusFor(stats, name);
     if (FIELDS.every((f) => o.status?.[f] === status[f])) continue;
     out.push({

@@ -1,5 +1,8 @@
-import { parseIp } from '@metallb-ts/ipam';
+import { parseIp, PoolRanges } from '@metallb-ts/ipam';
 import type { Config } from './build-config.js';
+
+/** One sorted index per config object, built on first use (a config is never changed in place). */
+const indexes = new WeakMap<Config, PoolRanges>();
 
 /**
  * The pool an address belongs to. The speaker needs it when a Service's pool annotation has not
@@ -8,8 +11,7 @@ import type { Config } from './build-config.js';
 export function poolOfAddress(config: Config, ip: string): string | undefined {
   const parsed = parseIp(ip);
   if (!parsed.ok) return undefined;
-  const { family, value } = parsed.value;
-  return config.pools.find((p) =>
-    p.ranges.some((r) => r.family === family && r.first <= value && value <= r.last),
-  )?.name;
+  let index = indexes.get(config);
+  if (index === undefined) indexes.set(config, (index = new PoolRanges(config.pools)));
+  return index.poolOf(parsed.value);
 }

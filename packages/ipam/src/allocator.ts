@@ -2,6 +2,7 @@ import { formatIp, parseIp } from './address.js';
 import type { IpValue } from './address.js';
 import { IntervalSet } from './interval-set.js';
 import { matchesSelector } from './label-selector.js';
+import { PoolRanges } from './pool-ranges.js';
 import type { Pool } from './pool.js';
 import { err, familyName, ok } from './result.js';
 import type { Family, Result } from './result.js';
@@ -81,13 +82,6 @@ interface AddressState {
   pool: string;
   sharingKey: string;
   holders: Map<string, ServiceRecord>;
-}
-
-interface LocatedRange {
-  family: Family;
-  first: bigint;
-  last: bigint;
-  pool: string;
 }
 
 /** The request after validation: families to serve and parsed requested addresses. */
@@ -173,7 +167,7 @@ function sameAddresses(a: readonly IpValue[], b: readonly IpValue[]): boolean {
 export class Allocator {
   private pools = new Map<string, PoolState>();
   private autoOrder: Pool[] = [];
-  private ranges: LocatedRange[] = [];
+  private ranges = new PoolRanges([]);
   private readonly services = new Map<string, ServiceRecord>();
   private addresses = new Map<string, AddressState>();
   /** sharing key -> addresses currently held under that key. */
@@ -232,16 +226,7 @@ export class Allocator {
     this.freed++;
     this.changes++;
     this.autoOrder = [...states.values()].map((s) => s.pool).sort(compareAutoOrder);
-    this.ranges = [];
-    for (const state of states.values()) {
-      for (const [family, set] of state.free) {
-        for (const { start, end } of set)
-          this.ranges.push({ family, first: start, last: end, pool: state.pool.name });
-      }
-    }
-    this.ranges.sort((a, b) =>
-      a.family !== b.family ? a.family - b.family : a.first < b.first ? -1 : a.first > b.first ? 1 : 0,
-    );
+    this.ranges = new PoolRanges([...states.values()].map((state) => state.pool));
 
     const evictions: Eviction[] = [];
     const keep: ServiceRecord[] = [];
@@ -277,30 +262,8 @@ export class Allocator {
     return undefined;
   }
 
-  /** The name of the pool holding `ip`, if any. */
-  poolOf(ip: string): string | undefined {
-    const parsed = parseIp(ip.trim());
-    return parsed.ok ? this.poolOfValue(parsed.value) : undefined;
-  }
-
   private poolOfValue(ip: IpValue): string | undefined {
-    let lo = 0;
-    let hi = this.ranges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const r = this.ranges[mid]!;
-      if (r.family < ip.family || (r.family === ip.family && r.first <= ip.value)) lo = mid + 1;
-      else hi = mid;
-    }
-    const candidate = this.ranges[lo - 1];
-    if (
-      candidate &&
-      candidate.family === ip.family &&
-      candidate.first <= ip.value &&
-      ip.value <= candidate.last
-    )
-      return candidate.pool;
-    return undefined;
+    return this.ranges.poolOf(ip);
   }
 
   /** The addresses `key` holds, if any. */

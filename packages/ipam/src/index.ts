@@ -27,3 +27,4 @@ export type {
   ServiceRequest,
 } from './allocator.js';
 export { Allocator } from './allocator.js';
+export { PoolRanges } from './pool-ranges.js';

@@ -12,9 +12,13 @@ function pcap(): Pcap {
   return loaded;
 }
 
-/** Only what the responder needs reaches JavaScript: ARP and ICMPv6 Neighbor Solicitations. */
-export const RESPONDER_FILTER =
-  'arp or (icmp6 and ip6[40] == 135) or (vlan and (arp or (icmp6 and ip6[40] == 135)))';
+/**
+ * Only what the responder answers reaches JavaScript: ARP requests (operation 1, at offset 6 of
+ * the ARP header) and ICMPv6 Neighbor Solicitations, untagged or behind an 802.1Q tag. ARP
+ * replies and gratuitous replies, which a busy LAN carries plenty of, stay in the kernel.
+ */
+const REQUESTS = '(arp and arp[6:2] == 1) or (icmp6 and ip6[40] == 135)';
+export const RESPONDER_FILTER = `${REQUESTS} or (vlan and (${REQUESTS}))`;
 
 export interface WireLink {
   readonly name: string;

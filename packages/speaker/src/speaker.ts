@@ -44,7 +44,7 @@ import { selfAlive } from './fence.js';
 import { readLinks, selectLinks } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
 import { planL2Statuses, type AnnouncedService, type L2StatusCleanup } from './l2-status.js';
-import { respond } from './responder.js';
+import { respond, type AnnouncedOn, type ResponderLink } from './responder.js';
 import { startupHold } from './startup-hold.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
 
@@ -241,10 +241,12 @@ export class Speaker {
     if (use.length === 0) this.deps.logger.error('no interface to answer on', { skipped });
     for (const l of use) {
       const mac = Buffer.from(l.mac.split(':').map((h) => parseInt(h, 16)));
+      // Built once per link: the per-frame path allocates nothing of its own before deciding.
+      const responder: ResponderLink = { name: l.name, mac };
       try {
-        const wire = openLink(
+        const wire: WireLink = openLink(
           l.name,
-          (frame) => this.onFrame(l.name, mac, frame),
+          (frame) => this.onFrame(responder, wire, frame),
           (error) => this.deps.logger.error('capture error', { interface: l.name, error }),
         );
         this.links.set(l.name, { wire, mac });
@@ -255,16 +257,14 @@ export class Speaker {
     }
   }
 
-  private onFrame(link: string, mac: Buffer, frame: Buffer): void {
-    const verdict = respond(
-      frame,
-      { name: link, mac },
-      (ip, on) => this.current.get(ip)?.links.includes(on) ?? false,
-    );
+  private readonly announcedOn: AnnouncedOn = (ip, on) => this.current.get(ip)?.links.includes(on) ?? false;
+
+  private onFrame(link: ResponderLink, wire: WireLink, frame: Buffer): void {
+    const verdict = respond(frame, link, this.announcedOn);
     // Counted per owned IP only: labelling every address asked about on the LAN would explode the series.
     if (verdict.kind !== 'reply') return;
     this.metrics.requestReceived(verdict.ip);
-    this.links.get(link)?.wire.inject(verdict.frame);
+    wire.inject(verdict.frame);
     this.metrics.responseSent(verdict.ip);
   }
 

@@ -27,6 +27,8 @@ export {
   parseExcludeList,
   selectLinks,
   readLinks,
+  planLinkChanges,
+  type OpenLinkState,
   DEFAULT_INTERFACE_EXCLUDE,
   type LinkInfo,
 } from './interfaces.js';

@@ -107,3 +107,27 @@ export function selectLinks(
   }
   return { use, skipped };
 }
+
+/** What the speaker has open on one link: its MAC as read, and whether capture reported an error. */
+export interface OpenLinkState {
+  mac: string;
+  errored: boolean;
+}
+
+/**
+ * Interfaces come and go (a bond is built after boot, a NIC is renamed or fails): from the links
+ * to use now and those open, which to close (gone, errored, or a new MAC) and which to (re)open.
+ */
+export function planLinkChanges(
+  open: ReadonlyMap<string, OpenLinkState>,
+  use: LinkInfo[],
+): { close: string[]; open: LinkInfo[] } {
+  const wanted = new Map(use.map((l) => [l.name, l]));
+  const close: string[] = [];
+  for (const [name, state] of open) {
+    const now = wanted.get(name);
+    if (!now || state.errored || now.mac !== state.mac) close.push(name);
+  }
+  const closing = new Set(close);
+  return { close, open: use.filter((l) => !open.has(l.name) || closing.has(l.name)) };
+}

@@ -41,7 +41,7 @@ import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './a
 import type { NodeFacts } from './candidates.js';
 import { endpointFacts } from './endpoints.js';
 import { selfAlive } from './fence.js';
-import { readLinks, selectLinks } from './interfaces.js';
+import { planLinkChanges, readLinks, selectLinks, type LinkInfo, type OpenLinkState } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
 import { planL2Statuses, type AnnouncedService, type L2StatusCleanup } from './l2-status.js';
 import { respond, type AnnouncedOn, type ResponderLink } from './responder.js';
@@ -67,10 +67,13 @@ export interface SpeakerDeps {
   clientMetrics: K8sClientMetrics;
 }
 
-interface OpenLink {
+interface OpenLink extends OpenLinkState {
   wire: WireLink;
-  mac: Buffer;
+  macBytes: Buffer;
 }
+
+/** How often interfaces are re-read, to pick up links that appear, vanish or fail after start. */
+const LINK_RESCAN_MS = 10_000;
 
 const MEMBER_PREFIX = 'speaker-';
 const RECOMPUTE = 'announcements';
@@ -168,7 +171,7 @@ export class Speaker {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    this.openLinks();
+    this.syncLinks(true);
     await this.heartbeat.start();
     const caches = [
       this.services,
@@ -198,7 +201,14 @@ export class Speaker {
       Math.min(250, this.opts.membership.renewMs),
     );
     fence.unref();
-    signal.addEventListener('abort', () => clearInterval(fence));
+    const rescan = setInterval(() => {
+      if (this.running && this.syncLinks(false)) recompute();
+    }, LINK_RESCAN_MS);
+    rescan.unref();
+    signal.addEventListener('abort', () => {
+      clearInterval(fence);
+      clearInterval(rescan);
+    });
     this.running = true;
     recompute();
     // Two workers: a key is never handled twice at once, so announcing and status writes proceed
@@ -235,26 +245,59 @@ export class Speaker {
       await c.stop();
   }
 
-  private openLinks(): void {
-    const { use, skipped } = selectLinks(readLinks(), this.opts.exclude);
-    for (const s of skipped) this.deps.logger.debug('interface skipped', { interface: s.name, why: s.why });
-    if (use.length === 0) this.deps.logger.error('no interface to answer on', { skipped });
-    for (const l of use) {
-      const mac = Buffer.from(l.mac.split(':').map((h) => parseInt(h, 16)));
+  /**
+   * Opens the links to answer on and closes those gone or failed; true when anything changed, so
+   * the caller recomputes which links each address is announced on.
+   */
+  private syncLinks(initial: boolean): boolean {
+    let links: LinkInfo[];
+    try {
+      links = readLinks();
+    } catch (error) {
+      this.deps.logger.error('cannot read interfaces', { error });
+      return false;
+    }
+    const { use, skipped } = selectLinks(links, this.opts.exclude);
+    if (initial) {
+      for (const s of skipped) this.deps.logger.debug('interface skipped', { interface: s.name, why: s.why });
+      if (use.length === 0) this.deps.logger.error('no interface to answer on', { skipped });
+    }
+    const plan = planLinkChanges(this.links, use);
+    for (const name of plan.close) {
+      const l = this.links.get(name);
+      // The announcer holds a sender bound to this wire: drop it so the next recompute rebinds.
+      for (const [ip, a] of this.current) if (a.links.includes(name)) this.announcer.stop(ip, name);
+      l?.wire.close();
+      this.links.delete(name);
+      this.deps.logger.info('stopped answering on interface', { interface: name, errored: l?.errored });
+    }
+    let opened = 0;
+    for (const l of plan.open) {
+      const macBytes = Buffer.from(l.mac.split(':').map((h) => parseInt(h, 16)));
       // Built once per link: the per-frame path allocates nothing of its own before deciding.
-      const responder: ResponderLink = { name: l.name, mac };
+      const responder: ResponderLink = { name: l.name, mac: macBytes };
       try {
-        const wire: WireLink = openLink(
-          l.name,
-          (frame) => this.onFrame(responder, wire, frame),
-          (error) => this.deps.logger.error('capture error', { interface: l.name, error }),
-        );
-        this.links.set(l.name, { wire, mac });
+        const entry: OpenLink = {
+          mac: l.mac,
+          macBytes,
+          errored: false,
+          wire: openLink(
+            l.name,
+            (frame) => this.onFrame(responder, entry.wire, frame),
+            (error) => {
+              entry.errored = true;
+              this.deps.logger.error('capture error', { interface: l.name, error });
+            },
+          ),
+        };
+        this.links.set(l.name, entry);
+        opened++;
         this.deps.logger.info('answering on interface', { interface: l.name, mac: l.mac });
       } catch (error) {
         this.deps.logger.error('cannot open interface', { interface: l.name, error });
       }
     }
+    return plan.close.length > 0 || opened > 0;
   }
 
   private readonly announcedOn: AnnouncedOn = (ip, on) => this.current.get(ip)?.links.includes(on) ?? false;
@@ -395,7 +438,7 @@ export class Speaker {
     for (const [ip, a] of next) {
       for (const link of a.links) {
         const l = this.links.get(link);
-        if (l) this.announcer.start(ip, { name: link, mac: l.mac, inject: (f) => l.wire.inject(f) });
+        if (l) this.announcer.start(ip, { name: link, mac: l.macBytes, inject: (f) => l.wire.inject(f) });
       }
       const was = this.current.get(ip);
       if (!was) this.deps.logger.info('announcing', { ip, services: a.services, interfaces: a.links });

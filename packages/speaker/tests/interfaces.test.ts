@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseExcludeList, selectLinks, type LinkInfo } from '../src/interfaces.js';
+import { parseExcludeList, planLinkChanges, selectLinks, type LinkInfo } from '../src/interfaces.js';
 
 const link = (name: string, extra: Partial<LinkInfo> = {}): LinkInfo => ({
   name,
@@ -50,5 +50,30 @@ describe('selectLinks', () => {
     const r = parseExcludeList('^ok$,(broken');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toContain('"(broken"');
+  });
+});
+
+describe('planLinkChanges', () => {
+  it('opens new links, closes gone and errored ones, reopens an errored or re-addressed link still in use', () => {
+    const open = new Map([
+      ['data0', { mac: '02:00:00:00:00:01', errored: false }],
+      ['gone0', { mac: '02:00:00:00:00:01', errored: false }],
+      ['flaky0', { mac: '02:00:00:00:00:01', errored: true }],
+      ['readdr0', { mac: '02:00:00:00:00:01', errored: false }],
+      ['broken0', { mac: '02:00:00:00:00:01', errored: true }],
+    ]);
+    const plan = planLinkChanges(open, [
+      link('data0'),
+      link('flaky0'),
+      link('readdr0', { mac: '02:00:00:00:00:99' }),
+      link('bond0'),
+    ]);
+    expect(plan.close.sort()).toEqual(['broken0', 'flaky0', 'gone0', 'readdr0']);
+    expect(plan.open.map((l) => l.name).sort()).toEqual(['bond0', 'flaky0', 'readdr0']);
+  });
+
+  it('nothing to do when the links are unchanged', () => {
+    const open = new Map([['data0', { mac: '02:00:00:00:00:01', errored: false }]]);
+    expect(planLinkChanges(open, [link('data0')])).toEqual({ close: [], open: [] });
   });
 });

@@ -41,3 +41,4 @@ export { poolOfAddress } from './pool-of-address.js';
 export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';
 export { isOurLoadBalancer } from './load-balancer-class.js';
 export type { ConfigPool } from './build-config.js';
+export { LAST_VALID_SPEC_ANNOTATION } from './last-good-config.js';

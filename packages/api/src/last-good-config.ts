@@ -5,6 +5,13 @@ import {
   type PoolObjects as ConfigObjects,
 } from './build-config.js';
 
+/**
+ * Annotation the controller writes on a pool object while it is valid: its spec as JSON. A
+ * restarted controller has no memory of earlier versions; when it finds the pool invalid, this is
+ * the last valid version to keep serving, so the pool's Services keep their addresses.
+ */
+export const LAST_VALID_SPEC_ANNOTATION = 'metallb.io/last-valid-spec';
+
 type Kind = keyof ConfigObjects;
 const KINDS: Kind[] = ['addressPools', 'ipAddressPools', 'l2Advertisements'];
 interface Named {
@@ -41,7 +48,7 @@ export class LastGoodConfig {
     const substituted = this.mapObjects(objs, (kind, o) => {
       const key = keyOf(kindName(kind), o);
       if (!bad.has(key)) return o;
-      const last = this.good.get(key);
+      const last = this.good.get(key) ?? (kind === 'l2Advertisements' ? undefined : fromAnnotation(o));
       if (last !== undefined) stale.push(key);
       return last;
     });
@@ -76,6 +83,22 @@ export class LastGoodConfig {
       out[kind] = (objs[kind] as Named[]).map((o) => fn(kind, o)).filter((o) => o !== undefined);
     return out as unknown as ConfigObjects;
   }
+}
+
+/** The object as it was when last valid, per its LAST_VALID_SPEC_ANNOTATION, if it has one. */
+function fromAnnotation(o: Named): unknown {
+  const text = (o.metadata as { annotations?: Record<string, unknown> } | undefined)?.annotations?.[
+    LAST_VALID_SPEC_ANNOTATION
+  ];
+  if (typeof text !== 'string') return undefined;
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  // Whatever it says is validated again with everything else; a bad one is simply dropped.
+  return typeof spec === 'object' && spec !== null ? { ...o, spec } : undefined;
 }
 
 /** The `kind` an ObjectError carries for each list of ConfigObjects. */

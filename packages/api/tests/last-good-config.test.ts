@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { LastGoodConfig, l2AnnouncementFor, poolOfAddress } from '../src/index.js';
+import {
+  LAST_VALID_SPEC_ANNOTATION,
+  LastGoodConfig,
+  l2AnnouncementFor,
+  poolOfAddress,
+} from '../src/index.js';
 import type { IPAddressPool, L2Advertisement } from '../src/index.js';
 
 const pool = (name: string, addresses: string[]): IPAddressPool => ({
@@ -39,6 +44,23 @@ describe('LastGoodConfig', () => {
     const update = last.update(objs([pool('a', ['bad'])]));
     expect(update.config.pools).toEqual([]);
     expect(update.stale).toEqual([]);
+  });
+
+  it('after a restart, serves an invalid pool from the last valid spec recorded on it', () => {
+    const recorded = (addresses: string[], annotation: string): IPAddressPool => {
+      const p = pool('a', addresses);
+      return { ...p, metadata: { ...p.metadata, annotations: { [LAST_VALID_SPEC_ANNOTATION]: annotation } } };
+    };
+    const fresh = new LastGoodConfig();
+    const update = fresh.update(
+      objs([recorded(['10.0.0.300'], JSON.stringify({ addresses: ['10.0.0.0/24'] }))]),
+    );
+    expect(update.errors.map((e) => e.field)).toEqual(['spec.addresses[0]']);
+    expect(update.stale).toEqual(['IPAddressPool/metallb-system/a']);
+    expect(poolOfAddress(update.config, '10.0.0.7')).toBe('a');
+    // A recorded spec that is itself bad (or not JSON) is not served.
+    for (const bad of [JSON.stringify({ addresses: ['nope'] }), '{not json'])
+      expect(new LastGoodConfig().update(objs([recorded(['10.0.0.300'], bad)])).config.pools).toEqual([]);
   });
 
   it('keeps an advertisement that names a missing pool for the pools that exist', () => {

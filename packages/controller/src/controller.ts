@@ -1,5 +1,6 @@
 import {
   GROUP,
+  LAST_VALID_SPEC_ANNOTATION,
   LastGoodConfig,
   type AddressPool,
   type IPAddressPool,
@@ -17,11 +18,11 @@ import type {
   Namespace,
   Service,
 } from '@metallb-ts/k8s-runtime';
-import { WorkQueue } from '@metallb-ts/k8s-runtime';
+import { isForbidden, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
 import { DeprecationNotices } from './deprecation-notices.js';
-import { poolStatusUpdates, servedPoolKey, type PoolObjectView } from './pool-status-updates.js';
+import { poolStatusUpdates, servedPoolKey } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
@@ -54,6 +55,10 @@ export class Controller {
   private configLoaded = false;
   private running = false;
   private servedPools = new Set<string>();
+  /** Pool objects served from a remembered version because their current one is invalid. */
+  private staleObjects = new Set<string>();
+  /** False once the API server refused an annotation write on a pool object (RBAC). */
+  private mayRecordSpecs = true;
   /** Allocator generation the metrics and pool status were last computed for. */
   private statsGeneration = -1;
   /** The served pools of the last reload, to skip reloads that change none of them. */
@@ -178,6 +183,7 @@ export class Controller {
       );
     }
     this.reportedErrors = reported;
+    this.staleObjects = new Set(stale);
     if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
     this.deps.clientMetrics.configLoaded.set(1);
     this.deps.clientMetrics.configStale.set(errors.length > 0 ? 1 : 0);
@@ -279,7 +285,10 @@ export class Controller {
 
   /** Brings every served pool object's usage status in line with the allocator, writing only differences. */
   private async writePoolStatus(): Promise<SyncResult> {
-    const objects: PoolObjectView[] = [...this.ipAddressPools.list(), ...this.addressPools.list()];
+    const objects: (IPAddressPool | AddressPool)[] = [
+      ...this.ipAddressPools.list(),
+      ...this.addressPools.list(),
+    ];
     const updates = poolStatusUpdates(objects, this.allocator.stats(), this.servedPools);
     let failed: unknown;
     for (const u of updates) {
@@ -307,7 +316,50 @@ export class Controller {
         this.deps.logger.warn('writing pool status failed', { key: id, error });
       }
     }
+    for (const o of this.mayRecordSpecs ? objects : []) {
+      try {
+        await this.recordValidSpec(o);
+      } catch (error) {
+        if (isForbidden(error)) {
+          // Older RBAC grants only the status subresource: run without the record rather than
+          // retry forever (a restart then forgets last valid versions, as it always did).
+          this.mayRecordSpecs = false;
+          this.deps.logger.warn('not allowed to annotate pool objects; last valid specs are not recorded', {
+            key: keyOf(o),
+            error,
+          });
+          break;
+        }
+        failed = error;
+        this.deps.logger.warn('recording the last valid pool spec failed', { key: keyOf(o), error });
+      }
+    }
     return failed === undefined ? { kind: 'ok' } : { kind: 'retry', error: failed };
+  }
+
+  /**
+   * Writes a served pool's current spec into LAST_VALID_SPEC_ANNOTATION, so that a controller
+   * restarted while the pool is invalid still serves its last valid version (the in-memory
+   * LastGoodConfig starts empty). Only objects served from their current version qualify.
+   */
+  private async recordValidSpec(o: IPAddressPool | AddressPool): Promise<void> {
+    const name = o.metadata?.name;
+    if (!name) return;
+    const id = servedPoolKey(o.kind, o.metadata?.namespace, name);
+    if (!this.servedPools.has(id) || this.staleObjects.has(id)) return;
+    const spec = JSON.stringify(o.spec ?? {});
+    if (o.metadata?.annotations?.[LAST_VALID_SPEC_ANNOTATION] === spec) return;
+    await this.deps.kube.patch(
+      {
+        apiVersion: o.apiVersion ?? `${GROUP}/v1beta1`,
+        kind: o.kind,
+        namespace: o.metadata?.namespace,
+        name,
+        plural: o.kind === 'IPAddressPool' ? 'ipaddresspools' : 'addresspools',
+      },
+      { metadata: { annotations: { [LAST_VALID_SPEC_ANNOTATION]: spec } } },
+      { type: 'merge' },
+    );
   }
 }
 

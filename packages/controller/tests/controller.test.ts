@@ -1,4 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { LAST_VALID_SPEC_ANNOTATION } from '@metallb-ts/api';
+import type { KubeObject } from '@metallb-ts/k8s-runtime';
 import {
   FakeCluster,
   NS,
@@ -116,6 +118,73 @@ describe('Controller', () => {
       cluster.put(namespace('team-a', { team: 'a', tier: 'gold' }));
       await settle();
       expect(await syncs()).toBe(before + 2);
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  it('a controller restarted while a pool is invalid keeps serving the pool from its recorded last valid spec', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('p', ['10.0.0.0/30']));
+    cluster.put(lbService('web'));
+    const first = await startController(cluster);
+    const recorded = () =>
+      cluster.get<{ metadata: { annotations?: Record<string, string> } } & KubeObject>(
+        'IPAddressPool',
+        NS,
+        'p',
+      )?.metadata.annotations?.[LAST_VALID_SPEC_ANNOTATION];
+    try {
+      await eventually(() =>
+        expect(ingressOf(cluster.get('Service', 'default', 'web'))).toEqual(['10.0.0.0']),
+      );
+      await eventually(() =>
+        expect(JSON.parse(recorded() ?? 'null')).toEqual({ addresses: ['10.0.0.0/30'] }),
+      );
+    } finally {
+      await first.stop();
+    }
+    cluster.put(ipPool('p', ['10.0.0.300']));
+    const second = await startController(cluster);
+    try {
+      await eventually(() =>
+        expect(cluster.events.filter((e) => e.reason === 'InvalidConfiguration').map((e) => e.name)).toEqual([
+          'p',
+        ]),
+      );
+      await settle();
+      expect(ingressOf(cluster.get('Service', 'default', 'web'))).toEqual(['10.0.0.0']);
+      expect(cluster.events.filter((e) => e.name === 'web').map((e) => e.reason)).toEqual(['IPAllocated']);
+      // The invalid version is not recorded over the valid one.
+      expect(JSON.parse(recorded() ?? 'null')).toEqual({ addresses: ['10.0.0.0/30'] });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('without RBAC to annotate pool objects it stops trying and keeps writing status', async () => {
+    const cluster = new FakeCluster();
+    cluster.forbidden.add('IPAddressPool');
+    cluster.put(ipPool('p', ['10.0.0.0/30']));
+    cluster.put(lbService('web'));
+    const controller = await startController(cluster);
+    try {
+      await eventually(() =>
+        expect(ingressOf(cluster.get('Service', 'default', 'web'))).toEqual(['10.0.0.0']),
+      );
+      await eventually(() =>
+        expect(cluster.patches.filter((p) => p.kind === 'IPAddressPool').at(-1)?.patch).toEqual({
+          status: { assignedIPv4: 1, availableIPv4: 3, assignedIPv6: 0, availableIPv6: 0 },
+        }),
+      );
+      cluster.put(lbService('api'));
+      await eventually(() =>
+        expect(cluster.patches.filter((p) => p.kind === 'IPAddressPool').at(-1)?.patch).toEqual({
+          status: { assignedIPv4: 2, availableIPv4: 2, assignedIPv6: 0, availableIPv6: 0 },
+        }),
+      );
+      await settle();
+      expect(cluster.refused).toBe(1);
     } finally {
       await controller.stop();
     }

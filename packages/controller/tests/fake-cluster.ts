@@ -1,7 +1,13 @@
 // An in-memory API server just big enough to run the whole Controller in a unit test: real
 // ResourceCaches over a fake list/watch, merge patches that come back as watch events, and an
 // event recorder that keeps what it was told.
-import { createRegistry, createK8sClientMetrics, ResourceCache, silentLogger } from '@metallb-ts/k8s-runtime';
+import {
+  createRegistry,
+  createK8sClientMetrics,
+  KubeError,
+  ResourceCache,
+  silentLogger,
+} from '@metallb-ts/k8s-runtime';
 import type {
   EventRecorder,
   Kube,
@@ -50,6 +56,9 @@ export class FakeCluster {
   readonly objects = new Map<string, KubeObject>();
   private readonly watchers = new Set<Watcher>();
   readonly patches: Patch[] = [];
+  /** Kinds whose main resource (not status) may not be patched, as with RBAC limited to status. */
+  readonly forbidden = new Set<string>();
+  refused = 0;
   readonly events: Emitted[] = [];
 
   private key(kind: string, ns: string | undefined, name: string | undefined): string {
@@ -117,6 +126,8 @@ export class FakeCluster {
     watchCache: <T extends KubeObject>(opts: ConstructorParameters<typeof ResourceCache<T>>[1]) =>
       new ResourceCache<T>(this.kube as unknown as Kube, opts),
     patch: async (ref: ObjectRef, patch: unknown, opts: PatchOptions) => {
+      if (this.forbidden.has(ref.kind) && opts.subresource === undefined && ++this.refused)
+        throw new KubeError({ status: 403, reason: 'Forbidden', message: `cannot patch ${ref.kind}` });
       this.patches.push({
         kind: ref.kind,
         namespace: ref.namespace,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { resetClusterObjects } from '../../src/lab.js';
-import { sleep } from '../../src/wait-for.js';
+import { sleep, waitFor } from '../../src/wait-for.js';
 import { ControllerHarness, ipPool, ips, lbService, type Svc } from './harness.js';
 
 /*
@@ -244,6 +244,31 @@ describe('controller against the real API server', () => {
       expect(await h.metric('metallb_allocator_ipv6_addresses_total', 'pool-b-dual')).toBe(256);
       expect(await h.metric('metallb_allocator_addresses_in_use_total', 'pool-b-dual')).toBe(2);
     });
+    await h.step(
+      "the controller records each valid pool's spec (survives a restart while a pool is invalid)",
+      async () => {
+        await waitFor(
+          'pool-a to carry metallb.io/last-valid-spec',
+          async () => {
+            const out = await cp.kubectlOk([
+              '-n',
+              INSTALL_NAMESPACE,
+              'get',
+              'ipaddresspool',
+              'pool-a',
+              '-o',
+              'json',
+            ]);
+            const pool = JSON.parse(out) as { metadata: { annotations?: Record<string, string> } };
+            const recorded = pool.metadata.annotations?.['metallb.io/last-valid-spec'];
+            return recorded?.includes('203.0.113.100-203.0.113.109')
+              ? { done: true, value: recorded }
+              : { done: false, observed: pool.metadata.annotations ?? 'no annotations' };
+          },
+          { timeoutMs: 15_000 },
+        );
+      },
+    );
     await h.step('kubectl get ipaddresspools shows the counts', async () => {
       const out = await cp.kubectlOk(['-n', INSTALL_NAMESPACE, 'get', 'ipaddresspools', 'pool-b-dual']);
       expect(out).toMatch(/pool-b-dual\s+true\s+1\s+7\s+1\s+255\s/);

@@ -22,6 +22,7 @@ export {
   connect,
   type Kube,
   type ConnectOptions,
+  type CallOptions,
   type PatchOptions,
   type PatchType,
   type WriteOptions,
@@ -65,7 +66,6 @@ export {
 export {
   LeaseElector,
   leaseRef,
-  leaseRenewMs,
   type Lease,
   type LeaseSpec,
   type LeaseElectorOptions,

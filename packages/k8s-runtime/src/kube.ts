@@ -9,7 +9,16 @@ import type { KubeObject, ObjectRef } from './types.js';
 
 export type PatchType = 'merge' | 'strategic' | 'apply' | 'json';
 
-export interface PatchOptions {
+/** Per-call options every request accepts. */
+export interface CallOptions {
+  /**
+   * Give up on this call after this long in total (connect, send, answer), rejecting with a
+   * `Timeout` KubeError. Default: the client's `requestTimeoutMs` of socket inactivity.
+   */
+  timeoutMs?: number;
+}
+
+export interface PatchOptions extends CallOptions {
   type: PatchType;
   subresource?: 'status' | (string & {});
   /** Required for `apply`; recorded in managedFields for the others. */
@@ -18,7 +27,7 @@ export interface PatchOptions {
   force?: boolean;
 }
 
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   subresource?: 'status' | (string & {});
   fieldManager?: string;
 }
@@ -28,7 +37,7 @@ export interface ListOptions {
   fieldSelector?: string;
 }
 
-export interface DeleteOptions {
+export interface DeleteOptions extends CallOptions {
   propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   gracePeriodSeconds?: number;
   /** Delete only if the object still has this uid / resourceVersion. */
@@ -70,7 +79,7 @@ export interface Kube {
   /** The API server URL. */
   readonly server: string;
   readonly logger: Logger;
-  get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T>;
+  get<T extends KubeObject = KubeObject>(ref: ObjectRef, opts?: CallOptions): Promise<T>;
   /** All objects (follows continue tokens). */
   list<T extends KubeObject = KubeObject>(ref: ObjectRef, opts?: ListOptions): Promise<T[]>;
   /** All objects and the list's resourceVersion (to start a watch from). */
@@ -204,12 +213,16 @@ class KubeClient implements Kube {
     path: string,
     body?: unknown,
     contentType = 'application/json',
+    timeoutMs?: number,
   ): Promise<unknown> {
+    // The total budget also covers credential loading, so measure it from here.
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     const t = await this.tls();
     const url = new URL(this.server + path);
     const operation = `${method} ${url.pathname}`;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<unknown>((resolve, reject) => {
+      let budget: ReturnType<typeof setTimeout> | undefined;
       const mod = t.secure ? https : http;
       const req = mod.request(
         url,
@@ -229,6 +242,7 @@ class KubeClient implements Kube {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', (e) => reject(networkError(operation, e)));
           res.on('end', () => {
+            clearTimeout(budget);
             const text = Buffer.concat(chunks).toString('utf8');
             let parsed: unknown = text;
             if (text !== '') {
@@ -245,7 +259,28 @@ class KubeClient implements Kube {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.requestTimeoutMs} ms`)));
-      req.on('error', (e) => reject(networkError(operation, e)));
+      req.on('error', (e) => {
+        clearTimeout(budget);
+        reject(networkError(operation, e));
+      });
+      req.on('close', () => clearTimeout(budget));
+      // The socket timeout above only fires on inactivity; a caller with a deadline (the lease
+      // elector) needs the whole exchange bounded, however slowly bytes trickle in.
+      if (deadline !== undefined)
+        budget = setTimeout(
+          () => {
+            req.destroy();
+            reject(
+              new KubeError({
+                status: 0,
+                reason: 'Timeout',
+                message: `${operation}: no answer within ${timeoutMs} ms`,
+                operation,
+              }),
+            );
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       if (payload) req.write(payload);
       req.end();
     });
@@ -310,8 +345,9 @@ class KubeClient implements Kube {
 
   // ---- object access ---------------------------------------------------------------------
 
-  async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T> {
-    return (await this.request('GET', await this.path(ref, true))) as T;
+  async get<T extends KubeObject = KubeObject>(ref: ObjectRef, opts: CallOptions = {}): Promise<T> {
+    const path = await this.path(ref, true);
+    return (await this.request('GET', path, undefined, undefined, opts.timeoutMs)) as T;
   }
 
   async listWithVersion<T extends KubeObject = KubeObject>(
@@ -352,12 +388,14 @@ class KubeClient implements Kube {
     const path = opts.subresource
       ? await this.path(ref, true, opts.subresource)
       : await this.path({ ...ref, name: undefined }, false);
-    return (await this.request('POST', path + query({ fieldManager: opts.fieldManager }), obj)) as T;
+    const q = query({ fieldManager: opts.fieldManager });
+    return (await this.request('POST', path + q, obj, undefined, opts.timeoutMs)) as T;
   }
 
   async replace<T extends KubeObject>(obj: T, opts: WriteOptions = {}): Promise<T> {
     const path = await this.path(refOf(obj), true, opts.subresource);
-    return (await this.request('PUT', path + query({ fieldManager: opts.fieldManager }), obj)) as T;
+    const q = query({ fieldManager: opts.fieldManager });
+    return (await this.request('PUT', path + q, obj, undefined, opts.timeoutMs)) as T;
   }
 
   async delete(ref: ObjectRef, opts: DeleteOptions = {}): Promise<void> {
@@ -371,7 +409,7 @@ class KubeClient implements Kube {
             preconditions: opts.preconditions,
           }
         : undefined;
-    await this.request('DELETE', await this.path(ref, true), body);
+    await this.request('DELETE', await this.path(ref, true), body, undefined, opts.timeoutMs);
   }
 
   async patch<T extends KubeObject = KubeObject>(
@@ -391,7 +429,7 @@ class KubeClient implements Kube {
       fieldManager: opts.fieldManager,
       force: opts.type === 'apply' && opts.force ? 'true' : undefined,
     });
-    return (await this.request('PATCH', path + q, patch, contentTypes[opts.type])) as T;
+    return (await this.request('PATCH', path + q, patch, contentTypes[opts.type], opts.timeoutMs)) as T;
   }
 
   async apply<T extends KubeObject>(

@@ -1,7 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import type { Kube } from './kube.js';
 import { isConflict, isNotFound, isAlreadyExists } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
-import { formatMicroTime, parseTimeMs } from './time.js';
+import { formatMicroTime } from './time.js';
 import type { KubeObject } from './types.js';
 
 export interface LeaseSpec {
@@ -41,6 +42,7 @@ export interface LeaseElectorOptions {
   /** Called whenever the observed leader changes (including to ourselves). */
   onNewLeader?: (identity: string) => void;
   logger?: Logger;
+  /** Wall clock for the timestamps written into the Lease. Default Date.now. */
   now?: () => number;
 }
 
@@ -59,10 +61,18 @@ export class LeaseElector {
   private readonly opts: LeaseElectorOptions;
   private readonly logger: Logger;
   private readonly now: () => number;
+  /** Monotonic clock for local durations: a wall-clock step must not stretch or cut them. */
+  private readonly monoNow = (): number => performance.now();
   private leading = false;
   private leaderAbort: AbortController | undefined;
-  /** The last lease we saw and when (local clock) we saw it change. */
-  private observed: { holder: string; renewTime: string; resourceVersion: string; atMs: number } | undefined;
+  /** Fires at the renew deadline, even while a renewal hangs, and steps down. */
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** onStoppedLeading of a step-down started by the deadline timer. */
+  private steppingDown: Promise<void> | undefined;
+  /** Monotonic send time of the last attempt that ended holding the lease. */
+  private lastHeldSentMono = 0;
+  /** The last lease we saw and when (monotonic clock) we saw it change. */
+  private observed: { holder: string; renewTime: string; atMono: number } | undefined;
   private lastLease: Lease | undefined;
   private knownLeader = '';
   private wakeUp: (() => void) | undefined;
@@ -107,27 +117,27 @@ export class LeaseElector {
         }
         if (signal.aborted || this.released) break;
         await this.becomeLeader();
-        // Renew until we cannot for renewDeadline.
-        let lastRenewMs = this.now();
-        while (!signal.aborted && !this.released) {
+        // Renew until we cannot for renewDeadline. The deadline counts from when the last
+        // successful renewal was sent (the renewTime others see), and a timer enforces it even
+        // while a request hangs: two leaders at once is what this whole class exists to prevent.
+        while (!signal.aborted && !this.released && this.leading) {
           await this.pause(this.opts.retryPeriodMs, signal);
-          if (signal.aborted || this.released) break;
-          if (await this.tryAcquireOrRenew()) {
-            lastRenewMs = this.now();
+          if (signal.aborted || this.released || !this.leading) break;
+          const leftMs = this.opts.renewDeadlineMs - (this.monoNow() - this.lastHeldSentMono);
+          const renewed = await this.tryAcquireOrRenew(Math.min(this.opts.retryPeriodMs, leftMs));
+          if (!this.leading) break; // the deadline passed while the renewal was in flight
+          if (renewed) {
+            this.armDeadline();
             continue;
           }
           if (this.knownLeader !== this.opts.identity && this.knownLeader !== '') {
             this.logger.warn('another process holds the lease, stepping down', { leader: this.knownLeader });
             break;
           }
-          if (this.now() - lastRenewMs >= this.opts.renewDeadlineMs) {
-            this.logger.error('could not renew the lease within the deadline, stepping down', {
-              renewDeadlineMs: this.opts.renewDeadlineMs,
-            });
-            break;
-          }
         }
+        this.clearDeadline();
         if (this.leading && !this.released) await this.stopLeading();
+        await this.steppingDown;
       }
       if (signal.aborted && !this.released) await this.release();
       await this.releasing;
@@ -149,6 +159,7 @@ export class LeaseElector {
     this.releasing = (async () => {
       // Let a renewal in flight land first; releasing over it would fail on a stale resourceVersion.
       await this.attempt;
+      // Still within the deadline (the timer has not stepped us down), so the lease is ours to give.
       const lease = this.lastLease;
       if (wasLeading && lease && lease.spec?.holderIdentity === this.opts.identity) {
         const spec: LeaseSpec = {
@@ -159,13 +170,15 @@ export class LeaseElector {
         };
         delete spec.acquireTime;
         try {
-          await this.kube.replace<Lease>({ ...lease, spec });
+          await this.kube.replace<Lease>({ ...lease, spec }, { timeoutMs: this.opts.renewDeadlineMs });
           this.logger.info('released the lease');
         } catch (error) {
           this.logger.warn('releasing the lease failed; successors will wait for expiry', { error });
         }
       }
+      this.clearDeadline();
       await this.stopLeading();
+      await this.steppingDown;
     })();
     return this.releasing;
   }
@@ -173,6 +186,7 @@ export class LeaseElector {
   private async becomeLeader(): Promise<void> {
     this.leading = true;
     this.leaderAbort = new AbortController();
+    this.armDeadline();
     this.logger.info('became leader');
     try {
       await this.opts.onStartedLeading(this.leaderAbort.signal);
@@ -194,6 +208,31 @@ export class LeaseElector {
     }
   }
 
+  /** (Re)arms the step-down timer for renewDeadline after the last held attempt was sent. */
+  private armDeadline(): void {
+    this.clearDeadline();
+    const leftMs = this.opts.renewDeadlineMs - (this.monoNow() - this.lastHeldSentMono);
+    this.deadlineTimer = setTimeout(
+      () => {
+        this.deadlineTimer = undefined;
+        if (!this.leading) return;
+        this.logger.error('could not renew the lease within the deadline, stepping down', {
+          renewDeadlineMs: this.opts.renewDeadlineMs,
+        });
+        this.steppingDown = this.stopLeading().finally(() => {
+          this.steppingDown = undefined;
+        });
+        this.wakeUp?.();
+      },
+      Math.max(0, leftMs),
+    );
+  }
+
+  private clearDeadline(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
   private setLeader(identity: string): void {
     if (identity === this.knownLeader) return;
     this.knownLeader = identity;
@@ -205,39 +244,50 @@ export class LeaseElector {
     }
   }
 
-  private tryAcquireOrRenew(): Promise<boolean> {
-    const p = this.acquireOrRenewOnce().finally(() => {
-      if (this.attempt === p) this.attempt = undefined;
+  /** `budgetMs` bounds the whole attempt (read and write); default renewDeadlineMs. */
+  private tryAcquireOrRenew(budgetMs: number = this.opts.renewDeadlineMs): Promise<boolean> {
+    const sentMono = this.monoNow();
+    const p = this.acquireOrRenewOnce(sentMono + Math.max(1, budgetMs)).then((held) => {
+      if (held) this.lastHeldSentMono = sentMono;
+      return held;
     });
-    this.attempt = p;
-    return p;
+    const tracked = p.finally(() => {
+      if (this.attempt === tracked) this.attempt = undefined;
+    });
+    this.attempt = tracked;
+    return tracked;
   }
 
-  /** One attempt; true when we hold the lease afterwards. */
-  private async acquireOrRenewOnce(): Promise<boolean> {
-    const nowMs = this.now();
-    const nowStr = formatMicroTime(new Date(nowMs));
+  /** One attempt that gives up at `deadlineMono`; true when we hold the lease afterwards. */
+  private async acquireOrRenewOnce(deadlineMono: number): Promise<boolean> {
+    const nowStr = formatMicroTime(new Date(this.now()));
+    const timeout = (): { timeoutMs: number } => ({
+      timeoutMs: Math.max(1, Math.round(deadlineMono - this.monoNow())),
+    });
     const durationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
     let current: Lease;
     try {
-      current = await this.kube.get<Lease>(leaseRef(this.opts.namespace, this.opts.name));
+      current = await this.kube.get<Lease>(leaseRef(this.opts.namespace, this.opts.name), timeout());
     } catch (error) {
       if (!isNotFound(error)) {
         this.logger.warn('reading the lease failed', { error });
         return false;
       }
       try {
-        const created = await this.kube.create<Lease>({
-          ...leaseRef(this.opts.namespace),
-          metadata: { name: this.opts.name, namespace: this.opts.namespace },
-          spec: {
-            holderIdentity: this.opts.identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: nowStr,
-            renewTime: nowStr,
-            leaseTransitions: 0,
-          },
-        } as Lease);
+        const created = await this.kube.create<Lease>(
+          {
+            ...leaseRef(this.opts.namespace),
+            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: {
+              holderIdentity: this.opts.identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: nowStr,
+              renewTime: nowStr,
+              leaseTransitions: 0,
+            },
+          } as Lease,
+          timeout(),
+        );
         this.remember(created);
         return true;
       } catch (e) {
@@ -251,7 +301,7 @@ export class LeaseElector {
     const ours = holder === this.opts.identity;
     if (!ours && holder !== '' && this.observed) {
       const validMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-      if (this.observed.atMs + validMs > nowMs) return false; // held by a live leader
+      if (this.observed.atMono + validMs > this.monoNow()) return false; // held by a live leader
     }
     const next: Lease = {
       ...current,
@@ -265,7 +315,7 @@ export class LeaseElector {
       },
     };
     try {
-      const updated = await this.kube.replace<Lease>(next);
+      const updated = await this.kube.replace<Lease>(next, timeout());
       this.remember(updated);
       return true;
     } catch (error) {
@@ -278,9 +328,8 @@ export class LeaseElector {
     this.lastLease = lease;
     const holder = lease.spec?.holderIdentity ?? '';
     const renewTime = lease.spec?.renewTime ?? '';
-    const rv = lease.metadata?.resourceVersion ?? '';
     if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-      this.observed = { holder, renewTime, resourceVersion: rv, atMs: this.now() };
+      this.observed = { holder, renewTime, atMono: this.monoNow() };
     }
     this.setLeader(holder);
   }
@@ -301,9 +350,4 @@ export class LeaseElector {
       this.wakeUp = done;
     });
   }
-}
-
-/** Milliseconds since the epoch of a lease's renewTime; NaN when unset. */
-export function leaseRenewMs(lease: Lease): number {
-  return parseTimeMs(lease.spec?.renewTime);
 }

@@ -1,6 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
 import { LeaseElector, leaseRef, type Lease } from '../src/lease-elector.js';
 import { KubeError } from '../src/kube-error.js';
+import type { CallOptions } from '../src/kube.js';
+import type { ObjectRef } from '../src/types.js';
 import { FakeKube, until } from './fake-kube.js';
 
 function elector(
@@ -108,6 +110,76 @@ describe('LeaseElector', () => {
     await until(() => a.isLeader(), 'a leads again once the API is back');
     ac.abort();
     await run;
+  });
+
+  it('steps down at the renew deadline while a renewal hangs, before a follower can lead', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    // a's link can be made to hang: requests neither answer nor time out (a half-open socket
+    // whose client-side timeout never fires). Only a's own deadline timer can end its reign.
+    let hang = false;
+    const hung: Array<() => void> = [];
+    const budgets: number[] = [];
+    const via =
+      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+      (...args: A): Promise<R> => {
+        const opts = args.at(-1) as { timeoutMs?: number } | undefined;
+        if (typeof opts?.timeoutMs === 'number') budgets.push(opts.timeoutMs);
+        if (!hang) return call(...args);
+        return new Promise<R>((_, reject) =>
+          hung.push(() => reject(new KubeError({ status: 0, reason: 'NetworkError', message: 'reset' }))),
+        );
+      };
+    const link = {
+      get: via((ref: ObjectRef, _o?: CallOptions) => api.get<Lease>(ref)) as FakeKube['get'],
+      create: via((obj: Lease, _o?: CallOptions) => api.create(obj)) as FakeKube['create'],
+      replace: via((obj: Lease, _o?: CallOptions) => api.replace(obj)) as FakeKube['replace'],
+    };
+    const timing = { leaseDurationMs: 400, renewDeadlineMs: 200, retryPeriodMs: 20 };
+    let aLeadingWhenBStarted: boolean | undefined;
+    const a = new LeaseElector(link, {
+      namespace: 'metallb-system',
+      name: 'metallb-controller',
+      identity: 'a',
+      ...timing,
+      onStartedLeading: () => void log.push('a started'),
+      onStoppedLeading: () => void log.push('a stopped'),
+    });
+    const b = new LeaseElector(api, {
+      namespace: 'metallb-system',
+      name: 'metallb-controller',
+      identity: 'b',
+      ...timing,
+      onStartedLeading: () => {
+        aLeadingWhenBStarted = a.isLeader();
+        log.push('b started');
+      },
+      onStoppedLeading: () => void log.push('b stopped'),
+    });
+    const acA = new AbortController();
+    const acB = new AbortController();
+    const runA = a.run(acA.signal);
+    let runB: Promise<void> | undefined;
+    try {
+      await until(() => a.isLeader(), 'a leads');
+      await until(() => budgets.length >= 4, 'a renews a few times');
+      // While leading, each request may take at most a retry period (and never past the deadline).
+      expect(Math.max(...budgets.slice(2))).toBeLessThanOrEqual(timing.retryPeriodMs);
+      hang = true;
+      runB = b.run(acB.signal);
+      await until(() => !a.isLeader(), 'a steps down although its renewal never returns', 2000);
+      expect(hung.length).toBeGreaterThan(0);
+      await until(() => b.isLeader(), 'b takes over after expiry', 5000);
+      expect(aLeadingWhenBStarted).toBe(false);
+      expect(log).toEqual(['a started', 'a stopped', 'b started']);
+    } finally {
+      // Let a's stuck request fail so its loop (and release) can finish.
+      hang = false;
+      for (const fail of hung.splice(0)) fail();
+      acA.abort();
+      acB.abort();
+      await Promise.all([runA, runB]);
+    }
   });
 
   it('rejects a renew deadline not shorter than the lease', () => {

@@ -47,7 +47,10 @@ export class LeaseHeartbeat {
     await this.tick();
   }
 
-  /** Time (ms since epoch) of the last successful renewal; 0 if none. */
+  /**
+   * When (ms since epoch) the last successful renewal was sent; 0 if none. Peers count the
+   * member's life from the renewTime it carried, which is the send time, not when the answer came.
+   */
   lastRenewed(): number {
     return this.lastOkMs;
   }
@@ -83,15 +86,18 @@ export class LeaseHeartbeat {
   }
 
   private async renew(): Promise<void> {
+    const sentAt = Date.now();
     const spec = {
       holderIdentity: this.opts.identity,
       leaseDurationSeconds: Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000)),
-      renewTime: formatMicroTime(new Date()),
+      renewTime: formatMicroTime(new Date(sentAt)),
     };
     const ref = leaseRef(this.opts.namespace, this.leaseName);
+    // Waiting longer than a period for one answer only delays the next, fresher renewal.
+    const timeoutMs = this.opts.renewMs;
     try {
-      await this.kube.patch(ref, { spec }, { type: 'merge' });
-      this.lastOkMs = Date.now();
+      await this.kube.patch(ref, { spec }, { type: 'merge', timeoutMs });
+      this.lastOkMs = sentAt;
       return;
     } catch (error) {
       if (!isNotFound(error)) {
@@ -100,13 +106,16 @@ export class LeaseHeartbeat {
       }
     }
     try {
-      await this.kube.create<Lease>({
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { name: this.leaseName, namespace: this.opts.namespace, labels: this.opts.labels },
-        spec: { ...spec, acquireTime: spec.renewTime },
-      });
-      this.lastOkMs = Date.now();
+      await this.kube.create<Lease>(
+        {
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: this.leaseName, namespace: this.opts.namespace, labels: this.opts.labels },
+          spec: { ...spec, acquireTime: spec.renewTime },
+        },
+        { timeoutMs },
+      );
+      this.lastOkMs = sentAt;
       this.logger.info('membership lease created');
     } catch (error) {
       if (!isAlreadyExists(error)) this.logger.warn('creating membership lease failed', { error });

@@ -1,7 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
 import { LeaseHeartbeat, LeaseMembership } from '../src/lease-heartbeat.js';
 import { leaseRef, type Lease } from '../src/lease-elector.js';
-import { formatMicroTime } from '../src/time.js';
+import { KubeError } from '../src/kube-error.js';
+import { formatMicroTime, parseTimeMs } from '../src/time.js';
 import { FakeKube, until } from './fake-kube.js';
 
 const ns = 'metallb-system';
@@ -59,5 +60,65 @@ describe('LeaseHeartbeat and LeaseMembership', () => {
     // alive() answers for a given instant too.
     expect(members.alive(Date.now() + 60_000).size).toBe(0);
     await members.stop();
+  });
+  it('counts a renewal from when it was sent (its renewTime), not from when the answer came', async () => {
+    const api = new FakeKube();
+    let sentRenewTime = '';
+    const slow = {
+      create: ((o) => api.create(o)) as FakeKube['create'],
+      delete: ((r) => api.delete(r)) as FakeKube['delete'],
+      patch: (async (ref, body, opts) => {
+        sentRenewTime = (body as { spec: { renewTime: string } }).spec.renewTime;
+        await new Promise((r) => setTimeout(r, 150)); // a slow API server
+        return api.patch(ref, body, opts);
+      }) as FakeKube['patch'],
+    };
+    await api.create({ ...leaseRef(ns), metadata: { name: 'speaker-n', namespace: ns }, spec: {} });
+    const hb = new LeaseHeartbeat(slow, {
+      namespace: ns,
+      prefix,
+      identity: 'n',
+      renewMs: 1000,
+      leaseDurationMs: 3000,
+    });
+    await hb.start();
+    expect(sentRenewTime).not.toBe('');
+    expect(hb.lastRenewed()).toBe(parseTimeMs(sentRenewTime));
+    await hb.stop();
+  });
+
+  it('gives each renewal at most a period, so a hung request does not block the next one', async () => {
+    const api = new FakeKube();
+    const budgets: Array<number | undefined> = [];
+    let calls = 0;
+    const flaky = {
+      create: ((o) => api.create(o)) as FakeKube['create'],
+      delete: ((r) => api.delete(r)) as FakeKube['delete'],
+      patch: ((ref, body, opts) => {
+        budgets.push(opts.timeoutMs);
+        if (++calls > 1) return api.patch(ref, body, opts);
+        // The first request hangs like a half-open connection: only the caller's timeout ends it.
+        return new Promise((_, reject) => {
+          if (opts.timeoutMs !== undefined)
+            setTimeout(
+              () => reject(new KubeError({ status: 0, reason: 'Timeout', message: 'no answer' })),
+              opts.timeoutMs,
+            );
+        });
+      }) as FakeKube['patch'],
+    };
+    await api.create({ ...leaseRef(ns), metadata: { name: 'speaker-n', namespace: ns }, spec: {} });
+    const hb = new LeaseHeartbeat(flaky, {
+      namespace: ns,
+      prefix,
+      identity: 'n',
+      renewMs: 50,
+      leaseDurationMs: 1000,
+    });
+    const started = hb.start();
+    await until(() => hb.lastRenewed() > 0, 'a later renewal succeeds', 2000);
+    expect(budgets[0]).toBe(50);
+    await started;
+    await hb.stop();
   });
 });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Kube } from './kube.js';
 import { isNotFound, isAlreadyExists } from './kube-error.js';
 import { leaseRef, type Lease } from './lease-elector.js';
@@ -130,6 +131,8 @@ export interface LeaseMembershipOptions {
   checkIntervalMs?: number;
   labelSelector?: string;
   logger?: Logger;
+  /** Wall clock (ms since epoch) used to judge the age of a lease seen for the first time and
+   * to read the instant passed to `alive(at)`. Default Date.now. */
   now?: () => number;
 }
 
@@ -140,15 +143,20 @@ export type MembershipListener = (alive: Set<string>) => void;
  * its last renewal is within its lease duration. Death shows as the absence of renewals, so the
  * alive set is re-evaluated on every lease event and on a timer.
  *
- * A renewal counts from min(renewTime, the moment we saw it): a renewTime in the future (clock
- * ahead) cannot extend a member's life, and a stale lease seen at start-up is judged by its age.
+ * Liveness must not depend on the members' clocks agreeing with ours. Only the first sighting of
+ * a member uses its renewTime, as min(renewTime, now), so a stale lease found at start-up is
+ * judged by its age and a renewTime in the future cannot extend a life. Every later change of
+ * renewTime counts from when we received it, on our monotonic clock: a peer whose clock is
+ * behind stays alive while it renews, and dies once it stops, whatever its timestamps say.
  */
 export class LeaseMembership {
   private readonly cache: ResourceCache<Lease>;
   private readonly logger: Logger;
   private readonly now: () => number;
-  /** identity -> (renewTime string, effective renewal ms, duration ms) */
-  private readonly seen = new Map<string, { renewTime: string; renewedMs: number; durationMs: number }>();
+  /** Monotonic clock for local durations. */
+  private readonly monoNow = (): number => performance.now();
+  /** identity -> (renewTime string, effective renewal on the monotonic clock, duration ms) */
+  private readonly seen = new Map<string, { renewTime: string; renewedMono: number; durationMs: number }>();
   private readonly listeners = new Set<MembershipListener>();
   private last = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -178,10 +186,11 @@ export class LeaseMembership {
     return this.cache.hasSynced();
   }
 
-  /** Members whose renewal is within their lease duration at `nowMs`. */
-  alive(nowMs: number = this.now()): Set<string> {
+  /** Members whose renewal is within their lease duration at `atMs` (ms since epoch; default now). */
+  alive(atMs?: number): Set<string> {
+    const mono = this.monoNow() + (atMs === undefined ? 0 : atMs - this.now());
     const out = new Set<string>();
-    for (const [id, s] of this.seen) if (s.renewedMs + s.durationMs > nowMs) out.add(id);
+    for (const [id, s] of this.seen) if (s.renewedMono + s.durationMs > mono) out.add(id);
     return out;
   }
 
@@ -208,11 +217,15 @@ export class LeaseMembership {
       const prev = this.seen.get(id);
       const renewTime = spec.renewTime ?? '';
       const durationMs = (spec.leaseDurationSeconds ?? 1) * 1000;
-      if (!prev || prev.renewTime !== renewTime) {
+      if (!prev) {
         const parsed = parseTimeMs(renewTime);
-        const nowMs = this.now();
-        const renewedMs = Number.isNaN(parsed) ? 0 : Math.min(parsed, nowMs);
-        this.seen.set(id, { renewTime, renewedMs, durationMs });
+        // No renewTime: never renewed, so not alive until it is.
+        const ageMs = Number.isNaN(parsed) ? Infinity : Math.max(0, this.now() - parsed);
+        this.seen.set(id, { renewTime, renewedMono: this.monoNow() - ageMs, durationMs });
+      } else if (prev.renewTime !== renewTime) {
+        prev.renewTime = renewTime;
+        prev.renewedMono = this.monoNow();
+        prev.durationMs = durationMs;
       } else {
         prev.durationMs = durationMs;
       }

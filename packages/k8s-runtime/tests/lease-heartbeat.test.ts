@@ -121,4 +121,49 @@ describe('LeaseHeartbeat and LeaseMembership', () => {
     await started;
     await hb.stop();
   });
+  it('keeps a member whose clock is far behind alive while it renews, and drops it when it stops', async () => {
+    const api = new FakeKube();
+    const members = new LeaseMembership(api, { namespace: ns, prefix, checkIntervalMs: 10 });
+    await members.waitForSync();
+    const skewMs = -120_000; // the peer's clock runs two minutes behind ours
+    const renewTime = (): string => formatMicroTime(new Date(Date.now() + skewMs));
+    const ref = leaseRef(ns, 'speaker-skewed');
+    await api.create({
+      ...leaseRef(ns),
+      metadata: { name: 'speaker-skewed', namespace: ns },
+      spec: { holderIdentity: 'skewed', renewTime: renewTime(), leaseDurationSeconds: 1 },
+    });
+    const renewals = setInterval(
+      () => void api.patch(ref, { spec: { renewTime: renewTime() } }, { type: 'merge' }),
+      50,
+    );
+    try {
+      await until(() => members.alive().has('skewed'), 'the skewed member counts as alive', 2000);
+      // Still alive well past its lease duration, as long as renewals keep coming.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(members.alive().has('skewed')).toBe(true);
+    } finally {
+      clearInterval(renewals);
+    }
+    await until(() => !members.alive().has('skewed'), 'the skewed member expires once it stops', 5000);
+    await members.stop();
+  });
+
+  it('does not let a member whose clock is ahead outlive its renewals', async () => {
+    const api = new FakeKube();
+    const members = new LeaseMembership(api, { namespace: ns, prefix, checkIntervalMs: 10 });
+    await members.waitForSync();
+    const ref = leaseRef(ns, 'speaker-ahead');
+    const renewTime = (): string => formatMicroTime(new Date(Date.now() + 120_000));
+    await api.create({
+      ...leaseRef(ns),
+      metadata: { name: 'speaker-ahead', namespace: ns },
+      spec: { holderIdentity: 'ahead', renewTime: renewTime(), leaseDurationSeconds: 1 },
+    });
+    await api.patch(ref, { spec: { renewTime: renewTime() } }, { type: 'merge' });
+    await until(() => members.alive().has('ahead'), 'the member is alive');
+    // Judged from when we saw the renewal, not from its renewTime two minutes ahead.
+    await until(() => !members.alive().has('ahead'), 'the member expires a lease duration later', 5000);
+    await members.stop();
+  });
 });

@@ -48,7 +48,14 @@ export interface WatchOptions extends ListOptions {
   resourceVersion?: string;
   /** Server-side timeout; the server ends the stream cleanly after it. */
   timeoutSeconds?: number;
+  /** Ask for BOOKMARK events (default true): they keep a quiet but healthy watch talking. */
   allowWatchBookmarks?: boolean;
+  /**
+   * Abandon the watch (reject with a `Timeout` KubeError) when nothing at all arrives for this
+   * long: a half-open connection or a wedged server otherwise looks like a quiet resource.
+   * Default 90 s, above the API server's once-a-minute bookmarks.
+   */
+  idleTimeoutMs?: number;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
@@ -460,13 +467,16 @@ class KubeClient implements Kube {
       labelSelector: opts.labelSelector,
       fieldSelector: opts.fieldSelector,
       timeoutSeconds: opts.timeoutSeconds,
-      allowWatchBookmarks: opts.allowWatchBookmarks ? 'true' : undefined,
+      allowWatchBookmarks: opts.allowWatchBookmarks === false ? undefined : 'true',
     });
     const url = new URL(this.server + base + q);
     const operation = `WATCH ${url.pathname}`;
-    // The server closes the stream after timeoutSeconds; if it goes silent (stopped, partitioned)
-    // we give up a little later so a hung TCP connection cannot stall the cache forever.
+    // The server closes the stream after timeoutSeconds, and sends bookmarks in between. A stream
+    // that goes silent (server stopped, network partitioned, half-open TCP) is abandoned after
+    // idleTimeoutMs so the cache relists instead of serving stale data for minutes; the hard limit
+    // is a backstop for a stream that trickles but never ends.
     const hardLimitMs = ((opts.timeoutSeconds ?? 300) + 30) * 1000;
+    const idleTimeoutMs = opts.idleTimeoutMs ?? 90_000;
     await new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {
         resolve();
@@ -477,6 +487,7 @@ class KubeClient implements Kube {
         if (settled) return;
         settled = true;
         clearTimeout(hardTimer);
+        clearTimeout(idleTimer);
         signal?.removeEventListener('abort', onAbort);
         req.destroy();
         if (err) reject(err);
@@ -486,10 +497,36 @@ class KubeClient implements Kube {
       signal?.addEventListener('abort', onAbort);
       const hardTimer = setTimeout(
         () =>
-          finish(new KubeError({ status: 0, reason: 'Timeout', message: 'watch went silent', operation })),
+          finish(
+            new KubeError({
+              status: 0,
+              reason: 'Timeout',
+              message: 'watch outlived its timeoutSeconds',
+              operation,
+            }),
+          ),
         hardLimitMs,
       );
       hardTimer.unref?.();
+      let idleTimer: ReturnType<typeof setTimeout> | undefined;
+      const stillTalking = (): void => {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(
+          () =>
+            finish(
+              new KubeError({
+                status: 0,
+                reason: 'Timeout',
+                message: `watch silent for ${idleTimeoutMs} ms`,
+                operation,
+              }),
+            ),
+          idleTimeoutMs,
+        );
+        idleTimer.unref?.();
+      };
+      // Armed from the start: a server that accepts the request and never answers is silent too.
+      stillTalking();
       const mod = t.secure ? https : http;
       const req = mod.request(
         url,
@@ -518,6 +555,9 @@ class KubeClient implements Kube {
           }
           // Listen on the response before readline does: readline re-emits input errors on the
           // interface, and an interface without an 'error' listener would throw them instead.
+          // Any bytes count as life, even a large object that takes a while to arrive in full.
+          stillTalking();
+          res.on('data', () => stillTalking());
           res.on('end', () => finish());
           res.on('close', () => finish());
           res.on('error', (e) => finish(networkError(operation, e)));

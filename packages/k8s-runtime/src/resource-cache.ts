@@ -14,6 +14,9 @@ export interface WatchCacheOptions {
   logger?: Logger;
   /** Server-side watch timeout range; a random value in it spreads reconnects. Default 240..480 s. */
   watchTimeoutSeconds?: [min: number, max: number];
+  /** Abandon a watch (and relist) when nothing, not even a bookmark, arrives for this long.
+   * Default 90 s. */
+  watchIdleTimeoutMs?: number;
   /** Reconnect backoff after errors. Default 100 ms doubling up to 10 s. */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -213,6 +216,7 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
             fieldSelector: this.opts.fieldSelector,
             timeoutSeconds,
             allowWatchBookmarks: true,
+            idleTimeoutMs: this.opts.watchIdleTimeoutMs,
           },
           (type, raw) => {
             if (signal.aborted) return;

@@ -85,3 +85,93 @@ describe('Kube per-call timeout', () => {
     expect(got.metadata?.name).toBe('l');
   });
 });
+
+describe('Kube watch idle timeout', () => {
+  const lines = (res: http.ServerResponse, ...events: object[]): void => {
+    for (const e of events) res.write(JSON.stringify(e) + '\n');
+  };
+  const cm = (name: string, rv: string) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'ns', resourceVersion: rv },
+  });
+  const cmRef = { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: 'ns' };
+
+  it('asks for bookmarks and abandons a watch that goes silent', async () => {
+    let url = '';
+    handler = (req, res) => {
+      url = req.url ?? '';
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      lines(res, { type: 'ADDED', object: cm('a', '5') });
+      // ...then nothing, like a half-open connection: no end, no bytes.
+    };
+    const seen: string[] = [];
+    const err = await kube
+      .watch(cmRef, { resourceVersion: '1', timeoutSeconds: 300, idleTimeoutMs: 200 }, (t, o) =>
+        seen.push(`${t} ${o.metadata?.name}`),
+      )
+      .catch((e: unknown) => e);
+    expect(seen).toEqual(['ADDED a']);
+    expect((err as KubeError).reason).toBe('Timeout');
+    expect(new URL(url, 'http://x').searchParams.get('allowWatchBookmarks')).toBe('true');
+  });
+
+  it('keeps a quiet watch that receives bookmarks, until the server ends it', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let n = 0;
+      const tick = setInterval(() => {
+        n++;
+        lines(res, {
+          type: 'BOOKMARK',
+          object: { ...cm('', String(10 + n)), metadata: { resourceVersion: String(10 + n) } },
+        });
+        if (n === 8) {
+          clearInterval(tick);
+          res.end();
+        }
+      }, 60);
+      res.on('close', () => clearInterval(tick));
+    };
+    const types: string[] = [];
+    // 8 bookmarks 60 ms apart: the stream lasts ~480 ms, far past the 200 ms idle limit.
+    await kube.watch(cmRef, { resourceVersion: '1', timeoutSeconds: 300, idleTimeoutMs: 200 }, (t) =>
+      types.push(t),
+    );
+    expect(types).toEqual(Array(8).fill('BOOKMARK'));
+  });
+
+  it('makes a watch cache relist when its watch goes silent', async () => {
+    let lists = 0;
+    let version = 0;
+    handler = (req, res) => {
+      const q = new URL(req.url ?? '', 'http://x').searchParams;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (q.get('watch') !== '1') {
+        lists++;
+        version++;
+        // Each list shows a different object, as if changes were missed while the watch hung.
+        res.end(
+          JSON.stringify({
+            metadata: { resourceVersion: String(100 + version) },
+            items: [cm(`v${version}`, String(100 + version))],
+          }),
+        );
+        return;
+      }
+      // Watches accept and then stay silent.
+    };
+    const cache = kube.watchCache({ ...cmRef, watchIdleTimeoutMs: 150, backoff: { initialMs: 1, maxMs: 5 } });
+    try {
+      await cache.waitForSync();
+      expect(cache.keys()).toEqual(['ns/v1']);
+      const deadline = Date.now() + 5000;
+      while (lists < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(lists).toBeGreaterThanOrEqual(2);
+      while (cache.get('ns/v1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(cache.get('ns/v1')).toBeUndefined();
+    } finally {
+      await cache.stop();
+    }
+  });
+});

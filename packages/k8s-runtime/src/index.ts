@@ -17,7 +17,7 @@ export {
   isGone,
   isNetworkError,
 } from './kube-error.js';
-export { objectKey, splitKey, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
+export { objectKey, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
 export {
   connect,
   type Kube,

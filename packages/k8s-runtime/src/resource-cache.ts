@@ -166,10 +166,10 @@ export class ResourceCache<T extends KubeObject = KubeObject> {
     });
     if (this.abort.signal.aborted) return;
     const seen = new Set<string>();
+    // Kube.listWithVersion already puts apiVersion/kind back on list items.
     for (const item of items) {
-      const obj = { apiVersion: this.opts.apiVersion, kind: this.opts.kind, ...item } as T;
-      seen.add(objectKey(obj));
-      this.upsert(obj);
+      seen.add(objectKey(item));
+      this.upsert(item);
     }
     for (const key of [...this.store.keys()]) if (!seen.has(key)) this.remove(key);
     this.resourceVersion = resourceVersion;

@@ -51,9 +51,3 @@ export function objectKey(obj: { metadata?: { namespace?: string; name?: string 
   const name = obj.metadata?.name ?? '';
   return ns ? `${ns}/${name}` : name;
 }
-
-/** Splits a key made by `objectKey`. */
-export function splitKey(key: string): { namespace?: string; name: string } {
-  const i = key.indexOf('/');
-  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}

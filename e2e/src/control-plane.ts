@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { defaultBinDir } from './paths.js';
@@ -175,8 +175,26 @@ function build(options: { dir: string; binDir?: string }): Built {
       req.end();
     });
 
-  const startApiServer = (): ProcessRecord =>
-    startProcess(
+  // No anonymous requests except the health endpoints: node namespaces probe /readyz without
+  // credentials (the lab topology test does), everything else needs a certificate or a token.
+  // `--anonymous-auth=false` would refuse those probes too, and cannot be combined with this file.
+  const authenticationConfig = join(dir, 'authentication-config.yaml');
+  const startApiServer = (): ProcessRecord => {
+    writeFileSync(
+      authenticationConfig,
+      [
+        'apiVersion: apiserver.config.k8s.io/v1',
+        'kind: AuthenticationConfiguration',
+        'anonymous:',
+        '  enabled: true',
+        '  conditions:',
+        '    - path: /livez',
+        '    - path: /readyz',
+        '    - path: /healthz',
+        '',
+      ].join('\n'),
+    );
+    return startProcess(
       dir,
       'kube-apiserver',
       [
@@ -189,6 +207,7 @@ function build(options: { dir: string; binDir?: string }): Built {
         `--tls-cert-file=${pki.apiserver.cert}`,
         `--tls-private-key-file=${pki.apiserver.key}`,
         `--client-ca-file=${pki.ca.cert}`,
+        `--authentication-config=${authenticationConfig}`,
         '--authorization-mode=Node,RBAC',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${pki.serviceAccountPub}`,
@@ -201,6 +220,7 @@ function build(options: { dir: string; binDir?: string }): Built {
       ],
       p.logs['kube-apiserver'],
     );
+  };
 
   const waitReady = (): Promise<void> =>
     waitFor(
@@ -304,7 +324,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     `etcd health on 127.0.0.1:${ETCD_CLIENT_PORT} (log: ${p.logs.etcd})`,
     async () => {
       if (!isRunning(etcd)) throw new Error(`etcd exited; see ${p.logs.etcd}`);
-      const res = await fetch(`http://127.0.0.1:${ETCD_CLIENT_PORT}/health`);
+      // A wedged etcd must count as one failed probe, not stall the wait beyond its own timeout.
+      const res = await fetch(`http://127.0.0.1:${ETCD_CLIENT_PORT}/health`, {
+        signal: AbortSignal.timeout(2000),
+      });
       const body = await res.text();
       return res.ok && body.includes('true')
         ? { done: true, value: undefined }

@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { request as httpsRequest } from 'node:https';
 import {
   connect,
   isAlreadyExists,
@@ -149,5 +150,25 @@ describe('Kube against a real API server', () => {
       .get({ apiVersion: 'v1', kind: 'NoSuchKind', namespace: ns, name: 'x' })
       .catch((x: unknown) => x);
     expect(isNotFound(e)).toBe(true);
+  });
+
+  it('refuses anonymous requests except the health endpoints', async () => {
+    const anonymous = (path: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = httpsRequest(
+          `${k.server}${path}`,
+          { rejectUnauthorized: false, timeout: 5000 },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await anonymous('/readyz')).toBe(200);
+    expect(await anonymous('/version')).toBe(401);
+    expect(await anonymous(`/api/v1/namespaces/${ns}/configmaps`)).toBe(401);
   });
 });

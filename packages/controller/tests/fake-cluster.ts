@@ -1,40 +1,12 @@
-// An in-memory API server just big enough to run the whole Controller in a unit test: real
-// ResourceCaches over a fake list/watch, merge patches that come back as watch events, and an
-// event recorder that keeps what it was told.
-import {
-  createRegistry,
-  createK8sClientMetrics,
-  KubeError,
-  ResourceCache,
-  silentLogger,
-} from '@metallb-ts/k8s-runtime';
-import type {
-  EventRecorder,
-  Kube,
-  KubeObject,
-  ObjectRef,
-  PatchOptions,
-  WatchEventType,
-} from '@metallb-ts/k8s-runtime';
+// The whole Controller in a unit test: k8s-runtime's in-memory API server (real ResourceCaches
+// over its list/watch, merge patches that come back as watch events) plus what only these tests
+// need: a record of every patch, kinds whose main resource may not be patched, and an event
+// recorder that keeps what it was told.
+import { createRegistry, createK8sClientMetrics, KubeError, silentLogger } from '@metallb-ts/k8s-runtime';
+import type { EventRecorder, Kube, KubeObject, ObjectRef, PatchOptions } from '@metallb-ts/k8s-runtime';
+import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { AllocatorMetrics } from '../src/allocator-metrics.js';
 import { Controller } from '../src/controller.js';
-
-const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
-
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    typeof target === 'object' && target !== null && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-type Watcher = { kind: string; ns?: string; onEvent: (t: WatchEventType, o: KubeObject) => void };
 
 export interface Patch {
   kind: string;
@@ -51,101 +23,53 @@ export interface Emitted {
   message: string;
 }
 
+/** Records each patch and refuses the forbidden ones before the API server applies them. */
+class PatchRecordingKube extends FakeKube {
+  constructor(private readonly cluster: FakeCluster) {
+    super();
+  }
+
+  override async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    opts: PatchOptions,
+  ): Promise<T> {
+    const { cluster } = this;
+    if (cluster.forbidden.has(ref.kind) && opts.subresource === undefined) {
+      cluster.refused++;
+      throw new KubeError({ status: 403, reason: 'Forbidden', message: `cannot patch ${ref.kind}` });
+    }
+    cluster.patches.push({
+      kind: ref.kind,
+      namespace: ref.namespace,
+      name: ref.name,
+      patch: structuredClone(patch),
+      subresource: opts.subresource,
+    });
+    return super.patch<T>(ref, patch, opts);
+  }
+}
+
 export class FakeCluster {
-  private rv = 1;
-  readonly objects = new Map<string, KubeObject>();
-  private readonly watchers = new Set<Watcher>();
+  readonly kube: FakeKube = new PatchRecordingKube(this);
   readonly patches: Patch[] = [];
   /** Kinds whose main resource (not status) may not be patched, as with RBAC limited to status. */
   readonly forbidden = new Set<string>();
   refused = 0;
   readonly events: Emitted[] = [];
 
-  private key(kind: string, ns: string | undefined, name: string | undefined): string {
-    return `${kind}/${ns ?? ''}/${name ?? ''}`;
-  }
-
-  private notify(type: WatchEventType, obj: KubeObject): void {
-    for (const w of this.watchers) {
-      if (w.kind === obj.kind && (!w.ns || w.ns === obj.metadata?.namespace)) w.onEvent(type, clone(obj));
-    }
-  }
-
   /** Creates or replaces an object (as a user would), bumping its resourceVersion. */
   put(obj: KubeObject): void {
-    const k = this.key(obj.kind!, obj.metadata?.namespace, obj.metadata?.name);
-    const existed = this.objects.has(k);
-    const stored = clone(obj);
-    this.rv++;
-    stored.metadata = {
-      uid: `uid-${obj.metadata?.name}`,
-      creationTimestamp: new Date(1_700_000_000_000 + this.rv * 1000).toISOString(),
-      ...this.objects.get(k)?.metadata,
-      ...stored.metadata,
-      resourceVersion: String(this.rv),
-    };
-    this.objects.set(k, stored);
-    this.notify(existed ? 'MODIFIED' : 'ADDED', stored);
+    this.kube.put(obj);
   }
 
   remove(kind: string, ns: string | undefined, name: string): void {
-    const k = this.key(kind, ns, name);
-    const o = this.objects.get(k);
-    if (!o) return;
-    this.objects.delete(k);
-    this.notify('DELETED', o);
+    this.kube.remove(kind, ns, name);
   }
 
   get<T extends KubeObject>(kind: string, ns: string | undefined, name: string): T | undefined {
-    return this.objects.get(this.key(kind, ns, name)) as T | undefined;
+    return this.kube.find<T>(kind, ns, name);
   }
-
-  readonly kube = {
-    server: 'fake',
-    logger: silentLogger,
-    listWithVersion: async (ref: ObjectRef) => ({
-      items: [...this.objects.values()]
-        .filter((o) => o.kind === ref.kind && (!ref.namespace || o.metadata?.namespace === ref.namespace))
-        .map(clone),
-      resourceVersion: String(this.rv),
-    }),
-    watch: (
-      ref: ObjectRef,
-      _opts: unknown,
-      onEvent: (t: WatchEventType, o: KubeObject) => void,
-      signal?: AbortSignal,
-    ) =>
-      new Promise<void>((resolve) => {
-        const w: Watcher = { kind: ref.kind, ns: ref.namespace, onEvent };
-        this.watchers.add(w);
-        signal?.addEventListener('abort', () => {
-          this.watchers.delete(w);
-          resolve();
-        });
-      }),
-    watchCache: <T extends KubeObject>(opts: ConstructorParameters<typeof ResourceCache<T>>[1]) =>
-      new ResourceCache<T>(this.kube as unknown as Kube, opts),
-    patch: async (ref: ObjectRef, patch: unknown, opts: PatchOptions) => {
-      if (this.forbidden.has(ref.kind) && opts.subresource === undefined && ++this.refused)
-        throw new KubeError({ status: 403, reason: 'Forbidden', message: `cannot patch ${ref.kind}` });
-      this.patches.push({
-        kind: ref.kind,
-        namespace: ref.namespace,
-        name: ref.name,
-        patch: clone(patch),
-        subresource: opts.subresource,
-      });
-      const k = this.key(ref.kind, ref.namespace, ref.name);
-      const cur = this.objects.get(k);
-      if (!cur) throw new Error(`${k} not found`);
-      this.rv++;
-      const next = mergePatch(cur, patch) as KubeObject;
-      next.metadata = { ...next.metadata, resourceVersion: String(this.rv) };
-      this.objects.set(k, next);
-      this.notify('MODIFIED', next);
-      return clone(next);
-    },
-  };
 
   readonly recorder: EventRecorder = {
     emit: async (obj, _type, reason, message) => {

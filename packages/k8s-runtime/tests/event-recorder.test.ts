@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { recorder } from '../src/event-recorder.js';
 import { createLogger } from '../src/logger.js';
 import type { KubeObject } from '../src/types.js';
-import { FakeKube } from './fake-kube.js';
+import { FakeKube } from '../src/testing/index.js';
 
 const service = { apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web', uid: 'u-1' };
 const events = (api: FakeKube) =>

@@ -3,7 +3,7 @@ import { LeaseElector, leaseRef, type Lease } from '../src/lease-elector.js';
 import { KubeError } from '../src/kube-error.js';
 import type { CallOptions } from '../src/kube.js';
 import type { ObjectRef } from '../src/types.js';
-import { FakeKube, until } from './fake-kube.js';
+import { FakeKube, until } from '../src/testing/index.js';
 
 function elector(
   api: FakeKube,

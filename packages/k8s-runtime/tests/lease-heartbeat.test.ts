@@ -3,7 +3,7 @@ import { LeaseHeartbeat, LeaseMembership } from '../src/lease-heartbeat.js';
 import { leaseRef, type Lease } from '../src/lease-elector.js';
 import { KubeError } from '../src/kube-error.js';
 import { formatMicroTime, parseTimeMs } from '../src/time.js';
-import { FakeKube, until } from './fake-kube.js';
+import { FakeKube, until } from '../src/testing/index.js';
 
 const ns = 'metallb-system';
 const prefix = 'speaker-';

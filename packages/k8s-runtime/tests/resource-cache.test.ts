@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from '@jest/globals';
 import { KubeError } from '../src/kube-error.js';
 import type { ResourceCache } from '../src/resource-cache.js';
 import type { LooseKubeObject as KubeObject } from '../src/types.js';
-import { FakeKube, until } from './fake-kube.js';
+import { FakeKube, until } from '../src/testing/index.js';
 
 const svc = (ns: string, name: string, extra: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: 'v1',

@@ -1,9 +1,10 @@
-// An in-memory API server for unit tests: objects with resourceVersions, optimistic concurrency,
-// watches that replay from a resourceVersion, compaction (410) and outages.
-import { KubeError } from '../src/kube-error.js';
-import type { Kube, ListOptions, PatchOptions, WatchEventType, WatchOptions } from '../src/kube.js';
-import { ResourceCache, type WatchCacheOptions } from '../src/resource-cache.js';
-import type { KubeObject, ObjectRef } from '../src/types.js';
+// An in-memory API server for unit tests (this package's and its users'): objects with
+// resourceVersions, optimistic concurrency, JSON merge patches, watches that replay from a
+// resourceVersion, compaction (410) and outages. Framework-free, so any test runner can use it.
+import { KubeError } from '../kube-error.js';
+import type { Kube, ListOptions, PatchOptions, WatchEventType, WatchOptions } from '../kube.js';
+import { ResourceCache, type WatchCacheOptions } from '../resource-cache.js';
+import type { KubeObject, ObjectRef } from '../types.js';
 
 type Ev = { rv: number; type: WatchEventType; obj: KubeObject; kind: string };
 type Watcher = {
@@ -78,6 +79,43 @@ export class FakeKube implements Pick<
     return this.watchers.size;
   }
 
+  /**
+   * Creates or replaces an object as another client would (a user, another component): no
+   * concurrency check, not counted in `calls`, works during an outage. Metadata the caller leaves
+   * out (uid, creationTimestamp, annotations, ...) carries over from the stored object, or gets a
+   * default derived from the name and the resourceVersion.
+   */
+  put(obj: KubeObject): void {
+    const k = this.key(obj.kind!, obj.metadata?.namespace, obj.metadata?.name);
+    const cur = this.objects.get(k);
+    this.rv++;
+    const stored = clone(obj);
+    stored.metadata = {
+      uid: `uid-${obj.metadata?.name}`,
+      creationTimestamp: new Date(1_700_000_000_000 + this.rv * 1000).toISOString(),
+      ...cur?.metadata,
+      ...stored.metadata,
+      resourceVersion: String(this.rv),
+    };
+    this.objects.set(k, stored);
+    this.record(cur ? 'MODIFIED' : 'ADDED', stored);
+  }
+
+  /** Deletes an object as another client would (see `put`); nothing happens if it is absent. */
+  remove(kind: string, ns: string | undefined, name: string): void {
+    const k = this.key(kind, ns, name);
+    const cur = this.objects.get(k);
+    if (!cur) return;
+    this.rv++;
+    this.objects.delete(k);
+    this.record('DELETED', { ...cur, metadata: { ...cur.metadata, resourceVersion: String(this.rv) } });
+  }
+
+  /** The stored object itself (not a copy), for assertions; not counted in `calls`. */
+  find<T extends KubeObject = KubeObject>(kind: string, ns: string | undefined, name: string): T | undefined {
+    return this.objects.get(this.key(kind, ns, name)) as T | undefined;
+  }
+
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T> {
     this.check(`get ${ref.kind} ${ref.name}`);
     const o = this.objects.get(this.key(ref.kind, ref.namespace, ref.name));
@@ -124,7 +162,8 @@ export class FakeKube implements Pick<
     const cur = this.objects.get(k);
     if (!cur) throw new KubeError({ status: 404, reason: 'NotFound', message: 'not found' });
     this.rv++;
-    const stored = mergePatch(cur, patch) as KubeObject;
+    // Cloned so the stored object shares no arrays with the caller's patch.
+    const stored = mergePatch(cur, clone(patch)) as KubeObject;
     stored.metadata = { ...stored.metadata, resourceVersion: String(this.rv) };
     this.objects.set(k, stored);
     this.record('MODIFIED', stored);

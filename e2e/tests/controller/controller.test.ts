@@ -57,9 +57,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-  await cp?.kubectl(['delete', 'namespace', NS, '--wait=false']);
-  for (const p of ['pool-a', 'pool-b-dual', 'pool-c', 'pool-d'])
-    await cp?.kubectl(['-n', INSTALL_NAMESPACE, 'delete', 'ipaddresspool', p, '--ignore-not-found']);
+  // Services go first and synchronously: a namespace terminates in the background, and a Service
+  // still in it (its pool deleted below) would be moved into the next test's pool by that test's
+  // controller, taking addresses the next test expects free.
+  for (const ns of [NS, TEAM_NS, OTHER_NS]) {
+    await cp?.kubectl(['-n', ns, 'delete', 'services', '--all', '--wait=true', '--timeout=60s']);
+    await cp?.kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
+  }
+  await cp?.kubectl(['-n', INSTALL_NAMESPACE, 'delete', 'ipaddresspools.metallb.io', '--all']);
+  await cp?.kubectl(['-n', INSTALL_NAMESPACE, 'delete', 'addresspools.metallb.io', '--all']);
 }, 60_000);
 
 describe('controller against the real API server', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { electNode } from '@metallb-ts/speaker';
-import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../../src/cluster-objects.js';
+import { applyDemo, DEMO_NAMESPACE, demoService, waitForIngress } from '../../src/cluster-objects.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { CLIENT_NS, Lab } from '../../src/lab.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
@@ -185,8 +185,10 @@ describe('layer 2 slice', () => {
         },
         { timeoutMs: 15_000 },
       );
-      // Freed: the next Service gets the same (lowest free) address back.
-      await applyDemo(cp);
+      // Freed: a new Service that asks for exactly that address gets it (a held one would be refused).
+      await cp.kubectlOk(['apply', '-f', '-'], {
+        input: JSON.stringify(demoService({ annotations: { 'metallb.io/loadBalancerIPs': vip! } })),
+      });
       const [again] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000);
       expect(again).toBe(vip);
     });

@@ -397,6 +397,9 @@ export async function stopLabProcesses(dir: string): Promise<void> {
 
 /** Deletes what a lab put into the cluster (tolerant of missing CRDs and objects). */
 export async function resetClusterObjects(cp: ControlPlane): Promise<void> {
+  // Services synchronously, the namespace in the background: a Service left in a terminating
+  // namespace would be given an address by the next lab's controller.
+  await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'services', '--all', '--wait=true', '--timeout=60s']);
   await cp.kubectl(['delete', 'namespace', DEMO_NAMESPACE, '--ignore-not-found', '--wait=false']);
   await cp.kubectl(['delete', 'nodes', '-l', 'metallb-ts.lab/node=true', '--ignore-not-found']);
   for (const kind of [

@@ -33,6 +33,9 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  // The Service first, synchronously: left in a terminating namespace, a later test's controller
+  // would find it holding an address from no pool and give it one from that test's pool.
+  await cp?.kubectl(['-n', ns, 'delete', 'service', 'web', '--ignore-not-found', '--wait=true']);
   await cp?.kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
 

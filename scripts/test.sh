@@ -27,6 +27,10 @@ step "e2e tests (real kube-apiserver + network namespaces)"
 # The components were built above; the e2e set-up need not build them again.
 METALLB_TS_E2E_BUILD=0 node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects e2e --runInBand \
   --json --outputFile="$results/e2e.json" || status=1
+step "lab command (README): up prints a working curl line, down leaves nothing"
+if bash e2e/scripts/lab-smoke.sh; then smoke='{"numPassedTests":1,"numFailedTests":0,"numRuntimeErrorTestSuites":0}'
+else smoke='{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}'; status=1; fi
+echo "$smoke" >"$results/lab-smoke.json"
 
 node -e '
   let passed = 0, failed = 0;
@@ -35,6 +39,6 @@ node -e '
     catch { failed += 1; console.log("no results from " + f); }
   }
   console.log(`\ntests: ${passed} passed, ${failed} failed`);
-' "$results/unit.json" "$results/e2e.json"
+' "$results/unit.json" "$results/e2e.json" "$results/lab-smoke.json"
 echo "=== finished in $(( $(date +%s) - start ))s"
 exit $status

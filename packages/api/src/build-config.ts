@@ -121,13 +121,44 @@ interface PoolCandidate {
   legacyLayer2: boolean;
 }
 
-function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
-  const id = identify('AddressPool', obj);
+type Fail = (field: string, value: unknown, reason: string) => undefined;
+
+/** What both pool kinds start with: a named object with a spec, and a way to report on it. */
+function readPoolObject(
+  kind: PoolObjectKind,
+  obj: unknown,
+  errors: ObjectError[],
+): { id: Identity; spec: Record<string, unknown>; fail: Fail } | undefined {
+  const id = identify(kind, obj);
   if ('message' in id) return void errors.push(id);
-  const fail = (field: string, value: unknown, reason: string): undefined =>
+  const fail: Fail = (field, value, reason) =>
     void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
   const spec = (obj as Record<string, unknown>).spec;
   if (!isRecord(spec)) return fail('spec', spec, 'spec is required');
+  return { id, spec, fail };
+}
+
+/** `spec.addresses` and `spec.autoAssign`, the fields both pool kinds have. */
+function readAddressFields(
+  spec: Record<string, unknown>,
+  fail: Fail,
+): { addresses: string[]; autoAssign: boolean } | undefined {
+  if (!stringList(spec.addresses))
+    return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
+  const autoAssign = spec.autoAssign ?? true;
+  if (typeof autoAssign !== 'boolean')
+    return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
+  return { addresses: spec.addresses, autoAssign };
+}
+
+function candidate(id: Identity, obj: unknown, spec: PoolSpec, legacyLayer2: boolean): PoolCandidate {
+  return { id, content: stableText(obj), created: createdAt(obj), labels: labelsOf(obj), spec, legacyLayer2 };
+}
+
+function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
+  const read = readPoolObject('AddressPool', obj, errors);
+  if (!read) return undefined;
+  const { id, spec, fail } = read;
   if (spec.protocol === 'bgp')
     return fail('spec.protocol', spec.protocol, 'metallb-ts supports layer2 only; this pool is not used');
   if (spec.protocol !== 'layer2')
@@ -142,19 +173,9 @@ function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | u
       'only valid with protocol bgp; this is a layer2 pool',
     );
   }
-  if (!stringList(spec.addresses))
-    return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
-  const autoAssign = spec.autoAssign ?? true;
-  if (typeof autoAssign !== 'boolean')
-    return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
-  return {
-    id,
-    content: stableText(obj),
-    created: createdAt(obj),
-    labels: labelsOf(obj),
-    spec: { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs: false },
-    legacyLayer2: true,
-  };
+  const fields = readAddressFields(spec, fail);
+  if (!fields) return undefined;
+  return candidate(id, obj, { name: id.name, ...fields, avoidBuggyIPs: false }, true);
 }
 
 function labelsOf(obj: unknown): Record<string, string> {
@@ -174,39 +195,22 @@ function createdAt(obj: unknown): number {
 }
 
 function readIPAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
-  const id = identify('IPAddressPool', obj);
-  if ('message' in id) return void errors.push(id);
-  const fail = (field: string, value: unknown, reason: string): undefined =>
-    void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
-  const spec = (obj as Record<string, unknown>).spec;
-  if (!isRecord(spec)) return fail('spec', spec, 'spec is required');
-  if (!stringList(spec.addresses))
-    return fail('spec.addresses', spec.addresses, 'must be a list of addresses, ranges or CIDRs');
-  const autoAssign = spec.autoAssign ?? true;
-  if (typeof autoAssign !== 'boolean')
-    return fail('spec.autoAssign', spec.autoAssign, 'must be true or false');
+  const read = readPoolObject('IPAddressPool', obj, errors);
+  if (!read) return undefined;
+  const { id, spec, fail } = read;
+  const fields = readAddressFields(spec, fail);
+  if (!fields) return undefined;
   const avoidBuggyIPs = spec.avoidBuggyIPs ?? false;
   if (typeof avoidBuggyIPs !== 'boolean')
     return fail('spec.avoidBuggyIPs', spec.avoidBuggyIPs, 'must be true or false');
-  const poolSpec: PoolSpec = { name: id.name, addresses: spec.addresses, autoAssign, avoidBuggyIPs };
+  const poolSpec: PoolSpec = { name: id.name, ...fields, avoidBuggyIPs };
   // buildPoolSet validates serviceAllocation in depth; here it is only passed through.
   if (spec.serviceAllocation !== undefined && spec.serviceAllocation !== null)
     poolSpec.serviceAllocation = spec.serviceAllocation as ServiceAllocation;
-  return {
-    id,
-    content: stableText(obj),
-    created: createdAt(obj),
-    labels: labelsOf(obj),
-    spec: poolSpec,
-    legacyLayer2: false,
-  };
+  return candidate(id, obj, poolSpec, false);
 }
 
-function readSelectors(
-  value: unknown,
-  field: string,
-  fail: (field: string, value: unknown, reason: string) => undefined,
-): LabelSelector[] | undefined {
+function readSelectors(value: unknown, field: string, fail: Fail): LabelSelector[] | undefined {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) return fail(field, value, 'must be a list of label selectors');
   const out: LabelSelector[] = [];
@@ -347,7 +351,7 @@ function readL2Advertisement(
 ): L2Rule | undefined {
   const id = identify('L2Advertisement', obj);
   if ('message' in id) return void errors.push(id);
-  const fail = (field: string, value: unknown, reason: string): undefined =>
+  const fail: Fail = (field, value, reason) =>
     void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
   const rawSpec = (obj as Record<string, unknown>).spec ?? {};
   if (!isRecord(rawSpec)) return fail('spec', rawSpec, 'must be an object');

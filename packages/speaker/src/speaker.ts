@@ -59,12 +59,19 @@ export interface SpeakerOptions {
   loadBalancerClass?: string;
 }
 
+/** How the speaker reaches the machine's links: the OS and libpcap unless a test says otherwise. */
+export interface LinkAccess {
+  readLinks: () => LinkInfo[];
+  openLink: typeof openLink;
+}
+
 export interface SpeakerDeps {
   kube: Kube;
   events: EventRecorder;
   logger: Logger;
   registry: Registry;
   clientMetrics: K8sClientMetrics;
+  links?: LinkAccess;
 }
 
 interface OpenLink extends OpenLinkState {
@@ -252,7 +259,7 @@ export class Speaker {
   private syncLinks(initial: boolean): boolean {
     let links: LinkInfo[];
     try {
-      links = readLinks();
+      links = (this.deps.links?.readLinks ?? readLinks)();
     } catch (error) {
       this.deps.logger.error('cannot read interfaces', { error });
       return false;
@@ -281,7 +288,7 @@ export class Speaker {
           mac: l.mac,
           macBytes,
           errored: false,
-          wire: openLink(
+          wire: (this.deps.links?.openLink ?? openLink)(
             l.name,
             (frame) => this.onFrame(responder, entry.wire, frame),
             (error) => {

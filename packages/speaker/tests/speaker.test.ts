@@ -1,0 +1,288 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  createK8sClientMetrics,
+  createRegistry,
+  silentLogger,
+  type EventRecorder,
+  type Kube,
+  type KubeObject,
+  type Registry,
+} from '@metallb-ts/k8s-runtime';
+import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
+import {
+  BROADCAST_MAC,
+  bytesToIpv4,
+  decodeFrame,
+  encodeArpFrame,
+  ipv4ToBytes,
+  parseMac,
+} from '@metallb-ts/l2-proto';
+import { electNode } from '../src/election.js';
+import type { LinkInfo } from '../src/interfaces.js';
+import type { WireLink } from '../src/pcap-link.js';
+import { Speaker, type LinkAccess } from '../src/speaker.js';
+
+/*
+ * The Speaker class wired to an in-memory API server and fake links: the same objects and frames
+ * the lab uses, without namespaces or libpcap. Two speakers share one FakeKube, so election,
+ * hand-over and fencing run through the real caches, leases and work queue.
+ */
+
+const NS = 'metallb-system';
+const VIP = '192.0.2.10';
+const NODES = ['node-a', 'node-b'] as const;
+const MACS: Record<string, string> = { 'node-a': '02:00:00:00:0a:01', 'node-b': '02:00:00:00:0b:01' };
+const CLIENT_MAC = '02:00:00:00:99:99';
+
+const bytes = (r: { ok: true; value: Buffer } | { ok: false; error: { message: string } }): Buffer => {
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+};
+
+/** One fake interface: records what the speaker injects and lets the test deliver frames. */
+class FakeLink {
+  readonly injected: Buffer[] = [];
+  deliver: ((frame: Buffer) => void) | undefined;
+  closed = false;
+  constructor(readonly info: LinkInfo) {}
+
+  readonly access: LinkAccess = {
+    readLinks: () => [this.info],
+    openLink: (name, onFrame): WireLink => {
+      this.deliver = onFrame;
+      this.closed = false;
+      return {
+        name,
+        inject: (frame) => this.injected.push(Buffer.from(frame)),
+        close: () => {
+          this.closed = true;
+          this.deliver = undefined;
+        },
+        stats: () => ({ received: 0, dropped: 0 }),
+      };
+    },
+  };
+
+  /** ARP replies for `ip` injected since `from`, as sender MACs. */
+  arpFrom(ip: string, operation: 'reply' | 'request', from = 0): string[] {
+    const out: string[] = [];
+    for (const f of this.injected.slice(from)) {
+      const d = decodeFrame(f);
+      if (!d.ok || d.value.kind !== 'arp') continue;
+      const a = d.value.arp;
+      if (a.operation === operation && bytesToIpv4(a.senderIp) === ip)
+        out.push([...a.senderMac].map((b) => b.toString(16).padStart(2, '0')).join(':'));
+    }
+    return out;
+  }
+
+  /** Asks "who has `ip`?" on this link; returns the index where replies to it start. */
+  ask(ip: string): number {
+    const from = this.injected.length;
+    this.deliver?.(
+      encodeArpFrame({
+        destination: BROADCAST_MAC,
+        source: bytes(parseMac(CLIENT_MAC)),
+        arp: {
+          operation: 'request',
+          senderMac: bytes(parseMac(CLIENT_MAC)),
+          senderIp: bytes(ipv4ToBytes('192.0.2.99')),
+          targetMac: Buffer.alloc(6),
+          targetIp: bytes(ipv4ToBytes(ip)),
+        },
+      }),
+    );
+    return from;
+  }
+}
+
+interface Running {
+  node: string;
+  speaker: Speaker;
+  link: FakeLink;
+  registry: Registry;
+  abort: AbortController;
+  stopped: boolean;
+}
+
+const events: { reason: string; name: string; message: string }[] = [];
+const recorder: EventRecorder = {
+  emit: async (obj, _type, reason, message) => {
+    events.push({ reason, name: obj.name ?? '', message });
+  },
+};
+
+let running: Running[] = [];
+
+afterEach(async () => {
+  for (const r of running) {
+    r.abort.abort();
+    if (!r.stopped) await r.speaker.stop();
+  }
+  running = [];
+  events.length = 0;
+});
+
+function cluster(): FakeKube {
+  const kube = new FakeKube();
+  const put = (o: object) => kube.put(o as KubeObject);
+  for (const name of NODES) put({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
+  put({
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name: 'pool', namespace: NS },
+    spec: { addresses: ['192.0.2.0/28'] },
+  });
+  put({
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'L2Advertisement',
+    metadata: { name: 'l2', namespace: NS },
+    spec: { ipAddressPools: ['pool'] },
+  });
+  put({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'web',
+      namespace: 'demo',
+      annotations: { 'metallb.io/ip-allocated-from-pool': 'pool' },
+    },
+    spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+    status: { loadBalancer: { ingress: [{ ip: VIP }] } },
+  });
+  put({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-1', namespace: 'demo', labels: { 'kubernetes.io/service-name': 'web' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['192.0.2.200'], nodeName: 'node-a', conditions: { ready: true } }],
+  });
+  return kube;
+}
+
+async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
+  const link = new FakeLink({
+    name: 'eth0',
+    mac: MACS[node]!,
+    up: true,
+    noArp: false,
+    enslaved: false,
+    loopback: false,
+  });
+  const registry = createRegistry();
+  const speaker = new Speaker(
+    {
+      nodeName: node,
+      namespace: NS,
+      exclude: [],
+      // Short enough for a quick fencing test, long enough that a busy test machine never fences by accident.
+      membership: { renewMs: 100, leaseDurationMs: 1500 },
+      announcer: { burstMs: [0], refreshMs: 0 },
+    },
+    {
+      kube: kube as unknown as Kube,
+      events: recorder,
+      logger: silentLogger,
+      registry,
+      clientMetrics: createK8sClientMetrics(registry),
+      links: link.access,
+    },
+  );
+  const abort = new AbortController();
+  await speaker.start(abort.signal);
+  const r = { node, speaker, link, registry, abort, stopped: false };
+  running.push(r);
+  return r;
+}
+
+/** Polls until `check` passes (every 10 ms, up to 10 s), then asserts it one last time. */
+async function eventually(check: () => void | Promise<void>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+async function counter(registry: Registry, name: string, ip: string): Promise<number> {
+  const m = await registry.getSingleMetric(name)?.get();
+  return m?.values.find((v) => v.labels.ip === ip)?.value ?? 0;
+}
+
+const winner = electNode(NODES, VIP)!;
+const loser = NODES.find((n) => n !== winner)!;
+
+describe('Speaker wired to an API server and links', () => {
+  it('the elected node announces and answers ARP for the VIP; the other stays silent', async () => {
+    const kube = cluster();
+    const [a, b] = [await startSpeaker(kube, NODES[0]), await startSpeaker(kube, NODES[1])];
+    const w = a.node === winner ? a : b;
+    const l = a.node === winner ? b : a;
+
+    await eventually(() => expect(w.link.arpFrom(VIP, 'request')).toEqual([MACS[winner]]));
+    const from = w.link.ask(VIP);
+    expect(w.link.arpFrom(VIP, 'reply', from)).toEqual([MACS[winner]]);
+    const lFrom = l.link.ask(VIP);
+    expect(l.link.injected.slice(lFrom)).toEqual([]);
+    expect(l.link.injected).toEqual([]);
+
+    expect(await counter(w.registry, 'metallb_layer2_requests_received', VIP)).toBe(1);
+    expect(await counter(w.registry, 'metallb_layer2_responses_sent', VIP)).toBe(1);
+    expect(await counter(w.registry, 'metallb_layer2_gratuitous_sent', VIP)).toBeGreaterThanOrEqual(1);
+    expect(await counter(l.registry, 'metallb_layer2_responses_sent', VIP)).toBe(0);
+
+    await eventually(() => {
+      const statuses = [...kube.objects.values()].filter((o) => o.kind === 'ServiceL2Status') as {
+        status?: { node?: string; serviceName?: string; interfaces?: { name: string }[] };
+      }[];
+      expect(statuses.map((s) => [s.status?.node, s.status?.serviceName, s.status?.interfaces])).toEqual([
+        [winner, 'web', [{ name: 'eth0' }]],
+      ]);
+    });
+    expect(events).toContainEqual(expect.objectContaining({ reason: 'nodeAssigned', name: 'web' }));
+  });
+
+  it('a planned leave hands the VIP over: the other node announces and answers at once', async () => {
+    const kube = cluster();
+    const w = await startSpeaker(kube, winner);
+    const l = await startSpeaker(kube, loser);
+    await eventually(() => expect(w.link.arpFrom(VIP, 'request')).toHaveLength(1));
+
+    await w.speaker.stop();
+    w.stopped = true;
+    expect(w.link.closed).toBe(true);
+    await eventually(() => expect(l.link.arpFrom(VIP, 'request')).toEqual([MACS[loser]]));
+    const from = l.link.ask(VIP);
+    expect(l.link.arpFrom(VIP, 'reply', from)).toEqual([MACS[loser]]);
+  });
+
+  it('stops answering when the Service goes away, and ignores frames it cannot parse', async () => {
+    const kube = cluster();
+    const w = await startSpeaker(kube, winner);
+    await startSpeaker(kube, loser);
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
+
+    for (const junk of [Buffer.alloc(0), Buffer.alloc(13), Buffer.from('ff'.repeat(64), 'hex')])
+      expect(() => w.link.deliver?.(junk)).not.toThrow();
+
+    kube.remove('Service', 'demo', 'web');
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]));
+  });
+
+  it('fences itself when it cannot renew its lease, and answers again once it can', async () => {
+    const kube = cluster();
+    const w = await startSpeaker(kube, winner);
+    await startSpeaker(kube, loser);
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
+
+    kube.down = true;
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]));
+    kube.down = false;
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
+  });
+});

@@ -3,11 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BROADCAST_MAC,
   bytesToIpv4,
   bytesToIpv6,
   decodeFrame,
+  encodeArpFrame,
   findLinkLayerAddress,
   formatMac,
+  ipv4ToBytes,
+  ipv6ToBytes,
+  neighborSolicitation,
+  parseMac,
   type DecodedFrame,
 } from '@metallb-ts/l2-proto';
 import { nsExec } from '../../src/netns.js';
@@ -56,6 +62,17 @@ const MAC = {
 const OUR_MACS = [MAC.ws0, MAC.ws1, MAC.ws2];
 
 jest.setTimeout(30_000);
+
+const orThrow =
+  <A>(f: (a: A) => { ok: true; value: Buffer } | { ok: false; error: { message: string } }) =>
+  (a: A): Buffer => {
+    const r = f(a);
+    if (!r.ok) throw new Error(r.error.message);
+    return r.value;
+  };
+const parseMacOrThrow = orThrow(parseMac);
+const v4OrThrow = orThrow(ipv4ToBytes);
+const v6OrThrow = orThrow(ipv6ToBytes);
 
 let responder: ResponderHandle | undefined;
 let captures: Capture[] = [];
@@ -379,6 +396,70 @@ describe('a node with two data networks answers only where the request came in',
   });
 });
 
+describe('802.1Q: tagged requests on an untagged link are answered with the same tag', () => {
+  // This machine's kernel has neither VLAN devices (8021q) nor bridge VLAN filtering, so the kernel
+  // cannot be the tagged peer here: the requests are built with l2-proto and sent from wire-cli2
+  // through a raw socket; the replies cross the real veth and libpcap both ways, and the tshark
+  // test below dissects them from the capture on wd1.
+  const VLAN = { pcp: 0, dei: false, id: 42 };
+  const VLAN_VIP4 = '198.51.100.100';
+  const VLAN_VIP6 = '2001:db8:42::100';
+  const sendRaw = (frame: Buffer) =>
+    nsExec(CLI2, [
+      'python3',
+      '-c',
+      'import socket,sys; s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((sys.argv[1], 0)); s.send(bytes.fromhex(sys.argv[2]))',
+      'wd1',
+      frame.toString('hex'),
+    ]);
+
+  it('ARP and NS tagged 42 get replies tagged 42, from the link MAC, to the asker', async () => {
+    for (const ip of [VLAN_VIP4, VLAN_VIP6]) await responder!.command({ op: 'announce', ip, link: 'ws1' });
+    try {
+      const asker = parseMacOrThrow(MAC.wd1);
+      const from = responder!.events.length;
+      await sendRaw(
+        encodeArpFrame({
+          destination: BROADCAST_MAC,
+          source: asker,
+          vlan: VLAN,
+          arp: {
+            operation: 'request',
+            senderMac: asker,
+            senderIp: v4OrThrow('198.51.100.3'),
+            targetMac: Buffer.alloc(6),
+            targetIp: v4OrThrow(VLAN_VIP4),
+          },
+        }),
+      );
+      await sendRaw(
+        neighborSolicitation({
+          mac: asker,
+          source: v6OrThrow('2001:db8:42::3'),
+          target: v6OrThrow(VLAN_VIP6),
+          vlan: VLAN,
+        }),
+      );
+      const replied = await awaitFrames(from, 'ws1', (_d, e) => e.verdict === 'reply', 2);
+      await expectWithContext(() => {
+        expect(replied.map((x) => x.d.kind).sort()).toEqual(['arp', 'ndp-ns']);
+        for (const { d, e } of replied) {
+          expect(d.ethernet.vlan?.id).toBe(42);
+          const reply = decodeFrame(Buffer.from(String(e.reply), 'hex'));
+          expect(reply.ok).toBe(true);
+          if (!reply.ok) continue;
+          expect(reply.value.ethernet.vlan).toEqual(VLAN);
+          expect(formatMac(reply.value.ethernet.source)).toBe(MAC.ws1);
+          expect(formatMac(reply.value.ethernet.destination)).toBe(MAC.wd1);
+        }
+      });
+    } finally {
+      for (const ip of [VLAN_VIP4, VLAN_VIP6])
+        await responder!.command({ op: 'withdraw', ip, link: 'ws1' }).catch(() => undefined);
+    }
+  });
+});
+
 interface TsharkFrame {
   no: string;
   src: string;
@@ -503,6 +584,10 @@ describe('everything we sent is well-formed for Wireshark', () => {
         'na-solicited',
         'na-unsolicited',
       ]);
+      // The 802.1Q test's replies: an ARP reply and a solicited NA, both inside a VLAN header.
+      const tagged = ours.filter((f) => f.protocols.includes(':vlan:'));
+      expect(tagged.filter((f) => f.arpOpcode === '2')).toHaveLength(1);
+      expect(tagged.filter((f) => f.icmpv6Type === '136')).toHaveLength(1);
     } catch (e) {
       (e as Error).message +=
         `\n--- our frames as tshark saw them ---\n${show(ours)}\n--- all frames ---\n${raw.slice(-6000)}`;

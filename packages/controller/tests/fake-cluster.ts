@@ -104,19 +104,7 @@ export async function startWithMetrics(
   return { controller, syncs };
 }
 
-/** Polls until `check` passes (every 5 ms, up to 2 s), then asserts it one last time. */
-export async function eventually(check: () => void | Promise<void>): Promise<void> {
-  const deadline = Date.now() + 2000;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
+export { eventually } from '@metallb-ts/k8s-runtime/testing';
 
 /** Lets queued work run (the queue and caches work on timers and microtasks). */
 export const settle = () => new Promise((r) => setTimeout(r, 50));

@@ -123,16 +123,35 @@ interface PoolCandidate {
 
 type Fail = (field: string, value: unknown, reason: string) => undefined;
 
+/**
+ * A named object and ways to report on it: `fail` for an error that leaves the object out,
+ * `note` for one that leaves it in use (`partial`).
+ */
+function reporterFor(
+  kind: PoolObjectKind,
+  obj: unknown,
+  errors: ObjectError[],
+): { id: Identity; fail: Fail; note: (field: string, value: unknown, reason: string) => void } | undefined {
+  const id = identify(kind, obj);
+  if ('message' in id) return void errors.push(id);
+  const error = (field: string, value: unknown, reason: string) =>
+    objectError(id.kind, id.namespace, id.name, field, value, reason);
+  return {
+    id,
+    fail: (field, value, reason) => void errors.push(error(field, value, reason)),
+    note: (field, value, reason) => void errors.push({ ...error(field, value, reason), partial: true }),
+  };
+}
+
 /** What both pool kinds start with: a named object with a spec, and a way to report on it. */
 function readPoolObject(
   kind: PoolObjectKind,
   obj: unknown,
   errors: ObjectError[],
 ): { id: Identity; spec: Record<string, unknown>; fail: Fail } | undefined {
-  const id = identify(kind, obj);
-  if ('message' in id) return void errors.push(id);
-  const fail: Fail = (field, value, reason) =>
-    void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
+  const reporter = reporterFor(kind, obj, errors);
+  if (!reporter) return undefined;
+  const { id, fail } = reporter;
   const spec = (obj as Record<string, unknown>).spec;
   if (!isRecord(spec)) return fail('spec', spec, 'spec is required');
   return { id, spec, fail };
@@ -349,13 +368,11 @@ function readL2Advertisement(
   valid: Set<string>,
   errors: ObjectError[],
 ): L2Rule | undefined {
-  const id = identify('L2Advertisement', obj);
-  if ('message' in id) return void errors.push(id);
-  const fail: Fail = (field, value, reason) =>
-    void errors.push(objectError(id.kind, id.namespace, id.name, field, value, reason));
-  const rawSpec = (obj as Record<string, unknown>).spec ?? {};
-  if (!isRecord(rawSpec)) return fail('spec', rawSpec, 'must be an object');
-  const spec = rawSpec;
+  const reporter = reporterFor('L2Advertisement', obj, errors);
+  if (!reporter) return undefined;
+  const { id, fail, note } = reporter;
+  const spec = (obj as Record<string, unknown>).spec ?? {};
+  if (!isRecord(spec)) return fail('spec', spec, 'must be an object');
   const names = spec.ipAddressPools ?? [];
   if (!stringList(names))
     return fail('spec.ipAddressPools', spec.ipAddressPools, 'must be a list of IPAddressPool names');
@@ -374,31 +391,9 @@ function readL2Advertisement(
     for (const c of advertisable) pools.add(c.id.name);
   } else {
     names.forEach((name, i) => {
-      const target = byName.get(name);
-      if (target === undefined)
-        errors.push({
-          ...objectError(
-            id.kind,
-            id.namespace,
-            id.name,
-            `spec.ipAddressPools[${i}]`,
-            name,
-            'no such IPAddressPool',
-          ),
-          partial: true,
-        });
-      else if (!valid.has(name))
-        errors.push({
-          ...objectError(
-            id.kind,
-            id.namespace,
-            id.name,
-            `spec.ipAddressPools[${i}]`,
-            name,
-            'that pool has errors and is not in use',
-          ),
-          partial: true,
-        });
+      const field = `spec.ipAddressPools[${i}]`;
+      if (!byName.has(name)) note(field, name, 'no such IPAddressPool');
+      else if (!valid.has(name)) note(field, name, 'that pool has errors and is not in use');
       else pools.add(name);
     });
     for (const c of advertisable)

@@ -60,15 +60,9 @@ class RangeIndex {
   private readonly ranges: OwnedRange[] = [];
 
   overlapping(range: AddressRange): OwnedRange | undefined {
-    // Find the first stored range that starts after `range.first` (same family); the one before
-    // it, and it, are the only ones that can overlap when stored ranges are disjoint.
-    let lo = 0;
-    let hi = this.ranges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compareRanges(this.ranges[mid]!, range) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
+    // The stored ranges just before and at the first one sorting after `range` are the only ones
+    // that can overlap it when stored ranges are disjoint.
+    const lo = this.firstAfter(range);
     for (const candidate of [this.ranges[lo - 1], this.ranges[lo]]) {
       if (
         candidate &&
@@ -83,6 +77,11 @@ class RangeIndex {
   }
 
   insert(range: OwnedRange): void {
+    this.ranges.splice(this.firstAfter(range), 0, range);
+  }
+
+  /** Index of the first stored range that sorts after `range` (binary search). */
+  private firstAfter(range: AddressRange): number {
     let lo = 0;
     let hi = this.ranges.length;
     while (lo < hi) {
@@ -90,7 +89,7 @@ class RangeIndex {
       if (compareRanges(this.ranges[mid]!, range) <= 0) lo = mid + 1;
       else hi = mid;
     }
-    this.ranges.splice(lo, 0, range);
+    return lo;
   }
 }
 

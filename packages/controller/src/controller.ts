@@ -99,14 +99,7 @@ export class Controller {
 
   /** Starts caches and reconciling; resolves once the initial state has been restored. */
   async start(signal: AbortSignal): Promise<void> {
-    const caches = [
-      this.services,
-      this.namespaces,
-      this.ipAddressPools,
-      this.addressPools,
-      this.l2Advertisements,
-    ];
-    await Promise.all(caches.map((c) => c.waitForSync(signal)));
+    await Promise.all(this.caches().map((c) => c.waitForSync(signal)));
     this.reloadConfig();
     this.restoreAssignments();
     this.services.onChange((key) => this.queue.add(key));
@@ -136,14 +129,17 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.queue.shutdown();
-    for (const c of [
+    for (const c of this.caches()) await c.stop();
+  }
+
+  private caches() {
+    return [
       this.services,
       this.namespaces,
       this.ipAddressPools,
       this.addressPools,
       this.l2Advertisements,
-    ])
-      c.stop();
+    ] as const;
   }
 
   private onConfigChange(): void {

@@ -180,14 +180,7 @@ export class Speaker {
   async start(signal: AbortSignal): Promise<void> {
     this.syncLinks(true);
     await this.heartbeat.start();
-    const caches = [
-      this.services,
-      this.slices,
-      this.nodes,
-      this.ipAddressPools,
-      this.addressPools,
-      this.l2Advertisements,
-    ];
+    const caches = this.recomputeSources();
     await Promise.all([
       ...caches.map((c) => c.waitForSync(signal)),
       this.l2Statuses.waitForSync(signal),
@@ -240,16 +233,19 @@ export class Speaker {
     for (const l of this.links.values()) l.wire.close();
     this.links.clear();
     await this.membership.stop();
-    for (const c of [
+    for (const c of [...this.recomputeSources(), this.l2Statuses]) await c.stop();
+  }
+
+  /** The caches whose every change means "recompute what this node announces". */
+  private recomputeSources() {
+    return [
       this.services,
       this.slices,
       this.nodes,
       this.ipAddressPools,
       this.addressPools,
       this.l2Advertisements,
-      this.l2Statuses,
-    ])
-      await c.stop();
+    ] as const;
   }
 
   /**

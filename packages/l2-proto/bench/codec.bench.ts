@@ -55,35 +55,21 @@ const arpRequest = (tag?: typeof vlan): Buffer =>
     },
   });
 
-const cases: Array<{ message: string; frame: Buffer; encode: () => Buffer }> = [
-  { message: 'ARP request', frame: arpRequest(), encode: () => arpRequest() },
-  { message: 'ARP request, 802.1Q', frame: arpRequest(vlan), encode: () => arpRequest(vlan) },
+// Each case is only its builder: the frame that is decoded is the builder's own output.
+const cases: Array<{ message: string; encode: () => Buffer }> = [
+  { message: 'ARP request', encode: () => arpRequest() },
+  { message: 'ARP request, 802.1Q', encode: () => arpRequest(vlan) },
   {
     message: 'ARP reply (arpReply)',
-    frame: arpReply({ ourMac: us, vip: vip4, askerMac: asker, askerIp: asker4 }),
     encode: () => arpReply({ ourMac: us, vip: vip4, askerMac: asker, askerIp: asker4 }),
   },
-  {
-    message: 'gratuitous ARP',
-    frame: gratuitousArp({ mac: us, ip: vip4, kind: 'request' }),
-    encode: () => gratuitousArp({ mac: us, ip: vip4, kind: 'request' }),
-  },
+  { message: 'gratuitous ARP', encode: () => gratuitousArp({ mac: us, ip: vip4, kind: 'request' }) },
   {
     message: 'NDP NS',
-    frame: neighborSolicitation({ mac: asker, source: asker6, target: vip6 }),
     encode: () => neighborSolicitation({ mac: asker, source: asker6, target: vip6 }),
   },
   {
     message: 'NDP NA (neighborAdvertisement)',
-    frame: neighborAdvertisement({
-      ourMac: us,
-      target: vip6,
-      toMac: asker,
-      toIp: asker6,
-      solicited: true,
-      override: true,
-      router: false,
-    }),
     encode: () =>
       neighborAdvertisement({
         ourMac: us,
@@ -95,14 +81,9 @@ const cases: Array<{ message: string; frame: Buffer; encode: () => Buffer }> = [
         router: false,
       }),
   },
-  {
-    message: 'unsolicited NA',
-    frame: unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }),
-    encode: () => unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }),
-  },
+  { message: 'unsolicited NA', encode: () => unsolicitedNeighborAdvertisement({ mac: us, ip: vip6 }) },
   {
     message: 'MLDv2 report (1 group)',
-    frame: mldv2Report({ mac: us, source: linkLocal, join: [solicitedNodeMulticast(vip6)] }),
     encode: () => mldv2Report({ mac: us, source: linkLocal, join: [solicitedNodeMulticast(vip6)] }),
   },
 ];
@@ -122,7 +103,8 @@ function rate(run: () => void): number {
   return count / (Number(elapsed) / 1e9);
 }
 
-const rows = cases.map(({ message, frame, encode }) => {
+const rows = cases.map(({ message, encode }) => {
+  const frame = encode();
   const decoded = decodeFrame(frame);
   if (!decoded.ok) throw new Error(`${message}: ${decoded.error.message}`);
   const value: DecodedFrame = decoded.value;

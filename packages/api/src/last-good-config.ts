@@ -14,11 +14,23 @@ export const LAST_VALID_SPEC_ANNOTATION = 'metallb.io/last-valid-spec';
 
 type Kind = keyof ConfigObjects;
 const KINDS: Kind[] = ['addressPools', 'ipAddressPools', 'l2Advertisements'];
+/** The `kind` an ObjectError carries for each list of ConfigObjects. */
+const KIND_NAMES: Record<Kind, string> = {
+  addressPools: 'AddressPool',
+  ipAddressPools: 'IPAddressPool',
+  l2Advertisements: 'L2Advertisement',
+};
 interface Named {
   metadata?: { namespace?: string; name?: string };
 }
-const keyOf = (kind: string, o: Named) => `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-const errorKey = (e: ObjectError) => `${e.kind}/${e.namespace ?? ''}/${e.name}`;
+const keyOf = (kind: Kind, o: Named) =>
+  `${KIND_NAMES[kind]}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+/**
+ * Objects an error set takes out of use. Partial errors leave the object in use (minus the faulty
+ * part, e.g. an advertisement naming a pool that is not there): never a reason to drop or replace it.
+ */
+const blocking = (errors: ObjectError[]) =>
+  new Set(errors.filter((e) => !e.partial).map((e) => `${e.kind}/${e.namespace ?? ''}/${e.name}`));
 
 export interface ConfigUpdate {
   config: Config;
@@ -38,40 +50,40 @@ export class LastGoodConfig {
 
   update(objs: ConfigObjects): ConfigUpdate {
     const first = buildConfig(objs);
-    // Partial errors leave the object in use (minus the faulty part): nothing to substitute.
-    const bad = new Set(first.errors.filter((e) => !e.partial).map(errorKey));
+    const bad = blocking(first.errors);
     if (bad.size === 0) {
       this.remember(objs);
       return { config: first.config, errors: first.errors, stale: [] };
     }
     const stale: string[] = [];
     const substituted = this.mapObjects(objs, (kind, o) => {
-      const key = keyOf(kindName(kind), o);
+      const key = keyOf(kind, o);
       if (!bad.has(key)) return o;
       const last = this.good.get(key) ?? (kind === 'l2Advertisements' ? undefined : fromAnnotation(o));
       if (last !== undefined) stale.push(key);
       return last;
     });
     let second = buildConfig(substituted);
-    if (second.errors.length > 0) {
+    let served = stale;
+    const stillBad = blocking(second.errors);
+    if (stillBad.size > 0) {
       // A last good version can clash with what changed since (e.g. a new overlapping pool):
       // drop whatever still errs rather than serve a config that fails validation.
-      const stillBad = new Set(second.errors.map(errorKey));
       second = buildConfig(
-        this.mapObjects(substituted, (kind, o) => (stillBad.has(keyOf(kindName(kind), o)) ? undefined : o)),
+        this.mapObjects(substituted, (kind, o) => (stillBad.has(keyOf(kind, o)) ? undefined : o)),
       );
-      stale.splice(0, stale.length, ...stale.filter((k) => !stillBad.has(k)));
+      served = stale.filter((k) => !stillBad.has(k));
     }
     this.remember(
-      this.mapObjects(objs, (kind, o) => (bad.has(keyOf(kindName(kind), o)) ? undefined : o)),
+      this.mapObjects(objs, (kind, o) => (bad.has(keyOf(kind, o)) ? undefined : o)),
       bad,
     );
-    return { config: second.config, errors: first.errors, stale };
+    return { config: second.config, errors: first.errors, stale: served };
   }
 
   private remember(valid: ConfigObjects, keepAlso: Set<string> = new Set()): void {
     const next = new Map<string, unknown>();
-    for (const kind of KINDS) for (const o of valid[kind] as Named[]) next.set(keyOf(kindName(kind), o), o);
+    for (const kind of KINDS) for (const o of valid[kind] as Named[]) next.set(keyOf(kind, o), o);
     // Invalid objects keep their remembered version; deleted ones are forgotten.
     for (const key of keepAlso) if (this.good.has(key)) next.set(key, this.good.get(key));
     this.good = next;
@@ -99,14 +111,4 @@ function fromAnnotation(o: Named): unknown {
   }
   // Whatever it says is validated again with everything else; a bad one is simply dropped.
   return typeof spec === 'object' && spec !== null ? { ...o, spec } : undefined;
-}
-
-/** The `kind` an ObjectError carries for each list of ConfigObjects. */
-const KIND_NAMES: Record<Kind, string> = {
-  addressPools: 'AddressPool',
-  ipAddressPools: 'IPAddressPool',
-  l2Advertisements: 'L2Advertisement',
-};
-function kindName(kind: Kind): string {
-  return KIND_NAMES[kind];
 }

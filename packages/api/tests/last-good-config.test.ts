@@ -73,6 +73,22 @@ describe('LastGoodConfig', () => {
 });
 
 describe('poolOfAddress', () => {
+  it('keeps announcing the good pools of an advertisement that also names a new, broken pool', () => {
+    const last = new LastGoodConfig();
+    last.update(objs([pool('b', ['10.0.0.0/24'])], [adv('x', ['b'])]));
+    // `c` was never valid, so it is left out; `x` now names a pool that is not in use (a partial
+    // error) and must keep applying to `b`.
+    const update = last.update(
+      objs([pool('b', ['10.0.0.0/24']), pool('c', ['nope'])], [adv('x', ['b', 'c'])]),
+    );
+    expect(update.errors.map((e) => [e.kind, e.name, Boolean(e.partial)])).toEqual([
+      ['IPAddressPool', 'c', false],
+      ['L2Advertisement', 'x', true],
+    ]);
+    expect(update.config.l2.map((r) => r.pools)).toEqual([['b']]);
+    expect(l2AnnouncementFor(update.config, 'b', { name: 'n1', labels: {} }).announce).toBe(true);
+  });
+
   it('finds the pool of an address or nothing', () => {
     const { config } = new LastGoodConfig().update(
       objs([pool('a', ['10.0.0.0/24']), pool('v6', ['2001:db8::/64'])]),

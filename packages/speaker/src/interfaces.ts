@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { parseMac, ZERO_MAC } from '@metallb-ts/l2-proto';
 
 /** What the speaker needs to know about a link to decide whether to answer on it. */
 export interface LinkInfo {
@@ -99,13 +100,18 @@ export function selectLinks(
             ? 'NOARP'
             : l.enslaved
               ? 'enslaved to a bond or bridge'
-              : !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(l.mac) || l.mac === '00:00:00:00:00:00'
+              : !hasEthernetAddress(l.mac)
                 ? 'no Ethernet address'
                 : undefined;
     if (why) skipped.push({ name: l.name, why });
     else use.push(l);
   }
   return { use, skipped };
+}
+
+function hasEthernetAddress(mac: string): boolean {
+  const parsed = parseMac(mac);
+  return parsed.ok && !parsed.value.equals(ZERO_MAC);
 }
 
 /** What the speaker has open on one link: its MAC as read, and whether capture reported an error. */

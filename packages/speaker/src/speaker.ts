@@ -11,6 +11,7 @@ import {
   type ServiceL2Status,
 } from '@metallb-ts/api';
 import { LastGoodConfig } from '@metallb-ts/api';
+import { parseMac } from '@metallb-ts/l2-proto';
 import type {
   EventRecorder,
   K8sClientMetrics,
@@ -26,6 +27,7 @@ import type {
 import {
   isAlreadyExists,
   isNotFound,
+  objectKey,
   LeaseHeartbeat,
   LeaseMembership,
   WorkQueue,
@@ -276,7 +278,10 @@ export class Speaker {
     }
     let opened = 0;
     for (const l of plan.open) {
-      const macBytes = Buffer.from(l.mac.split(':').map((h) => parseInt(h, 16)));
+      const parsed = parseMac(l.mac);
+      // selectLinks only passes links with a valid MAC.
+      if (!parsed.ok) continue;
+      const macBytes = parsed.value;
       // Built once per link: the per-frame path allocates nothing of its own before deciding.
       const responder: ResponderLink = { name: l.name, mac: macBytes };
       try {
@@ -310,7 +315,13 @@ export class Speaker {
     // Counted per owned IP only: labelling every address asked about on the LAN would explode the series.
     if (verdict.kind !== 'reply') return;
     this.metrics.requestReceived(verdict.ip);
-    wire.inject(verdict.frame);
+    try {
+      wire.inject(verdict.frame);
+    } catch (error) {
+      // One lost reply (the asker retries); not a broken capture, so the link stays open.
+      this.deps.logger.warn('sending reply failed', { ip: verdict.ip, interface: link.name, error });
+      return;
+    }
     this.metrics.responseSent(verdict.ip);
   }
 
@@ -392,7 +403,7 @@ export class Speaker {
       if (!isOurLoadBalancer(svc, this.opts.loadBalancerClass).ours) continue;
       const ips = (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
       if (ips.length === 0) continue;
-      const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+      const key = objectKey(svc);
       const facts = endpointFacts((bySvc.get(key) ?? []).flatMap((s) => s.endpoints ?? []));
       const entry: ViewService = {
         key,

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   createK8sClientMetrics,
+  createLogger,
   createRegistry,
-  silentLogger,
   type EventRecorder,
   type Kube,
   type KubeObject,
@@ -44,16 +44,31 @@ class FakeLink {
   readonly injected: Buffer[] = [];
   deliver: ((frame: Buffer) => void) | undefined;
   closed = false;
+  /** The next inject throws, as libpcap's does when the send fails. */
+  failNextInject = false;
   constructor(readonly info: LinkInfo) {}
 
   readonly access: LinkAccess = {
     readLinks: () => [this.info],
-    openLink: (name, onFrame): WireLink => {
-      this.deliver = onFrame;
+    openLink: (name, onFrame, onError): WireLink => {
+      // Delivered as pcap-link does: a throwing handler is reported as a capture error.
+      this.deliver = (frame) => {
+        try {
+          onFrame(frame);
+        } catch (error) {
+          onError(error as Error);
+        }
+      };
       this.closed = false;
       return {
         name,
-        inject: (frame) => this.injected.push(Buffer.from(frame)),
+        inject: (frame) => {
+          if (this.failNextInject) {
+            this.failNextInject = false;
+            throw new Error('Pcap inject failed.');
+          }
+          this.injected.push(Buffer.from(frame));
+        },
         close: () => {
           this.closed = true;
           this.deliver = undefined;
@@ -98,6 +113,8 @@ class FakeLink {
 
 interface Running {
   node: string;
+  /** What the speaker logged, one parsed JSON line each. */
+  logs: { msg: string; level: string }[];
   speaker: Speaker;
   link: FakeLink;
   registry: Registry;
@@ -170,6 +187,12 @@ async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
     loopback: false,
   });
   const registry = createRegistry();
+  const logs: Running['logs'] = [];
+  const logger = createLogger({
+    component: 'speaker',
+    level: 'warn',
+    write: (line) => void logs.push(JSON.parse(line) as Running['logs'][number]),
+  });
   const speaker = new Speaker(
     {
       nodeName: node,
@@ -182,7 +205,7 @@ async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
     {
       kube: kube as unknown as Kube,
       events: recorder,
-      logger: silentLogger,
+      logger,
       registry,
       clientMetrics: createK8sClientMetrics(registry),
       links: link.access,
@@ -190,7 +213,7 @@ async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
   );
   const abort = new AbortController();
   await speaker.start(abort.signal);
-  const r = { node, speaker, link, registry, abort, stopped: false };
+  const r = { node, logs, speaker, link, registry, abort, stopped: false };
   running.push(r);
   return r;
 }
@@ -262,6 +285,22 @@ describe('Speaker wired to an API server and links', () => {
 
     kube.remove('Service', 'demo', 'web');
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]));
+  });
+
+  it('a reply that cannot be sent is one lost reply: the link stays open and the next one goes out', async () => {
+    const kube = cluster();
+    const w = await startSpeaker(kube, winner);
+    await startSpeaker(kube, loser);
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
+    const sent = await counter(w.registry, 'metallb_layer2_responses_sent', VIP);
+
+    w.link.failNextInject = true;
+    expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]);
+    expect(await counter(w.registry, 'metallb_layer2_responses_sent', VIP)).toBe(sent);
+    expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([MACS[winner]]);
+    expect(await counter(w.registry, 'metallb_layer2_responses_sent', VIP)).toBe(sent + 1);
+    expect(w.link.closed).toBe(false);
+    expect(w.logs.map((l) => l.msg)).toEqual(['sending reply failed']);
   });
 
   it('fences itself when it cannot renew its lease, and answers again once it can', async () => {

@@ -105,19 +105,14 @@ export function neighborAdvertisement(args: {
  * from `ip`, Override=1 so caches replace the old MAC, Solicited=0, Router=0.
  */
 export function unsolicitedNeighborAdvertisement(args: { mac: Buffer; ip: Buffer; vlan?: VlanTag }): Buffer {
-  return encodeIcmpv6Frame({
-    ethernet: { destination: ALL_NODES_MAC, source: args.mac, ...(args.vlan ? { vlan: args.vlan } : {}) },
-    ipv6: { source: args.ip, destination: ALL_NODES_IPV6, hopLimit: NDP_HOP_LIMIT },
-    icmpv6: {
-      type: ICMPV6_NEIGHBOR_ADVERTISEMENT,
-      code: 0,
-      body: encodeNeighborAdvertisement({
-        router: false,
-        solicited: false,
-        override: true,
-        target: args.ip,
-        options: [{ kind: 'target-link-layer-address', address: args.mac }],
-      }),
-    },
+  return neighborAdvertisement({
+    ourMac: args.mac,
+    target: args.ip,
+    toMac: ALL_NODES_MAC,
+    toIp: ALL_NODES_IPV6,
+    solicited: false,
+    override: true,
+    router: false,
+    ...(args.vlan ? { vlan: args.vlan } : {}),
   });
 }

@@ -5,12 +5,11 @@ import {
   decodeFrame,
   findLinkLayerAddress,
   isBroadcast,
-  isIpv6Unspecified,
   neighborAdvertisement,
   solicitedNodeMac,
 } from '@metallb-ts/l2-proto';
 
-/** Answers "is `ip` announced by us on `link`?"; the announcer owns that state. */
+/** Answers "is `ip` announced by us on `link`?" (the speaker's current announcements). */
 export type AnnouncedOn = (ip: string, link: string) => boolean;
 
 export interface ResponderLink {
@@ -61,13 +60,12 @@ export function respond(frame: Buffer, link: ResponderLink, announced: Announced
 
   if (d.kind === 'ndp-ns') {
     const { ns, ipv6, ethernet } = d;
-    const ip = bytesToIpv6(ns.target);
     const dest = ethernet.destination;
     if (!dest.equals(link.mac) && !dest.equals(solicitedNodeMac(ns.target))) {
       return { kind: 'ignore', why: 'Neighbor Solicitation not addressed to us' };
     }
+    const ip = bytesToIpv6(ns.target);
     if (!announced(ip, link.name)) return { kind: 'not-ours', ip, protocol: 'ndp' };
-    const dad = isIpv6Unspecified(ipv6.source);
     const askerMac = findLinkLayerAddress(ns.options, 'source-link-layer-address') ?? ethernet.source;
     return {
       kind: 'reply',
@@ -78,7 +76,8 @@ export function respond(frame: Buffer, link: ResponderLink, announced: Announced
         target: ns.target,
         toMac: askerMac,
         toIp: ipv6.source,
-        solicited: !dad,
+        // A DAD probe (from ::) is answered to all-nodes with Solicited=0 by the builder itself.
+        solicited: true,
         // Override: after a failover the asker must replace the old node's MAC.
         override: true,
         router: false,

@@ -276,7 +276,8 @@ export class LeaseElector {
       try {
         const created = await this.kube.create<Lease>(
           {
-            ...leaseRef(this.opts.namespace),
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
             metadata: { name: this.opts.name, namespace: this.opts.namespace },
             spec: {
               holderIdentity: this.opts.identity,

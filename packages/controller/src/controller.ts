@@ -52,7 +52,6 @@ export class Controller {
   private readonly ipAddressPools: ResourceCache<IPAddressPool>;
   private readonly addressPools: ResourceCache<AddressPool>;
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
-  private configLoaded = false;
   private running = false;
   private servedPools = new Set<string>();
   /** Pool objects served from a remembered version because their current one is invalid. */
@@ -94,7 +93,8 @@ export class Controller {
   }
 
   get ready(): boolean {
-    return this.running && this.configLoaded;
+    // The config is loaded before `running` is set.
+    return this.running;
   }
 
   /** Starts caches and reconciling; resolves once the initial state has been restored. */
@@ -146,7 +146,7 @@ export class Controller {
     // Only the pools matter to allocation: an edit that leaves them as they were (an
     // L2Advertisement, a label nobody selects on) needs no pass over every Service.
     if (this.reloadConfig()) this.enqueueAllServices();
-    if (this.running) this.queue.add(POOL_STATUS_KEY);
+    this.queue.add(POOL_STATUS_KEY);
   }
 
   /** Rebuilds the config; true when the served pools changed (the allocator then has new pools). */
@@ -181,9 +181,8 @@ export class Controller {
     this.reportedErrors = reported;
     this.staleObjects = new Set(stale);
     if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
-    this.deps.clientMetrics.configLoaded.set(1);
-    this.deps.clientMetrics.configStale.set(errors.length > 0 ? 1 : 0);
-    this.configLoaded = true;
+    this.deps.clientMetrics.setConfigLoaded(true);
+    this.deps.clientMetrics.setConfigStale(errors.length > 0);
     const fingerprint = JSON.stringify(config.pools, (_k, v: unknown) =>
       typeof v === 'bigint' ? v.toString() : v,
     );
@@ -261,7 +260,7 @@ export class Controller {
     try {
       const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
       if (writes > 0 && rv !== undefined) this.pendingWrite.set(key, rv);
-      this.deps.clientMetrics.updates.inc();
+      this.deps.clientMetrics.recordUpdate(true);
       if (writes > 0 || outcome.events.length > 0) {
         this.deps.logger.info('service synced', {
           key,
@@ -272,7 +271,7 @@ export class Controller {
       }
       return { kind: 'ok' };
     } catch (error) {
-      this.deps.clientMetrics.updateErrors.inc();
+      this.deps.clientMetrics.recordUpdate(false);
       // The events of a failed apply were not emitted: let the retry tell the deprecation again.
       if (notice) this.deprecations.forget(key);
       return { kind: 'retry', error };

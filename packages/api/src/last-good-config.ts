@@ -32,6 +32,26 @@ const keyOf = (kind: Kind, o: Named) =>
 const blocking = (errors: ObjectError[]) =>
   new Set(errors.filter((e) => !e.partial).map((e) => `${e.kind}/${e.namespace ?? ''}/${e.name}`));
 
+/**
+ * Whether a pool or advertisement object changed in a way the config depends on: its spec,
+ * labels (pool selectors), identity (uid), or recorded last valid spec. Status and other
+ * bookkeeping (e.g. the controller's own usage writes) never do.
+ */
+export function configInputChanged(prev: unknown, obj: unknown): boolean {
+  return prev === undefined || obj === undefined || configInput(prev) !== configInput(obj);
+}
+
+function configInput(o: unknown): string {
+  const { spec, metadata } = o as { spec?: unknown; metadata?: Record<string, unknown> };
+  const annotations = metadata?.annotations as Record<string, unknown> | undefined;
+  return JSON.stringify([
+    spec,
+    metadata?.labels ?? {},
+    metadata?.uid,
+    annotations?.[LAST_VALID_SPEC_ANNOTATION],
+  ]);
+}
+
 export interface ConfigUpdate {
   config: Config;
   /** Every problem with the objects as they are now: report them all to the user. */

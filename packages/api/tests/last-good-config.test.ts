@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  configInputChanged,
   LAST_VALID_SPEC_ANNOTATION,
   LastGoodConfig,
   l2AnnouncementFor,
@@ -96,5 +97,28 @@ describe('poolOfAddress', () => {
     expect(poolOfAddress(config, '2001:db8::5')).toBe('v6');
     expect(poolOfAddress(config, '10.0.1.1')).toBeUndefined();
     expect(poolOfAddress(config, 'garbage')).toBeUndefined();
+  });
+});
+
+describe('configInputChanged', () => {
+  const base = { ...pool('a', ['10.0.0.0/24']), status: { assignedIPv4: 0 } };
+  it('ignores status and bookkeeping, sees spec, labels, uid and the recorded last valid spec', () => {
+    expect(configInputChanged(base, { ...base, status: { assignedIPv4: 3 } })).toBe(false);
+    expect(configInputChanged(base, { ...base, metadata: { ...base.metadata, resourceVersion: '9' } })).toBe(
+      false,
+    );
+    expect(configInputChanged(base, pool('a', ['10.0.1.0/24']))).toBe(true);
+    expect(configInputChanged(base, { ...base, metadata: { ...base.metadata, labels: { x: 'y' } } })).toBe(
+      true,
+    );
+    expect(configInputChanged(base, { ...base, metadata: { ...base.metadata, uid: 'u2' } })).toBe(true);
+    expect(
+      configInputChanged(base, {
+        ...base,
+        metadata: { ...base.metadata, annotations: { [LAST_VALID_SPEC_ANNOTATION]: '{}' } },
+      }),
+    ).toBe(true);
+    expect(configInputChanged(undefined, base)).toBe(true);
+    expect(configInputChanged(base, undefined)).toBe(true);
   });
 });

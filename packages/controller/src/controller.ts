@@ -1,4 +1,5 @@
 import {
+  configInputChanged,
   GROUP,
   LAST_VALID_SPEC_ANNOTATION,
   LastGoodConfig,
@@ -18,7 +19,7 @@ import type {
   Namespace,
   Service,
 } from '@metallb-ts/k8s-runtime';
-import { isForbidden, WorkQueue } from '@metallb-ts/k8s-runtime';
+import { isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
 import { DeprecationNotices } from './deprecation-notices.js';
@@ -106,7 +107,7 @@ export class Controller {
     for (const c of [this.ipAddressPools, this.addressPools]) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
-        if (obj && prev && configPart(obj) === configPart(prev)) this.queue.add(POOL_STATUS_KEY);
+        if (!configInputChanged(prev, obj)) this.queue.add(POOL_STATUS_KEY);
         else this.onConfigChange();
       });
     }
@@ -116,7 +117,7 @@ export class Controller {
     this.namespaces.onChange((name, obj, prev) => {
       if (JSON.stringify(obj?.metadata?.labels ?? {}) === JSON.stringify(prev?.metadata?.labels ?? {}))
         return;
-      for (const s of this.services.list()) if (s.metadata?.namespace === name) this.queue.add(keyOf(s));
+      for (const s of this.services.list()) if (s.metadata?.namespace === name) this.queue.add(objectKey(s));
     });
     this.running = true;
     this.enqueueAllServices();
@@ -218,12 +219,13 @@ export class Controller {
     const holders = this.services
       .list()
       .filter((s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0)
-      .sort((a, b) => timeOf(a) - timeOf(b) || keyOf(a).localeCompare(keyOf(b)));
+      .sort((a, b) => timeOf(a) - timeOf(b) || objectKey(a).localeCompare(objectKey(b)));
     // Only reservations here: allocating for a service that cannot keep its address could hand
     // out an address a younger holder has not restored yet. Its normal sync moves it afterwards.
     const lost: string[] = [];
     for (const svc of holders) {
-      if (!restoreService(keyOf(svc), svc, this.allocator, this.intentOptions())) lost.push(keyOf(svc));
+      if (!restoreService(objectKey(svc), svc, this.allocator, this.intentOptions()))
+        lost.push(objectKey(svc));
     }
     this.deps.logger.info('restored existing assignments', { services: holders.length, cannotKeep: lost });
   }
@@ -236,7 +238,7 @@ export class Controller {
   }
 
   private enqueueAllServices(): void {
-    for (const s of this.services.list()) this.queue.add(keyOf(s));
+    for (const s of this.services.list()) this.queue.add(objectKey(s));
   }
 
   private async syncServiceKey(key: string): Promise<SyncResult> {
@@ -320,13 +322,13 @@ export class Controller {
           // retry forever (a restart then forgets last valid versions, as it always did).
           this.mayRecordSpecs = false;
           this.deps.logger.warn('not allowed to annotate pool objects; last valid specs are not recorded', {
-            key: keyOf(o),
+            key: objectKey(o),
             error,
           });
           break;
         }
         failed = error;
-        this.deps.logger.warn('recording the last valid pool spec failed', { key: keyOf(o), error });
+        this.deps.logger.warn('recording the last valid pool spec failed', { key: objectKey(o), error });
       }
     }
     return failed === undefined ? { kind: 'ok' } : { kind: 'retry', error: failed };
@@ -358,10 +360,4 @@ export class Controller {
   }
 }
 
-/** What of a pool object feeds the config (everything but status and bookkeeping). */
-const configPart = (o: KubeObject & { spec?: unknown }) =>
-  JSON.stringify([o.spec, o.metadata?.labels ?? {}, o.metadata?.uid]);
-
-const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) =>
-  `${o.metadata?.namespace}/${o.metadata?.name}`;
 const timeOf = (o: Service) => new Date(o.metadata?.creationTimestamp ?? 0).getTime();

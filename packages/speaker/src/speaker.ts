@@ -1,5 +1,6 @@
 import {
   ANNOTATIONS,
+  configInputChanged,
   GROUP,
   isOurLoadBalancer,
   l2AnnouncementFor,
@@ -189,10 +190,16 @@ export class Speaker {
       this.membership.waitForSync(signal),
     ]);
     const recompute = () => this.queue.add(RECOMPUTE);
-    for (const c of caches) c.onChange(recompute);
-    this.l2Statuses.onChange(() => this.queue.add(L2STATUS));
+    for (const c of [this.services, this.slices, this.nodes]) c.onChange(recompute);
+    // The controller writes pool usage into status after every allocation: only a change the
+    // config depends on is worth rebuilding it.
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements])
-      c.onChange(() => (this.config = undefined));
+      c.onChange((_key, obj, prev) => {
+        if (!configInputChanged(prev, obj)) return;
+        this.config = undefined;
+        recompute();
+      });
+    this.l2Statuses.onChange(() => this.queue.add(L2STATUS));
     // LeaseMembership logs who joined and left; here it only triggers a recompute.
     this.membership.onChange(recompute);
     // Our own liveness can lapse while nothing else moves: watch the verdict, recompute on a flip.

@@ -2,14 +2,13 @@
 // cannot load this package's ESM TypeScript modules). Invoked by jest-global-setup/teardown:
 //   e2e-session.ts setup <owner-pid>     -> prints one JSON line with the environment for tests
 //   e2e-session.ts teardown <dir>
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildComponents } from './build-components.js';
 import { applyClusterManifests } from './cluster-setup.js';
 import { startControlPlane } from './control-plane.js';
 import { claimLab, releaseLab } from './owner.js';
-import { repoRoot } from './paths.js';
 import { stopAllRecorded } from './processes.js';
 import { destroyTopology } from './topology.js';
 
@@ -17,31 +16,15 @@ const progress = (line: string): void => {
   process.stderr.write(`[e2e] ${line}\n`);
 };
 
-/**
- * Scenario tests start the components from their `dist/`; a stale build would test old code.
- * Best effort (METALLB_TS_E2E_BUILD=0 skips it): a failed build is reported, and the tests that
- * need the components then fail with the launcher's "missing" or with the old behaviour.
- */
-function buildComponents(): void {
-  if (process.env.METALLB_TS_E2E_BUILD === '0') return;
-  progress('building @metallb-ts/controller and @metallb-ts/speaker (METALLB_TS_E2E_BUILD=0 skips)');
-  const r = spawnSync(
-    'pnpm',
-    ['--filter', '@metallb-ts/controller...', '--filter', '@metallb-ts/speaker...', 'build'],
-    {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 5 * 60_000,
-    },
-  );
-  if (r.status !== 0)
-    progress(
-      `WARNING: component build failed (exit ${r.status}); dist/ may be stale:\n${(r.stdout ?? '').slice(-2000)}${r.stderr ?? ''}`,
-    );
+/** Best effort: a failed build is reported, and the tests needing the components then fail. */
+function build(): void {
+  progress('building @metallb-ts/controller and @metallb-ts/speaker (turbo; up to date = cache hit)');
+  const r = buildComponents('capture');
+  if (!r.ok) progress(`WARNING: component build failed; dist/ may be stale:\n${r.log}`);
 }
 
 async function setup(ownerPid: number): Promise<void> {
-  buildComponents();
+  build();
   const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-e2e-'));
   await claimLab('e2e', dir, { progress }, ownerPid);
   try {

@@ -4,12 +4,13 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { buildComponents } from './build-components.js';
 import { applyClusterManifests } from './cluster-setup.js';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from './cluster-objects.js';
 import { attachControlPlane, startControlPlane } from './control-plane.js';
 import { Lab } from './lab.js';
 import { claimLab, ownerAlive, pidsOnLabPorts, readOwner, releaseLab, sweepLeftovers } from './owner.js';
-import { defaultLabDir, e2eRoot, repoRoot } from './paths.js';
+import { defaultLabDir, e2eRoot } from './paths.js';
 import { isRunning, readState, stateFile, stopAllRecorded } from './processes.js';
 import { run } from './run.js';
 import { CLIENT_NS, LAB_NAMESPACES, topologyGone } from './topology.js';
@@ -26,23 +27,14 @@ function buildControlPlane(): void {
   if (r.status !== 0) throw new Error('building the control plane failed (see above)');
 }
 
-function buildComponents(): void {
-  say('components: pnpm build of @metallb-ts/controller and @metallb-ts/speaker (and their dependencies)');
-  const r = spawnSync(
-    'pnpm',
-    ['--filter', '@metallb-ts/controller...', '--filter', '@metallb-ts/speaker...', 'build'],
-    {
-      stdio: 'inherit',
-      cwd: repoRoot,
-    },
-  );
-  if (r.status !== 0) say('components: build FAILED; starting whatever dist/ holds (see above)');
-}
-
 async function up(flags: Set<string>): Promise<void> {
   const dir = defaultLabDir();
   buildControlPlane();
-  if (!flags.has('--no-build') && !flags.has('--no-components')) buildComponents();
+  if (!flags.has('--no-build') && !flags.has('--no-components')) {
+    say('components: turbo build of @metallb-ts/controller and @metallb-ts/speaker (and their dependencies)');
+    if (!buildComponents('inherit').ok)
+      say('components: build FAILED; starting whatever dist/ holds (see above)');
+  }
   say(`lab folder ${dir}`);
   // Waits (bounded) while an e2e run holds the lab; removes a dead owner's leftovers.
   await claimLab('lab', dir, { progress: say });

@@ -21,6 +21,7 @@ import { startControlPlane } from '../src/control-plane.js';
 import { CLIENT_NS, Lab } from '../src/lab.js';
 import { claimLab, releaseLab } from '../src/owner.js';
 import { nodeArgvFor } from '../src/paths.js';
+import { stopAllRecorded } from '../src/processes.js';
 
 const REPS = Number(process.env.REPS ?? 10);
 const INTERVAL_MS = 20;
@@ -71,9 +72,10 @@ function stats(xs: number[]): { min: number; median: number; max: number } {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
   await claimLab('lab', dir, { progress: log });
-  const cp = await startControlPlane({ dir, progress: log });
   let lab: Lab | undefined;
   try {
+    // Inside the try: a control plane that fails half-way must still be stopped and the lab released.
+    const cp = await startControlPlane({ dir, progress: log });
     await applyClusterManifests(cp, log);
     lab = await Lab.start({ cp, progress: log });
     if (lab.componentErrors.size > 0)
@@ -185,7 +187,8 @@ async function main(): Promise<void> {
     throw e;
   } finally {
     await lab?.stop().catch(() => undefined);
-    await cp.stop().catch(() => undefined);
+    // Everything the folder recorded, the control plane included (also one that started half-way).
+    await stopAllRecorded(dir).catch(() => undefined);
     releaseLab(dir);
     rmSync(dir, { recursive: true, force: true });
   }

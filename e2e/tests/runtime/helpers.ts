@@ -1,6 +1,7 @@
 // Shared bits of the runtime integration tests: a Kube on the lab's admin kubeconfig, a logger
 // that keeps its lines for assertions, a poll helper and a per-test namespace.
 import { connect, createLogger, isNotFound, type Kube, type Logger } from '@metallb-ts/k8s-runtime';
+import { waitFor } from '../../src/wait-for.js';
 
 export function adminKubeconfig(): string {
   const path = process.env.METALLB_TS_ADMIN_KUBECONFIG;
@@ -36,16 +37,12 @@ export async function eventually(
   timeoutMs = 20_000,
   detail?: () => unknown,
 ): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() - start > timeoutMs) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${JSON.stringify(detail(), null, 1)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    what,
+    async () =>
+      (await cond()) ? { done: true, value: undefined } : { done: false, observed: detail?.() ?? 'not yet' },
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 export async function createNamespace(k: Kube, prefix: string): Promise<string> {

@@ -1,12 +1,6 @@
 import { COMPONENT_NAMES, type ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE } from './cluster-setup.js';
-import {
-  createDemoPods,
-  createNodes,
-  DEMO_NAMESPACE,
-  setNodeConditions,
-  setPodReady,
-} from './cluster-objects.js';
+import { createDemoPods, createNodes, DEMO_NAMESPACE, setPodReady } from './cluster-objects.js';
 import {
   componentRunning,
   controllerName,
@@ -17,7 +11,6 @@ import {
   speakerName,
   startController,
   startSpeaker,
-  stopComponent,
   type ComponentOptions,
   type StartResult,
 } from './components.js';
@@ -37,19 +30,6 @@ import {
   type LabNode,
 } from './topology.js';
 import { waitFor, type Probe, type WaitOptions } from './wait-for.js';
-
-export { createTopology, destroyTopology, nsExec };
-export {
-  CLIENT_NS,
-  CLIENT_IP,
-  CLIENT_IP6,
-  DATA_IF,
-  VIP_IF,
-  LAB_NODES,
-  labNode,
-  topologyGone,
-} from './topology.js';
-export type { LabNode };
 
 export const LAB_PROXY = 'lab-proxy';
 export const backendName = (node: string): string => `backend-${node}`;
@@ -175,23 +155,6 @@ export class Lab {
     return this.componentErrors;
   }
 
-  startController(o: ComponentOptions = {}): Promise<StartResult> {
-    return startController(this.cp, this.dir, o);
-  }
-
-  stopController(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    return stopComponent(this.dir, controllerName, signal);
-  }
-
-  async restartController(o: ComponentOptions = {}): Promise<StartResult> {
-    await this.stopController();
-    return this.startController(o);
-  }
-
-  startSpeaker(node: string, o: ComponentOptions = {}): Promise<StartResult> {
-    return startSpeaker(this.cp, this.dir, node, o);
-  }
-
   /** SIGKILL / SIGTERM end the speaker; SIGSTOP / SIGCONT freeze and thaw it. */
   killSpeaker(node: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<boolean> {
     return killSpeaker(this.dir, node, signal);
@@ -214,10 +177,6 @@ export class Lab {
   async setDataLink(node: string, up: boolean): Promise<void> {
     const r = await run(['ip', '-n', labNode(node).name, 'link', 'set', DATA_IF, up ? 'up' : 'down']);
     if (r.code !== 0) throw new Error(`set ${node} ${DATA_IF} ${up ? 'up' : 'down'}: ${r.stderr}`);
-  }
-
-  setNodeConditions(node: string, conditions: Record<string, 'True' | 'False'>): Promise<void> {
-    return setNodeConditions(this.cp, labNode(node), conditions);
   }
 
   setPodReady(node: string, ready: boolean): Promise<void> {
@@ -421,5 +380,3 @@ async function readNodeMacs(): Promise<Map<string, string>> {
   }
   return macs;
 }
-
-export { waitFor };

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { run, runOk, type RunOptions, type RunResult } from './run.js';
 
 /** Runs argv inside network namespace `ns` (never throws; see `nsExecOk`). */
@@ -43,14 +43,6 @@ export async function listLinks(ns?: string): Promise<LinkInfo[]> {
 /** Writes a sysctl of the host (used for per-interface host knobs; names may contain dashes). */
 export function writeHostSysctl(path: string, value: string): void {
   writeFileSync(`/proc/sys/${path}`, value);
-}
-
-export function readHostSysctl(path: string): string | undefined {
-  try {
-    return readFileSync(`/proc/sys/${path}`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Sets sysctls inside a namespace (`key=value` pairs in sysctl's dotted form). */

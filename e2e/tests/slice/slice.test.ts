@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, demoService, waitForIngress } from '../../src/cluster-objects.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { CLIENT_NS, Lab } from '../../src/lab.js';
+import { Lab } from '../../src/lab.js';
+import { CLIENT_NS } from '../../src/topology.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 
 /*

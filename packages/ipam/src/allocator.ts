@@ -277,8 +277,8 @@ export class Allocator {
     const record = this.services.get(key);
     if (record === undefined) return;
     this.services.delete(key);
-    for (const ip of record.addresses) {
-      const text = formatIp(ip);
+    for (const [i, ip] of record.addresses.entries()) {
+      const text = record.ips[i]!;
       const state = this.addresses.get(text);
       if (state === undefined) continue;
       state.holders.delete(key);
@@ -450,20 +450,29 @@ export class Allocator {
       const conflict = this.conflictAt(key, ip, request.sharing);
       if (conflict !== undefined) return failure('AddressInUse', conflict);
     }
-    // Holding the very same addresses again frees nothing and changes no count: keep both
-    // counters still, or every re-sync would look like a release to the callers watching them.
-    const unchanged = existing !== undefined && sameAddresses(existing.addresses, values);
-    const counters = [this.freed, this.changes] as const;
+    const ips = values.map(formatIp);
+    if (
+      existing !== undefined &&
+      existing.pool === poolName &&
+      (existing.sharing?.key ?? '') === (request.sharing?.key ?? '') &&
+      sameAddresses(existing.addresses, values)
+    ) {
+      // A re-sync holding the very same addresses: nothing is freed or taken, so no counter moves
+      // (callers watch them for releases). Only the order and the sharing details may be new.
+      existing.addresses = values.map((v) => ({ ...v }));
+      existing.ips = ips;
+      existing.sharing = cloneSharing(request.sharing);
+      return ok({ ips: [...ips], pool: existing.pool });
+    }
     if (existing !== undefined) this.release(key);
     const record: ServiceRecord = {
       key,
       addresses: values.map((v) => ({ ...v })),
-      ips: values.map(formatIp),
+      ips,
       pool: poolName!,
       sharing: cloneSharing(request.sharing),
     };
     this.commit(record);
-    if (unchanged) [this.freed, this.changes] = counters;
     return ok({ ips: [...record.ips], pool: record.pool });
   }
 
@@ -482,8 +491,8 @@ export class Allocator {
 
   private commit(record: ServiceRecord): void {
     this.services.set(record.key, record);
-    for (const ip of record.addresses) {
-      const text = formatIp(ip);
+    for (const [i, ip] of record.addresses.entries()) {
+      const text = record.ips[i]!;
       let state = this.addresses.get(text);
       if (state === undefined) {
         const sharingKey = record.sharing?.key ?? '';

@@ -1,0 +1,82 @@
+// Every name metallb-ts gives an object it deploys, written once. The renderers, the binaries
+// (lease names, field managers, event sources), the operator, the chart and the lab import these.
+
+/** MetalLB's default install namespace, so existing manifests keep working. */
+export const DEFAULT_NAMESPACE = 'metallb-system';
+
+/** `app.kubernetes.io/name` on everything we deploy. */
+export const APP_NAME = 'metallb-ts';
+
+export type ComponentName = 'operator' | 'controller' | 'speaker';
+
+export const LABELS = {
+  name: 'app.kubernetes.io/name',
+  component: 'app.kubernetes.io/component',
+  partOf: 'app.kubernetes.io/part-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+  version: 'app.kubernetes.io/version',
+  /** On cluster-scoped objects the operator made: they carry no ownerReference, so this finds them. */
+  ownerName: 'metallb.io/owner-name',
+  ownerNamespace: 'metallb.io/owner-namespace',
+} as const;
+
+/** Per component: the names of its ServiceAccount, RBAC objects, workload and metrics Service. */
+export interface ComponentNames {
+  /** ServiceAccount, namespaced Role and RoleBinding. */
+  readonly serviceAccount: string;
+  readonly role: string;
+  /** ClusterRole and ClusterRoleBinding (cluster-scoped, so prefixed to stay unique). */
+  readonly clusterRole: string;
+  /** Deployment (operator, controller) or DaemonSet (speaker). */
+  readonly workload: string;
+  readonly metricsService: string;
+  /** The container name in the pod. */
+  readonly container: string;
+  /** Event source (`reportingController` / `source.component`). */
+  readonly eventSource: string;
+}
+
+const component = (c: ComponentName, eventSource: string): ComponentNames => ({
+  serviceAccount: c,
+  role: c,
+  clusterRole: `${APP_NAME}:${c}`,
+  workload: c,
+  metricsService: `${c}-metrics`,
+  container: c,
+  eventSource,
+});
+
+export const COMPONENTS: Readonly<Record<ComponentName, ComponentNames>> = {
+  operator: component('operator', 'metallb-operator'),
+  controller: component('controller', 'metallb-controller'),
+  speaker: component('speaker', 'metallb-speaker'),
+};
+
+/** The only MetalLB resource the operator acts on (in its own namespace). */
+export const METALLB_RESOURCE_NAME = 'metallb';
+
+/** Leases: one per leader-elected component. */
+export const LEASES = {
+  operator: 'metallb-operator',
+  controller: 'metallb-controller',
+} as const;
+
+/** Server-side apply field managers. */
+export const FIELD_MANAGERS = {
+  operator: 'metallb-operator',
+  controller: 'metallb-controller',
+  speaker: 'metallb-speaker',
+} as const;
+
+/** The validating admission webhook (served by the operator). */
+export const WEBHOOK = {
+  configuration: `${APP_NAME}-validating-webhook`,
+  service: 'webhook-service',
+  /** Secret holding the serving certificate and key (`tls.crt`, `tls.key`) and the CA (`ca.crt`). */
+  certSecret: 'webhook-server-cert',
+  port: 9443,
+  servicePort: 443,
+} as const;
+
+/** Ports every component serves `/metrics`, `/healthz`, `/readyz` on (MetalLB's 7472). */
+export const METRICS_PORT = 7472;

@@ -13,6 +13,7 @@ import {
   type ClusterRole,
   type ClusterRoleBinding,
   type ComponentName,
+  type PolicyRule,
   type Role,
   type RoleBinding,
   type Rule,
@@ -105,8 +106,13 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
   ],
 };
 
-const rulesFor = (c: ComponentName, scope: Scope): readonly Rule[] =>
-  scope === 'cluster' ? RULES[c].cluster : [...RULES[c].cluster, ...RULES[c].namespaced];
+/** The rules as rendered: the ClusterRole's, plus the Role's for calls in the install namespace. */
+function rulesFor(c: ComponentName, scope: Scope): readonly PolicyRule[] {
+  const objects = componentRbac(c, 'ns');
+  const cluster = (objects.find((o) => o.kind === 'ClusterRole') as ClusterRole).rules;
+  const namespaced = (objects.find((o) => o.kind === 'Role') as Role).rules;
+  return scope === 'cluster' ? cluster : [...cluster, ...namespaced];
+}
 
 describe('allows', () => {
   const rules: Rule[] = [

@@ -8,7 +8,7 @@ import {
   type OwnerReference,
   type ValidatingWebhookConfiguration,
 } from './objects.js';
-import { componentLabels } from './labels.js';
+import { componentMeta } from './labels.js';
 import { componentRbac } from './rbac.js';
 import { metricsService, webhookService } from './services.js';
 import {
@@ -103,7 +103,7 @@ export function webhookConfiguration(namespace: string, version?: string): Valid
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: WEBHOOK.configuration, labels: componentLabels('operator', version) },
+    metadata: componentMeta('operator', WEBHOOK.configuration, undefined, version),
     webhooks: VALIDATED_KINDS.map((k) => ({
       name: k.webhook,
       clientConfig: {

@@ -13,3 +13,17 @@ export function componentLabels(component: ComponentName, version?: string): Rec
     ...(version !== undefined ? { [LABELS.version]: version } : {}),
   };
 }
+
+/** The metadata of an object of `component`: its name, namespace (none when cluster-scoped) and labels. */
+export function componentMeta(
+  component: ComponentName,
+  name: string,
+  namespace?: string,
+  version?: string,
+): { name: string; namespace?: string; labels: Record<string, string> } {
+  return {
+    name,
+    ...(namespace !== undefined ? { namespace } : {}),
+    labels: componentLabels(component, version),
+  };
+}

@@ -2,7 +2,7 @@
 // (Cluster)Roles and bindings are rendered from these, for the operator to apply, for
 // `config/rbac/` (the lab) and for the operator's own install.
 import { GROUP } from '@metallb-ts/api';
-import { componentLabels } from './labels.js';
+import { componentMeta } from './labels.js';
 import { COMPONENTS, WEBHOOK, type ComponentName } from './names.js';
 import type {
   ClusterRole,
@@ -11,6 +11,7 @@ import type {
   PolicyRule,
   Role,
   RoleBinding,
+  RoleRef,
   ServiceAccount,
 } from './objects.js';
 
@@ -300,11 +301,7 @@ export function serviceAccount(
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
-    metadata: {
-      name: COMPONENTS[component].serviceAccount,
-      namespace,
-      labels: componentLabels(component, version),
-    },
+    metadata: componentMeta(component, COMPONENTS[component].serviceAccount, namespace, version),
   };
 }
 
@@ -312,23 +309,8 @@ export function clusterRole(component: ComponentName, version?: string): Cluster
   return {
     apiVersion: RBAC_API,
     kind: 'ClusterRole',
-    metadata: { name: COMPONENTS[component].clusterRole, labels: componentLabels(component, version) },
+    metadata: componentMeta(component, COMPONENTS[component].clusterRole, undefined, version),
     rules: RULES[component].cluster.map(policyRule),
-  };
-}
-
-export function clusterRoleBinding(
-  component: ComponentName,
-  namespace: string,
-  version?: string,
-): ClusterRoleBinding {
-  const names = COMPONENTS[component];
-  return {
-    apiVersion: RBAC_API,
-    kind: 'ClusterRoleBinding',
-    metadata: { name: names.clusterRole, labels: componentLabels(component, version) },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.clusterRole },
-    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace }],
   };
 }
 
@@ -336,20 +318,41 @@ export function role(component: ComponentName, namespace: string, version?: stri
   return {
     apiVersion: RBAC_API,
     kind: 'Role',
-    metadata: { name: COMPONENTS[component].role, namespace, labels: componentLabels(component, version) },
+    metadata: componentMeta(component, COMPONENTS[component].role, namespace, version),
     rules: RULES[component].namespaced.map(policyRule),
   };
 }
 
-export function roleBinding(component: ComponentName, namespace: string, version?: string): RoleBinding {
+/** What a RoleBinding and a ClusterRoleBinding share: the component's ServiceAccount gets the role. */
+function binding(
+  component: ComponentName,
+  namespace: string,
+  version: string | undefined,
+  roleKind: RoleRef['kind'],
+) {
   const names = COMPONENTS[component];
+  const name = roleKind === 'Role' ? names.role : names.clusterRole;
+  return {
+    metadata: componentMeta(component, name, roleKind === 'Role' ? namespace : undefined, version),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name },
+    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace }],
+  } satisfies Omit<RoleBinding, 'kind' | 'apiVersion'>;
+}
+
+export function clusterRoleBinding(
+  component: ComponentName,
+  namespace: string,
+  version?: string,
+): ClusterRoleBinding {
   return {
     apiVersion: RBAC_API,
-    kind: 'RoleBinding',
-    metadata: { name: names.role, namespace, labels: componentLabels(component, version) },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
-    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace }],
+    kind: 'ClusterRoleBinding',
+    ...binding(component, namespace, version, 'ClusterRole'),
   };
+}
+
+export function roleBinding(component: ComponentName, namespace: string, version?: string): RoleBinding {
+  return { apiVersion: RBAC_API, kind: 'RoleBinding', ...binding(component, namespace, version, 'Role') };
 }
 
 /** A component's ServiceAccount, ClusterRole, ClusterRoleBinding, Role and RoleBinding. */

@@ -1,6 +1,6 @@
 // Services: one headless metrics Service per component (Prometheus scrapes every pod behind it)
 // and the operator's webhook Service.
-import { componentLabels, selectorLabels } from './labels.js';
+import { componentMeta, selectorLabels } from './labels.js';
 import { COMPONENTS, METRICS_PORT, WEBHOOK, type ComponentName } from './names.js';
 import type { Service } from './objects.js';
 import { MONITORING_PORT_NAME, WEBHOOK_PORT_NAME } from './workloads.js';
@@ -9,11 +9,7 @@ export function metricsService(component: ComponentName, namespace: string, vers
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: {
-      name: COMPONENTS[component].metricsService,
-      namespace,
-      labels: componentLabels(component, version),
-    },
+    metadata: componentMeta(component, COMPONENTS[component].metricsService, namespace, version),
     spec: {
       type: 'ClusterIP',
       clusterIP: 'None',
@@ -30,7 +26,7 @@ export function webhookService(namespace: string, version?: string): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: WEBHOOK.service, namespace, labels: componentLabels('operator', version) },
+    metadata: componentMeta('operator', WEBHOOK.service, namespace, version),
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels('operator'),

@@ -1,7 +1,7 @@
 // The controller Deployment, the speaker DaemonSet and the operator Deployment. Every
 // environment variable comes from the binary's settings definition.
 import type { ComponentConfig, LogLevel, MetalLBSpec, Toleration } from '@metallb-ts/api';
-import { componentLabels, selectorLabels } from './labels.js';
+import { componentLabels, componentMeta, selectorLabels } from './labels.js';
 import { COMPONENTS, METRICS_PORT, WEBHOOK, type ComponentName } from './names.js';
 import type {
   Container,
@@ -49,6 +49,14 @@ export const CONTROL_PLANE_TOLERATIONS: readonly Toleration[] = [
 /** The binaries' level for the MetalLB resource's `logLevel` (`all` is MetalLB's word for debug). */
 export function settingLogLevel(level: LogLevel | undefined): SettingLogLevel {
   return level === undefined ? 'info' : level === 'all' ? 'debug' : level;
+}
+
+/** The settings the MetalLB resource sets on both the controller and the speaker. */
+export function specSettings(spec: MetalLBSpec): { logLevel: SettingLogLevel; loadBalancerClass?: string } {
+  return {
+    logLevel: settingLogLevel(spec.logLevel),
+    ...(spec.loadBalancerClass ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+  };
 }
 
 const probe = (path: string): HttpProbe => ({
@@ -119,14 +127,11 @@ const tolerations = (list: readonly Toleration[]): { tolerations?: Toleration[] 
 export function controllerDeployment(input: ComponentsInput): Deployment {
   const { namespace, spec, images, version } = input;
   const names = COMPONENTS.controller;
-  const env = settingsEnv(CONTROLLER_SETTINGS, {
-    logLevel: settingLogLevel(spec.logLevel),
-    ...(spec.loadBalancerClass ? { loadBalancerClass: spec.loadBalancerClass } : {}),
-  });
+  const env = settingsEnv(CONTROLLER_SETTINGS, specSettings(spec));
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: names.workload, namespace, labels: componentLabels('controller', version) },
+    metadata: componentMeta('controller', names.workload, namespace, version),
     spec: {
       replicas: 1,
       selector: { matchLabels: selectorLabels('controller') },
@@ -151,10 +156,7 @@ export function controllerDeployment(input: ComponentsInput): Deployment {
 export function speakerDaemonSet(input: ComponentsInput): DaemonSet {
   const { namespace, spec, images, version } = input;
   const names = COMPONENTS.speaker;
-  const env = settingsEnv(SPEAKER_SETTINGS, {
-    logLevel: settingLogLevel(spec.logLevel),
-    ...(spec.loadBalancerClass ? { loadBalancerClass: spec.loadBalancerClass } : {}),
-  });
+  const env = settingsEnv(SPEAKER_SETTINGS, specSettings(spec));
   const securityContext: SecurityContext = {
     privileged: false,
     allowPrivilegeEscalation: false,
@@ -165,7 +167,7 @@ export function speakerDaemonSet(input: ComponentsInput): DaemonSet {
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: { name: names.workload, namespace, labels: componentLabels('speaker', version) },
+    metadata: componentMeta('speaker', names.workload, namespace, version),
     spec: {
       selector: { matchLabels: selectorLabels('speaker') },
       // One node at a time, so no address is dark for longer than one failover.
@@ -210,11 +212,7 @@ export function operatorDeployment(input: OperatorInput): Deployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: {
-      name: names.workload,
-      namespace: input.namespace,
-      labels: componentLabels('operator', input.version),
-    },
+    metadata: componentMeta('operator', names.workload, input.namespace, input.version),
     spec: {
       replicas: input.replicas ?? 1,
       selector: { matchLabels: selectorLabels('operator') },

@@ -114,7 +114,7 @@ const conditions: Schema = {
 };
 
 const poolStatus = obj(
-  'Usage written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).',
+  'Usage and validity written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).',
   {
     assignedIPv4: int('IPv4 addresses in use.', { format: 'int64', minimum: 0 }),
     assignedIPv6: int('IPv6 addresses in use.', { format: 'int64', minimum: 0 }),
@@ -238,12 +238,24 @@ interface Column {
 }
 
 const age: Column = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+/** The controller's verdict on the object (VALID_CONDITION): valid, and if not, why and what is served. */
+const validColumns: Column[] = [
+  { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].reason' },
+  {
+    name: 'Message',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Valid")].message',
+    priority: 1,
+  },
+];
 const poolColumns: Column[] = [
   { name: 'Auto Assign', type: 'boolean', jsonPath: '.spec.autoAssign' },
   { name: 'Assigned IPv4', type: 'integer', jsonPath: '.status.assignedIPv4' },
   { name: 'Available IPv4', type: 'integer', jsonPath: '.status.availableIPv4' },
   { name: 'Assigned IPv6', type: 'integer', jsonPath: '.status.assignedIPv6' },
   { name: 'Available IPv6', type: 'integer', jsonPath: '.status.availableIPv6' },
+  ...validColumns,
   { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses', priority: 1 },
 ];
 
@@ -299,10 +311,11 @@ const KINDS: KindDef[] = [
     description: 'Announces pools with ARP/NDP from selected nodes and interfaces.',
     spec: l2AdvertisementSpec,
     specRequired: false,
-    status: obj('Validation result.', { conditions }),
+    status: obj('Validity written by the controller (condition Valid).', { conditions }),
     columns: [
       { name: 'IPAddressPools', type: 'string', jsonPath: '.spec.ipAddressPools' },
       { name: 'Interfaces', type: 'string', jsonPath: '.spec.interfaces' },
+      ...validColumns,
       { name: 'Node Selectors', type: 'string', jsonPath: '.spec.nodeSelectors', priority: 1 },
       age,
     ],

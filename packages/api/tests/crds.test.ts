@@ -70,6 +70,26 @@ describe('crds()', () => {
       ]),
     );
   });
+
+  it('shows the Valid condition (status, reason; message when wide) on pools and advertisements', () => {
+    for (const kind of ['IPAddressPool', 'AddressPool', 'L2Advertisement']) {
+      for (const v of byKind(kind).spec.versions) {
+        const cols = v.additionalPrinterColumns as { name: string; jsonPath: string; priority?: number }[];
+        expect(cols).toEqual(
+          expect.arrayContaining([
+            { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status' },
+            { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].reason' },
+            expect.objectContaining({ name: 'Message', priority: 1 }),
+          ]),
+        );
+        const status = v.schema.openAPIV3Schema.properties!['status']!;
+        expect(status.properties!['conditions']!['x-kubernetes-list-map-keys']).toEqual(['type']);
+        expect(status.properties!['conditions']!.items!.required).toEqual(
+          expect.arrayContaining(['type', 'status', 'reason', 'message', 'lastTransitionTime']),
+        );
+      }
+    }
+  });
 });
 
 describe('ADDRESS_PATTERN', () => {

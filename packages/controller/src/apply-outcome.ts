@@ -44,6 +44,6 @@ export async function applyOutcome(
       writes++;
     }
   }
-  for (const e of outcome.events) events.emit({ ...ref, uid: svc.metadata.uid }, e.type, e.reason, e.message);
+  for (const e of outcome.events) events.emit(svc, e.type, e.reason, e.message);
   return writes;
 }

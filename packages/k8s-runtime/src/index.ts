@@ -58,6 +58,7 @@ export {
 } from './server.js';
 export {
   recorder,
+  eventReference,
   type EventRecorder,
   type EventObjectRef,
   type EventType,

@@ -470,16 +470,10 @@ export class Speaker {
       if (this.winners.get(d.service) === d.winner) continue;
       this.winners.set(d.service, d.winner);
       this.deps.logger.debug('election', { key: d.service, winner: d.winner, candidates: d.candidates });
-      if (d.winner === this.opts.nodeName) {
-        const [namespace, name] = d.service.split('/') as [string, string];
+      const svc = this.services.get(d.service);
+      if (d.winner === this.opts.nodeName && svc) {
         void this.deps.events.emit(
-          {
-            apiVersion: 'v1',
-            kind: 'Service',
-            namespace,
-            name,
-            uid: this.services.get(d.service)?.metadata?.uid,
-          },
+          svc,
           'Normal',
           'nodeAssigned',
           `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,

@@ -125,7 +125,7 @@ interface Running {
 const events: { reason: string; name: string; message: string }[] = [];
 const recorder: EventRecorder = {
   emit: async (obj, _type, reason, message) => {
-    events.push({ reason, name: obj.name ?? '', message });
+    events.push({ reason, name: obj.metadata?.name ?? '', message });
   },
 };
 

@@ -42,3 +42,10 @@ export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';
 export { isOurLoadBalancer } from './load-balancer-class.js';
 export type { ConfigPool } from './build-config.js';
 export { LAST_VALID_SPEC_ANNOTATION } from './last-good-config.js';
+export {
+  validatePoolAdmission,
+  validateL2AdvertisementAdmission,
+  validateMetalLB,
+  parseQuantity,
+} from './admission.js';
+export type { AdmissionVerdict, ExistingPools } from './admission.js';

@@ -78,5 +78,13 @@ export const WEBHOOK = {
   servicePort: 443,
 } as const;
 
+/** The webhook server's path for each kind it validates (the configuration's `clientConfig.service.path`). */
+export const WEBHOOK_PATHS = {
+  MetalLB: '/validate-metallb',
+  IPAddressPool: '/validate-ipaddresspool',
+  AddressPool: '/validate-addresspool',
+  L2Advertisement: '/validate-l2advertisement',
+} as const;
+
 /** Ports every component serves `/metrics`, `/healthz`, `/readyz` on (MetalLB's 7472). */
 export const METRICS_PORT = 7472;

@@ -14,8 +14,12 @@ export type WebhookKind = keyof typeof WEBHOOK_PATHS;
 export interface ReviewContext {
   /** The MetalLB namespace: pools and advertisements elsewhere are refused. */
   readonly namespace: string;
-  /** The pools that exist now (the operator's caches); may throw when they are not synced yet. */
-  readonly listPools: () => ExistingPools;
+  /**
+   * The pools that exist now: from the operator's caches (`poolsFromCaches`) or read live
+   * (`poolsFromApi`). May throw or reject (caches not synced, API unreachable): pools are then
+   * refused with "try again".
+   */
+  readonly listPools: () => ExistingPools | Promise<ExistingPools>;
 }
 
 /** What to send back: an HTTP status and a JSON body. */
@@ -47,17 +51,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const badRequest = (message: string): ReviewReply => ({ status: 400, body: { error: message } });
 
-function decide(kind: WebhookKind, obj: Record<string, unknown>, ctx: ReviewContext): AdmissionVerdict {
+async function decide(
+  kind: WebhookKind,
+  obj: Record<string, unknown>,
+  ctx: ReviewContext,
+): Promise<AdmissionVerdict> {
   switch (kind) {
     case 'MetalLB':
       return validateMetalLB(obj);
     case 'L2Advertisement':
-      return validateL2AdvertisementAdmission(obj, ctx.namespace, listOrUndefined(ctx));
+      return validateL2AdvertisementAdmission(obj, ctx.namespace, await listOrUndefined(ctx));
     case 'IPAddressPool':
     case 'AddressPool': {
       let pools: ExistingPools;
       try {
-        pools = ctx.listPools();
+        pools = await ctx.listPools();
       } catch (e) {
         const meta = isRecord(obj.metadata) ? obj.metadata : {};
         const message = `${kind} ${String(meta.namespace)}/${String(meta.name)}: cannot compare with the existing pools yet (${e instanceof Error ? e.message : String(e)}); try again shortly`;
@@ -69,9 +77,9 @@ function decide(kind: WebhookKind, obj: Record<string, unknown>, ctx: ReviewCont
 }
 
 /** Warnings about missing pools are a courtesy: without synced caches there are none. */
-function listOrUndefined(ctx: ReviewContext): ExistingPools | undefined {
+async function listOrUndefined(ctx: ReviewContext): Promise<ExistingPools | undefined> {
   try {
-    return ctx.listPools();
+    return await ctx.listPools();
   } catch {
     return undefined;
   }
@@ -81,7 +89,7 @@ function listOrUndefined(ctx: ReviewContext): ExistingPools | undefined {
 const MAX_WARNING = 256;
 
 /** Answers one AdmissionReview POSTed to `path` with `body`. */
-export function reviewAdmission(path: string, body: string, ctx: ReviewContext): ReviewReply {
+export async function reviewAdmission(path: string, body: string, ctx: ReviewContext): Promise<ReviewReply> {
   const kind = kindForPath(path);
   if (!kind) return { status: 404, body: { error: `no webhook at ${path}` } };
   let review: unknown;
@@ -141,7 +149,7 @@ export function reviewAdmission(path: string, body: string, ctx: ReviewContext):
     kind: typeof request.object.kind === 'string' ? request.object.kind : requestKind,
     metadata: { ...meta, ...(typeof meta.namespace === 'string' ? {} : { namespace }) },
   };
-  const verdict = decide(kind, obj, ctx);
+  const verdict = await decide(kind, obj, ctx);
   return reply(verdict, {
     kind: requestKind,
     key: `${typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : namespace}/${typeof meta.name === 'string' ? meta.name : name}`,

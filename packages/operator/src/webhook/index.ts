@@ -35,4 +35,4 @@ export {
   type ReviewReply,
   type WebhookKind,
 } from './admission-review.js';
-export { poolsFromCaches, type PoolCacheView } from './pools-from-caches.js';
+export { poolsFromApi, poolsFromCaches, type PoolCacheView } from './pools-from-caches.js';

@@ -84,11 +84,11 @@ export function createWebhookServer(o: WebhookServerOptions): WebhookServer {
       chunks.push(chunk);
     });
     req.on('error', (e) => log.debug('webhook request aborted', { path, error: serializeError(e) }));
-    req.on('end', () => {
+    req.on('end', async () => {
       if (refused) return;
       let reply;
       try {
-        reply = reviewAdmission(path, Buffer.concat(chunks).toString('utf8'), ctx);
+        reply = await reviewAdmission(path, Buffer.concat(chunks).toString('utf8'), ctx);
       } catch (e) {
         // reviewAdmission handles every malformed input; this is a bug, answered without crashing.
         log.error('webhook review failed', { path, error: serializeError(e) });

@@ -51,8 +51,8 @@ describe('reviewAdmission', () => {
     expect(kindForPath('/other')).toBeUndefined();
   });
 
-  it('allows a valid pool, answering with the request uid', () => {
-    const r = reviewAdmission(
+  it('allows a valid pool, answering with the request uid', async () => {
+    const r = await reviewAdmission(
       '/validate-ipaddresspool',
       review('IPAddressPool', pool('b', ['203.0.113.16/28'])),
       ctx,
@@ -71,8 +71,8 @@ describe('reviewAdmission', () => {
     });
   });
 
-  it('denies an overlapping pool with a one-line message naming both pools', () => {
-    const r = reviewAdmission(
+  it('denies an overlapping pool with a one-line message naming both pools', async () => {
+    const r = await reviewAdmission(
       '/validate-ipaddresspool',
       review('IPAddressPool', pool('b', ['203.0.113.8/29'])),
       ctx,
@@ -93,16 +93,16 @@ describe('reviewAdmission', () => {
     });
   });
 
-  it('fills in the namespace and kind from the request when the object lacks them', () => {
+  it('fills in the namespace and kind from the request when the object lacks them', async () => {
     const bare = { metadata: { name: 'b' }, spec: { addresses: ['203.0.113.20-203.0.113.10'] } };
-    const r = reviewAdmission('/validate-ipaddresspool', review('IPAddressPool', bare), ctx);
+    const r = await reviewAdmission('/validate-ipaddresspool', review('IPAddressPool', bare), ctx);
     expect((r.body as { response: { status: { message: string } } }).response.status.message).toBe(
       'IPAddressPool metallb-system/b: spec.addresses[0] "203.0.113.20-203.0.113.10": range start 203.0.113.20 is after end 203.0.113.10',
     );
   });
 
-  it('denies a MetalLB with BGP settings, and passes warnings through for L2Advertisements', () => {
-    const m = reviewAdmission(
+  it('denies a MetalLB with BGP settings, and passes warnings through for L2Advertisements', async () => {
+    const m = await reviewAdmission(
       '/validate-metallb',
       review('MetalLB', {
         kind: 'MetalLB',
@@ -114,7 +114,7 @@ describe('reviewAdmission', () => {
     expect(
       (m.body as { response: { allowed: boolean; status: { message: string } } }).response.status.message,
     ).toMatch(/layer 2 only/);
-    const l = reviewAdmission(
+    const l = await reviewAdmission(
       '/validate-l2advertisement',
       review('L2Advertisement', {
         kind: 'L2Advertisement',
@@ -130,8 +130,8 @@ describe('reviewAdmission', () => {
     });
   });
 
-  it('allows every DELETE without looking at the object', () => {
-    const r = reviewAdmission(
+  it('allows every DELETE without looking at the object', async () => {
+    const r = await reviewAdmission(
       '/validate-ipaddresspool',
       review('IPAddressPool', null, { operation: 'DELETE', oldObject: pool('a', ['x']) }),
       ctx,
@@ -139,8 +139,8 @@ describe('reviewAdmission', () => {
     expect((r.body as { response: unknown }).response).toEqual({ uid: 'req-1', allowed: true });
   });
 
-  it('refuses pools with "try again" while the pool caches are not synced', () => {
-    const r = reviewAdmission(
+  it('refuses pools with "try again" while the pool caches are not synced', async () => {
+    const r = await reviewAdmission(
       '/validate-addresspool',
       review('AddressPool', { ...pool('b', ['203.0.113.64/28']), kind: 'AddressPool' }),
       {
@@ -162,8 +162,31 @@ describe('reviewAdmission', () => {
     });
   });
 
-  it('refuses a kind routed to the wrong path', () => {
-    const r = reviewAdmission(
+  it('takes pools from an async source, and refuses with "try again" when it rejects', async () => {
+    const live = await reviewAdmission(
+      '/validate-ipaddresspool',
+      review('IPAddressPool', pool('b', ['203.0.113.8/29'])),
+      {
+        namespace: NS,
+        listPools: async () => existing,
+      },
+    );
+    expect(JSON.stringify(live.body)).toContain('overlaps pool \\"a\\"');
+    const down = await reviewAdmission(
+      '/validate-ipaddresspool',
+      review('IPAddressPool', pool('b', ['203.0.113.64/28'])),
+      {
+        namespace: NS,
+        listPools: () => Promise.reject(new Error('connection refused')),
+      },
+    );
+    expect(JSON.stringify(down.body)).toContain(
+      'cannot compare with the existing pools yet (connection refused); try again shortly',
+    );
+  });
+
+  it('refuses a kind routed to the wrong path', async () => {
+    const r = await reviewAdmission(
       '/validate-metallb',
       review('IPAddressPool', pool('b', ['203.0.113.64/28'])),
       ctx,
@@ -199,15 +222,14 @@ describe('reviewAdmission', () => {
     ],
     ['a CREATE without object', review('IPAddressPool', 'text'), 400, /carries no object/],
     ['an empty body', '', 400, /not JSON/],
-  ])('answers %s with 400 and a reason', (_what, body, status, reason) => {
-    const r = reviewAdmission('/validate-ipaddresspool', body, ctx);
+  ])('answers %s with 400 and a reason', async (_what, body, status, reason) => {
+    const r = await reviewAdmission('/validate-ipaddresspool', body, ctx);
     expect(r.status).toBe(status);
     expect(JSON.stringify(r.body)).toMatch(reason);
   });
 
-  it('answers an unknown path with 404', () => {
-    expect(
-      reviewAdmission('/mutate', review('IPAddressPool', pool('b', ['203.0.113.64/28'])), ctx).status,
-    ).toBe(404);
+  it('answers an unknown path with 404', async () => {
+    const r = await reviewAdmission('/mutate', review('IPAddressPool', pool('b', ['203.0.113.64/28'])), ctx);
+    expect(r.status).toBe(404);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { connect, silentLogger, type Kube } from '@metallb-ts/k8s-runtime';
+import { crds } from '@metallb-ts/api';
 import { APP_NAME, LABELS, WEBHOOK, WEBHOOK_PATHS } from '@metallb-ts/manifests';
 import {
   WebhookCertReconciler,
@@ -28,12 +29,13 @@ const LABEL = `${SUITE}=webhook`;
 const NODE = 'webhook-e2e-host';
 const POD = 'webhook-e2e-operator';
 const SELECTOR = { [LABELS.name]: APP_NAME, [LABELS.component]: 'operator' };
-const PLURAL: Record<keyof typeof WEBHOOK_PATHS, string> = {
-  MetalLB: 'metallbs',
-  IPAddressPool: 'ipaddresspools',
-  AddressPool: 'addresspools',
-  L2Advertisement: 'l2advertisements',
-};
+/** Kind -> plural, from the CRDs themselves. */
+const PLURAL = new Map(
+  crds().map((c) => {
+    const names = (c as { spec: { names: { kind: string; plural: string } } }).spec.names;
+    return [names.kind, names.plural];
+  }),
+);
 
 let cp: ControlPlane;
 let kube: Kube | undefined;
@@ -203,14 +205,14 @@ function webhookConfiguration(): unknown {
     kind: 'ValidatingWebhookConfiguration',
     metadata: { name: WEBHOOK.configuration, labels: { [SUITE]: 'webhook' } },
     webhooks: Object.entries(WEBHOOK_PATHS).map(([kind, path]) => ({
-      name: `${PLURAL[kind as keyof typeof WEBHOOK_PATHS]}.metallb.io`,
+      name: `${PLURAL.get(kind)!}.metallb.io`,
       clientConfig: { service: { name: WEBHOOK.service, namespace: NS, path, port: WEBHOOK.servicePort } },
       rules: [
         {
           apiGroups: ['metallb.io'],
           apiVersions: ['v1beta1', 'v1alpha1'],
           operations: ['CREATE', 'UPDATE'],
-          resources: [PLURAL[kind as keyof typeof WEBHOOK_PATHS]],
+          resources: [PLURAL.get(kind)!],
           scope: 'Namespaced',
         },
       ],

@@ -22,6 +22,8 @@ export interface Schema {
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  /** CEL rules the API server checks (no webhook needed); `message` is what the user reads. */
+  'x-kubernetes-validations'?: { rule: string; message: string; fieldPath?: string; reason?: string }[];
 }
 
 const str = (description: string, extra: Partial<Schema> = {}): Schema => ({
@@ -213,21 +215,38 @@ const componentConfig = (who: string): Schema =>
     resources: passThrough('Kubernetes ResourceRequirements for the main container.'),
   });
 
-const metalLBSpec = obj('How the operator deploys the controller and the speakers.', {
-  nodeSelector: stringMap('Nodes the speaker DaemonSet runs on.'),
-  speakerTolerations: list('Tolerations of the speaker pods.', toleration),
-  controllerNodeSelector: stringMap('Nodes the controller may run on.'),
-  controllerTolerations: list('Tolerations of the controller pod.', toleration),
-  logLevel: str('Log verbosity of controller and speakers.', {
-    enum: ['all', 'debug', 'info', 'warn', 'error', 'none'],
-    default: 'info',
+// MetalLB operator's BGP fields, declared only to be refused by the API server itself with a clear
+// message (an undeclared field would be pruned silently by clients that skip strict validation).
+const LAYER2_ONLY = 'metallb-ts is layer 2 only: bgpBackend and bgpType (BGP) are not supported';
+const bgpField = (description: string): Schema =>
+  str(`${description} Refused: metallb-ts is layer 2 only.`, { maxLength: 64 });
+
+const metalLBSpec: Schema = {
+  ...obj('How the operator deploys the controller and the speakers.', {
+    nodeSelector: stringMap('Nodes the speaker DaemonSet runs on.'),
+    speakerTolerations: list('Tolerations of the speaker pods.', toleration),
+    controllerNodeSelector: stringMap('Nodes the controller may run on.'),
+    controllerTolerations: list('Tolerations of the controller pod.', toleration),
+    logLevel: str('Log verbosity of controller and speakers.', {
+      enum: ['all', 'debug', 'info', 'warn', 'error', 'none'],
+      default: 'info',
+    }),
+    loadBalancerClass: str(
+      'Only services with this spec.loadBalancerClass are handled; unset = services without a class.',
+    ),
+    controllerConfig: componentConfig('controller'),
+    speakerConfig: componentConfig('speakers'),
+    bgpBackend: bgpField('MetalLB: the BGP implementation.'),
+    bgpType: bgpField('MetalLB (older): the BGP implementation.'),
   }),
-  loadBalancerClass: str(
-    'Only services with this spec.loadBalancerClass are handled; unset = services without a class.',
-  ),
-  controllerConfig: componentConfig('controller'),
-  speakerConfig: componentConfig('speakers'),
-});
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.bgpBackend) && !has(self.bgpType)',
+      message: LAYER2_ONLY,
+      reason: 'FieldValueForbidden',
+    },
+  ],
+};
 
 interface Column {
   name: string;

@@ -116,3 +116,34 @@ describe('ADDRESS_PATTERN', () => {
     '1.2.3.4/',
   ])('refuses %s', (spec) => expect(re.test(spec)).toBe(false));
 });
+
+describe('MetalLB schema: layer 2 only, nothing hidden', () => {
+  const spec = byKind('MetalLB').spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!;
+
+  it('declares bgpBackend and bgpType only to refuse them with a CEL rule saying layer 2 only', () => {
+    expect(spec.properties!.bgpBackend!.type).toBe('string');
+    expect(spec.properties!.bgpType!.type).toBe('string');
+    expect(spec['x-kubernetes-validations']).toEqual([
+      expect.objectContaining({
+        rule: '!has(self.bgpBackend) && !has(self.bgpType)',
+        message: expect.stringContaining('layer 2 only'),
+      }),
+    ]);
+  });
+
+  it('keeps unknown fields only inside affinity and resources (the admission webhook checks their shape)', () => {
+    const preserved: string[] = [];
+    const walk = (s: Schema, path: string): void => {
+      if (s['x-kubernetes-preserve-unknown-fields']) preserved.push(path);
+      for (const [k, child] of Object.entries(s.properties ?? {})) walk(child, `${path}.${k}`);
+      if (s.items) walk(s.items, `${path}[]`);
+    };
+    walk(spec, 'spec');
+    expect(preserved.sort()).toEqual([
+      'spec.controllerConfig.affinity',
+      'spec.controllerConfig.resources',
+      'spec.speakerConfig.affinity',
+      'spec.speakerConfig.resources',
+    ]);
+  });
+});

@@ -31,12 +31,18 @@ export {
   type WatchOptions,
   type WatchEventType,
   type ResourceInfo,
+  type ApplyOptions,
+  type KubeReader,
+  type KubeWriter,
+  type KubeWatcher,
+  type ListWatcher,
+  type CacheFactory,
 } from './kube.js';
 export {
   ResourceCache,
+  cacheFactory,
   type WatchCacheOptions,
   type ChangeListener,
-  type ListWatcher,
 } from './resource-cache.js';
 export {
   WorkQueue,

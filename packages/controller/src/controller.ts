@@ -10,7 +10,8 @@ import {
 import { Allocator } from '@metallb-ts/ipam';
 import type {
   EventRecorder,
-  Kube,
+  CacheFactory,
+  KubeWriter,
   KubeObject,
   K8sClientMetrics,
   Logger,
@@ -31,7 +32,8 @@ import { restoreService, syncService } from './sync-service.js';
 const POOL_STATUS_KEY = '@pool-status';
 
 export interface ControllerDeps {
-  kube: Kube;
+  /** Reads through caches, writes Service annotations/status and pool status by patches. */
+  kube: CacheFactory & Pick<KubeWriter, 'patch'>;
   events: EventRecorder;
   logger: Logger;
   namespace: string;

@@ -3,7 +3,7 @@
 // need: a record of every patch, kinds whose main resource may not be patched, and an event
 // recorder that keeps what it was told.
 import { createRegistry, createK8sClientMetrics, KubeError, silentLogger } from '@metallb-ts/k8s-runtime';
-import type { EventRecorder, Kube, KubeObject, ObjectRef, PatchOptions } from '@metallb-ts/k8s-runtime';
+import type { EventRecorder, KubeObject, ObjectRef, PatchOptions } from '@metallb-ts/k8s-runtime';
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { AllocatorMetrics } from '../src/allocator-metrics.js';
 import { Controller } from '../src/controller.js';
@@ -92,7 +92,7 @@ export async function startWithMetrics(
   const registry = createRegistry();
   const clientMetrics = createK8sClientMetrics(registry);
   const controller = new Controller({
-    kube: cluster.kube as unknown as Kube,
+    kube: cluster.kube,
     events: cluster.recorder,
     logger: silentLogger,
     namespace: NS,

@@ -2,8 +2,16 @@
 // resourceVersions, optimistic concurrency, JSON merge patches, watches that replay from a
 // resourceVersion, compaction (410) and outages. Framework-free, so any test runner can use it.
 import { KubeError } from '../kube-error.js';
-import type { Kube, ListOptions, PatchOptions, WatchEventType, WatchOptions } from '../kube.js';
-import { ResourceCache, type WatchCacheOptions } from '../resource-cache.js';
+import type {
+  KubeReader,
+  KubeWatcher,
+  KubeWriter,
+  ListOptions,
+  PatchOptions,
+  WatchEventType,
+  WatchOptions,
+} from '../ports.js';
+import { ResourceCache, type CacheFactory, type WatchCacheOptions } from '../resource-cache.js';
 import type { KubeObject, ObjectRef } from '../types.js';
 
 type Ev = { rv: number; type: WatchEventType; obj: KubeObject; kind: string };
@@ -29,10 +37,7 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export class FakeKube implements Pick<
-  Kube,
-  'get' | 'create' | 'replace' | 'patch' | 'delete' | 'listWithVersion' | 'watch' | 'watchCache'
-> {
+export class FakeKube implements KubeReader, Omit<KubeWriter, 'apply'>, KubeWatcher, CacheFactory {
   rv = 100;
   compactedBelow = 0;
   down = false;
@@ -186,6 +191,10 @@ export class FakeKube implements Pick<
       (o) => o.kind === ref.kind && (!ref.namespace || o.metadata?.namespace === ref.namespace),
     );
     return { items: clone(items) as T[], resourceVersion: String(this.rv) };
+  }
+
+  async list<T extends KubeObject = KubeObject>(ref: ObjectRef, opts?: ListOptions): Promise<T[]> {
+    return (await this.listWithVersion<T>(ref, opts)).items;
   }
 
   watch(

@@ -17,7 +17,13 @@ export {
   isGone,
   isNetworkError,
 } from './kube-error.js';
-export { objectKey, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
+export {
+  objectKey,
+  type KubeObject,
+  type ManagedFieldsEntry,
+  type ObjectMeta,
+  type ObjectRef,
+} from './types.js';
 export {
   connect,
   type Kube,
@@ -99,3 +105,20 @@ export type {
 // The components define metrics with prom-client's classes but never import it themselves.
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export { readCommonEnv, type CommonEnv } from './component-env.js';
+export {
+  runComponent,
+  type CommonSettings,
+  type ComponentContext,
+  type ComponentOptions,
+  type ComponentWork,
+  type LeaderElectionSettings,
+  type RunningComponent,
+} from './component.js';
+export {
+  decideStartup,
+  startupSettings,
+  packageVersion,
+  type SettingsResult,
+  type StartupInput,
+  type StartupDecision,
+} from './cli.js';

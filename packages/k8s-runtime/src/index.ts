@@ -104,7 +104,6 @@ export type {
 } from './core-types.js';
 // The components define metrics with prom-client's classes but never import it themselves.
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
-export { readCommonEnv, type CommonEnv } from './component-env.js';
 export {
   runComponent,
   type CommonSettings,

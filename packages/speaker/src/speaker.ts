@@ -54,7 +54,7 @@ import { SpeakerMetrics } from './speaker-metrics.js';
 export interface SpeakerOptions {
   nodeName: string;
   namespace: string;
-  exclude: RegExp[];
+  exclude: readonly RegExp[];
   membership: { renewMs: number; leaseDurationMs: number };
   announcer?: AnnouncerOptions;
   ignoreExcludeLabel?: boolean;

@@ -34,11 +34,10 @@ export class Discovery {
   }
 
   private async discover(apiVersion: string): Promise<Map<string, ResourceInfo>> {
-    const list = (await this.transport.request('GET', groupVersionPath(apiVersion))) as {
-      resources?: Array<{ name: string; kind: string; namespaced: boolean }>;
-    };
+    const list = (await this.transport.request('GET', groupVersionPath(apiVersion))) as
+      { resources?: Array<{ name: string; kind: string; namespaced: boolean }> } | undefined;
     const out = new Map<string, ResourceInfo>();
-    for (const r of list.resources ?? []) {
+    for (const r of list?.resources ?? []) {
       if (r.name.includes('/')) continue; // subresources
       out.set(r.kind, { plural: r.name, namespaced: r.namespaced });
     }

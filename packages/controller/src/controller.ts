@@ -11,7 +11,8 @@ import {
 import { Allocator } from '@metallb-ts/ipam';
 import type {
   EventRecorder,
-  Kube,
+  CacheFactory,
+  KubeWriter,
   KubeObject,
   K8sClientMetrics,
   Logger,
@@ -38,7 +39,8 @@ const PLURALS: Record<PoolObjectKind, string> = {
 };
 
 export interface ControllerDeps {
-  kube: Kube;
+  /** Reads through caches, writes Service annotations/status and pool status by patches. */
+  kube: CacheFactory & Pick<KubeWriter, 'patch'>;
   events: EventRecorder;
   logger: Logger;
   namespace: string;

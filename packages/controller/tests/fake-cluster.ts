@@ -12,7 +12,6 @@ import {
 import type {
   EventObjectRef,
   EventRecorder,
-  Kube,
   KubeObject,
   ObjectRef,
   PatchOptions,
@@ -108,7 +107,7 @@ export async function startWithMetrics(
   const registry = createRegistry();
   const clientMetrics = createK8sClientMetrics(registry);
   const controller = new Controller({
-    kube: cluster.kube as unknown as Kube,
+    kube: cluster.kube,
     events: cluster.recorder,
     logger: silentLogger,
     namespace: NS,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kube } from './kube.js';
+import type { KubeWriter } from './ports.js';
 import { isNotFound } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
 import { formatTime } from './time.js';
@@ -56,7 +56,7 @@ interface Tracked {
   count: number;
 }
 
-type EventWriter = Pick<Kube, 'create' | 'patch'>;
+type EventWriter = Pick<KubeWriter, 'create' | 'patch'>;
 
 export function recorder(kube: EventWriter, opts: RecorderOptions): EventRecorder {
   const logger = (opts.logger ?? silentLogger).child({ recorder: opts.component });

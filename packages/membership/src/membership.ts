@@ -1,0 +1,518 @@
+import { decodePacket } from './codec.js';
+import { configProblem, DEFAULT_TIMING, type MembershipConfig, type Timing } from './config.js';
+import { Detector } from './detector.js';
+import { emptyStep, type MembershipEvent, type StepResult } from './events.js';
+import type { MembershipKeys } from './keys.js';
+import type { DeathReason, MemberUpdate, Message, Packet } from './messages.js';
+import { Counters, type MembershipMetrics } from './metrics.js';
+import { Outbox } from './outbox.js';
+import {
+  announceVerdict,
+  decide,
+  type AnnounceVerdict,
+  type MajorityTest,
+  type Phase,
+  type TieBreak,
+} from './quorum.js';
+import { ReplayWindow } from './replay.js';
+import type { DecodeError } from './result.js';
+import { syncChunks } from './sync.js';
+import { MemberTable } from './table.js';
+
+export interface ReceiveResult extends StepResult {
+  /** The authenticated sender (the adapter may learn its address from the datagram). */
+  readonly sender?: string;
+  /** Why the datagram was dropped (already counted in metrics().rejected). */
+  readonly rejected?: DecodeError | { readonly reason: 'misdirected'; readonly message: string };
+}
+
+/**
+ * One member of the speakers' gossip membership, as a pure state machine: the caller delivers
+ * datagrams (`receive`), calls `tick` at `nextTickAt()`, and sends what comes back. No timers, no
+ * sockets; the clock is the `now` passed in, randomness is the injected `random`.
+ */
+export class Membership {
+  readonly name: string;
+  private readonly timing: Timing;
+  private readonly keys: MembershipKeys;
+  private readonly random: () => number;
+  private readonly tieBreaker?: () => TieBreak;
+  private readonly table: MemberTable;
+  private readonly counters = new Counters();
+  private readonly outbox: Outbox;
+  private readonly replay = new ReplayWindow();
+  private readonly detector: Detector;
+  private readonly lastHeard = new Map<string, number>();
+  private incarnation: number;
+  private phase: Phase = 'joining';
+  private joinCause: 'start' | 'declared-dead' = 'start';
+  private readonly joinSequences = new Set<number>();
+  private readonly joinAcks = new Set<string>();
+  private nextJoinAt = -Infinity;
+  private expectedTickAt?: number;
+  private lastVerdict = '';
+  private cache = {
+    version: -1,
+    targets: [] as string[],
+    watchers: [] as string[],
+    neighbours: [] as string[],
+    lowest: '',
+  };
+
+  constructor(config: MembershipConfig) {
+    const problem = configProblem(config);
+    if (problem) throw new RangeError(problem);
+    this.name = config.name;
+    this.timing = { ...DEFAULT_TIMING, ...config.timing };
+    this.keys = config.keys;
+    this.random = config.random;
+    if (config.tieBreaker) this.tieBreaker = config.tieBreaker;
+    this.incarnation = config.incarnation;
+    this.phase = config.startPhase ?? 'joining';
+    this.table = new MemberTable(config.peers);
+    this.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
+    this.outbox = new Outbox(this.name, this.keys, this.counters, this.timing.maxPiggyback);
+    this.detector = new Detector(this.detectorHost());
+  }
+
+  // ---- inputs ----
+
+  /** One datagram from the network. */
+  receive(bytes: Buffer, now: number): ReceiveResult {
+    this.counters.receivedPackets++;
+    this.counters.receivedBytes += bytes.length;
+    const decoded = decodePacket(bytes, this.keys);
+    if (!decoded.ok) return this.reject(decoded.error);
+    const p = decoded.value.packet;
+    if (p.sender === this.name)
+      return this.reject({ reason: 'misdirected', message: `packet from ourselves (${this.name})` });
+    const fresh = this.replay.admit(p.sender, p.incarnation, p.sequence);
+    if (!fresh.ok) return this.reject(fresh.error);
+    const step = emptyStep();
+    if (this.phase !== 'left') this.handle(step, p, now);
+    this.finish(step, now);
+    return { ...step, sender: p.sender };
+  }
+
+  /** Timers: call at nextTickAt() (earlier is harmless). */
+  tick(now: number): StepResult {
+    const step = emptyStep();
+    if (this.phase === 'left') return step;
+    if (this.expectedTickAt !== undefined && now - this.expectedTickAt > this.timing.stallMs)
+      this.detector.stalled(now);
+    this.detector.tick(step, now);
+    this.finish(step, now);
+    this.expectedTickAt = this.nextTickAt(now);
+    return step;
+  }
+
+  /** Say goodbye to everyone: they take over at once and stop counting us for quorum. */
+  leave(now: number): StepResult {
+    const step = emptyStep();
+    if (this.phase === 'left') return step;
+    this.outbox.send(step, this.upOthers(), { type: 'leave' }, this.incarnation, 0);
+    this.phase = 'left';
+    this.table.set(this.name, { status: 'left', incarnation: this.incarnation });
+    this.finish(step, now);
+    return step;
+  }
+
+  /** A peer discovered through the API server (a new Node or speaker pod). */
+  addPeer(name: string): void {
+    if (!this.table.get(name)) this.table.set(name, { status: 'alive', incarnation: 0 });
+  }
+
+  /** A peer the API server says is gone (Node deleted): it no longer counts for quorum. */
+  forgetPeer(name: string): void {
+    const r = this.table.get(name);
+    if (name === this.name || !r || r.status === 'left') return;
+    this.table.set(name, { status: 'left', incarnation: r.incarnation });
+    this.detector.settled(name);
+  }
+
+  // ---- queries ----
+
+  /** When tick() must run next (ms, same clock as `now`). */
+  nextTickAt(now: number): number {
+    let due = Math.min(this.detector.nextDue(), now + this.timing.probeIntervalMs);
+    if (this.phase === 'joining') due = Math.min(due, Math.max(now, this.nextJoinAt));
+    // The fence must be reported when a neighbour's contact ages out, not at the next probe.
+    for (const n of this.neighbours()) {
+      const at = (this.lastHeard.get(n) ?? -Infinity) + this.timing.quorumWindowMs;
+      if (at > now) due = Math.min(due, at);
+    }
+    return due;
+  }
+
+  /** Members believed up (alive or suspect), this one included while it is a member; sorted. */
+  aliveMembers(): string[] {
+    return this.table
+      .names('alive', 'suspect')
+      .filter((n) => n !== this.name || this.phase === 'member')
+      .sort();
+  }
+
+  /** Whether this member may announce now (see quorum.ts for the rule). */
+  mayAnnounce(now: number): AnnounceVerdict {
+    const phase =
+      this.phase === 'joining' && this.joinCause === 'declared-dead' ? 'declared-dead' : this.phase;
+    return announceVerdict({
+      phase,
+      tests: [this.neighbourhoodTest(now), this.viewTest()],
+      ...(this.tieBreaker ? { tieBreaker: this.tieBreaker } : {}),
+    });
+  }
+
+  /** True while a tie lasts, so the speaker asks the API server only then. */
+  needsTieBreak(now: number): boolean {
+    const tests = [this.neighbourhoodTest(now), this.viewTest()];
+    return tests.every((t) => 2 * t.reached >= t.total) && tests.some((t) => 2 * t.reached === t.total);
+  }
+
+  status(member: string): { status: string; incarnation: number } | undefined {
+    return this.table.get(member);
+  }
+
+  metrics(): MembershipMetrics {
+    const c = this.counters;
+    return {
+      members: {
+        alive: this.table.count('alive'),
+        suspect: this.table.count('suspect'),
+        dead: this.table.count('dead'),
+        left: this.table.count('left'),
+      },
+      rejected: { ...c.rejected },
+      probeRtt: { counts: [...c.rtt], sumMs: c.rttSum, count: c.rttCount },
+      sent: { packets: c.sentPackets, bytes: c.sentBytes },
+      received: { packets: c.receivedPackets, bytes: c.receivedBytes },
+      suspicionsRaised: c.suspicionsRaised,
+      deathsDeclared: c.deathsDeclared,
+      refutations: c.refutations,
+      incarnation: this.incarnation,
+    };
+  }
+
+  // ---- receiving ----
+
+  private handle(step: StepResult, p: Packet, now: number): void {
+    const m = p.message;
+    const known = this.table.get(p.sender);
+    this.lastHeard.set(p.sender, now);
+    if (m.type === 'join') return this.onJoin(step, p, now);
+    if (known && (known.status === 'dead' || known.status === 'left') && known.incarnation >= p.incarnation) {
+      // It was declared dead (or left) at this incarnation: tell it, so it rejoins higher.
+      if (known.status === 'dead')
+        this.send(step, [p.sender], {
+          type: 'dead',
+          member: p.sender,
+          incarnation: known.incarnation,
+          reason: 'confirmed',
+        });
+      return;
+    }
+    this.detector.heardFrom(p.sender);
+    this.evidence(step, p);
+    for (const u of p.updates) this.rumour(step, u, p.sender, now);
+    switch (m.type) {
+      case 'ping':
+        if (m.target !== this.name) {
+          this.counters.rejected.misdirected++;
+          return;
+        }
+        this.send(step, [p.sender], { type: 'ack', probe: p.sequence });
+        return;
+      case 'ack':
+        this.detector.onAck(step, p.sender, m.probe, now);
+        if (this.joinSequences.has(m.probe)) this.joinAcks.add(p.sender);
+        return;
+      case 'ping-req':
+        return this.detector.onPingReq(step, p.sender, p.sequence, m.target, now);
+      case 'indirect-ack':
+        return this.detector.onIndirectAck(m.target, m.probe);
+      case 'suspect':
+        this.rumour(step, { status: 'suspect', member: m.member, incarnation: m.incarnation }, p.sender, now);
+        if (m.member !== this.name) this.detector.onSuspicion(m.member, m.incarnation, p.sender, now);
+        return;
+      case 'alive':
+        return this.rumour(
+          step,
+          { status: 'alive', member: m.member, incarnation: m.incarnation },
+          p.sender,
+          now,
+        );
+      case 'dead':
+        return this.rumour(
+          step,
+          { status: 'dead', member: m.member, incarnation: m.incarnation },
+          p.sender,
+          now,
+          m.reason,
+        );
+      case 'leave':
+        return this.rumour(
+          step,
+          { status: 'left', member: p.sender, incarnation: p.incarnation },
+          p.sender,
+          now,
+        );
+      case 'sync':
+        for (const e of m.entries) this.rumour(step, e, p.sender, now);
+        return;
+    }
+  }
+
+  private onJoin(step: StepResult, p: Packet, now: number): void {
+    const known = this.table.get(p.sender);
+    if (known?.status === 'dead' && known.incarnation >= p.incarnation) {
+      this.send(step, [p.sender], {
+        type: 'dead',
+        member: p.sender,
+        incarnation: known.incarnation,
+        reason: 'confirmed',
+      });
+      return;
+    }
+    if (known?.status === 'left' && known.incarnation >= p.incarnation) return;
+    this.detector.heardFrom(p.sender);
+    this.evidence(step, p);
+    for (const u of p.updates) this.rumour(step, u, p.sender, now);
+    this.send(step, [p.sender], { type: 'ack', probe: p.sequence });
+    // Its ring neighbours (everyone, in a small cluster) hand it the table.
+    const k = this.timing.watchers;
+    const up = (n: string) => this.isUp(n);
+    const near =
+      this.table.ring.size <= 2 * k + 1 ||
+      this.table.ring.successors(p.sender, k, up).includes(this.name) ||
+      this.table.ring.predecessors(p.sender, k, up).includes(this.name);
+    if (!near) return;
+    for (const entries of syncChunks(this.table.entries(), this.timing.maxSyncBytes))
+      this.outbox.send(step, [p.sender], { type: 'sync', entries }, this.incarnation, 0);
+  }
+
+  /**
+   * An authenticated packet shows its sender running at the header's incarnation. Not gossiped:
+   * its neighbours see it themselves, and a raised incarnation travels in its join or refutation.
+   */
+  private evidence(step: StepResult, p: Packet): void {
+    const applied = this.table.apply({ status: 'alive', member: p.sender, incarnation: p.incarnation });
+    if (!applied) return;
+    this.detector.settled(p.sender);
+    const was = applied.previous?.status;
+    if (was === 'suspect')
+      step.events.push({ kind: 'member-refuted', member: p.sender, incarnation: p.incarnation });
+    else if (was !== 'alive')
+      step.events.push({ kind: 'member-joined', member: p.sender, incarnation: p.incarnation });
+  }
+
+  /** Applies one rumour about a member, with SWIM's precedence, and passes it on. */
+  private rumour(step: StepResult, u: MemberUpdate, from: string, now: number, reason?: DeathReason): void {
+    if (u.member === this.name) return this.aboutSelf(step, u, from, now);
+    const applied = this.table.apply(u);
+    if (!applied) return;
+    this.outbox.gossip.add(u);
+    const was = applied.previous?.status;
+    const e = (event: MembershipEvent): void => void step.events.push(event);
+    switch (u.status) {
+      case 'alive':
+        this.detector.settled(u.member);
+        if (was === 'suspect') e({ kind: 'member-refuted', member: u.member, incarnation: u.incarnation });
+        else if (was !== 'alive') e({ kind: 'member-joined', member: u.member, incarnation: u.incarnation });
+        return;
+      case 'suspect':
+        return e({ kind: 'member-suspected', member: u.member, incarnation: u.incarnation, by: from });
+      case 'dead':
+        this.detector.settled(u.member);
+        this.lastHeard.delete(u.member);
+        return e({
+          kind: 'member-dead',
+          member: u.member,
+          incarnation: u.incarnation,
+          by: from,
+          ...(reason ? { reason } : {}),
+        });
+      case 'left':
+        this.detector.settled(u.member);
+        this.lastHeard.delete(u.member);
+        return e({ kind: 'member-left', member: u.member, incarnation: u.incarnation });
+    }
+  }
+
+  /** Rumours about ourselves: refute a suspicion, rejoin after a death. */
+  private aboutSelf(step: StepResult, u: MemberUpdate, from: string, now: number): void {
+    if (u.incarnation < this.incarnation) return;
+    if (u.status === 'dead' || u.status === 'left') {
+      step.events.push({ kind: 'self-declared-dead', by: from, incarnation: u.incarnation });
+      this.rejoin(step, u.incarnation + 1, now);
+      return;
+    }
+    if (u.status === 'alive' && u.incarnation === this.incarnation) return;
+    // Suspected (or an older life of ours claims a higher incarnation): refute above it.
+    this.raiseIncarnation(u.incarnation + 1);
+    this.counters.refutations++;
+    step.events.push({ kind: 'self-refuted', by: from, incarnation: this.incarnation });
+    const alive: MemberUpdate = { status: 'alive', member: this.name, incarnation: this.incarnation };
+    this.outbox.gossip.add(alive);
+    const to = new Set([from, ...this.watchersOf(this.name)]);
+    to.delete(this.name);
+    this.send(step, [...to], { type: 'alive', member: this.name, incarnation: this.incarnation });
+  }
+
+  // ---- joining ----
+
+  private rejoin(step: StepResult, incarnation: number, now: number): void {
+    this.phase = 'joining';
+    this.joinCause = 'declared-dead';
+    this.raiseIncarnation(incarnation);
+    this.joinAcks.clear();
+    this.joinSequences.clear();
+    this.nextJoinAt = -Infinity;
+    this.joinProgress(step, now);
+  }
+
+  private joinProgress(step: StepResult, now: number): void {
+    const up = this.table.names('alive', 'suspect', 'dead').filter((n) => n !== this.name);
+    const lowest = [this.name, ...up].sort()[0] as string;
+    const test: MajorityTest = {
+      label: 'join acknowledged',
+      reached: 1 + up.filter((n) => this.joinAcks.has(n)).length,
+      total: 1 + up.length,
+      lowestOnOurSide: lowest === this.name || this.joinAcks.has(lowest),
+    };
+    if (decide([test], this.tieBreaker).ok) {
+      this.phase = 'member';
+      this.joinCause = 'start';
+      this.joinSequences.clear();
+      step.events.push({ kind: 'self-joined', incarnation: this.incarnation });
+      return;
+    }
+    if (now < this.nextJoinAt) return;
+    this.nextJoinAt = now + this.timing.joinRetryMs;
+    const pending = this.table
+      .names('alive', 'suspect')
+      .filter((n) => n !== this.name && !this.joinAcks.has(n));
+    if (pending.length > 0) this.joinSequences.add(this.send(step, pending, { type: 'join' }));
+  }
+
+  private raiseIncarnation(to: number): void {
+    this.incarnation = Math.max(this.incarnation, to);
+    this.outbox.restart();
+    this.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
+  }
+
+  // ---- helpers ----
+
+  private send(step: StepResult, to: readonly string[], message: Message): number {
+    if (this.outbox.exhausted) this.raiseIncarnation(this.incarnation + 1);
+    const n = this.table.count('alive') + this.table.count('suspect');
+    const limit = this.timing.gossipRetransmitFactor * Math.ceil(Math.log2(n + 1));
+    return this.outbox.send(step, to, message, this.incarnation, limit);
+  }
+
+  private finish(step: StepResult, now: number): void {
+    if (this.phase === 'joining') this.joinProgress(step, now);
+    const verdict = this.mayAnnounce(now);
+    const key = verdict.ok ? `ok:${verdict.basis}` : `no:${verdict.reason}`;
+    if (key !== this.lastVerdict) {
+      this.lastVerdict = key;
+      step.events.push({ kind: 'verdict-changed', verdict });
+    }
+  }
+
+  private reject(error: NonNullable<ReceiveResult['rejected']>): ReceiveResult {
+    this.counters.rejected[error.reason]++;
+    return { ...emptyStep(), rejected: error };
+  }
+
+  private isUp(name: string): boolean {
+    const s = this.table.get(name)?.status;
+    return s === 'alive' || s === 'suspect';
+  }
+
+  private upOthers(): string[] {
+    return this.table.names('alive', 'suspect').filter((n) => n !== this.name);
+  }
+
+  private derived(): typeof this.cache {
+    if (this.cache.version !== this.table.version) {
+      const k = this.timing.watchers;
+      const up = (n: string) => this.isUp(n);
+      let lowest = '';
+      for (const [n, r] of this.table.entries())
+        if (r.status !== 'left' && (lowest === '' || n < lowest)) lowest = n;
+      const targets = this.table.ring.successors(this.name, k, up);
+      const watchers = this.table.ring.predecessors(this.name, k, up);
+      const neighbours = [...new Set([...targets, ...watchers])];
+      this.cache = { version: this.table.version, targets, watchers, neighbours, lowest };
+    }
+    return this.cache;
+  }
+
+  private watchersOf(member: string): readonly string[] {
+    if (member === this.name) return this.derived().watchers;
+    return this.table.ring.predecessors(member, this.timing.watchers, (n) => this.isUp(n));
+  }
+
+  private neighbours(): readonly string[] {
+    return this.derived().neighbours;
+  }
+
+  private heard(name: string, now: number): boolean {
+    return now - (this.lastHeard.get(name) ?? -Infinity) <= this.timing.quorumWindowMs;
+  }
+
+  private neighbourhoodTest(now: number): MajorityTest {
+    const neighbours = this.neighbours();
+    const reached = neighbours.filter((n) => this.heard(n, now));
+    const lowest = [this.name, ...neighbours].sort()[0];
+    return {
+      label: 'ring neighbours heard recently',
+      reached: 1 + reached.length,
+      total: 1 + neighbours.length,
+      lowestOnOurSide: lowest === this.name || reached.includes(lowest as string),
+    };
+  }
+
+  private viewTest(): MajorityTest {
+    const up = this.table.count('alive') + this.table.count('suspect');
+    return {
+      label: 'members believed up',
+      reached: up,
+      total: up + this.table.count('dead'),
+      lowestOnOurSide: this.isUp(this.derived().lowest),
+    };
+  }
+
+  private detectorHost(): ConstructorParameters<typeof Detector>[0] {
+    return {
+      name: this.name,
+      table: this.table,
+      timing: this.timing,
+      counters: this.counters,
+      random: this.random,
+      targets: () => this.derived().targets,
+      watchersOf: (m) => this.watchersOf(m),
+      mayJudge: (now) => {
+        if (this.phase !== 'member') return false;
+        const t = this.neighbourhoodTest(now);
+        return 2 * t.reached >= t.total;
+      },
+      ping: (step, target) => this.send(step, [target], { type: 'ping', target }),
+      pingReq: (step, helpers, target) => this.send(step, helpers, { type: 'ping-req', target }),
+      indirectAck: (step, requester, target, probe) =>
+        void this.send(step, [requester], { type: 'indirect-ack', target, probe }),
+      suspect: (step, member, incarnation, now) => {
+        this.rumour(step, { status: 'suspect', member, incarnation }, this.name, now);
+        const to = new Set([member, ...this.watchersOf(member)]);
+        to.delete(this.name);
+        this.send(step, [...to], { type: 'suspect', member, incarnation });
+      },
+      declareDead: (step, member, incarnation, reason, now) => {
+        this.counters.deathsDeclared++;
+        const everyone = this.table.names('alive', 'suspect').filter((n) => n !== this.name);
+        this.rumour(step, { status: 'dead', member, incarnation }, this.name, now, reason);
+        this.outbox.send(step, everyone, { type: 'dead', member, incarnation, reason }, this.incarnation, 0);
+      },
+    };
+  }
+}

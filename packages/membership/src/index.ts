@@ -3,6 +3,7 @@ export { REJECT_REASONS } from './result.js';
 export { MAX_NAME_LENGTH, isMemberName, memberNameProblem } from './names.js';
 export { MAC_LENGTH, MIN_KEY_LENGTH, keysProblem } from './keys.js';
 export type { KeyName, MembershipKeys } from './keys.js';
+export { DEATH_REASONS, MEMBER_STATUSES } from './messages.js';
 export type {
   AckMessage,
   AliveMessage,

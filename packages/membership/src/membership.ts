@@ -56,7 +56,6 @@ export class Membership {
     targets: [] as string[],
     watchers: [] as string[],
     neighbours: [] as string[],
-    lowest: '',
   };
 
   constructor(config: MembershipConfig) {
@@ -437,13 +436,10 @@ export class Membership {
     if (this.cache.version !== this.table.version) {
       const k = this.timing.watchers;
       const up = (n: string) => this.isUp(n);
-      let lowest = '';
-      for (const [n, r] of this.table.entries())
-        if (r.status !== 'left' && (lowest === '' || n < lowest)) lowest = n;
       const targets = this.table.ring.successors(this.name, k, up);
       const watchers = this.table.ring.predecessors(this.name, k, up);
       const neighbours = [...new Set([...targets, ...watchers])];
-      this.cache = { version: this.table.version, targets, watchers, neighbours, lowest };
+      this.cache = { version: this.table.version, targets, watchers, neighbours };
     }
     return this.cache;
   }
@@ -475,12 +471,21 @@ export class Membership {
 
   private viewTest(): MajorityTest {
     const up = this.table.count('alive') + this.table.count('suspect');
+    const total = up + this.table.count('dead');
     return {
       label: 'members believed up',
       reached: up,
-      total: up + this.table.count('dead'),
-      lowestOnOurSide: this.isUp(this.derived().lowest),
+      total,
+      lowestOnOurSide: 2 * up === total && this.lowestIsUp(),
     };
+  }
+
+  /** Whether the lowest-named member that has not left is up (only asked in a tie: O(members)). */
+  private lowestIsUp(): boolean {
+    let lowest: string | undefined;
+    for (const [n, r] of this.table.entries())
+      if (r.status !== 'left' && (lowest === undefined || n < lowest)) lowest = n;
+    return lowest !== undefined && this.isUp(lowest);
   }
 
   private detectorHost(): ConstructorParameters<typeof Detector>[0] {

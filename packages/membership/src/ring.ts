@@ -5,6 +5,10 @@ function position(name: string): number {
   return createHash('sha256').update(name).digest().readUIntBE(0, 6);
 }
 
+function compare(a: number, an: string, b: number, bn: string): number {
+  return a - b || (an < bn ? -1 : an > bn ? 1 : 0);
+}
+
 /**
  * The consistent-hash ring every member computes from the names it knows. A member probes its
  * `k` successors (its targets) and is probed by its `k` predecessors (its watchers), skipping
@@ -14,14 +18,20 @@ function position(name: string): number {
 export class Ring {
   private readonly index: ReadonlyMap<string, number>;
 
-  private constructor(readonly names: readonly string[]) {
+  private constructor(
+    readonly names: readonly string[],
+    private readonly positions: readonly number[],
+  ) {
     this.index = new Map(names.map((n, i) => [n, i]));
   }
 
   static of(names: Iterable<string>): Ring {
     const placed = [...new Set(names)].map((name) => ({ name, at: position(name) }));
-    placed.sort((a, b) => a.at - b.at || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return new Ring(placed.map((p) => p.name));
+    placed.sort((a, b) => compare(a.at, a.name, b.at, b.name));
+    return new Ring(
+      placed.map((p) => p.name),
+      placed.map((p) => p.at),
+    );
   }
 
   has(name: string): boolean {
@@ -32,8 +42,22 @@ export class Ring {
     return this.names.length;
   }
 
+  /** A ring with `name` added (binary search, no re-hashing of the others). */
   with(name: string): Ring {
-    return this.has(name) ? this : Ring.of([...this.names, name]);
+    if (this.has(name)) return this;
+    const at = position(name);
+    let lo = 0;
+    let hi = this.names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(this.positions[mid] as number, this.names[mid] as string, at, name) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const names = [...this.names];
+    const positions = [...this.positions];
+    names.splice(lo, 0, name);
+    positions.splice(lo, 0, at);
+    return new Ring(names, positions);
   }
 
   /** Up to `k` usable members after `name` going round the ring (never `name` itself). */

@@ -7,6 +7,7 @@ import {
   encodePacket,
   keysProblem,
   type Packet,
+  type MembershipKeys,
   type RejectReason,
 } from '../src/index.js';
 import { packetArb } from './arbitraries.js';
@@ -15,7 +16,7 @@ import { DEAD_WITH_UPDATE, KEY, OTHER_KEY, PING, PING_OTHER_KEY, SYNC } from './
 
 const keys = { primary: KEY };
 
-function reason(buf: Buffer, k = keys): RejectReason | 'ok' {
+function reason(buf: Buffer, k: MembershipKeys = keys): RejectReason | 'ok' {
   const r = decodePacket(buf, k);
   return r.ok ? 'ok' : r.error.reason;
 }

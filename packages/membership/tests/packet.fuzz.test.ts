@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Membership } from '../src/index.js';
+import { Membership, encodePacket } from '../src/index.js';
 import { check, fuzzPackets, FUZZ_KEY } from '../fuzz/packet.fuzz.js';
 
 /** The fuzz driver's body with a small budget, so CI fails on a throw or a non-canonical decode. */
@@ -13,7 +13,7 @@ describe('packet fuzz (CI budget)', () => {
       expect(summary.rejected[reason]).toBeGreaterThan(0);
   });
 
-  it('a hand-made non-canonical input would be reported (the check can fail)', () => {
+  it('check() classifies inputs: a valid packet is accepted, garbage is a typed rejection', () => {
     const member = new Membership({
       name: 'node-a',
       keys: { primary: FUZZ_KEY },
@@ -21,7 +21,12 @@ describe('packet fuzz (CI budget)', () => {
       incarnation: 1,
       random: () => 0.5,
     });
-    // A ping whose MAC is right but whose tag is then changed: rejected, not a finding.
-    expect(check(Buffer.alloc(60, 1), member, 0)).toEqual({ reason: 'bad-version' });
+    const valid = encodePacket(
+      { sender: 'node-b', incarnation: 3, sequence: 9, message: { type: 'ping', target: 'node-a' }, updates: [] },
+      { primary: FUZZ_KEY },
+    );
+    expect(check(valid, member, 0)).toEqual({ reason: 'accepted' });
+    expect(check(Buffer.alloc(60, 1), member, 0)).toEqual({ reason: 'bad-mac' });
+    expect(check(Buffer.alloc(60, 2), member, 0)).toEqual({ reason: 'bad-version' });
   });
 });

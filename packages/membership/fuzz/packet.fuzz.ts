@@ -13,7 +13,9 @@ import { packetArb } from '../tests/arbitraries.js';
 
 export const FUZZ_KEY = Buffer.alloc(32, 0x5a);
 const keys = { primary: FUZZ_KEY };
-const INTERESTING = [0x00, 0x01, 0x02, 0x05, 0x07, 0x0a, 0x0b, 0x2d, 0x2e, 0x41, 0x61, 0x7f, 0x80, 0xfe, 0xff];
+const INTERESTING = [
+  0x00, 0x01, 0x02, 0x05, 0x07, 0x0a, 0x0b, 0x2d, 0x2e, 0x41, 0x61, 0x7f, 0x80, 0xfe, 0xff,
+];
 
 export interface FuzzFinding {
   readonly kind: 'throw' | 'bad-error' | 'not-canonical' | 'unstable' | 'slow';
@@ -80,7 +82,11 @@ export function mutate(seeds: readonly Buffer[], next: () => number): Buffer {
 }
 
 /** One input: returns a finding or undefined; `accepted`/`reason` for the statistics. */
-export function check(input: Buffer, member: Membership, now: number): { finding?: FuzzFinding; reason: string } {
+export function check(
+  input: Buffer,
+  member: Membership,
+  now: number,
+): { finding?: FuzzFinding; reason: string } {
   const found = (kind: FuzzFinding['kind'], detail: string) => ({
     finding: { kind, input: input.toString('hex'), detail },
     reason: 'finding',
@@ -128,10 +134,24 @@ export function fuzzPackets(
   const summary: FuzzSummary = { inputs: 0, accepted: 0, rejected: {}, findings: [], slowestMicros: 0 };
   // A live member keeps receiving the inputs: authenticated nonsense must never break it.
   const peers = ['node-a', 'node-b', 'node-c'];
-  let member = new Membership({ name: 'node-a', keys, peers, incarnation: 1, random: next, startPhase: 'member' });
+  let member = new Membership({
+    name: 'node-a',
+    keys,
+    peers,
+    incarnation: 1,
+    random: next,
+    startPhase: 'member',
+  });
   for (let i = 0; i < iterations; i++) {
     if (i % 10_000 === 0) {
-      member = new Membership({ name: 'node-a', keys, peers, incarnation: 1, random: next, startPhase: 'member' });
+      member = new Membership({
+        name: 'node-a',
+        keys,
+        peers,
+        incarnation: 1,
+        random: next,
+        startPhase: 'member',
+      });
     }
     const input = mutate(seeds, next);
     const now = i;
@@ -151,7 +171,11 @@ export function fuzzPackets(
         return Number(process.hrtime.bigint() - t) / 1000;
       });
       if (Math.min(...times) > slowMicros)
-        summary.findings.push({ kind: 'slow', input: input.toString('hex'), detail: `${Math.min(...times)} µs` });
+        summary.findings.push({
+          kind: 'slow',
+          input: input.toString('hex'),
+          detail: `${Math.min(...times)} µs`,
+        });
     }
     if (result.finding && summary.findings.length < 50) summary.findings.push(result.finding);
     if (options.onProgress && (i + 1) % 100_000 === 0) options.onProgress(i + 1);
@@ -164,7 +188,8 @@ if (isMainModule(import.meta.url)) {
   console.log(`fuzzing membership decodePacket and Membership.receive: ${iterations} inputs, seed ${seed}`);
   const started = performance.now();
   const summary = fuzzPackets(iterations, seed, {
-    onProgress: (done) => console.log(`  ${done} inputs, ${((performance.now() - started) / 1000).toFixed(1)} s`),
+    onProgress: (done) =>
+      console.log(`  ${done} inputs, ${((performance.now() - started) / 1000).toFixed(1)} s`),
   });
   console.table([
     {
@@ -174,7 +199,9 @@ if (isMainModule(import.meta.url)) {
       'slowest µs': Number(summary.slowestMicros.toFixed(1)),
     },
   ]);
-  console.log(`${summary.findings.length} finding(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${summary.findings.length} finding(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   for (const f of summary.findings) console.log(`  [${f.kind}] ${f.detail}\n    input ${f.input}`);
   process.exit(summary.findings.length > 0 ? 1 : 0);
 }

@@ -59,6 +59,8 @@ export class Detector {
   private readonly probes = new Map<string, ProbeState>();
   private readonly relays = new Map<number, Relay>();
   private readonly suspicions = new Map<string, Suspicion>();
+  /** Per target: when we sent the latest probe it answered (directly or through a helper). */
+  private readonly answered = new Map<string, number>();
   /** Who independently suspects each member, at which incarnation. */
   private readonly suspectors = new Map<string, { incarnation: number; by: Set<string> }>();
 
@@ -68,7 +70,7 @@ export class Detector {
   stalled(now: number): void {
     for (const p of this.probes.values()) {
       p.pending = undefined;
-      p.nextAt = now + this.host.random() * this.host.timing.probeIntervalMs;
+      p.nextAt = now; // probe at once: until fresh answers come back, we are fenced
     }
     for (const s of this.suspicions.values()) s.since = now;
     this.relays.clear();
@@ -117,10 +119,23 @@ export class Detector {
 
   /** The earliest time tick() has something to do. */
   nextDue(): number {
+    const t = this.host.timing;
     let due = Infinity;
     for (const p of this.probes.values()) due = Math.min(due, p.pending ? p.pending.deadline : p.nextAt);
-    for (const s of this.suspicions.values()) due = Math.min(due, s.since + this.host.timing.suspicionMinMs);
+    for (const [member, s] of this.suspicions) {
+      const wait = this.confirmed(member, s.incarnation) ? t.suspicionMinMs : t.suspicionMaxMs;
+      due = Math.min(due, s.since + wait);
+    }
     return due;
+  }
+
+  /** When we sent the latest probe `member` answered; -Infinity if never. */
+  answeredAt(member: string): number {
+    return this.answered.get(member) ?? -Infinity;
+  }
+
+  private answer(member: string, sentAt: number): void {
+    if (sentAt > this.answeredAt(member)) this.answered.set(member, sentAt);
   }
 
   /** Any authenticated packet from `member` proves it is running: our own suspicion ends. */
@@ -132,9 +147,11 @@ export class Detector {
     const p = this.probes.get(from);
     if (p?.pending && p.pending.stage === 'direct' && p.pending.sequence === probe) {
       this.host.counters.observeRtt(now - p.pending.sentAt);
+      this.answer(from, p.pending.sentAt);
       p.pending = undefined;
     } else if (p?.pending?.stage === 'indirect') {
-      p.pending = undefined; // a late direct ack during the indirect stage is as good
+      this.answer(from, p.pending.sentAt); // a late direct ack during the indirect stage is as good
+      p.pending = undefined;
     }
     const relay = this.relays.get(probe);
     if (relay && relay.target === from) {
@@ -158,6 +175,7 @@ export class Detector {
   onIndirectAck(target: string, probe: number): void {
     const p = this.probes.get(target);
     if (p?.pending?.stage === 'indirect' && p.pending.sequence === probe) {
+      this.answer(target, p.pending.sentAt);
       p.pending = undefined;
       this.suspicions.delete(target);
     }
@@ -202,7 +220,12 @@ export class Detector {
 
   private syncTargets(now: number): void {
     const targets = this.host.targets();
-    for (const name of this.probes.keys()) if (!targets.includes(name)) this.probes.delete(name);
+    for (const name of this.probes.keys()) {
+      if (!targets.includes(name)) {
+        this.probes.delete(name);
+        this.answered.delete(name);
+      }
+    }
     for (const name of targets) {
       if (!this.probes.has(name))
         this.probes.set(name, { nextAt: now + this.host.random() * this.host.timing.probeIntervalMs });

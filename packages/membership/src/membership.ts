@@ -42,8 +42,9 @@ export class Membership {
   private readonly outbox: Outbox;
   private readonly replay = new ReplayWindow();
   private readonly detector: Detector;
-  private readonly lastHeard = new Map<string, number>();
   private incarnation: number;
+  /** The incarnation this life started at (start, or the last rejoin after being declared dead). */
+  private lifeStartedAt: number;
   private phase: Phase = 'joining';
   private joinCause: 'start' | 'declared-dead' = 'start';
   private readonly joinSequences = new Set<number>();
@@ -55,7 +56,6 @@ export class Membership {
     version: -1,
     targets: [] as string[],
     watchers: [] as string[],
-    neighbours: [] as string[],
   };
 
   constructor(config: MembershipConfig) {
@@ -67,6 +67,7 @@ export class Membership {
     this.random = config.random;
     if (config.tieBreaker) this.tieBreaker = config.tieBreaker;
     this.incarnation = config.incarnation;
+    this.lifeStartedAt = config.incarnation;
     this.phase = config.startPhase ?? 'joining';
     this.table = new MemberTable(config.peers);
     this.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
@@ -137,10 +138,11 @@ export class Membership {
     if (this.phase === 'joining') due = Math.min(due, Math.max(now, this.nextJoinAt));
     // The fence must be reported when a neighbour's contact ages out, not at the next probe.
     for (const n of this.neighbours()) {
-      const at = (this.lastHeard.get(n) ?? -Infinity) + this.timing.quorumWindowMs;
+      const at = this.detector.answeredAt(n) + this.timing.quorumWindowMs;
       if (at > now) due = Math.min(due, at);
     }
-    return due;
+    // Never in the past: work that is due but blocked (no quorum to judge) waits for a later tick.
+    return Math.max(due, now + 1);
   }
 
   /** Members believed up (alive or suspect), this one included while it is a member; sorted. */
@@ -197,7 +199,6 @@ export class Membership {
   private handle(step: StepResult, p: Packet, now: number): void {
     const m = p.message;
     const known = this.table.get(p.sender);
-    this.lastHeard.set(p.sender, now);
     if (m.type === 'join') return this.onJoin(step, p, now);
     if (known && (known.status === 'dead' || known.status === 'left') && known.incarnation >= p.incarnation) {
       // It was declared dead (or left) at this incarnation: tell it, so it rejoins higher.
@@ -278,7 +279,7 @@ export class Membership {
     for (const u of p.updates) this.rumour(step, u, p.sender, now);
     this.send(step, [p.sender], { type: 'ack', probe: p.sequence });
     // Its ring neighbours (everyone, in a small cluster) hand it the table.
-    const k = this.timing.watchers;
+    const k = this.fanout();
     const up = (n: string) => this.isUp(n);
     const near =
       this.table.ring.size <= 2 * k + 1 ||
@@ -322,7 +323,6 @@ export class Membership {
         return e({ kind: 'member-suspected', member: u.member, incarnation: u.incarnation, by: from });
       case 'dead':
         this.detector.settled(u.member);
-        this.lastHeard.delete(u.member);
         return e({
           kind: 'member-dead',
           member: u.member,
@@ -332,19 +332,21 @@ export class Membership {
         });
       case 'left':
         this.detector.settled(u.member);
-        this.lastHeard.delete(u.member);
         return e({ kind: 'member-left', member: u.member, incarnation: u.incarnation });
     }
   }
 
   /** Rumours about ourselves: refute a suspicion, rejoin after a death. */
   private aboutSelf(step: StepResult, u: MemberUpdate, from: string, now: number): void {
-    if (u.incarnation < this.incarnation) return;
     if (u.status === 'dead' || u.status === 'left') {
+      // A death at any incarnation of this life counts, even one we refuted meanwhile: the others
+      // may have moved our work. Deaths from before our last (re)join are old news.
+      if (u.incarnation < this.lifeStartedAt) return;
       step.events.push({ kind: 'self-declared-dead', by: from, incarnation: u.incarnation });
-      this.rejoin(step, u.incarnation + 1, now);
+      this.rejoin(step, Math.max(u.incarnation, this.incarnation) + 1, now);
       return;
     }
+    if (u.incarnation < this.incarnation) return;
     if (u.status === 'alive' && u.incarnation === this.incarnation) return;
     // Suspected (or an older life of ours claims a higher incarnation): refute above it.
     this.raiseIncarnation(u.incarnation + 1);
@@ -363,6 +365,7 @@ export class Membership {
     this.phase = 'joining';
     this.joinCause = 'declared-dead';
     this.raiseIncarnation(incarnation);
+    this.lifeStartedAt = this.incarnation;
     this.joinAcks.clear();
     this.joinSequences.clear();
     this.nextJoinAt = -Infinity;
@@ -434,27 +437,40 @@ export class Membership {
 
   private derived(): typeof this.cache {
     if (this.cache.version !== this.table.version) {
-      const k = this.timing.watchers;
+      const k = this.fanout();
       const up = (n: string) => this.isUp(n);
       const targets = this.table.ring.successors(this.name, k, up);
       const watchers = this.table.ring.predecessors(this.name, k, up);
-      const neighbours = [...new Set([...targets, ...watchers])];
-      this.cache = { version: this.table.version, targets, watchers, neighbours };
+      this.cache = { version: this.table.version, targets, watchers };
     }
     return this.cache;
   }
 
   private watchersOf(member: string): readonly string[] {
     if (member === this.name) return this.derived().watchers;
-    return this.table.ring.predecessors(member, this.timing.watchers, (n) => this.isUp(n));
+    return this.table.ring.predecessors(member, this.fanout(), (n) => this.isUp(n));
   }
 
+  /** The quorum sample: our ring targets (everyone, in a cluster of at most 2k+1). */
   private neighbours(): readonly string[] {
-    return this.derived().neighbours;
+    return this.derived().targets;
   }
 
+  /**
+   * How many successors we probe: k, or everyone else in a cluster of at most 2k+1 members, so
+   * that small clusters (the common case) get an exact majority test.
+   */
+  private fanout(): number {
+    const k = this.timing.watchers;
+    return this.table.ring.size <= 2 * k + 1 ? this.table.ring.size : k;
+  }
+
+  /**
+   * Reached = answered a probe we sent within the quorum window. Only our own round trips count:
+   * packets that waited in the socket while we were stopped prove nothing about now.
+   */
   private heard(name: string, now: number): boolean {
-    return now - (this.lastHeard.get(name) ?? -Infinity) <= this.timing.quorumWindowMs;
+    return now - this.detector.answeredAt(name) <= this.timing.quorumWindowMs;
   }
 
   private neighbourhoodTest(now: number): MajorityTest {
@@ -462,7 +478,7 @@ export class Membership {
     const reached = neighbours.filter((n) => this.heard(n, now));
     const lowest = [this.name, ...neighbours].sort()[0];
     return {
-      label: 'ring neighbours heard recently',
+      label: 'ring targets answering',
       reached: 1 + reached.length,
       total: 1 + neighbours.length,
       lowestOnOurSide: lowest === this.name || reached.includes(lowest as string),

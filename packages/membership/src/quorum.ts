@@ -2,11 +2,11 @@
  * May this member announce? Pure: every input is a value.
  *
  * Two majority tests, both must pass:
- * - neighbourhood: this member plus the ring neighbours (targets and watchers) it heard from in
- *   the last `quorumWindowMs` must be more than half of itself plus all its neighbours. In a
- *   cluster of at most 2k+1 members the neighbourhood is everyone, so this is an exact majority of
- *   the members it knows; in a large cluster it is a local sample that goes silent within
- *   `quorumWindowMs` when this member is cut off.
+ * - reach: this member plus the ring targets that answered one of its probes sent in the last
+ *   `quorumWindowMs` must be more than half of itself plus all its targets. Only its own round
+ *   trips count (packets queued while it was stopped prove nothing). In a cluster of at most 2k+1
+ *   members it probes everyone, so this is an exact majority; in a large cluster it is a sample
+ *   of k that goes silent within `quorumWindowMs` when this member is cut off.
  * - view: members it believes alive or suspect (itself included) must be more than half of the
  *   members it knows that have not left. Dead members stay in the denominator (a partition looks
  *   like deaths) until they leave gracefully or the speaker forgets them (Node deleted).

@@ -134,19 +134,34 @@ describe('rejections are typed errors, never throws', () => {
   it('rejects a wrong version before looking at the MAC, and a datagram too large for UDP', () => {
     const v2 = Buffer.from(PING);
     v2[0] = 2;
-    expect(decodePacket(v2, keys)).toMatchObject({ ok: false, error: { reason: 'bad-version', field: 'version' } });
+    expect(decodePacket(v2, keys)).toMatchObject({
+      ok: false,
+      error: { reason: 'bad-version', field: 'version' },
+    });
     expect(reason(Buffer.alloc(MAX_PACKET_LENGTH + 1, 1))).toBe('too-large');
   });
 });
 
 describe('encoder contract', () => {
-  const base: Packet = { sender: 'node-a', incarnation: 1, sequence: 1, message: { type: 'join' }, updates: [] };
+  const base: Packet = {
+    sender: 'node-a',
+    incarnation: 1,
+    sequence: 1,
+    message: { type: 'join' },
+    updates: [],
+  };
   it('throws a RangeError naming the field', () => {
     expect(() => encodePacket({ ...base, sender: 'Node-A' }, keys)).toThrow('packet.sender');
     expect(() => encodePacket({ ...base, incarnation: 2 ** 32 }, keys)).toThrow('packet.incarnation');
-    expect(() => encodePacket({ ...base, message: { type: 'ping', target: '' } }, keys)).toThrow('ping.target');
+    expect(() => encodePacket({ ...base, message: { type: 'ping', target: '' } }, keys)).toThrow(
+      'ping.target',
+    );
     expect(() => encodePacket(base, { primary: Buffer.alloc(8) })).toThrow('at least 16');
-    const many = Array.from({ length: 256 }, () => ({ status: 'alive' as const, member: 'x', incarnation: 0 }));
+    const many = Array.from({ length: 256 }, () => ({
+      status: 'alive' as const,
+      member: 'x',
+      incarnation: 0,
+    }));
     expect(() => encodePacket({ ...base, updates: many }, keys)).toThrow('at most 255');
   });
   it('keysProblem explains a missing or short key', () => {

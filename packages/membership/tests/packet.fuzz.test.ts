@@ -22,7 +22,13 @@ describe('packet fuzz (CI budget)', () => {
       random: () => 0.5,
     });
     const valid = encodePacket(
-      { sender: 'node-b', incarnation: 3, sequence: 9, message: { type: 'ping', target: 'node-a' }, updates: [] },
+      {
+        sender: 'node-b',
+        incarnation: 3,
+        sequence: 9,
+        message: { type: 'ping', target: 'node-a' },
+        updates: [],
+      },
       { primary: FUZZ_KEY },
     );
     expect(check(valid, member, 0)).toEqual({ reason: 'accepted' });

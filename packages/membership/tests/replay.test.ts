@@ -22,7 +22,10 @@ describe('ReplayWindow', () => {
   it('refuses older incarnations and packets that fell out of the window', () => {
     const w = new ReplayWindow();
     w.admit('a', 5, 1000);
-    expect(w.admit('a', 4, 2000)).toMatchObject({ ok: false, error: { reason: 'replayed', field: 'incarnation' } });
+    expect(w.admit('a', 4, 2000)).toMatchObject({
+      ok: false,
+      error: { reason: 'replayed', field: 'incarnation' },
+    });
     expect(w.admit('a', 5, 1000 - REPLAY_WINDOW)).toMatchObject({ ok: false, error: { field: 'sequence' } });
     expect(w.admit('a', 5, 1000 - REPLAY_WINDOW + 1).ok).toBe(true);
   });
@@ -30,7 +33,13 @@ describe('ReplayWindow', () => {
   it('a higher incarnation (restart, refutation) starts a fresh window', () => {
     const w = new ReplayWindow();
     w.admit('a', 5, 1000);
-    expect(verdicts(w, [['a', 6, 1], ['a', 6, 1], ['a', 5, 1001]])).toEqual(['ok', 'replayed', 'replayed']);
+    expect(
+      verdicts(w, [
+        ['a', 6, 1],
+        ['a', 6, 1],
+        ['a', 5, 1001],
+      ]),
+    ).toEqual(['ok', 'replayed', 'replayed']);
   });
 
   it('a jump larger than the window forgets the old bits', () => {

@@ -97,7 +97,12 @@ export class Simulation {
   }
 
   /** Starts (or restarts) a member at the current time. */
-  start(name: string, peers: readonly string[], incarnation: number): Membership {
+  start(
+    name: string,
+    peers: readonly string[],
+    incarnation: number,
+    startPhase = this.o.startPhase,
+  ): Membership {
     const tieBreaker = this.o.tieBreaker?.(name);
     const m = new Membership({
       name,
@@ -106,7 +111,7 @@ export class Simulation {
       incarnation,
       random: seededRandom(this.o.seed ^ hash(name)),
       ...(this.o.timing ? { timing: this.o.timing } : {}),
-      ...(this.o.startPhase ? { startPhase: this.o.startPhase } : {}),
+      ...(startPhase ? { startPhase } : {}),
       ...(tieBreaker ? { tieBreaker } : {}),
     });
     this.members.set(name, m);

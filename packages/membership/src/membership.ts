@@ -1,14 +1,13 @@
 import { decodePacket } from './codec.js';
 import { configProblem, DEFAULT_TIMING, type MembershipConfig, type Timing } from './config.js';
 import { Detector } from './detector.js';
-import { emptyStep, type MembershipEvent, type StepResult } from './events.js';
+import { emptyStep, type StepResult } from './events.js';
 import type { MembershipKeys } from './keys.js';
 import type { DeathReason, MemberUpdate, Message, Packet } from './messages.js';
 import { Counters, type MembershipMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import {
   announceVerdict,
-  decide,
   type AnnounceVerdict,
   type MajorityTest,
   type Phase,
@@ -17,7 +16,8 @@ import {
 import { ReplayWindow } from './replay.js';
 import type { DecodeError } from './result.js';
 import { syncChunks } from './sync.js';
-import { MemberTable } from './table.js';
+import { Joining } from './joining.js';
+import { MemberView } from './view.js';
 
 export interface ReceiveResult extends StepResult {
   /** The authenticated sender (the adapter may learn its address from the datagram). */
@@ -37,7 +37,8 @@ export class Membership {
   private readonly keys: MembershipKeys;
   private readonly random: () => number;
   private readonly tieBreaker?: () => TieBreak;
-  private readonly table: MemberTable;
+  private readonly view: MemberView;
+  private readonly joining: Joining;
   private readonly counters = new Counters();
   private readonly outbox: Outbox;
   private readonly replay = new ReplayWindow();
@@ -47,16 +48,8 @@ export class Membership {
   private lifeStartedAt: number;
   private phase: Phase = 'joining';
   private joinCause: 'start' | 'declared-dead' = 'start';
-  private readonly joinSequences = new Set<number>();
-  private readonly joinAcks = new Set<string>();
-  private nextJoinAt = -Infinity;
   private expectedTickAt?: number;
   private lastVerdict = '';
-  private cache = {
-    version: -1,
-    targets: [] as string[],
-    watchers: [] as string[],
-  };
 
   constructor(config: MembershipConfig) {
     const problem = configProblem(config);
@@ -69,8 +62,9 @@ export class Membership {
     this.incarnation = config.incarnation;
     this.lifeStartedAt = config.incarnation;
     this.phase = config.startPhase ?? 'joining';
-    this.table = new MemberTable(config.peers);
-    this.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
+    this.view = new MemberView(this.name, config.peers, this.timing.watchers);
+    this.view.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
+    this.joining = new Joining(this.name, this.timing.joinRetryMs);
     this.outbox = new Outbox(this.name, this.keys, this.counters, this.timing.maxPiggyback);
     this.detector = new Detector(this.detectorHost());
   }
@@ -110,23 +104,23 @@ export class Membership {
   leave(now: number): StepResult {
     const step = emptyStep();
     if (this.phase === 'left') return step;
-    this.outbox.send(step, this.upOthers(), { type: 'leave' }, this.incarnation, 0);
+    this.outbox.send(step, this.view.upOthers(), { type: 'leave' }, this.incarnation, 0);
     this.phase = 'left';
-    this.table.set(this.name, { status: 'left', incarnation: this.incarnation });
+    this.view.table.set(this.name, { status: 'left', incarnation: this.incarnation });
     this.finish(step, now);
     return step;
   }
 
   /** A peer discovered through the API server (a new Node or speaker pod). */
   addPeer(name: string): void {
-    if (!this.table.get(name)) this.table.set(name, { status: 'alive', incarnation: 0 });
+    if (!this.view.table.get(name)) this.view.table.set(name, { status: 'alive', incarnation: 0 });
   }
 
   /** A peer the API server says is gone (Node deleted): it no longer counts for quorum. */
   forgetPeer(name: string): void {
-    const r = this.table.get(name);
+    const r = this.view.table.get(name);
     if (name === this.name || !r || r.status === 'left') return;
-    this.table.set(name, { status: 'left', incarnation: r.incarnation });
+    this.view.table.set(name, { status: 'left', incarnation: r.incarnation });
     this.detector.settled(name);
   }
 
@@ -135,9 +129,9 @@ export class Membership {
   /** When tick() must run next (ms, same clock as `now`). */
   nextTickAt(now: number): number {
     let due = Math.min(this.detector.nextDue(), now + this.timing.probeIntervalMs);
-    if (this.phase === 'joining') due = Math.min(due, Math.max(now, this.nextJoinAt));
+    if (this.phase === 'joining') due = Math.min(due, Math.max(now, this.joining.nextAttemptAt));
     // The fence must be reported when a neighbour's contact ages out, not at the next probe.
-    for (const n of this.neighbours()) {
+    for (const n of this.view.targets()) {
       const at = this.detector.answeredAt(n) + this.timing.quorumWindowMs;
       if (at > now) due = Math.min(due, at);
     }
@@ -147,7 +141,7 @@ export class Membership {
 
   /** Members believed up (alive or suspect), this one included while it is a member; sorted. */
   aliveMembers(): string[] {
-    return this.table
+    return this.view.table
       .names('alive', 'suspect')
       .filter((n) => n !== this.name || this.phase === 'member')
       .sort();
@@ -159,29 +153,29 @@ export class Membership {
       this.phase === 'joining' && this.joinCause === 'declared-dead' ? 'declared-dead' : this.phase;
     return announceVerdict({
       phase,
-      tests: [this.neighbourhoodTest(now), this.viewTest()],
+      tests: [this.reachTest(now), this.view.majorityTest()],
       ...(this.tieBreaker ? { tieBreaker: this.tieBreaker } : {}),
     });
   }
 
   /** True while a tie lasts, so the speaker asks the API server only then. */
   needsTieBreak(now: number): boolean {
-    const tests = [this.neighbourhoodTest(now), this.viewTest()];
+    const tests = [this.reachTest(now), this.view.majorityTest()];
     return tests.every((t) => 2 * t.reached >= t.total) && tests.some((t) => 2 * t.reached === t.total);
   }
 
   status(member: string): { status: string; incarnation: number } | undefined {
-    return this.table.get(member);
+    return this.view.table.get(member);
   }
 
   metrics(): MembershipMetrics {
     const c = this.counters;
     return {
       members: {
-        alive: this.table.count('alive'),
-        suspect: this.table.count('suspect'),
-        dead: this.table.count('dead'),
-        left: this.table.count('left'),
+        alive: this.view.table.count('alive'),
+        suspect: this.view.table.count('suspect'),
+        dead: this.view.table.count('dead'),
+        left: this.view.table.count('left'),
       },
       rejected: { ...c.rejected },
       probeRtt: { counts: [...c.rtt], sumMs: c.rttSum, count: c.rttCount },
@@ -198,7 +192,7 @@ export class Membership {
 
   private handle(step: StepResult, p: Packet, now: number): void {
     const m = p.message;
-    const known = this.table.get(p.sender);
+    const known = this.view.table.get(p.sender);
     if (m.type === 'join') return this.onJoin(step, p, now);
     if (known && (known.status === 'dead' || known.status === 'left') && known.incarnation >= p.incarnation) {
       // It was declared dead (or left) at this incarnation: tell it, so it rejoins higher.
@@ -224,7 +218,7 @@ export class Membership {
         return;
       case 'ack':
         this.detector.onAck(step, p.sender, m.probe, now);
-        if (this.joinSequences.has(m.probe)) this.joinAcks.add(p.sender);
+        this.joining.acked(p.sender, m.probe);
         return;
       case 'ping-req':
         return this.detector.onPingReq(step, p.sender, p.sequence, m.target, now);
@@ -263,7 +257,7 @@ export class Membership {
   }
 
   private onJoin(step: StepResult, p: Packet, now: number): void {
-    const known = this.table.get(p.sender);
+    const known = this.view.table.get(p.sender);
     if (known?.status === 'dead' && known.incarnation >= p.incarnation) {
       this.send(step, [p.sender], {
         type: 'dead',
@@ -279,14 +273,8 @@ export class Membership {
     for (const u of p.updates) this.rumour(step, u, p.sender, now);
     this.send(step, [p.sender], { type: 'ack', probe: p.sequence });
     // Its ring neighbours (everyone, in a small cluster) hand it the table.
-    const k = this.fanout();
-    const up = (n: string) => this.isUp(n);
-    const near =
-      this.table.ring.size <= 2 * k + 1 ||
-      this.table.ring.successors(p.sender, k, up).includes(this.name) ||
-      this.table.ring.predecessors(p.sender, k, up).includes(this.name);
-    if (!near) return;
-    for (const entries of syncChunks(this.table.entries(), this.timing.maxSyncBytes))
+    if (!this.view.near(p.sender, this.name)) return;
+    for (const entries of syncChunks(this.view.table.entries(), this.timing.maxSyncBytes))
       this.outbox.send(step, [p.sender], { type: 'sync', entries }, this.incarnation, 0);
   }
 
@@ -295,45 +283,23 @@ export class Membership {
    * its neighbours see it themselves, and a raised incarnation travels in its join or refutation.
    */
   private evidence(step: StepResult, p: Packet): void {
-    const applied = this.table.apply({ status: 'alive', member: p.sender, incarnation: p.incarnation });
+    const applied = this.view.apply(
+      { status: 'alive', member: p.sender, incarnation: p.incarnation },
+      p.sender,
+    );
     if (!applied) return;
     this.detector.settled(p.sender);
-    const was = applied.previous?.status;
-    if (was === 'suspect')
-      step.events.push({ kind: 'member-refuted', member: p.sender, incarnation: p.incarnation });
-    else if (was !== 'alive')
-      step.events.push({ kind: 'member-joined', member: p.sender, incarnation: p.incarnation });
+    if (applied.event) step.events.push(applied.event);
   }
 
   /** Applies one rumour about a member, with SWIM's precedence, and passes it on. */
   private rumour(step: StepResult, u: MemberUpdate, from: string, now: number, reason?: DeathReason): void {
     if (u.member === this.name) return this.aboutSelf(step, u, from, now);
-    const applied = this.table.apply(u);
+    const applied = this.view.apply(u, from, reason);
     if (!applied) return;
     this.outbox.gossip.add(u);
-    const was = applied.previous?.status;
-    const e = (event: MembershipEvent): void => void step.events.push(event);
-    switch (u.status) {
-      case 'alive':
-        this.detector.settled(u.member);
-        if (was === 'suspect') e({ kind: 'member-refuted', member: u.member, incarnation: u.incarnation });
-        else if (was !== 'alive') e({ kind: 'member-joined', member: u.member, incarnation: u.incarnation });
-        return;
-      case 'suspect':
-        return e({ kind: 'member-suspected', member: u.member, incarnation: u.incarnation, by: from });
-      case 'dead':
-        this.detector.settled(u.member);
-        return e({
-          kind: 'member-dead',
-          member: u.member,
-          incarnation: u.incarnation,
-          by: from,
-          ...(reason ? { reason } : {}),
-        });
-      case 'left':
-        this.detector.settled(u.member);
-        return e({ kind: 'member-left', member: u.member, incarnation: u.incarnation });
-    }
+    if (u.status !== 'suspect') this.detector.settled(u.member);
+    if (applied.event) step.events.push(applied.event);
   }
 
   /** Rumours about ourselves: refute a suspicion, rejoin after a death. */
@@ -354,7 +320,7 @@ export class Membership {
     step.events.push({ kind: 'self-refuted', by: from, incarnation: this.incarnation });
     const alive: MemberUpdate = { status: 'alive', member: this.name, incarnation: this.incarnation };
     this.outbox.gossip.add(alive);
-    const to = new Set([from, ...this.watchersOf(this.name)]);
+    const to = new Set([from, ...this.view.watchersOf(this.name)]);
     to.delete(this.name);
     this.send(step, [...to], { type: 'alive', member: this.name, incarnation: this.incarnation });
   }
@@ -366,47 +332,32 @@ export class Membership {
     this.joinCause = 'declared-dead';
     this.raiseIncarnation(incarnation);
     this.lifeStartedAt = this.incarnation;
-    this.joinAcks.clear();
-    this.joinSequences.clear();
-    this.nextJoinAt = -Infinity;
+    this.joining.restart();
     this.joinProgress(step, now);
   }
 
   private joinProgress(step: StepResult, now: number): void {
-    const up = this.table.names('alive', 'suspect', 'dead').filter((n) => n !== this.name);
-    const lowest = [this.name, ...up].sort()[0] as string;
-    const test: MajorityTest = {
-      label: 'join acknowledged',
-      reached: 1 + up.filter((n) => this.joinAcks.has(n)).length,
-      total: 1 + up.length,
-      lowestOnOurSide: lowest === this.name || this.joinAcks.has(lowest),
-    };
-    if (decide([test], this.tieBreaker).ok) {
+    const next = this.joining.progress(this.view, now, this.tieBreaker);
+    if (next === 'joined') {
       this.phase = 'member';
       this.joinCause = 'start';
-      this.joinSequences.clear();
       step.events.push({ kind: 'self-joined', incarnation: this.incarnation });
-      return;
+    } else if (next.length > 0) {
+      this.joining.sent(this.send(step, next, { type: 'join' }));
     }
-    if (now < this.nextJoinAt) return;
-    this.nextJoinAt = now + this.timing.joinRetryMs;
-    const pending = this.table
-      .names('alive', 'suspect')
-      .filter((n) => n !== this.name && !this.joinAcks.has(n));
-    if (pending.length > 0) this.joinSequences.add(this.send(step, pending, { type: 'join' }));
   }
 
   private raiseIncarnation(to: number): void {
     this.incarnation = Math.max(this.incarnation, to);
     this.outbox.restart();
-    this.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
+    this.view.table.set(this.name, { status: 'alive', incarnation: this.incarnation });
   }
 
   // ---- helpers ----
 
   private send(step: StepResult, to: readonly string[], message: Message): number {
     if (this.outbox.exhausted) this.raiseIncarnation(this.incarnation + 1);
-    const n = this.table.count('alive') + this.table.count('suspect');
+    const n = this.view.table.count('alive') + this.view.table.count('suspect');
     const limit = this.timing.gossipRetransmitFactor * Math.ceil(Math.log2(n + 1));
     return this.outbox.send(step, to, message, this.incarnation, limit);
   }
@@ -426,45 +377,6 @@ export class Membership {
     return { ...emptyStep(), rejected: error };
   }
 
-  private isUp(name: string): boolean {
-    const s = this.table.get(name)?.status;
-    return s === 'alive' || s === 'suspect';
-  }
-
-  private upOthers(): string[] {
-    return this.table.names('alive', 'suspect').filter((n) => n !== this.name);
-  }
-
-  private derived(): typeof this.cache {
-    if (this.cache.version !== this.table.version) {
-      const k = this.fanout();
-      const up = (n: string) => this.isUp(n);
-      const targets = this.table.ring.successors(this.name, k, up);
-      const watchers = this.table.ring.predecessors(this.name, k, up);
-      this.cache = { version: this.table.version, targets, watchers };
-    }
-    return this.cache;
-  }
-
-  private watchersOf(member: string): readonly string[] {
-    if (member === this.name) return this.derived().watchers;
-    return this.table.ring.predecessors(member, this.fanout(), (n) => this.isUp(n));
-  }
-
-  /** The quorum sample: our ring targets (everyone, in a cluster of at most 2k+1). */
-  private neighbours(): readonly string[] {
-    return this.derived().targets;
-  }
-
-  /**
-   * How many successors we probe: k, or everyone else in a cluster of at most 2k+1 members, so
-   * that small clusters (the common case) get an exact majority test.
-   */
-  private fanout(): number {
-    const k = this.timing.watchers;
-    return this.table.ring.size <= 2 * k + 1 ? this.table.ring.size : k;
-  }
-
   /**
    * Reached = answered a probe we sent within the quorum window. Only our own round trips count:
    * packets that waited in the socket while we were stopped prove nothing about now.
@@ -473,8 +385,8 @@ export class Membership {
     return now - this.detector.answeredAt(name) <= this.timing.quorumWindowMs;
   }
 
-  private neighbourhoodTest(now: number): MajorityTest {
-    const neighbours = this.neighbours();
+  private reachTest(now: number): MajorityTest {
+    const neighbours = this.view.targets();
     const reached = neighbours.filter((n) => this.heard(n, now));
     const lowest = [this.name, ...neighbours].sort()[0];
     return {
@@ -485,37 +397,18 @@ export class Membership {
     };
   }
 
-  private viewTest(): MajorityTest {
-    const up = this.table.count('alive') + this.table.count('suspect');
-    const total = up + this.table.count('dead');
-    return {
-      label: 'members believed up',
-      reached: up,
-      total,
-      lowestOnOurSide: 2 * up === total && this.lowestIsUp(),
-    };
-  }
-
-  /** Whether the lowest-named member that has not left is up (only asked in a tie: O(members)). */
-  private lowestIsUp(): boolean {
-    let lowest: string | undefined;
-    for (const [n, r] of this.table.entries())
-      if (r.status !== 'left' && (lowest === undefined || n < lowest)) lowest = n;
-    return lowest !== undefined && this.isUp(lowest);
-  }
-
   private detectorHost(): ConstructorParameters<typeof Detector>[0] {
     return {
       name: this.name,
-      table: this.table,
+      table: this.view.table,
       timing: this.timing,
       counters: this.counters,
       random: this.random,
-      targets: () => this.derived().targets,
-      watchersOf: (m) => this.watchersOf(m),
+      targets: () => this.view.targets(),
+      watchersOf: (m) => this.view.watchersOf(m),
       mayJudge: (now) => {
         if (this.phase !== 'member') return false;
-        const t = this.neighbourhoodTest(now);
+        const t = this.reachTest(now);
         return 2 * t.reached >= t.total;
       },
       ping: (step, target) => this.send(step, [target], { type: 'ping', target }),
@@ -524,13 +417,13 @@ export class Membership {
         void this.send(step, [requester], { type: 'indirect-ack', target, probe }),
       suspect: (step, member, incarnation, now) => {
         this.rumour(step, { status: 'suspect', member, incarnation }, this.name, now);
-        const to = new Set([member, ...this.watchersOf(member)]);
+        const to = new Set([member, ...this.view.watchersOf(member)]);
         to.delete(this.name);
         this.send(step, [...to], { type: 'suspect', member, incarnation });
       },
       declareDead: (step, member, incarnation, reason, now) => {
         this.counters.deathsDeclared++;
-        const everyone = this.table.names('alive', 'suspect').filter((n) => n !== this.name);
+        const everyone = this.view.table.names('alive', 'suspect').filter((n) => n !== this.name);
         this.rumour(step, { status: 'dead', member, incarnation }, this.name, now, reason);
         this.outbox.send(step, everyone, { type: 'dead', member, incarnation, reason }, this.incarnation, 0);
       },

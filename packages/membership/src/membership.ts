@@ -96,7 +96,6 @@ export class Membership {
       this.detector.stalled(now);
     this.detector.tick(step, now);
     this.finish(step, now);
-    this.expectedTickAt = this.nextTickAt(now);
     return step;
   }
 
@@ -169,23 +168,14 @@ export class Membership {
   }
 
   metrics(): MembershipMetrics {
-    const c = this.counters;
-    return {
-      members: {
-        alive: this.view.table.count('alive'),
-        suspect: this.view.table.count('suspect'),
-        dead: this.view.table.count('dead'),
-        left: this.view.table.count('left'),
-      },
-      rejected: { ...c.rejected },
-      probeRtt: { counts: [...c.rtt], sumMs: c.rttSum, count: c.rttCount },
-      sent: { packets: c.sentPackets, bytes: c.sentBytes },
-      received: { packets: c.receivedPackets, bytes: c.receivedBytes },
-      suspicionsRaised: c.suspicionsRaised,
-      deathsDeclared: c.deathsDeclared,
-      refutations: c.refutations,
-      incarnation: this.incarnation,
+    const t = this.view.table;
+    const members = {
+      alive: t.count('alive'),
+      suspect: t.count('suspect'),
+      dead: t.count('dead'),
+      left: t.count('left'),
     };
+    return this.counters.snapshot(members, this.incarnation);
   }
 
   // ---- receiving ----
@@ -362,8 +352,10 @@ export class Membership {
     return this.outbox.send(step, to, message, this.incarnation, limit);
   }
 
+  /** After every input: the verdict event, and when the caller is now expected to tick. */
   private finish(step: StepResult, now: number): void {
     if (this.phase === 'joining') this.joinProgress(step, now);
+    this.expectedTickAt = this.nextTickAt(now);
     const verdict = this.mayAnnounce(now);
     const key = verdict.ok ? `ok:${verdict.basis}` : `no:${verdict.reason}`;
     if (key !== this.lastVerdict) {

@@ -18,6 +18,7 @@ import type { DecodeError } from './result.js';
 import { syncChunks } from './sync.js';
 import { Joining } from './joining.js';
 import { MemberView } from './view.js';
+import type { MemberRecord } from './table.js';
 
 export interface ReceiveResult extends StepResult {
   /** The authenticated sender (the adapter may learn its address from the datagram). */
@@ -163,7 +164,8 @@ export class Membership {
     return tests.every((t) => 2 * t.reached >= t.total) && tests.some((t) => 2 * t.reached === t.total);
   }
 
-  status(member: string): { status: string; incarnation: number } | undefined {
+  /** What this member believes about `member` (itself included). */
+  status(member: string): MemberRecord | undefined {
     return this.view.table.get(member);
   }
 

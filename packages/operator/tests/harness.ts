@@ -1,0 +1,147 @@
+// A FakeKube with server-side apply (create, or merge into what is there) and a renderer small
+// enough to read, so the real Operator runs against it.
+import type { MetalLB } from '@metallb-ts/api';
+import { KubeError, silentLogger, type KubeObject, recorder } from '@metallb-ts/k8s-runtime';
+import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
+import { APP_NAME, COMPONENTS, LABELS } from '@metallb-ts/manifests';
+import { Operator } from '../src/operator.js';
+import type { RenderInput } from '../src/render-input.js';
+
+export const NS = 'metallb-system';
+
+export class ApplyingFakeKube extends FakeKube {
+  /** Kinds whose apply is refused, with the message. */
+  readonly refuse = new Map<string, string>();
+  applies: string[] = [];
+
+  async apply<T extends KubeObject>(obj: T, opts: { fieldManager: string; force?: boolean }): Promise<T> {
+    if (!opts.fieldManager || opts.force !== true) throw new Error('apply without field manager and force');
+    this.applies.push(`${obj.kind} ${obj.metadata?.name}`);
+    const refused = this.refuse.get(obj.kind ?? '');
+    if (refused) throw new KubeError({ status: 403, reason: 'Forbidden', message: refused });
+    const ref = {
+      apiVersion: obj.apiVersion!,
+      kind: obj.kind!,
+      namespace: obj.metadata?.namespace,
+      name: obj.metadata?.name,
+    };
+    if (!this.find(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!)) return this.create(obj);
+    return this.patch<T>(ref, obj, { type: 'apply', fieldManager: opts.fieldManager, force: true });
+  }
+}
+
+const meta = (input: RenderInput, name: string, namespaced = true) => ({
+  name,
+  ...(namespaced ? { namespace: input.namespace } : {}),
+  labels: {
+    [LABELS.name]: APP_NAME,
+    ...(namespaced
+      ? {}
+      : { [LABELS.ownerName]: input.metallb.metadata.name, [LABELS.ownerNamespace]: input.namespace }),
+  },
+  ...(namespaced
+    ? {
+        ownerReferences: [
+          {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'MetalLB',
+            name: input.metallb.metadata.name,
+            uid: input.metallb.metadata.uid!,
+            controller: true,
+          },
+        ],
+      }
+    : {}),
+});
+
+/** A renderer in the shape of the real one: accounts, RBAC, the two workloads; `extra` adds one. */
+export function fakeRenderer(opts: { extra?: () => boolean } = {}) {
+  return (input: RenderInput): KubeObject[] => {
+    const env = [{ name: 'LOG_LEVEL', value: input.metallb.spec.logLevel ?? 'info' }];
+    const out: KubeObject[] = [
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: meta(input, COMPONENTS.controller.serviceAccount),
+      },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(input, COMPONENTS.speaker.serviceAccount) },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: meta(input, COMPONENTS.speaker.clusterRole, false),
+        rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
+      } as KubeObject,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: meta(input, COMPONENTS.controller.workload),
+        spec: {
+          replicas: 1,
+          template: { spec: { containers: [{ name: 'controller', image: input.images.controller, env }] } },
+        },
+      } as KubeObject,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: meta(input, COMPONENTS.speaker.workload),
+        spec: {
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+          template: { spec: { containers: [{ name: 'speaker', image: input.images.speaker, env }] } },
+        },
+      } as KubeObject,
+    ];
+    if (opts.extra?.())
+      out.push({ apiVersion: 'v1', kind: 'Service', metadata: meta(input, 'extra-metrics') } as KubeObject);
+    return out;
+  };
+}
+
+export function metallb(name: string, spec: MetalLB['spec'] = {}, generation = 1): MetalLB {
+  return {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'MetalLB',
+    metadata: { name, namespace: NS, generation },
+    spec,
+  };
+}
+
+export function startOperator(opts: { extra?: () => boolean } = {}) {
+  const kube = new ApplyingFakeKube();
+  const abort = new AbortController();
+  const operator = new Operator({
+    kube,
+    events: recorder(kube, { component: COMPONENTS.operator.eventSource }),
+    logger: silentLogger,
+    namespace: NS,
+    render: fakeRenderer(opts),
+    images: { controller: 'ctl:1', speaker: 'spk:1' },
+    progressRecheckMs: 20,
+  });
+  return {
+    kube,
+    operator,
+    start: () => operator.start(abort.signal),
+    stop: async () => {
+      abort.abort();
+      await operator.stop();
+    },
+  };
+}
+
+/** Events recorded on an object, as `type reason: message`. */
+export function eventsOn(kube: FakeKube, name: string): string[] {
+  return [...kube.objects.values()]
+    .filter(
+      (o) =>
+        o.kind === 'Event' && (o as { involvedObject?: { name?: string } }).involvedObject?.name === name,
+    )
+    .map((o) => {
+      const e = o as unknown as { type: string; reason: string; message: string };
+      return `${e.type} ${e.reason}: ${e.message}`;
+    });
+}
+
+export function condition(kube: FakeKube, name: string, type: string) {
+  const m = kube.find<MetalLB>('MetalLB', NS, name);
+  return m?.status?.conditions?.find((c) => c.type === type);
+}

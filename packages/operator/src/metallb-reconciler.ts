@@ -15,7 +15,14 @@ import {
   type MetalLBObserved,
   type ResourceEvent,
 } from './conditions.js';
-import { describeObject, isOwnedBy, objectId, OWNED_KINDS, staleObjects } from './owned-objects.js';
+import {
+  appliedBy,
+  describeObject,
+  isOwnedBy,
+  objectId,
+  OWNED_KINDS,
+  staleObjects,
+} from './owned-objects.js';
 import type { Renderer } from './render-input.js';
 
 /** What the reconciler writes through. */
@@ -94,7 +101,7 @@ export class MetalLBReconciler {
     );
     const existing = [...this.deps.caches.owned.values()].flatMap((c) => c.list());
     const failures = [...outcome.failures];
-    for (const stale of staleObjects(rendered, existing, owner)) {
+    for (const stale of staleObjects(rendered, existing, owner, FIELD_MANAGERS.operator)) {
       const failure = await this.deleteObject(stale, logger);
       if (failure) failures.push(failure);
       else record.delete(objectId(stale));
@@ -177,7 +184,7 @@ export class MetalLBReconciler {
     const errors: string[] = [];
     for (const kind of OWNED_KINDS.filter((k) => !k.namespaced)) {
       for (const obj of this.deps.caches.owned.get(kind.kind)?.list() ?? []) {
-        if (!isOwnedBy(obj, owner)) continue;
+        if (!isOwnedBy(obj, owner) || !appliedBy(obj, FIELD_MANAGERS.operator)) continue;
         const failure = await this.deleteObject(obj, logger);
         if (failure) errors.push(`${failure.object}: ${failure.error}`);
       }

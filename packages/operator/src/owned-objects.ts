@@ -78,14 +78,29 @@ export function isOwnedBy(
   );
 }
 
-/** Objects that belong to `owner` but are not rendered any more: they are to be deleted. */
+/**
+ * Whether `manager` server-side applied fields of `obj` (its managedFields say so). Objects that
+ * others made for the same owner (a Secret the controller creates, the webhook's certificate) are
+ * not ours to delete.
+ */
+export function appliedBy(obj: KubeObject, manager: string): boolean {
+  const fields = (obj.metadata as { managedFields?: { manager?: string; operation?: string }[] } | undefined)
+    ?.managedFields;
+  return (fields ?? []).some((f) => f.manager === manager && f.operation === 'Apply');
+}
+
+/**
+ * Objects that belong to `owner` and that `manager` applied, but are not rendered any more:
+ * they are to be deleted.
+ */
 export function staleObjects(
   rendered: readonly KubeObject[],
   existing: readonly KubeObject[],
   owner: Owner,
+  manager: string,
 ): KubeObject[] {
   const wanted = new Set(rendered.map(objectId));
-  return existing.filter((o) => isOwnedBy(o, owner) && !wanted.has(objectId(o)));
+  return existing.filter((o) => isOwnedBy(o, owner) && appliedBy(o, manager) && !wanted.has(objectId(o)));
 }
 
 /**
@@ -95,7 +110,8 @@ export function staleObjects(
  * a list must hold at least the wanted items, in order.
  */
 export function firstDifference(wanted: unknown, actual: unknown, path = ''): string | undefined {
-  // The API server leaves empty lists and maps out of what it returns.
+  // The API server leaves empty lists and maps, and zero values of optional fields, out of what
+  // it returns.
   if (actual === undefined && isEmpty(wanted)) return undefined;
   if (Array.isArray(wanted)) {
     if (!Array.isArray(actual) || actual.length < wanted.length) return path || '(root)';
@@ -119,5 +135,8 @@ export function firstDifference(wanted: unknown, actual: unknown, path = ''): st
 
 const isEmpty = (v: unknown): boolean =>
   v === null ||
+  v === '' ||
+  v === false ||
+  v === 0 ||
   (Array.isArray(v) && v.length === 0) ||
   (typeof v === 'object' && v !== null && Object.keys(v).length === 0);

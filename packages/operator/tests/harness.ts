@@ -25,8 +25,12 @@ export class ApplyingFakeKube extends FakeKube {
       namespace: obj.metadata?.namespace,
       name: obj.metadata?.name,
     };
-    if (!this.find(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!)) return this.create(obj);
-    return this.patch<T>(ref, obj, { type: 'apply', fieldManager: opts.fieldManager, force: true });
+    const managed = {
+      ...obj,
+      metadata: { ...obj.metadata, managedFields: [{ manager: opts.fieldManager, operation: 'Apply' }] },
+    };
+    if (!this.find(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!)) return this.create(managed);
+    return this.patch<T>(ref, managed, { type: 'apply', fieldManager: opts.fieldManager, force: true });
   }
 }
 

@@ -3,23 +3,28 @@ import type { KubeObject } from '@metallb-ts/k8s-runtime';
 import { describeObject, firstDifference, isOwnedBy, objectId, staleObjects } from '../src/owned-objects.js';
 
 const owner = { namespace: 'metallb-system', name: 'metallb', uid: 'u1' };
-const ownedSa = (name: string, uid = 'u1'): KubeObject => ({
-  apiVersion: 'v1',
-  kind: 'ServiceAccount',
-  metadata: {
-    name,
-    namespace: 'metallb-system',
-    ownerReferences: [{ apiVersion: 'metallb.io/v1beta1', kind: 'MetalLB', name: 'metallb', uid }],
-  },
-});
-const labelledRole = (name: string, ownerName = 'metallb'): KubeObject => ({
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: {
-    name,
-    labels: { 'metallb.io/owner-name': ownerName, 'metallb.io/owner-namespace': 'metallb-system' },
-  },
-});
+const applied = [{ manager: 'metallb-operator', operation: 'Apply' }];
+const ownedSa = (name: string, uid = 'u1', managedFields = applied): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      managedFields,
+      name,
+      namespace: 'metallb-system',
+      ownerReferences: [{ apiVersion: 'metallb.io/v1beta1', kind: 'MetalLB', name: 'metallb', uid }],
+    },
+  }) as KubeObject;
+const labelledRole = (name: string, ownerName = 'metallb'): KubeObject =>
+  ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {
+      managedFields: applied,
+      name,
+      labels: { 'metallb.io/owner-name': ownerName, 'metallb.io/owner-namespace': 'metallb-system' },
+    },
+  }) as KubeObject;
 
 describe('firstDifference', () => {
   it.each([
@@ -35,6 +40,12 @@ describe('firstDifference', () => {
     ['a shorter list', { l: [1, 2] }, { l: [1] }, 'l'],
     ['extra list items at the end do not count', { l: [1] }, { l: [1, 2] }, undefined],
     ['empty list left out by the server', { l: [], m: {} }, {}, undefined],
+    [
+      'zero values left out by the server',
+      { env: [{ name: 'X', value: '' }], b: false },
+      { env: [{ name: 'X' }] },
+      undefined,
+    ],
     ['number vs string', { p: 7472 }, { p: '7472' }, 'p'],
     ['object vs scalar', { a: { b: 1 } }, { a: 'x' }, 'a'],
   ])('%s', (_name, wanted, actual, want) => {
@@ -52,10 +63,19 @@ describe('ownership', () => {
     expect(isOwnedBy(ownedSa('a', 'whatever'), { namespace: 'metallb-system', name: 'metallb' })).toBe(true);
   });
 
-  it('stale: owned and not rendered; unowned objects are never stale', () => {
-    const existing = [ownedSa('keep'), ownedSa('gone'), labelledRole('old'), ownedSa('foreign', 'x')];
+  it('stale: owned, applied by us and not rendered; unowned or made by others never', () => {
+    const byController = ownedSa('memberlist', 'u1', [
+      { manager: 'metallb-controller', operation: 'Update' },
+    ]);
+    const existing = [
+      ownedSa('keep'),
+      ownedSa('gone'),
+      labelledRole('old'),
+      ownedSa('foreign', 'x'),
+      byController,
+    ];
     const rendered = [ownedSa('keep')];
-    expect(staleObjects(rendered, existing, owner).map(describeObject)).toEqual([
+    expect(staleObjects(rendered, existing, owner, 'metallb-operator').map(describeObject)).toEqual([
       'ServiceAccount metallb-system/gone',
       'ClusterRole old',
     ]);

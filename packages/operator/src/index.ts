@@ -40,4 +40,4 @@ export {
   type ReconcilerDeps,
 } from './metallb-reconciler.js';
 export { Operator, type OperatorApi, type OperatorDeps } from './operator.js';
-export type { RenderInput, Renderer } from './render-input.js';
+export type { RenderInput, RenderOwner, Renderer } from './render-input.js';

@@ -57,6 +57,7 @@ const operator = new Operator({
   namespace: settings.namespace,
   render: renderer,
   images: { controller: settings.controllerImage, speaker: settings.speakerImage },
+  version,
 });
 const abort = new AbortController();
 let shuttingDown = false;

@@ -46,6 +46,8 @@ export interface ReconcilerDeps {
   readonly namespace: string;
   readonly render: Renderer;
   readonly images: { readonly controller: string; readonly speaker: string };
+  /** The operator's version, rendered into the `app.kubernetes.io/version` labels. */
+  readonly version: string;
   readonly now?: () => Date;
   /** How soon to look again while the components roll out. Default 5 s. */
   readonly progressRecheckMs?: number;
@@ -89,9 +91,15 @@ export class MetalLBReconciler {
   }
 
   private async deploy(metallb: MetalLB, logger: Logger): Promise<SyncResult> {
-    const { namespace, images } = this.deps;
+    const { namespace, images, version } = this.deps;
     const owner = { namespace, name: METALLB_RESOURCE_NAME, uid: metallb.metadata.uid ?? '' };
-    const rendered = this.deps.render({ namespace, metallb, images });
+    const rendered = this.deps.render({
+      namespace,
+      spec: metallb.spec ?? {},
+      images,
+      version,
+      owner: { apiVersion: metallb.apiVersion ?? `${GROUP}/v1beta1`, kind: 'MetalLB', ...owner },
+    });
     const record = this.applied.get(this.primaryKey) ?? new Map<string, string>();
     this.applied.set(this.primaryKey, record);
     const outcome = await applyObjects(

@@ -19,6 +19,7 @@ export interface OperatorDeps {
   readonly namespace: string;
   readonly render: Renderer;
   readonly images: { readonly controller: string; readonly speaker: string };
+  readonly version: string;
   readonly now?: () => Date;
   readonly progressRecheckMs?: number;
 }

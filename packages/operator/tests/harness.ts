@@ -41,7 +41,7 @@ const meta = (input: RenderInput, name: string, namespaced = true) => ({
     [LABELS.name]: APP_NAME,
     ...(namespaced
       ? {}
-      : { [LABELS.ownerName]: input.metallb.metadata.name, [LABELS.ownerNamespace]: input.namespace }),
+      : { [LABELS.ownerName]: input.owner!.name, [LABELS.ownerNamespace]: input.namespace }),
   },
   ...(namespaced
     ? {
@@ -49,8 +49,8 @@ const meta = (input: RenderInput, name: string, namespaced = true) => ({
           {
             apiVersion: 'metallb.io/v1beta1',
             kind: 'MetalLB',
-            name: input.metallb.metadata.name,
-            uid: input.metallb.metadata.uid!,
+            name: input.owner!.name,
+            uid: input.owner!.uid,
             controller: true,
           },
         ],
@@ -61,7 +61,7 @@ const meta = (input: RenderInput, name: string, namespaced = true) => ({
 /** A renderer in the shape of the real one: accounts, RBAC, the two workloads; `extra` adds one. */
 export function fakeRenderer(opts: { extra?: () => boolean } = {}) {
   return (input: RenderInput): KubeObject[] => {
-    const env = [{ name: 'LOG_LEVEL', value: input.metallb.spec.logLevel ?? 'info' }];
+    const env = [{ name: 'LOG_LEVEL', value: input.spec.logLevel ?? 'info' }];
     const out: KubeObject[] = [
       {
         apiVersion: 'v1',
@@ -109,8 +109,15 @@ export function metallb(name: string, spec: MetalLB['spec'] = {}, generation = 1
   };
 }
 
-export function startOperator(opts: { extra?: () => boolean } = {}) {
-  const kube = new ApplyingFakeKube();
+export function startOperator(
+  opts: {
+    extra?: () => boolean;
+    kube?: ApplyingFakeKube;
+    images?: { controller: string; speaker: string };
+    version?: string;
+  } = {},
+) {
+  const kube = opts.kube ?? new ApplyingFakeKube();
   const abort = new AbortController();
   const operator = new Operator({
     kube,
@@ -118,7 +125,8 @@ export function startOperator(opts: { extra?: () => boolean } = {}) {
     logger: silentLogger,
     namespace: NS,
     render: fakeRenderer(opts),
-    images: { controller: 'ctl:1', speaker: 'spk:1' },
+    images: opts.images ?? { controller: 'ctl:1', speaker: 'spk:1' },
+    version: opts.version ?? '0.1.0',
     progressRecheckMs: 20,
   });
   return {

@@ -204,6 +204,26 @@ describe('Operator on FakeKube', () => {
     expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeDefined();
   });
 
+  it('a new operator version re-renders with its images and rolls both workloads (no repair told)', async () => {
+    h = startOperator();
+    h.kube.put(metallb('metallb'));
+    await h.start();
+    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
+    const kube = h.kube;
+    await h.stop();
+    h = startOperator({ kube, images: { controller: 'ctl:2', speaker: 'spk:2' }, version: '0.2.0' });
+    await h.start();
+    const image = (kind: string, name: string) =>
+      (kube.find(kind, NS, name) as { spec: { template: { spec: { containers: { image: string }[] } } } })
+        .spec.template.spec.containers[0]!.image;
+    await until(() => image('DaemonSet', 'speaker') === 'spk:2', 'speaker image');
+    expect(image('Deployment', 'controller')).toBe('ctl:2');
+    expect(
+      (kube.find('DaemonSet', NS, 'speaker') as { spec: { updateStrategy: unknown } }).spec.updateStrategy,
+    ).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    expect(eventsOn(kube, 'metallb').filter((e) => e.includes('Repaired'))).toEqual([]);
+  });
+
   it('settles: once rolled out, nothing is applied or written again', async () => {
     h = startOperator();
     h.kube.put(metallb('metallb'));

@@ -20,6 +20,7 @@ import { labNode } from './topology.js';
 /** Entry points of the components (the component owners build them with `pnpm build`). */
 export const CONTROLLER_MAIN = join(repoRoot, 'packages', 'controller', 'dist', 'main.js');
 export const SPEAKER_MAIN = join(repoRoot, 'packages', 'speaker', 'dist', 'main.js');
+export const OPERATOR_MAIN = join(repoRoot, 'packages', 'operator', 'dist', 'main.js');
 export const SPEAKER_METRICS_PORT = 7472;
 /** Interfaces a lab speaker must ignore: loopback, the management link and the VIP holder. */
 export const LAB_INTERFACE_EXCLUDE = '^lo$,^mgmt.*,^kube-ipvs.*';
@@ -27,6 +28,7 @@ export const LAB_INTERFACE_EXCLUDE = '^lo$,^mgmt.*,^kube-ipvs.*';
 export type StartResult = { ok: true; value: ProcessRecord } | { ok: false; error: string };
 
 export const controllerName = 'controller';
+export const operatorName = 'operator';
 export const speakerName = (node: string): string => `speaker-${node}`;
 
 export function logFile(dir: string, name: string): string {
@@ -84,6 +86,39 @@ export async function startController(
     logFile(dir, controllerName),
     { env, cwd: repoRoot },
   );
+  return { ok: true, value: rec };
+}
+
+/**
+ * Starts the operator on the host as ServiceAccount metallb-system/operator (its RBAC must be
+ * applied first). `o.env` sets e.g. METRICS_PORT, CONTROLLER_IMAGE, SPEAKER_IMAGE.
+ */
+export async function startOperator(
+  cp: ControlPlane,
+  dir: string,
+  o: ComponentOptions = {},
+): Promise<StartResult> {
+  if (!existsSync(OPERATOR_MAIN))
+    return {
+      ok: false,
+      error: `${OPERATOR_MAIN} is missing: build it (pnpm --filter @metallb-ts/operator... build)`,
+    };
+  const kubeconfig = await serviceAccountKubeconfig(cp, INSTALL_NAMESPACE, 'operator', cp.server.local);
+  const env = {
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    METALLB_NAMESPACE: INSTALL_NAMESPACE,
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: String(await freePort()),
+    WEBHOOK_PORT: String(await freePort()),
+    POD_NAME: `${operatorName}-${process.pid}`,
+    LOG_LEVEL: o.logLevel ?? 'debug',
+    ...o.env,
+  };
+  const rec = startProcess(dir, operatorName, [process.execPath, OPERATOR_MAIN], logFile(dir, operatorName), {
+    env,
+    cwd: repoRoot,
+  });
   return { ok: true, value: rec };
 }
 

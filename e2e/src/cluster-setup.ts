@@ -1,10 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_NAMESPACE } from '@metallb-ts/manifests';
 import type { ControlPlane } from './control-plane.js';
 import { repoRoot } from './paths.js';
 import { waitFor } from './wait-for.js';
 
-export const INSTALL_NAMESPACE = 'metallb-system';
+/** The lab installs where MetalLB does (config/rbac is generated for this namespace). */
+export const INSTALL_NAMESPACE = DEFAULT_NAMESPACE;
 export const crdDir = join(repoRoot, 'config', 'crds');
 export const rbacDir = join(repoRoot, 'config', 'rbac');
 
@@ -18,7 +20,8 @@ function yamlFiles(dir: string): string[] {
 
 /**
  * Applies the CRDs (`config/crds/*.yaml`, when that folder exists) and waits until they are
- * served, then the RBAC (`config/rbac/*.yaml`). Returns the names of the files applied.
+ * served, then the namespace and the controller's and speaker's RBAC (`config/rbac/*.yaml`).
+ * Both are generated from packages/manifests. Returns the names of the files applied.
  */
 export async function applyClusterManifests(
   cp: ControlPlane,

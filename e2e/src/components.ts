@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import {
+  COMPONENTS,
+  CONTROLLER_SETTINGS,
+  METRICS_PORT,
+  OPERATOR_SETTINGS,
+  settingsProcessEnv,
+  SPEAKER_SETTINGS,
+  type SettingLogLevel,
+  type SettingValues,
+} from '@metallb-ts/manifests';
 import type { ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE } from './cluster-setup.js';
 import { serviceAccountKubeconfig } from './credentials.js';
@@ -21,9 +31,10 @@ import { labNode } from './topology.js';
 export const CONTROLLER_MAIN = join(repoRoot, 'packages', 'controller', 'dist', 'main.js');
 export const SPEAKER_MAIN = join(repoRoot, 'packages', 'speaker', 'dist', 'main.js');
 export const OPERATOR_MAIN = join(repoRoot, 'packages', 'operator', 'dist', 'main.js');
-export const SPEAKER_METRICS_PORT = 7472;
+/** Each speaker serves its metrics on its node's management address, on the usual port. */
+export const SPEAKER_METRICS_PORT = METRICS_PORT;
 /** Interfaces a lab speaker must ignore: loopback, the management link and the VIP holder. */
-export const LAB_INTERFACE_EXCLUDE = '^lo$,^mgmt.*,^kube-ipvs.*';
+export const LAB_INTERFACE_EXCLUDE: readonly RegExp[] = [/^lo$/, /^mgmt.*/, /^kube-ipvs.*/];
 
 export type StartResult = { ok: true; value: ProcessRecord } | { ok: false; error: string };
 
@@ -48,10 +59,53 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The controller's settings by name (`CONTROLLER_SETTINGS`), e.g. `{ metricsPort: 9000 }`. */
+export type ControllerSettings = Partial<SettingValues<(typeof CONTROLLER_SETTINGS)['defs']>>;
+/** The speaker's settings by name (`SPEAKER_SETTINGS`), e.g. `{ membershipLeaseMs: 6000 }`. */
+export type SpeakerSettings = Partial<SettingValues<(typeof SPEAKER_SETTINGS)['defs']>>;
+
 export interface ComponentOptions {
-  /** Extra environment (e.g. MEMBERSHIP_LEASE_MS) merged over the lab's. */
-  readonly env?: Record<string, string>;
-  readonly logLevel?: string;
+  /** Controller settings over the lab's. */
+  readonly controller?: ControllerSettings;
+  /** Settings of every speaker over the lab's. */
+  readonly speaker?: SpeakerSettings;
+  /** Both components' log level (default debug). */
+  readonly logLevel?: SettingLogLevel;
+}
+
+/**
+ * The controller's process environment: the lab's settings (its namespace, metrics on a port of
+ * 127.0.0.1, debug logs), then `o`'s, written by the controller's own settings definition.
+ */
+export function controllerEnv(
+  namespace: string,
+  metricsPort: number,
+  o: ComponentOptions = {},
+): Record<string, string> {
+  return settingsProcessEnv(CONTROLLER_SETTINGS, {
+    namespace,
+    metricsHost: '127.0.0.1',
+    metricsPort,
+    logLevel: o.logLevel ?? 'debug',
+    ...o.controller,
+  });
+}
+
+/** A speaker's process environment, likewise: its node, metrics on its management address. */
+export function speakerEnv(
+  namespace: string,
+  node: { name: string; mgmtIp: string },
+  o: ComponentOptions = {},
+): Record<string, string> {
+  return settingsProcessEnv(SPEAKER_SETTINGS, {
+    namespace,
+    nodeName: node.name,
+    metricsHost: node.mgmtIp,
+    metricsPort: SPEAKER_METRICS_PORT,
+    interfaceExclude: LAB_INTERFACE_EXCLUDE,
+    logLevel: o.logLevel ?? 'debug',
+    ...o.speaker,
+  });
 }
 
 /**
@@ -68,17 +122,14 @@ export async function startController(
       ok: false,
       error: `${CONTROLLER_MAIN} is missing: build it (pnpm --filter @metallb-ts/controller... build)`,
     };
-  const kubeconfig = await serviceAccountKubeconfig(cp, INSTALL_NAMESPACE, 'controller', cp.server.local);
-  const port = await freePort();
-  const env = {
-    ...process.env,
-    KUBECONFIG: kubeconfig,
-    METALLB_NAMESPACE: INSTALL_NAMESPACE,
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: String(port),
-    LOG_LEVEL: o.logLevel ?? 'debug',
-    ...o.env,
-  };
+  const kubeconfig = await serviceAccountKubeconfig(
+    cp,
+    INSTALL_NAMESPACE,
+    COMPONENTS.controller.serviceAccount,
+    cp.server.local,
+  );
+  const port = o.controller?.metricsPort ?? (await freePort());
+  const env = { ...process.env, KUBECONFIG: kubeconfig, ...controllerEnv(INSTALL_NAMESPACE, port, o) };
   const rec = startProcess(
     dir,
     controllerName,
@@ -89,34 +140,40 @@ export async function startController(
   return { ok: true, value: rec };
 }
 
+/** The operator's settings by name (`OPERATOR_SETTINGS`), e.g. `{ speakerImage: 'x:1' }`. */
+export type OperatorSettings = Partial<SettingValues<(typeof OPERATOR_SETTINGS)['defs']>>;
+
 /**
- * Starts the operator on the host as ServiceAccount metallb-system/operator (its RBAC must be
- * applied first). `o.env` sets e.g. METRICS_PORT, CONTROLLER_IMAGE, SPEAKER_IMAGE.
+ * Starts the operator on the host as ServiceAccount metallb-system/operator (apply its RBAC
+ * first), metrics and webhook on free ports of 127.0.0.1, then `settings` over those.
  */
 export async function startOperator(
   cp: ControlPlane,
   dir: string,
-  o: ComponentOptions = {},
+  settings: OperatorSettings = {},
 ): Promise<StartResult> {
   if (!existsSync(OPERATOR_MAIN))
     return {
       ok: false,
       error: `${OPERATOR_MAIN} is missing: build it (pnpm --filter @metallb-ts/operator... build)`,
     };
-  const kubeconfig = await serviceAccountKubeconfig(cp, INSTALL_NAMESPACE, 'operator', cp.server.local);
-  const env = {
-    ...process.env,
-    KUBECONFIG: kubeconfig,
-    METALLB_NAMESPACE: INSTALL_NAMESPACE,
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: String(await freePort()),
-    WEBHOOK_PORT: String(await freePort()),
-    POD_NAME: `${operatorName}-${process.pid}`,
-    LOG_LEVEL: o.logLevel ?? 'debug',
-    ...o.env,
-  };
+  const kubeconfig = await serviceAccountKubeconfig(
+    cp,
+    INSTALL_NAMESPACE,
+    COMPONENTS.operator.serviceAccount,
+    cp.server.local,
+  );
+  const processEnv = settingsProcessEnv(OPERATOR_SETTINGS, {
+    namespace: INSTALL_NAMESPACE,
+    metricsHost: '127.0.0.1',
+    metricsPort: await freePort(),
+    webhookPort: await freePort(),
+    podName: `${operatorName}-${process.pid}`,
+    logLevel: 'debug',
+    ...settings,
+  });
   const rec = startProcess(dir, operatorName, [process.execPath, OPERATOR_MAIN], logFile(dir, operatorName), {
-    env,
+    env: { ...process.env, KUBECONFIG: kubeconfig, ...processEnv },
     cwd: repoRoot,
   });
   return { ok: true, value: rec };
@@ -138,18 +195,13 @@ export async function startSpeaker(
       error: `${SPEAKER_MAIN} is missing: build it (pnpm --filter @metallb-ts/speaker... build)`,
     };
   const n = labNode(node);
-  const kubeconfig = await serviceAccountKubeconfig(cp, INSTALL_NAMESPACE, 'speaker', cp.server.lab);
-  const env = {
-    ...process.env,
-    KUBECONFIG: kubeconfig,
-    METALLB_NAMESPACE: INSTALL_NAMESPACE,
-    NODE_NAME: n.name,
-    METRICS_HOST: n.mgmtIp,
-    METRICS_PORT: String(SPEAKER_METRICS_PORT),
-    METALLB_INTERFACE_EXCLUDE: LAB_INTERFACE_EXCLUDE,
-    LOG_LEVEL: o.logLevel ?? 'debug',
-    ...o.env,
-  };
+  const kubeconfig = await serviceAccountKubeconfig(
+    cp,
+    INSTALL_NAMESPACE,
+    COMPONENTS.speaker.serviceAccount,
+    cp.server.lab,
+  );
+  const env = { ...process.env, KUBECONFIG: kubeconfig, ...speakerEnv(INSTALL_NAMESPACE, n, o) };
   // `ip netns exec` execs the program, so the recorded PID is the speaker's own.
   const rec = startProcess(
     dir,

@@ -54,7 +54,7 @@ export class ControllerHarness {
   async start(): Promise<void> {
     this.metricsPort = await freePort();
     const r = await startController(this.cp, this.dir, {
-      env: { METRICS_PORT: String(this.metricsPort) },
+      controller: { metricsPort: this.metricsPort },
       logLevel: 'debug',
     });
     if (!r.ok) throw new Error(r.error);

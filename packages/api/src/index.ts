@@ -35,7 +35,6 @@ export { buildConfig, l2AnnouncementFor } from './build-config.js';
 export type { Config, L2Rule, ObjectError, PoolObjectKind, PoolObjects } from './build-config.js';
 export { crds, crdFileName, ADDRESS_PATTERN } from './crds.js';
 export type { Schema } from './crds.js';
-export { renderCrdFiles, GENERATED_HEADER } from './crd-yaml.js';
 export { LastGoodConfig, configInputChanged, type ConfigUpdate } from './last-good-config.js';
 export { poolOfAddress } from './pool-of-address.js';
 export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';

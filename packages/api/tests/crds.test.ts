@@ -1,12 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { ADDRESS_PATTERN, crds, renderCrdFiles } from '../src/index.js';
+import { ADDRESS_PATTERN, crds } from '../src/index.js';
 import type { Schema } from '../src/index.js';
-
-const crdDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../config/crds');
 
 interface Version {
   name: string;
@@ -23,24 +17,6 @@ interface Crd {
 
 const all = crds() as unknown as Crd[];
 const byKind = (kind: string): Crd => all.find((c) => c.spec.names.kind === kind)!;
-
-describe('committed CRD YAML', () => {
-  it('matches what the generator writes (run `pnpm --filter @metallb-ts/api gen:crds` if this fails)', () => {
-    const expected = renderCrdFiles();
-    const committed = readdirSync(crdDir).filter((f) => f.startsWith('metallb.io_'));
-    expect(committed.sort()).toEqual([...expected.keys()].sort());
-    for (const [name, content] of expected) expect(readFileSync(join(crdDir, name), 'utf8')).toBe(content);
-  });
-
-  it('carries a do-not-edit header and parses back to the CRD objects', () => {
-    for (const [name, content] of renderCrdFiles()) {
-      expect(content.startsWith('# Generated')).toBe(true);
-      expect(content).toContain('DO NOT EDIT');
-      const crd = parse(content) as Crd;
-      expect(`metallb.io_${crd.spec.names.plural}.yaml`).toBe(name);
-    }
-  });
-});
 
 describe('crds()', () => {
   it('defines the five kinds in group metallb.io', () => {

@@ -78,5 +78,30 @@ export const WEBHOOK = {
   servicePort: 443,
 } as const;
 
+/** A kind the webhook validates: its plural, the path it is served on and the webhook's name. */
+export interface ValidatedKind {
+  readonly kind: string;
+  readonly plural: string;
+  /** `/validate-<kind in lower case>`. */
+  readonly path: string;
+  /** The webhook's name in the configuration (must be unique and look like a domain name). */
+  readonly webhook: string;
+}
+
+const validated = (kind: string, plural: string): ValidatedKind => ({
+  kind,
+  plural,
+  path: `/validate-${kind.toLowerCase()}`,
+  webhook: `${kind.toLowerCase()}validationwebhook.metallb.io`,
+});
+
+/** What the validating webhook checks at admission (CREATE and UPDATE). */
+export const VALIDATED_KINDS: readonly ValidatedKind[] = [
+  validated('MetalLB', 'metallbs'),
+  validated('IPAddressPool', 'ipaddresspools'),
+  validated('AddressPool', 'addresspools'),
+  validated('L2Advertisement', 'l2advertisements'),
+];
+
 /** Ports every component serves `/metrics`, `/healthz`, `/readyz` on (MetalLB's 7472). */
 export const METRICS_PORT = 7472;

@@ -5,7 +5,7 @@ import { KubeError, silentLogger, type KubeObject, recorder } from '@metallb-ts/
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { APP_NAME, COMPONENTS, LABELS } from '@metallb-ts/manifests';
 import { Operator } from '../src/operator.js';
-import type { RenderInput } from '../src/render-input.js';
+import type { Renderer, RenderInput } from '../src/render-input.js';
 
 export const NS = 'metallb-system';
 
@@ -112,6 +112,7 @@ export function metallb(name: string, spec: MetalLB['spec'] = {}, generation = 1
 export function startOperator(
   opts: {
     extra?: () => boolean;
+    render?: Renderer;
     kube?: ApplyingFakeKube;
     images?: { controller: string; speaker: string };
     version?: string;
@@ -124,7 +125,7 @@ export function startOperator(
     events: recorder(kube, { component: COMPONENTS.operator.eventSource }),
     logger: silentLogger,
     namespace: NS,
-    render: fakeRenderer(opts),
+    render: opts.render ?? fakeRenderer(opts),
     images: opts.images ?? { controller: 'ctl:1', speaker: 'spk:1' },
     version: opts.version ?? '0.1.0',
     progressRecheckMs: 20,

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '@metallb-ts/k8s-runtime';
 import { until } from '@metallb-ts/k8s-runtime/testing';
+import { renderComponents } from '@metallb-ts/manifests';
 import { condition, eventsOn, metallb, NS, startOperator } from './harness.js';
 
 type Harness = ReturnType<typeof startOperator>;
@@ -34,6 +35,51 @@ const rolledOut = (h: Harness) => {
 };
 
 describe('Operator on FakeKube', () => {
+  it('with the real renderer: every object of renderComponents applied, owned or labelled for MetalLB/metallb', async () => {
+    h = startOperator({ render: renderComponents });
+    h.kube.put(metallb('metallb', { logLevel: 'warn' }));
+    await h.start();
+    const want = renderComponents({
+      namespace: NS,
+      spec: { logLevel: 'warn' },
+      images: { controller: 'ctl:1', speaker: 'spk:1' },
+      version: '0.1.0',
+    });
+    const present = () => want.filter((o) => h!.kube.find(o.kind, o.metadata.namespace, o.metadata.name));
+    await until(() => present().length === want.length, 'every rendered object');
+    for (const o of want) {
+      const got = h.kube.find(o.kind, o.metadata.namespace, o.metadata.name)!;
+      if (o.metadata.namespace)
+        expect(got.metadata?.ownerReferences).toEqual([
+          expect.objectContaining({ kind: 'MetalLB', name: 'metallb', uid: 'uid-metallb', controller: true }),
+        ]);
+      else
+        expect(got.metadata?.labels).toMatchObject({
+          'metallb.io/owner-name': 'metallb',
+          'metallb.io/owner-namespace': NS,
+        });
+    }
+    expect(env(h.kube.find('DaemonSet', NS, 'speaker'))?.find((e) => e.name === 'LOG_LEVEL')?.value).toBe(
+      'warn',
+    );
+    expect(
+      (
+        h.kube.find('DaemonSet', NS, 'speaker') as {
+          spec: { template: { spec: { containers: { image: string }[] } } };
+        }
+      ).spec.template.spec.containers[0]!.image,
+    ).toBe('spk:1');
+    // Nothing differs afterwards: a second pass applies nothing.
+    const applies = h.kube.applies.length;
+    h.kube.put(metallb('metallb', { logLevel: 'warn' }));
+    await until(
+      () => h!.kube.calls.filter((c) => c.startsWith('patch MetalLB')).length >= 1,
+      'status written',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.kube.applies.length).toBe(applies);
+  });
+
   it('deploys MetalLB/metallb: every rendered object, namespaced ones owned by it, and Progressing', async () => {
     h = startOperator();
     h.kube.put(metallb('metallb'));

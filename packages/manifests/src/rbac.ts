@@ -1,0 +1,367 @@
+// What each component may do, as data: every rule says why it exists. The ServiceAccounts,
+// (Cluster)Roles and bindings are rendered from these, for the operator to apply, for
+// `config/rbac/` (the lab) and for the operator's own install.
+import { GROUP } from '@metallb-ts/api';
+import { componentMeta } from './labels.js';
+import { COMPONENTS, WEBHOOK, type ComponentName } from './names.js';
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  KubeObject,
+  PolicyRule,
+  Role,
+  RoleBinding,
+  RoleRef,
+  ServiceAccount,
+} from './objects.js';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+
+/** A rule and the one line that says why the component needs it. */
+export interface Rule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly Verb[];
+  /** Limits every verb to these object names (`list`, `watch` and `create` cannot be limited). */
+  readonly resourceNames?: readonly string[];
+  readonly why: string;
+}
+
+/** Cluster-wide rules (ClusterRole) and rules in the install namespace (Role). */
+export interface ComponentRules {
+  readonly cluster: readonly Rule[];
+  readonly namespaced: readonly Rule[];
+}
+
+const VERB_ORDER: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+const READ: Verb[] = ['get', 'list', 'watch'];
+const WRITE: Verb[] = ['create', 'update', 'patch', 'delete'];
+const EVENTS: Verb[] = ['create', 'patch', 'update'];
+const STATUS: Verb[] = ['update', 'patch'];
+
+const rule = (
+  apiGroups: string[],
+  resources: string[],
+  verbs: Verb[],
+  why: string,
+  resourceNames?: string[],
+): Rule => ({ apiGroups, resources, verbs, why, ...(resourceNames ? { resourceNames } : {}) });
+
+const eventRules = (who: string): Rule[] => [
+  rule([''], ['events'], EVENTS, `${who} records events (core API)`),
+  rule(['events.k8s.io'], ['events'], EVENTS, `${who} records events (events.k8s.io API)`),
+];
+
+/** The controller assigns addresses; it never touches Pods, Nodes, EndpointSlices or Secrets. */
+export const CONTROLLER_RULES: ComponentRules = {
+  cluster: [
+    rule(
+      [''],
+      ['services'],
+      [...READ, 'update', 'patch'],
+      'watches Services and writes its annotations on them',
+    ),
+    rule([''], ['services/status'], STATUS, "writes the assigned address into a Service's status"),
+    ...eventRules('the controller'),
+    rule([''], ['namespaces'], READ, "matches pools' serviceAllocation namespace selectors"),
+  ],
+  namespaced: [
+    rule([GROUP], ['ipaddresspools', 'addresspools', 'l2advertisements'], READ, 'reads the configuration'),
+    rule(
+      [GROUP],
+      ['ipaddresspools', 'addresspools'],
+      ['patch'],
+      "records a pool's last valid spec in an annotation, so a restart keeps serving it",
+    ),
+    rule(
+      [GROUP],
+      ['ipaddresspools/status', 'addresspools/status', 'l2advertisements/status'],
+      STATUS,
+      'reports whether each object is valid and how many addresses a pool has in use',
+    ),
+    rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update', 'patch'], 'leader election'),
+  ],
+};
+
+/** The speaker elects and announces: read-only on the cluster, writes only its own objects. */
+export const SPEAKER_RULES: ComponentRules = {
+  cluster: [
+    rule(
+      [''],
+      ['services', 'endpoints', 'nodes', 'namespaces'],
+      READ,
+      'which Services to announce, on which Nodes, with which ready endpoints',
+    ),
+    rule(
+      ['discovery.k8s.io'],
+      ['endpointslices'],
+      READ,
+      'whether a Service has a ready endpoint on this node',
+    ),
+    ...eventRules('the speaker'),
+  ],
+  namespaced: [
+    rule([GROUP], ['ipaddresspools', 'addresspools', 'l2advertisements'], READ, 'reads the configuration'),
+    rule([GROUP], ['servicel2statuses'], [...READ, ...WRITE], 'publishes which node announces which Service'),
+    rule([GROUP], ['servicel2statuses/status'], STATUS, 'fills in the status of its ServiceL2Status objects'),
+    rule(
+      ['coordination.k8s.io'],
+      ['leases'],
+      [...READ, ...WRITE],
+      'membership leases: one per speaker, renewed while alive, removed on shutdown',
+    ),
+  ],
+};
+
+/** What the operator itself does, before the rights it must hold to grant the components theirs. */
+export const OPERATOR_OWN_RULES: ComponentRules = {
+  cluster: [
+    rule(
+      ['rbac.authorization.k8s.io'],
+      ['clusterroles', 'clusterrolebindings'],
+      ['create', 'list', 'watch'],
+      "creates the components' ClusterRoles and bindings and watches them for drift",
+    ),
+    rule(
+      ['rbac.authorization.k8s.io'],
+      ['clusterroles', 'clusterrolebindings'],
+      ['get', 'patch', 'update', 'delete'],
+      "applies and removes the components' ClusterRoles and bindings, and no others",
+      [COMPONENTS.controller.clusterRole, COMPONENTS.speaker.clusterRole],
+    ),
+    rule(
+      ['admissionregistration.k8s.io'],
+      ['validatingwebhookconfigurations'],
+      ['list', 'watch'],
+      'watches its webhook configuration',
+    ),
+    rule(
+      ['admissionregistration.k8s.io'],
+      ['validatingwebhookconfigurations'],
+      ['get', 'patch', 'update'],
+      'patches the CA bundle into its own webhook configuration, and no other',
+      [WEBHOOK.configuration],
+    ),
+    rule(
+      ['apps'],
+      ['deployments'],
+      ['list', 'watch'],
+      'detects keepalived IP failover (ipfailover) in any namespace',
+    ),
+  ],
+  namespaced: [
+    rule([GROUP], ['metallbs'], READ, 'reconciles the MetalLB resource'),
+    rule([GROUP], ['metallbs/status'], STATUS, 'reports Available, Progressing, Degraded and Upgradeable'),
+    rule(
+      ['apps'],
+      ['deployments', 'daemonsets'],
+      [...READ, ...WRITE],
+      'applies and heals the controller and speaker',
+    ),
+    rule(
+      [''],
+      ['serviceaccounts', 'services', 'secrets'],
+      [...READ, ...WRITE],
+      "applies the components' ServiceAccounts and metrics Services, and the webhook's certificate Secret",
+    ),
+    rule(
+      ['rbac.authorization.k8s.io'],
+      ['roles', 'rolebindings'],
+      [...READ, ...WRITE],
+      "applies and heals the components' Roles and bindings",
+    ),
+    ...eventRules('the operator'),
+    rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update', 'patch'], 'leader election'),
+  ],
+};
+
+/**
+ * The operator applies the components' Roles and ClusterRoles, and Kubernetes refuses to let
+ * anyone create a role granting a permission they do not hold themselves (RBAC escalation
+ * prevention), unless they have the `escalate` and `bind` verbs, which would let them grant
+ * anything. So the operator holds exactly its own rules plus every rule it grants: cluster rules
+ * for the ClusterRoles, namespaced ones for the Roles in its namespace. Computed here from the
+ * components' rules, so a rule added to a component can never be missing from the operator.
+ */
+export const OPERATOR_RULES: ComponentRules = {
+  cluster: mergeRules([
+    { from: 'operator', rules: OPERATOR_OWN_RULES.cluster },
+    { from: 'to grant the controller', rules: CONTROLLER_RULES.cluster },
+    { from: 'to grant the speaker', rules: SPEAKER_RULES.cluster },
+  ]),
+  namespaced: mergeRules([
+    { from: 'operator', rules: OPERATOR_OWN_RULES.namespaced },
+    { from: 'to grant the controller', rules: CONTROLLER_RULES.namespaced },
+    { from: 'to grant the speaker', rules: SPEAKER_RULES.namespaced },
+  ]),
+};
+
+export const RULES: Readonly<Record<ComponentName, ComponentRules>> = {
+  operator: OPERATOR_RULES,
+  controller: CONTROLLER_RULES,
+  speaker: SPEAKER_RULES,
+};
+
+/**
+ * The union of several rule sets, compacted: per (group, resource, names) the union of verbs,
+ * then resources with the same group, verbs and names share one rule. Order follows first sight.
+ */
+export function mergeRules(sources: readonly { from: string; rules: readonly Rule[] }[]): Rule[] {
+  interface Acc {
+    group: string;
+    resource: string;
+    names?: readonly string[];
+    verbs: Set<Verb>;
+    whys: string[];
+  }
+  const perResource = new Map<string, Acc>();
+  for (const { from, rules } of sources)
+    for (const r of rules)
+      for (const group of r.apiGroups)
+        for (const resource of r.resources) {
+          const key = JSON.stringify([group, resource, r.resourceNames ?? null]);
+          const acc = perResource.get(key) ?? {
+            group,
+            resource,
+            ...(r.resourceNames ? { names: r.resourceNames } : {}),
+            verbs: new Set<Verb>(),
+            whys: [],
+          };
+          for (const v of r.verbs) acc.verbs.add(v);
+          const why = from === 'operator' ? r.why : `${from}: ${r.why}`;
+          if (!acc.whys.includes(why)) acc.whys.push(why);
+          perResource.set(key, acc);
+        }
+  const grouped = new Map<
+    string,
+    { group: string; names?: readonly string[]; verbs: Verb[]; resources: string[]; whys: string[] }
+  >();
+  for (const acc of perResource.values()) {
+    const verbs = VERB_ORDER.filter((v) => acc.verbs.has(v));
+    const key = JSON.stringify([acc.group, verbs, acc.names ?? null]);
+    const g = grouped.get(key) ?? {
+      group: acc.group,
+      ...(acc.names ? { names: acc.names } : {}),
+      verbs,
+      resources: [],
+      whys: [],
+    };
+    g.resources.push(acc.resource);
+    for (const w of acc.whys) if (!g.whys.includes(w)) g.whys.push(w);
+    grouped.set(key, g);
+  }
+  return [...grouped.values()].map((g) =>
+    rule([g.group], g.resources, g.verbs, g.whys.join('; '), g.names ? [...g.names] : undefined),
+  );
+}
+
+/** The rule as the API server takes it (without the explanation). */
+export function policyRule(r: Rule): PolicyRule {
+  return {
+    apiGroups: [...r.apiGroups],
+    resources: [...r.resources],
+    verbs: [...r.verbs],
+    ...(r.resourceNames ? { resourceNames: [...r.resourceNames] } : {}),
+  };
+}
+
+/**
+ * Whether `rules` let a subject do `verb` on `resource` (e.g. `services/status`) of `group`
+ * (`''` for core), optionally on the object `name`. Wildcards are honoured, so a test can
+ * also assert that none are used.
+ */
+export function allows(
+  rules: readonly (Rule | PolicyRule)[],
+  verb: string,
+  group: string,
+  resource: string,
+  name?: string,
+): boolean {
+  const has = (list: readonly string[], v: string) => list.includes(v) || list.includes('*');
+  return rules.some(
+    (r) =>
+      has(r.verbs, verb) &&
+      has(r.apiGroups, group) &&
+      has(r.resources, resource) &&
+      (r.resourceNames === undefined ||
+        r.resourceNames.length === 0 ||
+        (name !== undefined && r.resourceNames.includes(name))),
+  );
+}
+
+// ---- objects ------------------------------------------------------------------------------------
+
+const RBAC_API = 'rbac.authorization.k8s.io/v1';
+
+export function serviceAccount(
+  component: ComponentName,
+  namespace: string,
+  version?: string,
+): ServiceAccount {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: componentMeta(component, COMPONENTS[component].serviceAccount, namespace, version),
+  };
+}
+
+export function clusterRole(component: ComponentName, version?: string): ClusterRole {
+  return {
+    apiVersion: RBAC_API,
+    kind: 'ClusterRole',
+    metadata: componentMeta(component, COMPONENTS[component].clusterRole, undefined, version),
+    rules: RULES[component].cluster.map(policyRule),
+  };
+}
+
+export function role(component: ComponentName, namespace: string, version?: string): Role {
+  return {
+    apiVersion: RBAC_API,
+    kind: 'Role',
+    metadata: componentMeta(component, COMPONENTS[component].role, namespace, version),
+    rules: RULES[component].namespaced.map(policyRule),
+  };
+}
+
+/** What a RoleBinding and a ClusterRoleBinding share: the component's ServiceAccount gets the role. */
+function binding(
+  component: ComponentName,
+  namespace: string,
+  version: string | undefined,
+  roleKind: RoleRef['kind'],
+) {
+  const names = COMPONENTS[component];
+  const name = roleKind === 'Role' ? names.role : names.clusterRole;
+  return {
+    metadata: componentMeta(component, name, roleKind === 'Role' ? namespace : undefined, version),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name },
+    subjects: [{ kind: 'ServiceAccount', name: names.serviceAccount, namespace }],
+  } satisfies Omit<RoleBinding, 'kind' | 'apiVersion'>;
+}
+
+export function clusterRoleBinding(
+  component: ComponentName,
+  namespace: string,
+  version?: string,
+): ClusterRoleBinding {
+  return {
+    apiVersion: RBAC_API,
+    kind: 'ClusterRoleBinding',
+    ...binding(component, namespace, version, 'ClusterRole'),
+  };
+}
+
+export function roleBinding(component: ComponentName, namespace: string, version?: string): RoleBinding {
+  return { apiVersion: RBAC_API, kind: 'RoleBinding', ...binding(component, namespace, version, 'Role') };
+}
+
+/** A component's ServiceAccount, ClusterRole, ClusterRoleBinding, Role and RoleBinding. */
+export function componentRbac(component: ComponentName, namespace: string, version?: string): KubeObject[] {
+  return [
+    serviceAccount(component, namespace, version),
+    clusterRole(component, version),
+    clusterRoleBinding(component, namespace, version),
+    role(component, namespace, version),
+    roleBinding(component, namespace, version),
+  ];
+}

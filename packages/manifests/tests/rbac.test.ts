@@ -1,0 +1,294 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  allows,
+  COMPONENTS,
+  componentRbac,
+  CONTROLLER_RULES,
+  mergeRules,
+  OPERATOR_OWN_RULES,
+  OPERATOR_RULES,
+  RULES,
+  SPEAKER_RULES,
+  WEBHOOK,
+  type ClusterRole,
+  type ClusterRoleBinding,
+  type ComponentName,
+  type PolicyRule,
+  type Role,
+  type RoleBinding,
+  type Rule,
+} from '../src/index.js';
+
+type Scope = 'cluster' | 'namespaced';
+/** An API call the code makes: [verb, group, resource, scope, object name?]. */
+type Call = readonly [string, string, string, Scope, string?];
+
+// The calls each binary makes (watchCache = list + watch; event recorder = create + patch;
+// lease elector = get + create + update; heartbeat/membership = create/patch/delete + list/watch).
+const CALLS: Record<ComponentName, readonly Call[]> = {
+  controller: [
+    ['list', '', 'services', 'cluster'],
+    ['watch', '', 'services', 'cluster'],
+    ['patch', '', 'services', 'cluster'],
+    ['patch', '', 'services/status', 'cluster'],
+    ['list', '', 'namespaces', 'cluster'],
+    ['watch', '', 'namespaces', 'cluster'],
+    ['create', '', 'events', 'cluster'],
+    ['patch', '', 'events', 'cluster'],
+    ['list', 'metallb.io', 'ipaddresspools', 'namespaced'],
+    ['watch', 'metallb.io', 'ipaddresspools', 'namespaced'],
+    ['list', 'metallb.io', 'addresspools', 'namespaced'],
+    ['watch', 'metallb.io', 'l2advertisements', 'namespaced'],
+    ['patch', 'metallb.io', 'ipaddresspools', 'namespaced'],
+    ['patch', 'metallb.io', 'addresspools', 'namespaced'],
+    ['patch', 'metallb.io', 'ipaddresspools/status', 'namespaced'],
+    ['patch', 'metallb.io', 'addresspools/status', 'namespaced'],
+    ['get', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['create', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['update', 'coordination.k8s.io', 'leases', 'namespaced'],
+  ],
+  speaker: [
+    ['list', '', 'services', 'cluster'],
+    ['watch', '', 'services', 'cluster'],
+    ['list', 'discovery.k8s.io', 'endpointslices', 'cluster'],
+    ['watch', 'discovery.k8s.io', 'endpointslices', 'cluster'],
+    ['list', '', 'nodes', 'cluster'],
+    ['watch', '', 'nodes', 'cluster'],
+    ['create', '', 'events', 'cluster'],
+    ['patch', '', 'events', 'cluster'],
+    ['watch', 'metallb.io', 'ipaddresspools', 'namespaced'],
+    ['watch', 'metallb.io', 'l2advertisements', 'namespaced'],
+    ['list', 'metallb.io', 'servicel2statuses', 'namespaced'],
+    ['create', 'metallb.io', 'servicel2statuses', 'namespaced'],
+    ['delete', 'metallb.io', 'servicel2statuses', 'namespaced'],
+    ['patch', 'metallb.io', 'servicel2statuses/status', 'namespaced'],
+    ['list', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['watch', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['create', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['patch', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['delete', 'coordination.k8s.io', 'leases', 'namespaced'],
+  ],
+  operator: [
+    ['watch', 'metallb.io', 'metallbs', 'namespaced'],
+    ['patch', 'metallb.io', 'metallbs/status', 'namespaced'],
+    ['patch', 'apps', 'deployments', 'namespaced'],
+    ['patch', 'apps', 'daemonsets', 'namespaced'],
+    ['delete', 'apps', 'daemonsets', 'namespaced'],
+    ['patch', '', 'serviceaccounts', 'namespaced'],
+    ['patch', '', 'services', 'namespaced'],
+    ['create', '', 'secrets', 'namespaced'],
+    ['update', '', 'secrets', 'namespaced'],
+    ['patch', 'rbac.authorization.k8s.io', 'roles', 'namespaced'],
+    ['patch', 'rbac.authorization.k8s.io', 'rolebindings', 'namespaced'],
+    ['create', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster'],
+    ['patch', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster', COMPONENTS.speaker.clusterRole],
+    [
+      'delete',
+      'rbac.authorization.k8s.io',
+      'clusterrolebindings',
+      'cluster',
+      COMPONENTS.controller.clusterRole,
+    ],
+    ['watch', 'rbac.authorization.k8s.io', 'clusterrolebindings', 'cluster'],
+    [
+      'patch',
+      'admissionregistration.k8s.io',
+      'validatingwebhookconfigurations',
+      'cluster',
+      WEBHOOK.configuration,
+    ],
+    ['watch', 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'cluster'],
+    ['list', 'apps', 'deployments', 'cluster'],
+    ['watch', 'apps', 'deployments', 'cluster'],
+    ['create', '', 'events', 'namespaced'],
+    ['get', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['update', 'coordination.k8s.io', 'leases', 'namespaced'],
+  ],
+};
+
+/** The rules as rendered: the ClusterRole's, plus the Role's for calls in the install namespace. */
+function rulesFor(c: ComponentName, scope: Scope): readonly PolicyRule[] {
+  const objects = componentRbac(c, 'ns');
+  const cluster = (objects.find((o) => o.kind === 'ClusterRole') as ClusterRole).rules;
+  const namespaced = (objects.find((o) => o.kind === 'Role') as Role).rules;
+  return scope === 'cluster' ? cluster : [...cluster, ...namespaced];
+}
+
+describe('allows', () => {
+  const rules: Rule[] = [
+    { apiGroups: [''], resources: ['services'], verbs: ['get'], why: 'x' },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], resourceNames: ['a'], why: 'y' },
+  ];
+  it.each([
+    ['get', '', 'services', undefined, true],
+    ['list', '', 'services', undefined, false],
+    ['get', 'apps', 'services', undefined, false],
+    ['get', '', 'services/status', undefined, false],
+    ['patch', 'apps', 'deployments', 'a', true],
+    ['patch', 'apps', 'deployments', 'b', false],
+    ['patch', 'apps', 'deployments', undefined, false],
+  ] as const)('%s %s/%s name=%s -> %s', (verb, group, resource, name, expected) => {
+    expect(allows(rules, verb, group, resource, name)).toBe(expected);
+  });
+  it('honours wildcards', () => {
+    expect(allows([{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }], 'delete', 'x', 'y')).toBe(true);
+  });
+});
+
+describe.each(Object.keys(CALLS) as ComponentName[])('%s rules', (component) => {
+  it.each(CALLS[component].map((c) => [c.join(' '), c] as const))(
+    'allow %s',
+    (_, [verb, group, resource, scope, name]) => {
+      expect(allows(rulesFor(component, scope), verb, group, resource, name)).toBe(true);
+    },
+  );
+
+  it('use no wildcard and say why for every rule', () => {
+    for (const r of [...RULES[component].cluster, ...RULES[component].namespaced]) {
+      for (const list of [r.apiGroups, r.resources, r.verbs]) expect(list).not.toContain('*');
+      expect(r.why.length).toBeGreaterThan(5);
+    }
+  });
+
+  it('render the same rules (without the why) into the Role and ClusterRole', () => {
+    const objects = componentRbac(component, 'ns');
+    const cr = objects.find((o) => o.kind === 'ClusterRole') as ClusterRole;
+    const role = objects.find((o) => o.kind === 'Role') as Role;
+    expect(cr.rules).toHaveLength(RULES[component].cluster.length);
+    expect(role.rules).toHaveLength(RULES[component].namespaced.length);
+    for (const r of [...cr.rules, ...role.rules]) expect(Object.keys(r)).not.toContain('why');
+  });
+});
+
+describe('least privilege', () => {
+  it.each([
+    ['controller', 'get', '', 'pods', 'cluster', undefined],
+    ['controller', 'get', '', 'secrets', 'namespaced', undefined],
+    ['controller', 'list', '', 'nodes', 'cluster', undefined],
+    ['controller', 'list', 'discovery.k8s.io', 'endpointslices', 'cluster', undefined],
+    ['speaker', 'update', '', 'services', 'cluster', undefined],
+    ['speaker', 'patch', '', 'services/status', 'cluster', undefined],
+    ['speaker', 'patch', 'metallb.io', 'ipaddresspools', 'namespaced', undefined],
+    ['speaker', 'get', '', 'secrets', 'namespaced', undefined],
+    ['operator', 'get', '', 'secrets', 'cluster', undefined],
+    ['operator', 'patch', 'apps', 'daemonsets', 'cluster', undefined],
+    ['operator', 'patch', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster', 'cluster-admin'],
+    [
+      'operator',
+      'delete',
+      'admissionregistration.k8s.io',
+      'validatingwebhookconfigurations',
+      'cluster',
+      'other',
+    ],
+    ['operator', 'escalate', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster', undefined],
+    ['operator', 'bind', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster', undefined],
+  ] as const)('%s may not %s %s/%s (%s %s)', (...row) => {
+    const [component, verb, group, resource, scope, name] = row as unknown as [
+      ComponentName,
+      string,
+      string,
+      string,
+      Scope,
+      string | undefined,
+    ];
+    expect(allows(rulesFor(component, scope), verb, group, resource, name)).toBe(false);
+  });
+});
+
+describe('the operator', () => {
+  // Kubernetes lets it create a (Cluster)Role only if it holds every permission in it.
+  it.each(['controller', 'speaker'] as const)('holds every permission it grants the %s', (component) => {
+    for (const scope of ['cluster', 'namespaced'] as const) {
+      const granted = scope === 'cluster' ? RULES[component].cluster : RULES[component].namespaced;
+      const held = scope === 'cluster' ? OPERATOR_RULES.cluster : OPERATOR_RULES.namespaced;
+      for (const r of granted)
+        for (const g of r.apiGroups)
+          for (const res of r.resources)
+            for (const v of r.verbs)
+              expect([scope, v, g, res, allows(held, v, g, res)]).toEqual([scope, v, g, res, true]);
+    }
+  });
+
+  it('holds its own rules and explains the granted ones', () => {
+    for (const r of OPERATOR_OWN_RULES.cluster)
+      for (const v of r.verbs)
+        expect(
+          allows(OPERATOR_RULES.cluster, v, r.apiGroups[0]!, r.resources[0]!, r.resourceNames?.[0]),
+        ).toBe(true);
+    const endpoints = OPERATOR_RULES.cluster.find((r) => r.resources.includes('endpoints'))!;
+    expect(endpoints.why).toContain('to grant the speaker: which Services to announce');
+  });
+});
+
+describe('mergeRules', () => {
+  it('unions verbs per resource and groups resources with equal verbs', () => {
+    const merged = mergeRules([
+      { from: 'a', rules: [{ apiGroups: [''], resources: ['x', 'y'], verbs: ['get'], why: 'one' }] },
+      { from: 'b', rules: [{ apiGroups: [''], resources: ['x'], verbs: ['list'], why: 'two' }] },
+    ]);
+    expect(merged.map(({ apiGroups, resources, verbs }) => ({ apiGroups, resources, verbs }))).toEqual([
+      { apiGroups: [''], resources: ['x'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['y'], verbs: ['get'] },
+    ]);
+    expect(merged[0]!.why).toBe('a: one; b: two');
+  });
+
+  it('keeps name-limited rules apart', () => {
+    const merged = mergeRules([
+      {
+        from: 'a',
+        rules: [{ apiGroups: [''], resources: ['x'], verbs: ['get'], resourceNames: ['n'], why: 'w' }],
+      },
+      { from: 'b', rules: [{ apiGroups: [''], resources: ['x'], verbs: ['list'], why: 'w' }] },
+    ]);
+    expect(allows(merged, 'get', '', 'x', 'other')).toBe(false);
+    expect(allows(merged, 'get', '', 'x', 'n')).toBe(true);
+    expect(allows(merged, 'list', '', 'x')).toBe(true);
+  });
+});
+
+describe('bindings', () => {
+  it.each(['controller', 'speaker', 'operator'] as const)(
+    'bind the %s ServiceAccount to its roles',
+    (component) => {
+      const objects = componentRbac(component, 'ns-1');
+      const names = COMPONENTS[component];
+      const sa = objects.find((o) => o.kind === 'ServiceAccount')!;
+      expect(sa.metadata).toMatchObject({ name: names.serviceAccount, namespace: 'ns-1' });
+      const crb = objects.find((o) => o.kind === 'ClusterRoleBinding') as ClusterRoleBinding;
+      const rb = objects.find((o) => o.kind === 'RoleBinding') as RoleBinding;
+      expect(crb.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: names.clusterRole,
+      });
+      expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role });
+      for (const b of [crb, rb])
+        expect(b.subjects).toEqual([
+          { kind: 'ServiceAccount', name: names.serviceAccount, namespace: 'ns-1' },
+        ]);
+      expect(crb.metadata.namespace).toBeUndefined();
+      expect(rb.metadata.namespace).toBe('ns-1');
+    },
+  );
+
+  it('controller and speaker rules are what the hand-written YAML granted', () => {
+    expect(CONTROLLER_RULES.cluster.flatMap((r) => r.resources)).toEqual([
+      'services',
+      'services/status',
+      'events',
+      'events',
+      'namespaces',
+    ]);
+    expect(SPEAKER_RULES.cluster.flatMap((r) => r.resources)).toEqual([
+      'services',
+      'endpoints',
+      'nodes',
+      'namespaces',
+      'endpointslices',
+      'events',
+      'events',
+    ]);
+  });
+});

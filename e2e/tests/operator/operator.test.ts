@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { APP_NAME, COMPONENTS, componentRbac, LABELS } from '@metallb-ts/manifests';
-import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
+import { applyClusterManifests, INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { componentRunning, logs, operatorName, startOperator, stopComponent } from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { waitFor } from '../../src/wait-for.js';
@@ -14,6 +14,9 @@ import { waitFor } from '../../src/wait-for.js';
 
 const NS = INSTALL_NAMESPACE;
 const VERSION = 'e2e';
+const NODE = 'operator-e2e-node';
+/** The uid of MetalLB/metallb once created. */
+let uid = '';
 let cp: ControlPlane;
 let dir: string;
 
@@ -137,22 +140,48 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await cp?.kubectl(['-n', NS, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
+  if (!cp) return;
+  // With the operator still running, so it removes the cluster-scoped objects too.
+  await cp.kubectl(['-n', NS, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
+  if (uid)
+    await waitFor(
+      'nothing left of MetalLB/metallb',
+      async () => {
+        const left = await madeFor('metallb', uid);
+        return left.length === 0 ? { done: true, value: undefined } : { done: false, observed: left };
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
   await stopComponent(dir, operatorName, 'SIGTERM');
-  const rbac = componentRbac('operator', NS, VERSION);
-  for (const o of [...rbac].reverse())
-    await cp?.kubectl([
+  await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
+  // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC,
+  // which carry the same names: the tests after this one need them back.
+  await applyClusterManifests(cp);
+  await waitFor("the lab's controller and speaker accounts and RBAC back", async () => {
+    const back = await cp.kubectl([
+      '-n',
+      NS,
+      'get',
+      `serviceaccount/${COMPONENTS.controller.serviceAccount}`,
+      `serviceaccount/${COMPONENTS.speaker.serviceAccount}`,
+      `clusterrole/${COMPONENTS.controller.clusterRole}`,
+      `clusterrole/${COMPONENTS.speaker.clusterRole}`,
+      '-o',
+      'name',
+    ]);
+    return back.code === 0 ? { done: true, value: undefined } : { done: false, observed: back.stderr };
+  });
+  for (const o of [...componentRbac('operator', NS, VERSION)].reverse())
+    await cp.kubectl([
       'delete',
       o.kind.toLowerCase(),
       o.metadata.name,
       ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []),
       '--ignore-not-found',
     ]);
-}, 90_000);
+}, 150_000);
 
 describe('operator against the real API server', () => {
-  let uid = '';
-
   it('MetalLB/metallb becomes the Deployment, DaemonSet, ServiceAccounts and RBAC, owned by it', async () => {
     await apply([metallb('metallb')]);
     uid = (await json<Obj>(['-n', NS, 'get', 'metallb', 'metallb'])).metadata.uid;
@@ -252,6 +281,45 @@ describe('operator against the real API server', () => {
       }
       return pods.map((p) => p.metadata.name);
     };
+    // One Node, so the DaemonSet wants one speaker pod (no kubelet: it stays unready until told).
+    await apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: NODE, labels: { 'kubernetes.io/os': 'linux', 'metallb-ts.lab/node': 'true' } },
+      },
+    ]);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const ready = { type: 'Ready', status: 'True', reason: 'E2E', message: 'written by the test' };
+    await cp.kubectlOk([
+      'patch',
+      'node',
+      NODE,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: { conditions: [{ ...ready, lastHeartbeatTime: now, lastTransitionTime: now }] },
+      }),
+    ]);
+    // The API server taints a new Node not-ready; without a node lifecycle controller nobody
+    // lifts it, so the test does what that controller would once the Node is Ready.
+    const tainted = await cp.kubectl(['taint', 'node', NODE, 'node.kubernetes.io/not-ready:NoSchedule-']);
+    const node = await json<{ spec?: { taints?: unknown[] } }>(['get', 'node', NODE]);
+    expect({ taints: node.spec?.taints ?? [], untaint: tainted.code === 0 || tainted.stderr }).toEqual({
+      taints: [],
+      untaint: expect.anything(),
+    });
+    await waitFor('Progressing=True naming the speaker DaemonSet while its pod is not ready', async () => {
+      const p = (await conditions('metallb')).find((x) => x.type === 'Progressing');
+      if (
+        p?.status === 'True' &&
+        p.message.includes(`speaker DaemonSet ${NS}/${COMPONENTS.speaker.workload}: `)
+      )
+        return { done: true, value: p };
+      const ds = await maybe<Obj>(['-n', NS, 'get', 'daemonset', COMPONENTS.speaker.workload]);
+      return { done: false, observed: { p, daemonSet: ds?.status, log: opLog() } };
+    });
     await waitFor(
       'Available=True on MetalLB/metallb',
       async () => {
@@ -269,6 +337,8 @@ describe('operator against the real API server', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     const c = await conditions('metallb');
+    const ds = await json<Obj>(['-n', NS, 'get', 'daemonset', COMPONENTS.speaker.workload]);
+    expect(ds.status).toMatchObject({ desiredNumberScheduled: 1, numberReady: 1, updatedNumberScheduled: 1 });
     expect(c.find((x) => x.type === 'Progressing')).toMatchObject({ status: 'False' });
     expect(c.find((x) => x.type === 'Upgradeable')).toMatchObject({ status: 'True' });
   }, 90_000);

@@ -110,7 +110,7 @@ export class MetalLBReconciler {
     const existing = [...this.deps.caches.owned.values()].flatMap((c) => c.list());
     const failures = [...outcome.failures];
     for (const stale of staleObjects(rendered, existing, owner, FIELD_MANAGERS.operator)) {
-      const failure = await this.deleteObject(stale, logger);
+      const failure = await this.deleteObject(stale, logger, 'no longer rendered');
       if (failure) failures.push(failure);
       else record.delete(objectId(stale));
     }
@@ -193,14 +193,14 @@ export class MetalLBReconciler {
     for (const kind of OWNED_KINDS.filter((k) => !k.namespaced)) {
       for (const obj of this.deps.caches.owned.get(kind.kind)?.list() ?? []) {
         if (!isOwnedBy(obj, owner) || !appliedBy(obj, FIELD_MANAGERS.operator)) continue;
-        const failure = await this.deleteObject(obj, logger);
+        const failure = await this.deleteObject(obj, logger, 'its MetalLB resource is gone');
         if (failure) errors.push(`${failure.object}: ${failure.error}`);
       }
     }
     return errors.length > 0 ? SyncResult.retry(new Error(errors.join('; '))) : SyncResult.ok();
   }
 
-  private async deleteObject(obj: KubeObject, logger: Logger) {
+  private async deleteObject(obj: KubeObject, logger: Logger, why: string) {
     try {
       await this.deps.kube.delete({
         apiVersion: obj.apiVersion ?? '',
@@ -208,7 +208,7 @@ export class MetalLBReconciler {
         namespace: obj.metadata?.namespace,
         name: obj.metadata?.name,
       });
-      logger.info('deleted an object no longer rendered', { object: describeObject(obj) });
+      logger.info('deleted an object', { object: describeObject(obj), why });
       return undefined;
     } catch (error) {
       if (isNotFound(error)) return undefined;

@@ -214,6 +214,8 @@ function build(options: { dir: string; binDir?: string }): Built {
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         `--service-cluster-ip-range=${SERVICE_CIDRS.join(',')}`,
         '--allow-privileged=true',
+        // Webhooks are called at their Service's endpoints (the lab has no kube-proxy on the host).
+        '--enable-aggregator-routing=true',
         '--profiling=false',
         '--event-ttl=2h',
         '--v=1',

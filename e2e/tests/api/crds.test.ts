@@ -319,6 +319,8 @@ describe('generated CRDs on the real API server', () => {
       'AVAILABLE IPV4',
       'ASSIGNED IPV6',
       'AVAILABLE IPV6',
+      'VALID',
+      'REASON',
       'AGE',
     ]);
     const expensive = rows.find((r) => r.startsWith('docs-expensive'));

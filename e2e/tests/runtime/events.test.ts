@@ -25,13 +25,12 @@ describe('EventRecorder against a real API server', () => {
     });
     const { logger, lines } = captureLogger('rt-events');
     const rec = recorder(k, { component: 'metallb-controller', logger });
-    const ref = { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'web', uid: svc.metadata?.uid };
-    await rec.emit(ref, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]');
-    await rec.emit(ref, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]');
+    await rec.emit(svc, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]');
+    await rec.emit(svc, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]');
     await Promise.all([
-      rec.emit(ref, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]'),
+      rec.emit(svc, 'Normal', 'IPAllocated', 'Assigned IP ["203.0.113.10"]'),
       rec.emit(
-        ref,
+        svc,
         'Warning',
         'AllocationFailed',
         'Failed to allocate IP for "web": no available IPs in pool "a"',
@@ -48,6 +47,7 @@ describe('EventRecorder against a real API server', () => {
     expect(allocated['type']).toBe('Normal');
     expect(allocated['source']).toEqual({ component: 'metallb-controller' });
     expect(allocated['involvedObject']).toMatchObject({
+      apiVersion: 'v1',
       kind: 'Service',
       name: 'web',
       namespace: ns,
@@ -64,7 +64,7 @@ describe('EventRecorder against a real API server', () => {
     // The namespace does not exist, so the API refuses the Event.
     await expect(
       rec.emit(
-        { apiVersion: 'v1', kind: 'Service', namespace: `${ns}-missing`, name: 'x' },
+        { apiVersion: 'v1', kind: 'Service', metadata: { namespace: `${ns}-missing`, name: 'x' } },
         'Normal',
         'R',
         'm',

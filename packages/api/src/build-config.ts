@@ -48,7 +48,8 @@ export interface PoolObjects {
   l2Advertisements: L2Advertisement[];
 }
 
-function show(value: unknown): string {
+/** ` "text"` or ` <json>` (cut at 200 characters), or nothing for undefined: the value part of a message. */
+export function show(value: unknown): string {
   if (typeof value === 'string') return ` "${value.length > 200 ? value.slice(0, 200) + '…' : value}"`;
   if (value === undefined) return '';
   let text: string;
@@ -179,7 +180,7 @@ function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | u
   if (!read) return undefined;
   const { id, spec, fail } = read;
   if (spec.protocol === 'bgp')
-    return fail('spec.protocol', spec.protocol, 'metallb-ts supports layer2 only; this pool is not used');
+    return fail('spec.protocol', spec.protocol, 'metallb-ts is layer 2 only; bgp pools are not supported');
   if (spec.protocol !== 'layer2')
     return fail('spec.protocol', spec.protocol, 'must be layer2 (bgp is not supported)');
   if (

@@ -22,6 +22,8 @@ export interface Schema {
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  /** CEL rules the API server checks (no webhook needed); `message` is what the user reads. */
+  'x-kubernetes-validations'?: { rule: string; message: string; fieldPath?: string; reason?: string }[];
 }
 
 const str = (description: string, extra: Partial<Schema> = {}): Schema => ({
@@ -114,7 +116,7 @@ const conditions: Schema = {
 };
 
 const poolStatus = obj(
-  'Usage written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).',
+  'Usage and validity written by the controller; counts are capped at 2^53-1 (an IPv6 /64 holds 2^64).',
   {
     assignedIPv4: int('IPv4 addresses in use.', { format: 'int64', minimum: 0 }),
     assignedIPv6: int('IPv6 addresses in use.', { format: 'int64', minimum: 0 }),
@@ -213,21 +215,38 @@ const componentConfig = (who: string): Schema =>
     resources: passThrough('Kubernetes ResourceRequirements for the main container.'),
   });
 
-const metalLBSpec = obj('How the operator deploys the controller and the speakers.', {
-  nodeSelector: stringMap('Nodes the speaker DaemonSet runs on.'),
-  speakerTolerations: list('Tolerations of the speaker pods.', toleration),
-  controllerNodeSelector: stringMap('Nodes the controller may run on.'),
-  controllerTolerations: list('Tolerations of the controller pod.', toleration),
-  logLevel: str('Log verbosity of controller and speakers.', {
-    enum: ['all', 'debug', 'info', 'warn', 'error', 'none'],
-    default: 'info',
+// MetalLB operator's BGP fields, declared only to be refused by the API server itself with a clear
+// message (an undeclared field would be pruned silently by clients that skip strict validation).
+const LAYER2_ONLY = 'metallb-ts is layer 2 only: bgpBackend and bgpType (BGP) are not supported';
+const bgpField = (description: string): Schema =>
+  str(`${description} Refused: metallb-ts is layer 2 only.`, { maxLength: 64 });
+
+const metalLBSpec: Schema = {
+  ...obj('How the operator deploys the controller and the speakers.', {
+    nodeSelector: stringMap('Nodes the speaker DaemonSet runs on.'),
+    speakerTolerations: list('Tolerations of the speaker pods.', toleration),
+    controllerNodeSelector: stringMap('Nodes the controller may run on.'),
+    controllerTolerations: list('Tolerations of the controller pod.', toleration),
+    logLevel: str('Log verbosity of controller and speakers.', {
+      enum: ['all', 'debug', 'info', 'warn', 'error', 'none'],
+      default: 'info',
+    }),
+    loadBalancerClass: str(
+      'Only services with this spec.loadBalancerClass are handled; unset = services without a class.',
+    ),
+    controllerConfig: componentConfig('controller'),
+    speakerConfig: componentConfig('speakers'),
+    bgpBackend: bgpField('MetalLB: the BGP implementation.'),
+    bgpType: bgpField('MetalLB (older): the BGP implementation.'),
   }),
-  loadBalancerClass: str(
-    'Only services with this spec.loadBalancerClass are handled; unset = services without a class.',
-  ),
-  controllerConfig: componentConfig('controller'),
-  speakerConfig: componentConfig('speakers'),
-});
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.bgpBackend) && !has(self.bgpType)',
+      message: LAYER2_ONLY,
+      reason: 'FieldValueForbidden',
+    },
+  ],
+};
 
 interface Column {
   name: string;
@@ -238,12 +257,24 @@ interface Column {
 }
 
 const age: Column = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+/** The controller's verdict on the object (VALID_CONDITION): valid, and if not, why and what is served. */
+const validColumns: Column[] = [
+  { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].reason' },
+  {
+    name: 'Message',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Valid")].message',
+    priority: 1,
+  },
+];
 const poolColumns: Column[] = [
   { name: 'Auto Assign', type: 'boolean', jsonPath: '.spec.autoAssign' },
   { name: 'Assigned IPv4', type: 'integer', jsonPath: '.status.assignedIPv4' },
   { name: 'Available IPv4', type: 'integer', jsonPath: '.status.availableIPv4' },
   { name: 'Assigned IPv6', type: 'integer', jsonPath: '.status.assignedIPv6' },
   { name: 'Available IPv6', type: 'integer', jsonPath: '.status.availableIPv6' },
+  ...validColumns,
   { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses', priority: 1 },
 ];
 
@@ -299,10 +330,11 @@ const KINDS: KindDef[] = [
     description: 'Announces pools with ARP/NDP from selected nodes and interfaces.',
     spec: l2AdvertisementSpec,
     specRequired: false,
-    status: obj('Validation result.', { conditions }),
+    status: obj('Validity written by the controller (condition Valid).', { conditions }),
     columns: [
       { name: 'IPAddressPools', type: 'string', jsonPath: '.spec.ipAddressPools' },
       { name: 'Interfaces', type: 'string', jsonPath: '.spec.interfaces' },
+      ...validColumns,
       { name: 'Node Selectors', type: 'string', jsonPath: '.spec.nodeSelectors', priority: 1 },
       age,
     ],

@@ -41,3 +41,12 @@ export { poolStatusFor, MAX_STATUS_COUNT } from './pool-status.js';
 export { isOurLoadBalancer } from './load-balancer-class.js';
 export type { ConfigPool } from './build-config.js';
 export { LAST_VALID_SPEC_ANNOTATION } from './last-good-config.js';
+export { setCondition, hasCondition, type ConditionDecision } from './conditions.js';
+export { validCondition, VALID_CONDITION, VALID_REASONS, type ObjectVerdict } from './valid-condition.js';
+export {
+  validatePoolAdmission,
+  validateL2AdvertisementAdmission,
+  validateMetalLB,
+  parseQuantity,
+} from './admission.js';
+export type { AdmissionVerdict, ExistingPools } from './admission.js';

@@ -94,7 +94,7 @@ describe('buildConfig', () => {
       ['b', 'spec.protocol'],
       ['n', 'spec.protocol'],
     ]);
-    expect(errors[0]!.message).toContain('layer2 only');
+    expect(errors[0]!.message).toContain('layer 2 only');
   });
 
   it('shares one name space between AddressPool and IPAddressPool and names both', () => {

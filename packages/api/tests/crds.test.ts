@@ -70,6 +70,26 @@ describe('crds()', () => {
       ]),
     );
   });
+
+  it('shows the Valid condition (status, reason; message when wide) on pools and advertisements', () => {
+    for (const kind of ['IPAddressPool', 'AddressPool', 'L2Advertisement']) {
+      for (const v of byKind(kind).spec.versions) {
+        const cols = v.additionalPrinterColumns as { name: string; jsonPath: string; priority?: number }[];
+        expect(cols).toEqual(
+          expect.arrayContaining([
+            { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status' },
+            { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].reason' },
+            expect.objectContaining({ name: 'Message', priority: 1 }),
+          ]),
+        );
+        const status = v.schema.openAPIV3Schema.properties!['status']!;
+        expect(status.properties!['conditions']!['x-kubernetes-list-map-keys']).toEqual(['type']);
+        expect(status.properties!['conditions']!.items!.required).toEqual(
+          expect.arrayContaining(['type', 'status', 'reason', 'message', 'lastTransitionTime']),
+        );
+      }
+    }
+  });
 });
 
 describe('ADDRESS_PATTERN', () => {
@@ -95,4 +115,35 @@ describe('ADDRESS_PATTERN', () => {
     '10.0.0.1-',
     '1.2.3.4/',
   ])('refuses %s', (spec) => expect(re.test(spec)).toBe(false));
+});
+
+describe('MetalLB schema: layer 2 only, nothing hidden', () => {
+  const spec = byKind('MetalLB').spec.versions[0]!.schema.openAPIV3Schema.properties!.spec!;
+
+  it('declares bgpBackend and bgpType only to refuse them with a CEL rule saying layer 2 only', () => {
+    expect(spec.properties!.bgpBackend!.type).toBe('string');
+    expect(spec.properties!.bgpType!.type).toBe('string');
+    expect(spec['x-kubernetes-validations']).toEqual([
+      expect.objectContaining({
+        rule: '!has(self.bgpBackend) && !has(self.bgpType)',
+        message: expect.stringContaining('layer 2 only'),
+      }),
+    ]);
+  });
+
+  it('keeps unknown fields only inside affinity and resources (the admission webhook checks their shape)', () => {
+    const preserved: string[] = [];
+    const walk = (s: Schema, path: string): void => {
+      if (s['x-kubernetes-preserve-unknown-fields']) preserved.push(path);
+      for (const [k, child] of Object.entries(s.properties ?? {})) walk(child, `${path}.${k}`);
+      if (s.items) walk(s.items, `${path}[]`);
+    };
+    walk(spec, 'spec');
+    expect(preserved.sort()).toEqual([
+      'spec.controllerConfig.affinity',
+      'spec.controllerConfig.resources',
+      'spec.speakerConfig.affinity',
+      'spec.speakerConfig.resources',
+    ]);
+  });
 });

@@ -1,5 +1,5 @@
 import { ANNOTATIONS, LEGACY_ANNOTATIONS } from '@metallb-ts/api';
-import type { EventRecorder, Kube, Service } from '@metallb-ts/k8s-runtime';
+import type { EventRecorder, KubeWriter, Service } from '@metallb-ts/k8s-runtime';
 import type { ServiceOutcome } from './sync-service.js';
 
 /**
@@ -7,7 +7,7 @@ import type { ServiceOutcome } from './sync-service.js';
  * writes however often the service is re-synced.
  */
 export async function applyOutcome(
-  kube: Kube,
+  kube: Pick<KubeWriter, 'patch'>,
   events: EventRecorder,
   svc: Service | undefined,
   outcome: ServiceOutcome,
@@ -44,6 +44,6 @@ export async function applyOutcome(
       writes++;
     }
   }
-  for (const e of outcome.events) events.emit({ ...ref, uid: svc.metadata.uid }, e.type, e.reason, e.message);
+  for (const e of outcome.events) events.emit(svc, e.type, e.reason, e.message);
   return writes;
 }

@@ -6,11 +6,13 @@ import {
   type AddressPool,
   type IPAddressPool,
   type L2Advertisement,
+  type PoolObjectKind,
 } from '@metallb-ts/api';
 import { Allocator } from '@metallb-ts/ipam';
 import type {
   EventRecorder,
-  Kube,
+  CacheFactory,
+  KubeWriter,
   KubeObject,
   K8sClientMetrics,
   Logger,
@@ -19,19 +21,26 @@ import type {
   Namespace,
   Service,
 } from '@metallb-ts/k8s-runtime';
-import { isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
+import { formatTime, isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome } from './apply-outcome.js';
 import { DeprecationNotices } from './deprecation-notices.js';
-import { poolStatusUpdates, servedPoolKey } from './pool-status-updates.js';
+import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
 /** Queue key of the pool status writer; service keys always contain a slash, this one cannot clash. */
 const POOL_STATUS_KEY = '@pool-status';
 
+const PLURALS: Record<PoolObjectKind, string> = {
+  IPAddressPool: 'ipaddresspools',
+  AddressPool: 'addresspools',
+  L2Advertisement: 'l2advertisements',
+};
+
 export interface ControllerDeps {
-  kube: Kube;
+  /** Reads through caches, writes Service annotations/status and pool status by patches. */
+  kube: CacheFactory & Pick<KubeWriter, 'patch'>;
   events: EventRecorder;
   logger: Logger;
   namespace: string;
@@ -54,9 +63,8 @@ export class Controller {
   private readonly addressPools: ResourceCache<AddressPool>;
   private readonly l2Advertisements: ResourceCache<L2Advertisement>;
   private running = false;
-  private servedPools = new Set<string>();
-  /** Pool objects served from a remembered version because their current one is invalid. */
-  private staleObjects = new Set<string>();
+  /** What the last config reload said about each object: the status writer's input. */
+  private verdicts: ConfigVerdicts = { errors: [], stale: new Set(), served: new Set() };
   /** False once the API server refused an annotation write on a pool object (RBAC). */
   private mayRecordSpecs = true;
   /** Allocator generation the metrics and pool status were last computed for. */
@@ -104,14 +112,13 @@ export class Controller {
     this.reloadConfig();
     this.restoreAssignments();
     this.services.onChange((key) => this.queue.add(key));
-    for (const c of [this.ipAddressPools, this.addressPools]) {
+    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
         if (!configInputChanged(prev, obj)) this.queue.add(POOL_STATUS_KEY);
         else this.onConfigChange();
       });
     }
-    this.l2Advertisements.onChange(() => this.onConfigChange());
     // Namespace labels feed serviceAllocation.namespaceSelectors: only a label change matters,
     // and only to the Services of that namespace.
     this.namespaces.onChange((name, obj, prev) => {
@@ -167,20 +174,14 @@ export class Controller {
         value: e.value,
         reason: e.reason,
       });
-      this.deps.events.emit(
-        {
-          apiVersion: `${GROUP}/v1beta1`,
-          kind: e.kind,
-          namespace: e.namespace ?? this.deps.namespace,
-          name: e.name,
-        },
-        'Warning',
-        'InvalidConfiguration',
-        e.message,
-      );
+      const obj = this.configObject(e.kind, e.namespace, e.name);
+      if (obj) this.deps.events.emit(obj, 'Warning', 'InvalidConfiguration', e.message);
     }
     this.reportedErrors = reported;
-    this.staleObjects = new Set(stale);
+    const served = new Set(
+      config.pools.map((p) => servedPoolKey(p.source.kind, p.source.namespace, p.source.name)),
+    );
+    this.verdicts = { errors, stale: new Set(stale), served };
     if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
     this.deps.clientMetrics.setConfigLoaded(true);
     this.deps.clientMetrics.setConfigStale(errors.length > 0);
@@ -192,11 +193,18 @@ export class Controller {
     // Evicted services are re-synced by the full enqueue that follows a pool change.
     for (const ev of this.allocator.setPools(config.pools))
       this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
-    this.servedPools = new Set(
-      config.pools.map((p) => servedPoolKey(p.source.kind, p.source.namespace, p.source.name)),
-    );
     this.publishStats();
     return true;
+  }
+
+  /** The cached object an error is about: events reference it (uid, apiVersion) so describe shows them. */
+  private configObject(kind: PoolObjectKind, namespace: string, name: string): KubeObject | undefined {
+    const cache = {
+      IPAddressPool: this.ipAddressPools,
+      AddressPool: this.addressPools,
+      L2Advertisement: this.l2Advertisements,
+    }[kind];
+    return cache.get(namespace ? `${namespace}/${name}` : name);
   }
 
   /**
@@ -280,20 +288,27 @@ export class Controller {
     }
   }
 
-  /** Brings every served pool object's usage status in line with the allocator, writing only differences. */
+  /**
+   * Brings every config object's status in line with the last reload and the allocator (the
+   * Valid condition; usage counts on served pools), writing only differences.
+   */
   private async writePoolStatus(): Promise<SyncResult> {
-    const objects: (IPAddressPool | AddressPool)[] = [
+    const pools: (IPAddressPool | AddressPool)[] = [
       ...this.ipAddressPools.list(),
       ...this.addressPools.list(),
     ];
-    const updates = poolStatusUpdates(objects, this.allocator.stats(), this.servedPools);
+    const updates = poolStatusUpdates(
+      [...pools, ...this.l2Advertisements.list()],
+      this.allocator.stats(),
+      this.verdicts,
+      formatTime(new Date()),
+    );
     let failed: unknown;
     for (const u of updates) {
       const id = `${u.kind}/${u.namespace}/${u.name}`;
-      const status = JSON.stringify(u.status);
       const last = this.poolStatusWritten.get(id);
       // Written already against this very version: the cache just has not caught up yet.
-      if (last && last.resourceVersion === u.resourceVersion && last.status === status) continue;
+      if (last && last.resourceVersion === u.resourceVersion && last.status === u.fingerprint) continue;
       try {
         await this.deps.kube.patch(
           {
@@ -301,19 +316,19 @@ export class Controller {
             kind: u.kind,
             namespace: u.namespace,
             name: u.name,
-            plural: u.kind === 'IPAddressPool' ? 'ipaddresspools' : 'addresspools',
+            plural: PLURALS[u.kind],
           },
           { status: u.status },
           { type: 'merge', subresource: 'status' },
         );
-        this.poolStatusWritten.set(id, { resourceVersion: u.resourceVersion, status });
+        this.poolStatusWritten.set(id, { resourceVersion: u.resourceVersion, status: u.fingerprint });
         this.deps.logger.debug('pool status written', { key: id, status: u.status });
       } catch (error) {
         failed = error;
         this.deps.logger.warn('writing pool status failed', { key: id, error });
       }
     }
-    for (const o of this.mayRecordSpecs ? objects : []) {
+    for (const o of this.mayRecordSpecs ? pools : []) {
       try {
         await this.recordValidSpec(o);
       } catch (error) {
@@ -343,7 +358,7 @@ export class Controller {
     const name = o.metadata?.name;
     if (!name) return;
     const id = servedPoolKey(o.kind, o.metadata?.namespace, name);
-    if (!this.servedPools.has(id) || this.staleObjects.has(id)) return;
+    if (!this.verdicts.served.has(id) || this.verdicts.stale.has(id)) return;
     const spec = JSON.stringify(o.spec ?? {});
     if (o.metadata?.annotations?.[LAST_VALID_SPEC_ANNOTATION] === spec) return;
     await this.deps.kube.patch(
@@ -352,7 +367,7 @@ export class Controller {
         kind: o.kind,
         namespace: o.metadata?.namespace,
         name,
-        plural: o.kind === 'IPAddressPool' ? 'ipaddresspools' : 'addresspools',
+        plural: PLURALS[o.kind],
       },
       { metadata: { annotations: { [LAST_VALID_SPEC_ANNOTATION]: spec } } },
       { type: 'merge' },

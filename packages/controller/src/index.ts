@@ -9,8 +9,8 @@ export { syncService, restoreService, type ServiceOutcome, type ServiceEvent } f
 export { DeprecationNotices } from './deprecation-notices.js';
 export {
   poolStatusUpdates,
+  type ConfigVerdicts,
   type PoolObjectView,
   type PoolStatusUpdate,
-  type UsageStatus,
 } from './pool-status-updates.js';
 export { AllocatorMetrics } from './allocator-metrics.js';

@@ -1,24 +1,43 @@
-import { poolStatusFor, type PoolStatus } from '@metallb-ts/api';
+import {
+  hasCondition,
+  poolStatusFor,
+  setCondition,
+  validCondition,
+  type ObjectError,
+  type PoolObjectKind,
+  type PoolStatus,
+} from '@metallb-ts/api';
 import type { PoolStats } from '@metallb-ts/ipam';
 
-/** A pool object as the status writer needs it (IPAddressPool or AddressPool). */
+/** A config object as the status writer needs it (IPAddressPool, AddressPool or L2Advertisement). */
 export interface PoolObjectView {
-  kind: 'IPAddressPool' | 'AddressPool';
+  kind: PoolObjectKind;
   apiVersion?: string;
-  metadata?: { namespace?: string; name?: string; resourceVersion?: string };
+  metadata?: { namespace?: string; name?: string; resourceVersion?: string; generation?: number };
   status?: PoolStatus;
 }
 
-export type UsageStatus = ReturnType<typeof poolStatusFor>;
+/** What the last config build said about the objects, keyed by servedPoolKey. */
+export interface ConfigVerdicts {
+  /** Every error about the objects as they are now. */
+  errors: readonly ObjectError[];
+  /** Objects invalid now and served from their last valid version instead. */
+  stale: ReadonlySet<string>;
+  /** Pool objects whose pool is served (as written or from the last valid version). */
+  served: ReadonlySet<string>;
+}
 
 export interface PoolStatusUpdate {
-  kind: PoolObjectView['kind'];
+  kind: PoolObjectKind;
   apiVersion: string;
   namespace: string;
   name: string;
   /** The version of the object the comparison was made against. */
   resourceVersion: string;
-  status: UsageStatus;
+  /** The status to merge: usage counts (served pools only) and the conditions. */
+  status: PoolStatus;
+  /** What was decided, without transition times: equal fingerprints write the same thing. */
+  fingerprint: string;
 }
 
 const FIELDS = ['assignedIPv4', 'assignedIPv6', 'availableIPv4', 'availableIPv6'] as const;
@@ -28,30 +47,48 @@ export const servedPoolKey = (kind: string, namespace: string | undefined, name:
   `${kind}/${namespace ?? ''}/${name}`;
 
 /**
- * Which pool objects need a status write: those whose usage fields differ from what the
- * allocator says. Objects whose pool is not served (never valid) are left alone: counting
- * nothing for them would read as "empty pool" rather than "broken pool". `served` holds the
+ * Which config objects need a status write, and what to write: the `Valid` condition (from the
+ * object's errors and whether its last valid version is served) whenever it says something new,
+ * and for pool objects whose pool is served, usage counts that differ from the allocator's.
+ * Objects whose pool is not served (never valid) get no counts: counting nothing for them would
+ * read as "empty pool" rather than "broken pool"; their condition says why. `served` holds the
  * servedPoolKey of the objects actually served, so an object that lost a name clash (an
- * AddressPool and an IPAddressPool of one name) is not shown the winner's usage.
+ * AddressPool and an IPAddressPool of one name) is not shown the winner's usage. `now` is the
+ * transition time of a condition whose status changes.
  */
 export function poolStatusUpdates(
   objects: readonly PoolObjectView[],
   stats: readonly PoolStats[],
-  served: ReadonlySet<string>,
+  verdicts: ConfigVerdicts,
+  now: string,
 ): PoolStatusUpdate[] {
+  const errorsOf = new Map<string, ObjectError[]>();
+  for (const e of verdicts.errors) {
+    const key = servedPoolKey(e.kind, e.namespace, e.name);
+    errorsOf.set(key, [...(errorsOf.get(key) ?? []), e]);
+  }
   const out: PoolStatusUpdate[] = [];
   for (const o of objects) {
     const name = o.metadata?.name;
-    if (!name || !served.has(servedPoolKey(o.kind, o.metadata?.namespace, name))) continue;
-    const status = poolStatusFor(stats, name);
-    if (FIELDS.every((f) => o.status?.[f] === status[f])) continue;
+    if (!name) continue;
+    const key = servedPoolKey(o.kind, o.metadata?.namespace, name);
+    const usage =
+      o.kind !== 'L2Advertisement' && verdicts.served.has(key) ? poolStatusFor(stats, name) : undefined;
+    const valid = validCondition({
+      errors: errorsOf.get(key) ?? [],
+      servingLastValid: verdicts.stale.has(key),
+      generation: o.metadata?.generation,
+    });
+    const usageSame = usage === undefined || FIELDS.every((f) => o.status?.[f] === usage[f]);
+    if (usageSame && hasCondition(o.status?.conditions, valid)) continue;
     out.push({
       kind: o.kind,
       apiVersion: o.apiVersion ?? 'metallb.io/v1beta1',
       namespace: o.metadata?.namespace ?? '',
       name,
       resourceVersion: o.metadata?.resourceVersion ?? '',
-      status,
+      status: { ...usage, conditions: setCondition(o.status?.conditions, valid, now) },
+      fingerprint: JSON.stringify([usage ?? null, valid]),
     });
   }
   return out;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Kube, Service } from '@metallb-ts/k8s-runtime';
+import type { Service } from '@metallb-ts/k8s-runtime';
 import { applyOutcome } from '../src/apply-outcome.js';
 import { FakeCluster, lbService } from './fake-cluster.js';
 
@@ -11,7 +11,7 @@ describe('applyOutcome', () => {
     const cluster = new FakeCluster();
     const svc = withAnnotations({ 'metallb.universe.tf/ip-allocated-from-pool': 'old-pool' });
     cluster.put(svc);
-    const writes = await applyOutcome(cluster.kube as unknown as Kube, cluster.recorder, svc, {
+    const writes = await applyOutcome(cluster.kube, cluster.recorder, svc, {
       pool: 'new-pool',
       events: [],
     });
@@ -38,7 +38,7 @@ describe('applyOutcome', () => {
       'metallb.universe.tf/ip-allocated-from-pool': 'p',
     });
     cluster.put(svc);
-    const kube = cluster.kube as unknown as Kube;
+    const kube = cluster.kube;
     expect(await applyOutcome(kube, cluster.recorder, svc, { pool: 'p', events: [] })).toBe(1);
     const after = cluster.get<Service>('Service', 'default', 'web');
     expect(after?.metadata?.annotations).toEqual({ 'metallb.io/ip-allocated-from-pool': 'p' });
@@ -49,7 +49,7 @@ describe('applyOutcome', () => {
     const cluster = new FakeCluster();
     const svc = withAnnotations({ 'metallb.universe.tf/ip-allocated-from-pool': 'p' });
     cluster.put(svc);
-    await applyOutcome(cluster.kube as unknown as Kube, cluster.recorder, svc, { pool: null, events: [] });
+    await applyOutcome(cluster.kube, cluster.recorder, svc, { pool: null, events: [] });
     expect(cluster.get<Service>('Service', 'default', 'web')?.metadata?.annotations ?? {}).toEqual({});
   });
 });

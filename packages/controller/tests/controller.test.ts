@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { LAST_VALID_SPEC_ANNOTATION } from '@metallb-ts/api';
+import { LAST_VALID_SPEC_ANNOTATION, type Condition } from '@metallb-ts/api';
 import type { KubeObject } from '@metallb-ts/k8s-runtime';
 import {
   FakeCluster,
@@ -157,8 +157,68 @@ describe('Controller', () => {
       expect(cluster.events.filter((e) => e.name === 'web').map((e) => e.reason)).toEqual(['IPAllocated']);
       // The invalid version is not recorded over the valid one.
       expect(JSON.parse(recorded() ?? 'null')).toEqual({ addresses: ['10.0.0.0/30'] });
+      await eventually(() =>
+        expect(
+          cluster
+            .get<KubeObject & { status?: { conditions?: Condition[] } }>('IPAddressPool', NS, 'p')
+            ?.status?.conditions?.find((c) => c.type === 'Valid'),
+        ).toMatchObject({ status: 'False', reason: 'ServingLastValidSpec' }),
+      );
     } finally {
       await second.stop();
+    }
+  });
+
+  it('each pool and advertisement carries a Valid condition, written once; pool events reference the object', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('a', ['10.0.0.0/30']));
+    cluster.put(ipPool('b', ['10.0.0.2/31']));
+    cluster.put({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: 'ad', namespace: NS },
+      spec: { ipAddressPools: ['a', 'missing'] },
+    } as never);
+    const controller = await startController(cluster);
+    const valid = (kind: string, name: string) =>
+      cluster
+        .get<KubeObject & { status?: { conditions?: Condition[] } }>(kind, NS, name)
+        ?.status?.conditions?.find((c) => c.type === 'Valid');
+    try {
+      await eventually(() => {
+        expect(valid('IPAddressPool', 'a')).toMatchObject({ status: 'True', reason: 'Serving' });
+        expect(valid('IPAddressPool', 'b')).toMatchObject({
+          status: 'False',
+          reason: 'InvalidConfiguration',
+          message: expect.stringContaining('IPAddressPool metallb-system/b: spec.addresses'),
+        });
+        expect(valid('L2Advertisement', 'ad')).toMatchObject({
+          status: 'False',
+          reason: 'ServingValidPart',
+          message: expect.stringContaining('"missing": no such IPAddressPool'),
+        });
+      });
+      const pool = cluster.get<KubeObject>('IPAddressPool', NS, 'b')!;
+      const warning = cluster.events.find((e) => e.reason === 'InvalidConfiguration' && e.name === 'b');
+      expect(warning?.ref).toEqual({
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'IPAddressPool',
+        namespace: NS,
+        name: 'b',
+        uid: pool.metadata!.uid,
+      });
+      expect(pool.metadata!.uid).toBeTruthy();
+      await settle();
+      const statusWrites = () => cluster.patches.filter((p) => p.subresource === 'status').length;
+      const writes = statusWrites();
+      // The echoes of its own writes change nothing: no second write.
+      await settle();
+      expect(statusWrites()).toBe(writes);
+      // Fixing the pool flips it to True.
+      cluster.put(ipPool('b', ['10.0.1.0/31']));
+      await eventually(() => expect(valid('IPAddressPool', 'b')).toMatchObject({ status: 'True' }));
+    } finally {
+      await controller.stop();
     }
   });
 
@@ -174,13 +234,23 @@ describe('Controller', () => {
       );
       await eventually(() =>
         expect(cluster.patches.filter((p) => p.kind === 'IPAddressPool').at(-1)?.patch).toEqual({
-          status: { assignedIPv4: 1, availableIPv4: 3, assignedIPv6: 0, availableIPv6: 0 },
+          status: expect.objectContaining({
+            assignedIPv4: 1,
+            availableIPv4: 3,
+            assignedIPv6: 0,
+            availableIPv6: 0,
+          }),
         }),
       );
       cluster.put(lbService('api'));
       await eventually(() =>
         expect(cluster.patches.filter((p) => p.kind === 'IPAddressPool').at(-1)?.patch).toEqual({
-          status: { assignedIPv4: 2, availableIPv4: 2, assignedIPv6: 0, availableIPv6: 0 },
+          status: expect.objectContaining({
+            assignedIPv4: 2,
+            availableIPv4: 2,
+            assignedIPv6: 0,
+            availableIPv6: 0,
+          }),
         }),
       );
       await settle();

@@ -2,8 +2,20 @@
 // over its list/watch, merge patches that come back as watch events) plus what only these tests
 // need: a record of every patch, kinds whose main resource may not be patched, and an event
 // recorder that keeps what it was told.
-import { createRegistry, createK8sClientMetrics, KubeError, silentLogger } from '@metallb-ts/k8s-runtime';
-import type { EventRecorder, Kube, KubeObject, ObjectRef, PatchOptions } from '@metallb-ts/k8s-runtime';
+import {
+  createRegistry,
+  createK8sClientMetrics,
+  eventReference,
+  KubeError,
+  silentLogger,
+} from '@metallb-ts/k8s-runtime';
+import type {
+  EventObjectRef,
+  EventRecorder,
+  KubeObject,
+  ObjectRef,
+  PatchOptions,
+} from '@metallb-ts/k8s-runtime';
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { AllocatorMetrics } from '../src/allocator-metrics.js';
 import { Controller } from '../src/controller.js';
@@ -21,6 +33,8 @@ export interface Emitted {
   name: string;
   reason: string;
   message: string;
+  /** The reference the real recorder would write (undefined: it would refuse the object). */
+  ref: EventObjectRef | undefined;
 }
 
 /** Records each patch and refuses the forbidden ones before the API server applies them. */
@@ -73,7 +87,8 @@ export class FakeCluster {
 
   readonly recorder: EventRecorder = {
     emit: async (obj, _type, reason, message) => {
-      this.events.push({ kind: obj.kind ?? '', name: obj.name ?? '', reason, message });
+      const ref = eventReference(obj);
+      this.events.push({ kind: obj.kind ?? '', name: obj.metadata?.name ?? '', reason, message, ref });
     },
   };
 }
@@ -92,7 +107,7 @@ export async function startWithMetrics(
   const registry = createRegistry();
   const clientMetrics = createK8sClientMetrics(registry);
   const controller = new Controller({
-    kube: cluster.kube as unknown as Kube,
+    kube: cluster.kube,
     events: cluster.recorder,
     logger: silentLogger,
     namespace: NS,

@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { Allocator, buildPoolSet } from '@metallb-ts/ipam';
-import { MAX_STATUS_COUNT } from '@metallb-ts/api';
-import { poolStatusUpdates, servedPoolKey, type PoolObjectView } from '../src/pool-status-updates.js';
+import { MAX_STATUS_COUNT, type Condition, type ObjectError } from '@metallb-ts/api';
+import {
+  poolStatusUpdates,
+  servedPoolKey,
+  type ConfigVerdicts,
+  type PoolObjectView,
+} from '../src/pool-status-updates.js';
+
+const NOW = '2024-05-06T07:08:09Z';
+const EARLIER = '2024-01-01T00:00:00Z';
 
 const allocator = () => {
   const { pools, errors } = buildPoolSet([
@@ -20,15 +28,53 @@ const obj = (
   kind: PoolObjectView['kind'],
   name: string,
   status?: PoolObjectView['status'],
+  generation?: number,
 ): PoolObjectView => ({
   kind,
-  metadata: { namespace: 'metallb-system', name, resourceVersion: '7' },
+  metadata: {
+    namespace: 'metallb-system',
+    name,
+    resourceVersion: '7',
+    ...(generation ? { generation } : {}),
+  },
   ...(status ? { status } : {}),
 });
 
-const served = (kind: PoolObjectView['kind'], name: string) => servedPoolKey(kind, 'metallb-system', name);
+const key = (kind: PoolObjectView['kind'], name: string) => servedPoolKey(kind, 'metallb-system', name);
+const verdicts = (o: {
+  served?: [PoolObjectView['kind'], string][];
+  stale?: [PoolObjectView['kind'], string][];
+  errors?: ObjectError[];
+}): ConfigVerdicts => ({
+  errors: o.errors ?? [],
+  stale: new Set((o.stale ?? []).map(([k, n]) => key(k, n))),
+  served: new Set((o.served ?? []).map(([k, n]) => key(k, n))),
+});
+const error = (kind: ObjectError['kind'], name: string, reason: string, partial?: boolean): ObjectError => ({
+  kind,
+  namespace: 'metallb-system',
+  name,
+  field: 'spec.addresses[0]',
+  value: '203.0.113.0/30',
+  reason,
+  message: `${kind} metallb-system/${name}: spec.addresses[0] "203.0.113.0/30": ${reason}`,
+  ...(partial ? { partial } : {}),
+});
+const serving: Condition = {
+  type: 'Valid',
+  status: 'True',
+  reason: 'Serving',
+  message: 'valid and in use',
+  lastTransitionTime: EARLIER,
+};
+const usageOf = (s: PoolObjectView['status']) => ({
+  assignedIPv4: s?.assignedIPv4,
+  availableIPv4: s?.availableIPv4,
+  assignedIPv6: s?.assignedIPv6,
+  availableIPv6: s?.availableIPv6,
+});
 
-describe('poolStatusUpdates', () => {
+describe('poolStatusUpdates: usage', () => {
   it('writes counts for pools without status, per family, IPv6 /64 capped at 2^53-1', () => {
     const a = allocator();
     a.allocate('demo/a', {
@@ -41,9 +87,15 @@ describe('poolStatusUpdates', () => {
     const u = poolStatusUpdates(
       [obj('IPAddressPool', 'v4'), obj('IPAddressPool', 'dual')],
       a.stats(),
-      new Set([served('IPAddressPool', 'v4'), served('IPAddressPool', 'dual')]),
+      verdicts({
+        served: [
+          ['IPAddressPool', 'v4'],
+          ['IPAddressPool', 'dual'],
+        ],
+      }),
+      NOW,
     );
-    expect(u.map((x) => [x.name, x.status])).toEqual([
+    expect(u.map((x) => [x.name, usageOf(x.status)])).toEqual([
       ['v4', { assignedIPv4: 0, availableIPv4: 4, assignedIPv6: 0, availableIPv6: 0 }],
       ['dual', { assignedIPv4: 1, availableIPv4: 15, assignedIPv6: 1, availableIPv6: MAX_STATUS_COUNT }],
     ]);
@@ -57,12 +109,17 @@ describe('poolStatusUpdates', () => {
     );
   });
 
-  it('nothing to write when the status already says it (conditions and other fields do not matter)', () => {
+  it('nothing to write when the status already says it; a usage change rewrites, keeping the condition', () => {
     const a = allocator();
-    const same = { assignedIPv4: 0, availableIPv4: 4, assignedIPv6: 0, availableIPv6: 0, conditions: [] };
-    expect(
-      poolStatusUpdates([obj('AddressPool', 'v4', same)], a.stats(), new Set([served('AddressPool', 'v4')])),
-    ).toEqual([]);
+    const same = {
+      assignedIPv4: 0,
+      availableIPv4: 4,
+      assignedIPv6: 0,
+      availableIPv6: 0,
+      conditions: [serving],
+    };
+    const v = verdicts({ served: [['AddressPool', 'v4']] });
+    expect(poolStatusUpdates([obj('AddressPool', 'v4', same)], a.stats(), v, NOW)).toEqual([]);
     a.allocate('demo/a', {
       namespace: 'demo',
       labels: {},
@@ -71,32 +128,147 @@ describe('poolStatusUpdates', () => {
       familyPolicy: 'SingleStack',
       pool: 'v4',
     });
-    const u = poolStatusUpdates(
-      [obj('AddressPool', 'v4', same)],
-      a.stats(),
-      new Set([served('AddressPool', 'v4')]),
-    );
+    const u = poolStatusUpdates([obj('AddressPool', 'v4', same)], a.stats(), v, NOW);
     expect(u.map((x) => [x.kind, x.status.assignedIPv4, x.status.availableIPv4])).toEqual([
       ['AddressPool', 1, 3],
     ]);
+    expect(u[0]!.status.conditions).toEqual([serving]);
   });
 
-  it('objects whose pool is not served (never valid) get no status', () => {
-    expect(
-      poolStatusUpdates(
-        [obj('IPAddressPool', 'broken')],
-        allocator().stats(),
-        new Set([served('IPAddressPool', 'v4')]),
-      ),
-    ).toEqual([]);
+  it('objects whose pool is not served (never valid) get a condition but no counts', () => {
+    const u = poolStatusUpdates(
+      [obj('IPAddressPool', 'broken')],
+      allocator().stats(),
+      verdicts({ served: [['IPAddressPool', 'v4']], errors: [error('IPAddressPool', 'broken', 'bad')] }),
+      NOW,
+    );
+    expect(u).toHaveLength(1);
+    expect(u[0]!.status).toEqual({
+      conditions: [expect.objectContaining({ reason: 'InvalidConfiguration' })],
+    });
   });
 
   it('of two objects with one name, only the one served gets the usage', () => {
     const u = poolStatusUpdates(
       [obj('AddressPool', 'v4'), obj('IPAddressPool', 'v4')],
       allocator().stats(),
-      new Set([served('IPAddressPool', 'v4')]),
+      verdicts({ served: [['IPAddressPool', 'v4']], errors: [error('AddressPool', 'v4', 'name taken')] }),
+      NOW,
     );
-    expect(u.map((x) => [x.kind, x.name])).toEqual([['IPAddressPool', 'v4']]);
+    expect(u.map((x) => [x.kind, x.status.availableIPv4, x.status.conditions?.[0]?.status])).toEqual([
+      ['AddressPool', undefined, 'False'],
+      ['IPAddressPool', 4, 'True'],
+    ]);
+  });
+});
+
+describe('poolStatusUpdates: the Valid condition', () => {
+  const stats = allocator().stats();
+  const counted = { assignedIPv4: 0, availableIPv4: 4, assignedIPv6: 0, availableIPv6: 0 };
+  const cases: {
+    name: string;
+    object: PoolObjectView;
+    verdicts: ConfigVerdicts;
+    want: Partial<Condition> | 'no write';
+  }[] = [
+    {
+      name: 'a served pool without errors: True, Serving, with the generation',
+      object: obj('IPAddressPool', 'v4', undefined, 4),
+      verdicts: verdicts({ served: [['IPAddressPool', 'v4']] }),
+      want: { status: 'True', reason: 'Serving', observedGeneration: 4, lastTransitionTime: NOW },
+    },
+    {
+      name: 'already True, Serving for this generation: no write',
+      object: obj(
+        'IPAddressPool',
+        'v4',
+        { ...counted, conditions: [{ ...serving, observedGeneration: 4 }] },
+        4,
+      ),
+      verdicts: verdicts({ served: [['IPAddressPool', 'v4']] }),
+      want: 'no write',
+    },
+    {
+      name: 'a new generation, still valid: rewritten, transition time kept',
+      object: obj(
+        'IPAddressPool',
+        'v4',
+        { ...counted, conditions: [{ ...serving, observedGeneration: 4 }] },
+        5,
+      ),
+      verdicts: verdicts({ served: [['IPAddressPool', 'v4']] }),
+      want: { status: 'True', observedGeneration: 5, lastTransitionTime: EARLIER },
+    },
+    {
+      name: 'an overlapping pool never served: False, InvalidConfiguration, the error as message',
+      object: obj('IPAddressPool', 'b', { conditions: [serving] }),
+      verdicts: verdicts({ errors: [error('IPAddressPool', 'b', 'overlaps 203.0.113.0/30 of pool "a"')] }),
+      want: {
+        status: 'False',
+        reason: 'InvalidConfiguration',
+        message:
+          'IPAddressPool metallb-system/b: spec.addresses[0] "203.0.113.0/30": overlaps 203.0.113.0/30 of pool "a"; not in use',
+        lastTransitionTime: NOW,
+      },
+    },
+    {
+      name: 'an invalid edit of a served pool: False, ServingLastValidSpec',
+      object: obj('IPAddressPool', 'v4', { ...counted, conditions: [serving] }),
+      verdicts: verdicts({
+        served: [['IPAddressPool', 'v4']],
+        stale: [['IPAddressPool', 'v4']],
+        errors: [error('IPAddressPool', 'v4', 'bad')],
+      }),
+      want: { status: 'False', reason: 'ServingLastValidSpec', lastTransitionTime: NOW },
+    },
+    {
+      name: 'errors of other objects do not touch this one',
+      object: obj('IPAddressPool', 'v4', { ...counted, conditions: [serving] }),
+      verdicts: verdicts({
+        served: [['IPAddressPool', 'v4']],
+        errors: [error('AddressPool', 'v4', 'name taken'), error('IPAddressPool', 'other', 'bad')],
+      }),
+      want: 'no write',
+    },
+    {
+      name: 'an L2Advertisement naming a missing pool: False, ServingValidPart, no counts',
+      object: obj('L2Advertisement', 'ad'),
+      verdicts: verdicts({ errors: [error('L2Advertisement', 'ad', 'no such IPAddressPool', true)] }),
+      want: { status: 'False', reason: 'ServingValidPart' },
+    },
+    {
+      name: 'a valid L2Advertisement: True, Serving',
+      object: obj('L2Advertisement', 'ad'),
+      verdicts: verdicts({}),
+      want: { status: 'True', reason: 'Serving' },
+    },
+  ];
+  it.each(cases)('$name', ({ object, verdicts: v, want }) => {
+    const u = poolStatusUpdates([object], stats, v, NOW);
+    if (want === 'no write') return void expect(u).toEqual([]);
+    expect(u).toHaveLength(1);
+    const valid = u[0]!.status.conditions?.filter((c) => c.type === 'Valid');
+    expect(valid).toEqual([expect.objectContaining(want)]);
+    if (object.kind === 'L2Advertisement') expect(Object.keys(u[0]!.status)).toEqual(['conditions']);
+  });
+
+  it('keeps conditions of other types and writes the same fingerprint however late it runs', () => {
+    const other: Condition = {
+      type: 'Other',
+      status: 'True',
+      reason: 'R',
+      message: 'm',
+      lastTransitionTime: EARLIER,
+    };
+    const o = obj('IPAddressPool', 'b', { conditions: [other] });
+    const v = verdicts({ errors: [error('IPAddressPool', 'b', 'bad')] });
+    const first = poolStatusUpdates([o], stats, v, NOW)[0]!;
+    const again = poolStatusUpdates([o], stats, v, '2030-01-01T00:00:00Z')[0]!;
+    expect(first.status.conditions?.map((c) => c.type)).toEqual(['Other', 'Valid']);
+    expect(first.status.conditions?.[0]).toEqual(other);
+    expect(again.fingerprint).toBe(first.fingerprint);
+    expect(again.status.conditions?.[1]?.lastTransitionTime).not.toBe(
+      first.status.conditions?.[1]?.lastTransitionTime,
+    );
   });
 });

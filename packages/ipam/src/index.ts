@@ -12,7 +12,7 @@ export type {
   SelectorOperator,
   SelectorProblem,
 } from './label-selector.js';
-export { matchesSelector, validateSelector } from './label-selector.js';
+export { labelKeyProblem, labelValueProblem, matchesSelector, validateSelector } from './label-selector.js';
 export type { Pool, PoolSpec, PoolError, ServiceAllocation } from './pool.js';
 export { buildPoolSet } from './pool.js';
 export type { PortSpec, SharingRequest } from './sharing.js';

@@ -119,6 +119,14 @@ function validateServiceAllocation(name: string, allocation: unknown): PoolError
         namespaces[bad],
         'must be a non-empty namespace name',
       );
+    const twice = namespaces.findIndex((n, i) => namespaces.indexOf(n) !== i);
+    if (twice >= 0)
+      return poolError(
+        name,
+        `${at}.namespaces[${twice}]`,
+        namespaces[twice],
+        `namespace listed twice (also spec.serviceAllocation.namespaces[${namespaces.indexOf(namespaces[twice])}])`,
+      );
   }
   for (const [field, selectors] of [
     ['namespaceSelectors', namespaceSelectors],
@@ -134,6 +142,15 @@ function validateServiceAllocation(name: string, allocation: unknown): PoolError
         return poolError(name, `${at}.${field}[${i}]${sub}`, checked.error.value, checked.error.reason);
       }
     }
+    const texts = selectors.map((s) => JSON.stringify(s));
+    const twice = texts.findIndex((t, i) => texts.indexOf(t) !== i);
+    if (twice >= 0)
+      return poolError(
+        name,
+        `${at}.${field}[${twice}]`,
+        selectors[twice],
+        `the same selector as ${at}.${field}[${texts.indexOf(texts[twice]!)}]`,
+      );
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { matchesSelector, validateSelector } from '../src/index.js';
+import { labelKeyProblem, labelValueProblem, matchesSelector, validateSelector } from '../src/index.js';
 import type { LabelSelector } from '../src/index.js';
 
 describe('matchesSelector', () => {
@@ -40,5 +40,47 @@ describe('validateSelector', () => {
     const s = validateSelector({ matchExpressions: [{ key: 'a', operator: 'Maybe' }] });
     expect(!s.ok && s.error.field).toBe('matchExpressions[0].operator');
     expect(validateSelector({ matchLabels: { a: 'b' } }).ok).toBe(true);
+  });
+});
+
+describe('label key and value syntax (as the API server checks selectors)', () => {
+  it.each<[string, unknown, string | undefined]>([
+    ['plain key', { matchLabels: { app: 'web' } }, undefined],
+    ['prefixed key', { matchLabels: { 'kubernetes.io/hostname': 'node-1' } }, undefined],
+    ['empty value', { matchLabels: { app: '' } }, undefined],
+    ['space in key', { matchLabels: { 'my app': 'web' } }, 'matchLabels.my app'],
+    ['upper case prefix', { matchLabels: { 'Example.com/app': 'web' } }, 'matchLabels.Example.com/app'],
+    ['empty prefix', { matchLabels: { '/app': 'web' } }, 'matchLabels./app'],
+    ['64-character name', { matchLabels: { ['a'.repeat(64)]: 'x' } }, `matchLabels.${'a'.repeat(64)}`],
+    ['value with a slash', { matchLabels: { app: 'a/b' } }, 'matchLabels.app'],
+    ['value ending in a dash', { matchLabels: { app: 'web-' } }, 'matchLabels.app'],
+    [
+      'expression key with a space',
+      { matchExpressions: [{ key: 'a b', operator: 'Exists' }] },
+      'matchExpressions[0].key',
+    ],
+    [
+      'expression value with a space',
+      { matchExpressions: [{ key: 'app', operator: 'In', values: ['ok', 'not ok'] }] },
+      'matchExpressions[0].values[1]',
+    ],
+  ])('%s', (_name, selector, field) => {
+    const r = validateSelector(selector);
+    if (field === undefined) expect(r.ok).toBe(true);
+    else {
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.field).toBe(field);
+        expect(r.error.reason).toMatch(/^invalid label (key|value): /);
+      }
+    }
+  });
+
+  it('explains what is wrong with a key', () => {
+    expect(labelKeyProblem('a_b.c-d')).toBeUndefined();
+    expect(labelKeyProblem('-a')).toMatch(/starting and ending with an alphanumeric/);
+    expect(labelKeyProblem('EXAMPLE.com/a')).toMatch(/prefix "EXAMPLE.com" is not a DNS subdomain/);
+    expect(labelValueProblem('x'.repeat(63))).toBeUndefined();
+    expect(labelValueProblem('x'.repeat(64))).toMatch(/1-63/);
   });
 });

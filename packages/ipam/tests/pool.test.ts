@@ -69,6 +69,25 @@ describe('buildPoolSet', () => {
     ]);
   });
 
+  it('refuses a namespace or a selector listed twice in serviceAllocation, naming both places', () => {
+    const { pools, errors } = buildPoolSet([
+      spec('ns', ['10.5.0.0/24'], { serviceAllocation: { namespaces: ['a', 'b', 'a'] } }),
+      spec('sel', ['10.6.0.0/24'], {
+        serviceAllocation: {
+          serviceSelectors: [{ matchLabels: { app: 'x' } }, { matchLabels: { app: 'x' } }],
+        },
+      }),
+      spec('fine', ['10.7.0.0/24'], {
+        serviceAllocation: { namespaces: ['a', 'b'], serviceSelectors: [{ matchLabels: { app: 'x' } }, {}] },
+      }),
+    ]);
+    expect(pools.map((p) => p.name)).toEqual(['fine']);
+    expect(errors.map((e) => e.message)).toEqual([
+      'pool "ns": spec.serviceAllocation.namespaces[2] "a": namespace listed twice (also spec.serviceAllocation.namespaces[0])',
+      'pool "sel": spec.serviceAllocation.serviceSelectors[1]: the same selector as spec.serviceAllocation.serviceSelectors[0]',
+    ]);
+  });
+
   it('does not mutate its input', () => {
     const input = [spec('a', ['10.0.0.0/24'], { serviceAllocation: { namespaces: ['x'] } })];
     const copy = structuredClone(input);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Kube } from './kube.js';
+import type { KubeWriter } from './ports.js';
 import { isNotFound } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
 import { formatTime } from './time.js';
-import type { LooseKubeObject } from './types.js';
+import type { KubeObject, LooseKubeObject } from './types.js';
 
+/** An Event's `involvedObject`: which object, of which API version, it is about. */
 export interface EventObjectRef {
   apiVersion: string;
   kind: string;
@@ -17,10 +18,25 @@ export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorder {
   /**
-   * Records an event on `obj`. Repeats of the same (object, type, reason, message) bump the
-   * existing Event's `count` and `lastTimestamp`. Never rejects; failures are logged.
+   * Records an event about `about`, the object as read from the API server (a cache or a
+   * response): the reference (apiVersion, kind, namespace, name, uid) is taken from it, so
+   * `kubectl describe` finds the event. Repeats of the same (object, type, reason, message) bump
+   * the existing Event's `count` and `lastTimestamp`. Never rejects; failures are logged.
    */
-  emit(obj: EventObjectRef, type: EventType, reason: string, message: string): Promise<void>;
+  emit(about: KubeObject, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+/**
+ * The reference an Event carries for `obj`, or undefined when the object cannot be referenced
+ * (no apiVersion, kind or name). `kubectl describe` looks events up by kind, namespace, name and
+ * uid, so an object without a uid (never stored) gets an event no describe will show.
+ */
+export function eventReference(obj: KubeObject): EventObjectRef | undefined {
+  const { apiVersion, kind } = obj;
+  const name = obj.metadata?.name;
+  if (!apiVersion || !kind || !name) return undefined;
+  const uid = obj.metadata?.uid;
+  return { apiVersion, kind, namespace: obj.metadata?.namespace ?? '', name, ...(uid ? { uid } : {}) };
 }
 
 export interface RecorderOptions {
@@ -40,7 +56,7 @@ interface Tracked {
   count: number;
 }
 
-type EventWriter = Pick<Kube, 'create' | 'patch'>;
+type EventWriter = Pick<KubeWriter, 'create' | 'patch'>;
 
 export function recorder(kube: EventWriter, opts: RecorderOptions): EventRecorder {
   const logger = (opts.logger ?? silentLogger).child({ recorder: opts.component });
@@ -120,7 +136,18 @@ export function recorder(kube: EventWriter, opts: RecorderOptions): EventRecorde
   };
 
   return {
-    emit(obj, type, reason, message) {
+    emit(about, type, reason, message) {
+      const obj = eventReference(about);
+      if (!obj) {
+        logger.error('event about an object without apiVersion, kind or name; not recorded', {
+          kind: about.kind,
+          apiVersion: about.apiVersion,
+          key: about.metadata?.name,
+          reason,
+          eventMessage: message,
+        });
+        return Promise.resolve();
+      }
       const aggKey = JSON.stringify([
         obj.apiVersion,
         obj.kind,

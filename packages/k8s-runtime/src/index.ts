@@ -17,7 +17,13 @@ export {
   isGone,
   isNetworkError,
 } from './kube-error.js';
-export { objectKey, type KubeObject, type ObjectMeta, type ObjectRef } from './types.js';
+export {
+  objectKey,
+  type KubeObject,
+  type ManagedFieldsEntry,
+  type ObjectMeta,
+  type ObjectRef,
+} from './types.js';
 export {
   connect,
   type Kube,
@@ -31,12 +37,18 @@ export {
   type WatchOptions,
   type WatchEventType,
   type ResourceInfo,
+  type ApplyOptions,
+  type KubeReader,
+  type KubeWriter,
+  type KubeWatcher,
+  type ListWatcher,
+  type CacheFactory,
 } from './kube.js';
 export {
   ResourceCache,
+  cacheFactory,
   type WatchCacheOptions,
   type ChangeListener,
-  type ListWatcher,
 } from './resource-cache.js';
 export {
   WorkQueue,
@@ -58,6 +70,7 @@ export {
 } from './server.js';
 export {
   recorder,
+  eventReference,
   type EventRecorder,
   type EventObjectRef,
   type EventType,
@@ -92,4 +105,20 @@ export type {
 } from './core-types.js';
 // The components define metrics with prom-client's classes but never import it themselves.
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
-export { readCommonEnv, type CommonEnv } from './component-env.js';
+export {
+  runComponent,
+  type CommonSettings,
+  type ComponentContext,
+  type ComponentOptions,
+  type ComponentWork,
+  type LeaderElectionSettings,
+  type RunningComponent,
+} from './component.js';
+export {
+  decideStartup,
+  startupSettings,
+  packageVersion,
+  type SettingsResult,
+  type StartupInput,
+  type StartupDecision,
+} from './cli.js';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Kube } from './kube.js';
+import type { KubeReader, KubeWriter } from './ports.js';
 import { isConflict, isNotFound, isAlreadyExists } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
 import { formatMicroTime } from './time.js';
@@ -46,7 +46,7 @@ export interface LeaseElectorOptions {
   now?: () => number;
 }
 
-type LeaseApi = Pick<Kube, 'get' | 'create' | 'replace'>;
+type LeaseApi = Pick<KubeReader, 'get'> & Pick<KubeWriter, 'create' | 'replace'>;
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease. Followers judge expiry by their own clock

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { Kube } from './kube.js';
+import type { KubeWriter } from './ports.js';
 import { isNotFound, isAlreadyExists } from './kube-error.js';
 import { leaseRef, type Lease } from './lease-elector.js';
 import { silentLogger, type Logger } from './logger.js';
-import type { ResourceCache } from './resource-cache.js';
+import type { CacheFactory, ResourceCache } from './resource-cache.js';
 import { formatMicroTime, parseTimeMs } from './time.js';
 
 export interface LeaseHeartbeatOptions {
@@ -19,7 +19,7 @@ export interface LeaseHeartbeatOptions {
   logger?: Logger;
 }
 
-type HeartbeatApi = Pick<Kube, 'create' | 'patch' | 'delete'>;
+type HeartbeatApi = Pick<KubeWriter, 'create' | 'patch' | 'delete'>;
 
 /**
  * Keeps this member's own Lease renewed. Failures are logged and retried on the next tick;
@@ -162,7 +162,7 @@ export class LeaseMembership {
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
-    kube: Pick<Kube, 'watchCache'>,
+    kube: CacheFactory,
     private readonly opts: LeaseMembershipOptions,
   ) {
     this.logger = (opts.logger ?? silentLogger).child({ membership: `${opts.namespace}/${opts.prefix}*` });

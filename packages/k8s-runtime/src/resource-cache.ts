@@ -1,6 +1,6 @@
-import type { Kube } from './kube.js';
 import { isGone } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
+import type { ListWatcher } from './ports.js';
 import { objectKey, type KubeObject } from './types.js';
 
 export interface WatchCacheOptions {
@@ -24,8 +24,25 @@ export interface WatchCacheOptions {
 /** `listener(key, current, previous)`: `current` is undefined when the object is gone. */
 export type ChangeListener<T> = (key: string, obj: T | undefined, previous: T | undefined) => void;
 
-/** What a cache needs from the API (a `Kube`, or a fake in tests). */
-export type ListWatcher = Pick<Kube, 'listWithVersion' | 'watch'>;
+/** Makes list+watch caches; what a component that only reads through caches depends on. */
+export interface CacheFactory {
+  /** A list+watch cache that keeps itself in sync; see ResourceCache. */
+  watchCache<T extends KubeObject = KubeObject>(opts: WatchCacheOptions): ResourceCache<T>;
+}
+
+/**
+ * A CacheFactory over any list+watch source; `defaults` fill what a cache's options leave out
+ * (the client's logger, a fake's short backoff).
+ */
+export function cacheFactory(
+  api: ListWatcher,
+  defaults: Pick<WatchCacheOptions, 'logger' | 'backoff'> = {},
+): CacheFactory {
+  return {
+    watchCache: <T extends KubeObject = KubeObject>(opts: WatchCacheOptions) =>
+      new ResourceCache<T>(api, { ...defaults, ...opts, logger: opts.logger ?? defaults.logger }),
+  };
+}
 
 /**
  * A list+watch cache of one resource type, keyed `namespace/name` (or `name` when cluster-scoped).

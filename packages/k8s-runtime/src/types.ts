@@ -19,6 +19,19 @@ export interface ObjectMeta {
     blockOwnerDeletion?: boolean;
   }>;
   finalizers?: string[];
+  /** Server-side apply's record of which manager owns which fields. */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** One manager's fields (`fieldsV1`: nested `{"f:<key>": {...}}`, a node without children is a field). */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: 'FieldsV1';
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
 }
 
 /**

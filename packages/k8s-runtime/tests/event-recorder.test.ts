@@ -4,7 +4,11 @@ import { createLogger } from '../src/logger.js';
 import type { KubeObject } from '../src/types.js';
 import { FakeKube } from '../src/testing/index.js';
 
-const service = { apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web', uid: 'u-1' };
+const service = {
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { namespace: 'default', name: 'web', uid: 'u-1', resourceVersion: '42' },
+};
 const events = (api: FakeKube) =>
   [...api.objects.values()].filter((o) => o.kind === 'Event') as Array<KubeObject & Record<string, unknown>>;
 
@@ -32,6 +36,66 @@ describe('recorder', () => {
     expect(ev!['type']).toBe('Normal');
     expect(ev!['count']).toBe(1);
     expect(ev!['firstTimestamp']).toBe('2024-01-02T03:04:05Z');
+  });
+
+  it('takes the reference from the object itself: apiVersion, kind, namespace, name and uid', async () => {
+    const api = new FakeKube();
+    const rec = recorder(api, { component: 'metallb-controller' });
+    const pool = {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { namespace: 'metallb-system', name: 'b', uid: 'pool-uid-2', generation: 3 },
+      spec: { addresses: ['203.0.113.0/30'] },
+    };
+    await rec.emit(pool, 'Warning', 'InvalidConfiguration', 'IPAddressPool metallb-system/b: overlaps');
+    const [ev] = events(api);
+    expect(ev!.metadata?.namespace).toBe('metallb-system');
+    expect(ev!['involvedObject']).toEqual({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      namespace: 'metallb-system',
+      name: 'b',
+      uid: 'pool-uid-2',
+    });
+  });
+
+  it('a recreated object (new uid) gets its own event, not a bump of the old one', async () => {
+    const api = new FakeKube();
+    const rec = recorder(api, { component: 'c' });
+    await rec.emit(service, 'Warning', 'R', 'm');
+    await rec.emit({ ...service, metadata: { ...service.metadata, uid: 'u-2' } }, 'Warning', 'R', 'm');
+    expect(events(api).map((e) => [(e['involvedObject'] as { uid: string }).uid, e['count']])).toEqual([
+      ['u-1', 1],
+      ['u-2', 1],
+    ]);
+  });
+
+  it('a cluster-scoped object: the event goes to default and names no namespace', async () => {
+    const api = new FakeKube();
+    const rec = recorder(api, { component: 'c' });
+    await rec.emit(
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', uid: 'n-1' } },
+      'Normal',
+      'R',
+      'm',
+    );
+    const [ev] = events(api);
+    expect(ev!.metadata?.namespace).toBe('default');
+    expect(ev!['involvedObject']).toEqual({ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: 'n-1' });
+  });
+
+  it('an object it cannot reference (no apiVersion) is logged, not written', async () => {
+    const api = new FakeKube();
+    const lines: string[] = [];
+    const rec = recorder(api, {
+      component: 'c',
+      logger: createLogger({ component: 'test', write: (l) => lines.push(l) }),
+    });
+    await rec.emit({ kind: 'Service', metadata: { namespace: 'default', name: 'web' } }, 'Normal', 'R', 'm');
+    expect(events(api)).toEqual([]);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ level: 'error', kind: 'Service', reason: 'R' }),
+    ]);
   });
 
   it('aggregates repeats of the same object, reason and message by bumping count', async () => {

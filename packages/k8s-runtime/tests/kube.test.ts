@@ -175,3 +175,78 @@ describe('Kube watch idle timeout', () => {
     }
   });
 });
+
+describe('Kube requests', () => {
+  it('server-side apply is a PATCH of the object with the apply content type, field manager and force', async () => {
+    const seen: Array<{ method?: string; url?: string; type?: string; body: string }> = [];
+    handler = (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        // A watch cache of an earlier test may still reconnect; only this test's requests count.
+        if (!req.url?.includes('watch=1'))
+          seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], body });
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        if (req.url === '/apis/coordination.k8s.io/v1') {
+          const resources = [
+            { name: 'leases', kind: 'Lease', namespaced: true },
+            { name: 'leases/status', kind: 'Lease', namespaced: true },
+          ];
+          res.end(JSON.stringify({ resources }));
+        } else res.end(body);
+      });
+    };
+    const obj = { ...lease, metadata: { name: 'l', namespace: 'ns' }, spec: { holderIdentity: 'a' } };
+    const { plural: _plural, namespace: _ns, ...applied } = obj;
+    await kube.apply(applied, { fieldManager: 'metallb-operator', force: true });
+    // No plural on an object: the client looks the kind up first (discovery), then patches.
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /apis/coordination.k8s.io/v1',
+      'PATCH /apis/coordination.k8s.io/v1/namespaces/ns/leases/l?fieldManager=metallb-operator&force=true',
+    ]);
+    expect(seen[1]).toEqual({
+      method: 'PATCH',
+      url: '/apis/coordination.k8s.io/v1/namespaces/ns/leases/l?fieldManager=metallb-operator&force=true',
+      type: 'application/apply-patch+yaml',
+      body: JSON.stringify(applied),
+    });
+  });
+
+  it('refuses an apply patch without a field manager before sending anything', async () => {
+    let requests = 0;
+    handler = (_req, res) => {
+      requests++;
+      res.end('{}');
+    };
+    const err = await kube
+      .patch({ ...lease, name: 'l' }, { spec: {} }, { type: 'apply' })
+      .catch((e: unknown) => e);
+    expect((err as KubeError).status).toBe(400);
+    expect(requests).toBe(0);
+  });
+
+  it('lists follow continue tokens and put apiVersion and kind back on the items', async () => {
+    const urls: string[] = [];
+    handler = (req, res) => {
+      urls.push(req.url ?? '');
+      const second = (req.url ?? '').includes('continue=next');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          metadata: second ? { resourceVersion: '42' } : { resourceVersion: '41', continue: 'next' },
+          items: [{ metadata: { name: second ? 'b' : 'a' } }],
+        }),
+      );
+    };
+    const got = await kube.listWithVersion({ ...lease });
+    expect(got.resourceVersion).toBe('42');
+    expect(got.items.map((i) => [i.kind, i.apiVersion, i.metadata?.name])).toEqual([
+      ['Lease', 'coordination.k8s.io/v1', 'a'],
+      ['Lease', 'coordination.k8s.io/v1', 'b'],
+    ]);
+    expect(urls).toEqual([
+      '/apis/coordination.k8s.io/v1/namespaces/ns/leases?limit=500',
+      '/apis/coordination.k8s.io/v1/namespaces/ns/leases?limit=500&continue=next',
+    ]);
+  });
+});

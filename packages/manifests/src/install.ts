@@ -96,7 +96,8 @@ export function namespaceObject(namespace: string): Namespace {
 
 /**
  * The operator's validating webhook: MetalLB, IPAddressPool, AddressPool and L2Advertisement on
- * create and update, in the install namespace only. `caBundle` is left out: the operator, which
+ * create and update, in every namespace: an object created outside the install namespace would
+ * otherwise be silently ignored; the webhook refuses it and says where it belongs. `caBundle` is left out: the operator, which
  * generates the certificates, patches it in.
  */
 export function webhookConfiguration(namespace: string, version?: string): ValidatingWebhookConfiguration {
@@ -122,7 +123,6 @@ export function webhookConfiguration(namespace: string, version?: string): Valid
       admissionReviewVersions: ['v1'],
       failurePolicy: 'Fail',
       matchPolicy: 'Equivalent',
-      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
       timeoutSeconds: 10,
     })),
   };

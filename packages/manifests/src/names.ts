@@ -88,7 +88,7 @@ export interface ValidatedKind {
   readonly webhook: string;
 }
 
-const validated = (kind: string, plural: string): ValidatedKind => ({
+const validated = <K extends string>(kind: K, plural: string): ValidatedKind & { kind: K } => ({
   kind,
   plural,
   path: `/validate-${kind.toLowerCase()}`,
@@ -96,12 +96,20 @@ const validated = (kind: string, plural: string): ValidatedKind => ({
 });
 
 /** What the validating webhook checks at admission (CREATE and UPDATE). */
-export const VALIDATED_KINDS: readonly ValidatedKind[] = [
+export const VALIDATED_KINDS = [
   validated('MetalLB', 'metallbs'),
   validated('IPAddressPool', 'ipaddresspools'),
   validated('AddressPool', 'addresspools'),
   validated('L2Advertisement', 'l2advertisements'),
-];
+] as const;
+
+export type ValidatedKindName = (typeof VALIDATED_KINDS)[number]['kind'];
+
+/** The webhook server's path for each kind it validates (the configuration's `clientConfig.service.path`). */
+export const WEBHOOK_PATHS = Object.fromEntries(VALIDATED_KINDS.map((k) => [k.kind, k.path])) as Record<
+  ValidatedKindName,
+  string
+>;
 
 /** Ports every component serves `/metrics`, `/healthz`, `/readyz` on (MetalLB's 7472). */
 export const METRICS_PORT = 7472;

@@ -195,7 +195,7 @@ export interface ValidatingWebhook {
   admissionReviewVersions: string[];
   failurePolicy: 'Fail' | 'Ignore';
   matchPolicy: 'Equivalent';
-  namespaceSelector: LabelSelector;
+  namespaceSelector?: LabelSelector;
   timeoutSeconds: number;
 }
 

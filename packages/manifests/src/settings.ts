@@ -347,11 +347,39 @@ export function settingsTable(): string {
   }
   const lines = ['| variable | component | default | meaning |', '| --- | --- | --- | --- |'];
   for (const { components, def } of rows.values()) {
-    const shown = def.docDefault ?? (def.default === undefined ? 'unset' : `\`${def.format(def.default)}\``);
+    const d = defaultText(def);
+    const shown = d.literal ? `\`${d.text}\`` : d.text;
     const who = components.length === ALL_SETTINGS.length ? 'all' : components.join(', ');
     lines.push(`| \`${def.env}\` | ${who} | ${shown} | ${def.doc} |`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** How a setting's default reads: the documented words, or the literal value. */
+function defaultText(def: Setting<unknown>): { text: string; literal: boolean } {
+  if (def.docDefault !== undefined) return { text: def.docDefault, literal: false };
+  if (def.default === undefined) return { text: 'unset', literal: false };
+  return { text: def.format(def.default), literal: true };
+}
+
+/** A binary's `--help`: every variable it reads, its default and what it means. */
+export function settingsHelp<D extends SettingDefs>(spec: SettingsSpec<D>): string {
+  const rows = (Object.values(spec.defs) as Setting<unknown>[]).map((def) => {
+    const d = defaultText(def);
+    return [def.env, d.literal ? (d.text === '' ? '""' : d.text) : `(${d.text})`, def.doc] as const;
+  });
+  const width = (i: 0 | 1) => Math.max(...rows.map((r) => r[i].length), i === 0 ? 8 : 7);
+  const line = (r: readonly [string, string, string]) =>
+    `  ${r[0].padEnd(width(0))}  ${r[1].padEnd(width(1))}  ${r[2]}`.trimEnd();
+  return [
+    `metallb-ts ${spec.component}: every setting comes from an environment variable; unset or empty means the default.`,
+    '',
+    line(['VARIABLE', 'DEFAULT', 'MEANING']),
+    ...rows.map(line),
+    '',
+    'Options: --help (this text), --version.',
+    '',
+  ].join('\n');
 }
 
 /** Names every binary's ServiceAccount uses, re-exported for callers that hold only a spec. */

@@ -125,7 +125,8 @@ describe('renderOperatorInstall', () => {
         admissionReviewVersions: ['v1'],
         failurePolicy: 'Fail',
       });
-      expect(w.namespaceSelector).toEqual({ matchLabels: { 'kubernetes.io/metadata.name': 'mlb-ops' } });
+      // Every namespace: a pool outside the install namespace is refused with the reason.
+      expect(w.namespaceSelector).toBeUndefined();
       expect(w.clientConfig.service).toMatchObject({
         name: WEBHOOK.service,
         namespace: 'mlb-ops',

@@ -6,6 +6,7 @@ import {
   solicitedNodeMulticast,
   unsolicitedNeighborAdvertisement,
 } from '@metallb-ts/l2-proto';
+import { SPEAKER_SETTINGS } from '@metallb-ts/manifests';
 
 export interface AnnouncerLink {
   name: string;
@@ -15,7 +16,7 @@ export interface AnnouncerLink {
 
 export interface AnnouncerOptions {
   /** Delays (ms after takeover) of the gratuitous burst. */
-  burstMs: number[];
+  burstMs: readonly number[];
   /** After the burst, re-announce this often for as long as we hold the address (0 = never). */
   refreshMs: number;
   onSent?: (ip: string, link: string, frames: number) => void;
@@ -23,13 +24,14 @@ export interface AnnouncerOptions {
 }
 
 /**
- * Default timing: a dense burst right after takeover, so clients and switches move within the
- * first second even if a frame is lost, then a slow refresh so a switch's FDB entry (often aged
- * out after 300 s) never expires while we hold the VIP — MetalLB stops after 5 s.
+ * Default timing, the defaults of the speaker's ANNOUNCE_BURST_MS and ANNOUNCE_REFRESH_MS settings:
+ * a dense burst right after takeover, so clients and switches move within the first second even if
+ * a frame is lost, then a slow refresh so a switch's FDB entry (often aged out after 300 s) never
+ * expires while we hold the VIP — MetalLB stops after 5 s.
  */
 export const DEFAULT_ANNOUNCER_OPTIONS: AnnouncerOptions = {
-  burstMs: [0, 200, 500, 1000, 2000, 3000, 5000],
-  refreshMs: 30_000,
+  burstMs: SPEAKER_SETTINGS.defs.announceBurstMs.default,
+  refreshMs: SPEAKER_SETTINGS.defs.announceRefreshMs.default,
 };
 
 interface Held {

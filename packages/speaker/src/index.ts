@@ -23,15 +23,7 @@ export {
   type AnnouncerOptions,
   type AnnouncerLink,
 } from './announcer.js';
-export {
-  parseExcludeList,
-  selectLinks,
-  readLinks,
-  planLinkChanges,
-  type OpenLinkState,
-  DEFAULT_INTERFACE_EXCLUDE,
-  type LinkInfo,
-} from './interfaces.js';
+export { selectLinks, readLinks, planLinkChanges, type OpenLinkState, type LinkInfo } from './interfaces.js';
 export {
   openLink,
   captureOptions,

@@ -12,48 +12,6 @@ export interface LinkInfo {
   loopback: boolean;
 }
 
-export const DEFAULT_INTERFACE_EXCLUDE = [
-  '^docker.*',
-  '^cbr.*',
-  '^dummy.*',
-  '^virbr.*',
-  '^lxcbr.*',
-  '^veth.*',
-  '^lo$',
-  '^cali.*',
-  '^tunl.*',
-  '^flannel.*',
-  '^kube-ipvs.*',
-  '^cni.*',
-  '^nodelocaldns.*',
-  '^lxc.*',
-];
-
-export type ExcludeList = { ok: true; value: RegExp[] } | { ok: false; error: string };
-
-/** Parses a comma-separated list of regular expressions, naming the one that does not compile. */
-export function parseExcludeList(spec: string | undefined): ExcludeList {
-  const items =
-    spec === undefined
-      ? DEFAULT_INTERFACE_EXCLUDE
-      : spec
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-  const out: RegExp[] = [];
-  for (const item of items) {
-    try {
-      out.push(new RegExp(item));
-    } catch (e) {
-      return {
-        ok: false,
-        error: `interface exclusion "${item}" is not a valid regular expression: ${(e as Error).message}`,
-      };
-    }
-  }
-  return { ok: true, value: out };
-}
-
 // Kernel interface flags (include/uapi/linux/if.h).
 const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
@@ -84,7 +42,8 @@ export function readLinks(sysClassNet = '/sys/class/net'): LinkInfo[] {
 /** The links we may answer on, and why each other link was skipped (for the log). */
 export function selectLinks(
   links: LinkInfo[],
-  exclude: RegExp[],
+  /** Interface names never answered on (the speaker's METALLB_INTERFACE_EXCLUDE setting). */
+  exclude: readonly RegExp[],
 ): { use: LinkInfo[]; skipped: { name: string; why: string }[] } {
   const use: LinkInfo[] = [];
   const skipped: { name: string; why: string }[] = [];

@@ -16,7 +16,8 @@ import { parseMac } from '@metallb-ts/l2-proto';
 import type {
   EventRecorder,
   K8sClientMetrics,
-  Kube,
+  CacheFactory,
+  KubeWriter,
   KubeObject,
   Logger,
   ResourceCache,
@@ -26,8 +27,6 @@ import type {
   Service,
 } from '@metallb-ts/k8s-runtime';
 import {
-  isAlreadyExists,
-  isNotFound,
   objectKey,
   LeaseHeartbeat,
   LeaseMembership,
@@ -47,6 +46,7 @@ import { selfAlive } from './fence.js';
 import { planLinkChanges, readLinks, selectLinks, type LinkInfo, type OpenLinkState } from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
 import { planL2Statuses, type AnnouncedService, type L2StatusCleanup } from './l2-status.js';
+import { writeL2StatusPlan } from './l2-status-writer.js';
 import { respond, type AnnouncedOn, type ResponderLink } from './responder.js';
 import { startupHold } from './startup-hold.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
@@ -54,7 +54,7 @@ import { SpeakerMetrics } from './speaker-metrics.js';
 export interface SpeakerOptions {
   nodeName: string;
   namespace: string;
-  exclude: RegExp[];
+  exclude: readonly RegExp[];
   membership: { renewMs: number; leaseDurationMs: number };
   announcer?: AnnouncerOptions;
   ignoreExcludeLabel?: boolean;
@@ -69,7 +69,8 @@ export interface LinkAccess {
 }
 
 export interface SpeakerDeps {
-  kube: Kube;
+  /** Caches, the membership Lease and ServiceL2Status writes. */
+  kube: CacheFactory & Pick<KubeWriter, 'create' | 'patch' | 'delete'>;
   events: EventRecorder;
   logger: Logger;
   registry: Registry;
@@ -470,16 +471,10 @@ export class Speaker {
       if (this.winners.get(d.service) === d.winner) continue;
       this.winners.set(d.service, d.winner);
       this.deps.logger.debug('election', { key: d.service, winner: d.winner, candidates: d.candidates });
-      if (d.winner === this.opts.nodeName) {
-        const [namespace, name] = d.service.split('/') as [string, string];
+      const svc = this.services.get(d.service);
+      if (d.winner === this.opts.nodeName && svc) {
         void this.deps.events.emit(
-          {
-            apiVersion: 'v1',
-            kind: 'Service',
-            namespace,
-            name,
-            uid: this.services.get(d.service)?.metadata?.uid,
-          },
+          svc,
           'Normal',
           'nodeAssigned',
           `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
@@ -534,26 +529,6 @@ export class Speaker {
       (svc) => this.services.get(svc) !== undefined,
       cleanup,
     );
-    const { kube } = this.deps;
-    const ref = (name: string) => ({
-      apiVersion: `${GROUP}/v1beta1`,
-      kind: 'ServiceL2Status',
-      namespace: this.opts.namespace,
-      name,
-    });
-    for (const o of plan.create) {
-      const { status, ...rest } = o;
-      await kube.create(rest).catch((e: unknown) => {
-        if (!isAlreadyExists(e)) throw e;
-      });
-      await kube.patch(ref(o.metadata.name), { status }, { type: 'merge', subresource: 'status' });
-    }
-    for (const o of plan.update)
-      await kube.patch(ref(o.metadata.name), { status: o.status }, { type: 'merge', subresource: 'status' });
-    for (const name of plan.delete) {
-      await kube.delete(ref(name)).catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
-    }
+    await writeL2StatusPlan(this.deps.kube, this.opts.namespace, plan);
   }
 }

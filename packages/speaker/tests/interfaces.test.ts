@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseExcludeList, planLinkChanges, selectLinks, type LinkInfo } from '../src/interfaces.js';
+import { SPEAKER_SETTINGS } from '@metallb-ts/manifests';
+import { planLinkChanges, selectLinks, type LinkInfo } from '../src/interfaces.js';
+
+const { interfaceExclude } = SPEAKER_SETTINGS.defs;
 
 const link = (name: string, extra: Partial<LinkInfo> = {}): LinkInfo => ({
   name,
@@ -13,7 +16,7 @@ const link = (name: string, extra: Partial<LinkInfo> = {}): LinkInfo => ({
 
 describe('selectLinks', () => {
   it('skips down, NOARP, enslaved, loopback, MAC-less and excluded links, saying why', () => {
-    const exclude = parseExcludeList('^mgmt.*,^kube-ipvs.*');
+    const exclude = interfaceExclude.parse('^mgmt.*,^kube-ipvs.*');
     if (!exclude.ok) throw new Error(exclude.error);
     const { use, skipped } = selectLinks(
       [
@@ -40,16 +43,9 @@ describe('selectLinks', () => {
     });
   });
 
-  it('defaults to the MetalLB exclusion list, which skips veth', () => {
-    const def = parseExcludeList(undefined);
-    if (!def.ok) throw new Error(def.error);
-    expect(selectLinks([link('veth12'), link('eth0')], def.value).use.map((l) => l.name)).toEqual(['eth0']);
-  });
-
-  it('names an exclusion that is not a regular expression', () => {
-    const r = parseExcludeList('^ok$,(broken');
-    expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error).toContain('"(broken"');
+  it("with the setting's default (MetalLB's exclusion list) skips veth and docker links", () => {
+    const use = selectLinks([link('veth12'), link('docker0'), link('eth0')], interfaceExclude.default).use;
+    expect(use.map((l) => l.name)).toEqual(['eth0']);
   });
 });
 

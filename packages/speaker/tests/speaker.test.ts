@@ -4,7 +4,6 @@ import {
   createLogger,
   createRegistry,
   type EventRecorder,
-  type Kube,
   type KubeObject,
   type Registry,
 } from '@metallb-ts/k8s-runtime';
@@ -125,7 +124,7 @@ interface Running {
 const events: { reason: string; name: string; message: string }[] = [];
 const recorder: EventRecorder = {
   emit: async (obj, _type, reason, message) => {
-    events.push({ reason, name: obj.name ?? '', message });
+    events.push({ reason, name: obj.metadata?.name ?? '', message });
   },
 };
 
@@ -203,7 +202,7 @@ async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
       announcer: { burstMs: [0], refreshMs: 0 },
     },
     {
-      kube: kube as unknown as Kube,
+      kube: kube,
       events: recorder,
       logger,
       registry,

@@ -1,9 +1,20 @@
 // An in-memory API server for unit tests (this package's and its users'): objects with
-// resourceVersions, optimistic concurrency, JSON merge patches, watches that replay from a
-// resourceVersion, compaction (410) and outages. Framework-free, so any test runner can use it.
+// resourceVersions, optimistic concurrency, JSON merge patches, server-side apply (see
+// server-side-apply.ts for how close it comes), watches that replay from a resourceVersion,
+// compaction (410) and outages. Framework-free, so any test runner can use it.
+import type { Kube } from '../kube.js';
 import { KubeError } from '../kube-error.js';
-import type { Kube, ListOptions, PatchOptions, WatchEventType, WatchOptions } from '../kube.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type {
+  ApplyOptions,
+  ListOptions,
+  PatchOptions,
+  ResourceInfo,
+  WatchEventType,
+  WatchOptions,
+} from '../ports.js';
 import { ResourceCache, type WatchCacheOptions } from '../resource-cache.js';
+import { serverSideApply } from './server-side-apply.js';
 import type { KubeObject, ObjectRef } from '../types.js';
 
 type Ev = { rv: number; type: WatchEventType; obj: KubeObject; kind: string };
@@ -29,10 +40,11 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-export class FakeKube implements Pick<
-  Kube,
-  'get' | 'create' | 'replace' | 'patch' | 'delete' | 'listWithVersion' | 'watch' | 'watchCache'
-> {
+export class FakeKube implements Kube {
+  readonly server = 'fake://';
+  readonly logger: Logger = silentLogger;
+  /** What `resource()` answers, keyed `apiVersion/kind`; other kinds are 404 as on a real server. */
+  readonly resources = new Map<string, ResourceInfo>();
   rv = 100;
   compactedBelow = 0;
   down = false;
@@ -155,8 +167,9 @@ export class FakeKube implements Pick<
   async patch<T extends KubeObject = KubeObject>(
     ref: ObjectRef,
     patch: unknown,
-    _opts: PatchOptions,
+    opts: PatchOptions,
   ): Promise<T> {
+    if (opts.type === 'apply') return this.serverSideApply<T>(ref, patch as KubeObject, opts);
     this.check(`patch ${ref.kind} ${ref.name}`);
     const k = this.key(ref.kind, ref.namespace, ref.name);
     const cur = this.objects.get(k);
@@ -167,6 +180,45 @@ export class FakeKube implements Pick<
     stored.metadata = { ...stored.metadata, resourceVersion: String(this.rv) };
     this.objects.set(k, stored);
     this.record('MODIFIED', stored);
+    return clone(stored) as T;
+  }
+
+  async apply<T extends KubeObject>(obj: T, opts: ApplyOptions): Promise<T> {
+    const ref = {
+      apiVersion: obj.apiVersion ?? '',
+      kind: obj.kind ?? '',
+      namespace: obj.metadata?.namespace,
+      name: obj.metadata?.name,
+    };
+    return this.patch<T>(ref, obj, { type: 'apply', ...opts });
+  }
+
+  private async serverSideApply<T extends KubeObject>(
+    ref: ObjectRef,
+    applied: KubeObject,
+    opts: PatchOptions,
+  ): Promise<T> {
+    this.check(`apply ${ref.kind} ${ref.name}${opts.subresource ? `/${opts.subresource}` : ''}`);
+    const k = this.key(ref.kind, ref.namespace, ref.name);
+    const cur = this.objects.get(k);
+    const result = serverSideApply(
+      cur,
+      { ...clone(applied), apiVersion: ref.apiVersion, kind: ref.kind },
+      { manager: opts.fieldManager ?? '', force: opts.force ?? false, subresource: opts.subresource },
+    );
+    if (!result.ok) throw result.error;
+    if (!result.changed && cur) return clone(cur) as T;
+    this.rv++;
+    const stored = result.object;
+    stored.metadata = {
+      ...stored.metadata,
+      resourceVersion: String(this.rv),
+      uid: cur?.metadata?.uid ?? `uid-${this.rv}`,
+      creationTimestamp:
+        cur?.metadata?.creationTimestamp ?? new Date(1_700_000_000_000 + this.rv * 1000).toISOString(),
+    };
+    this.objects.set(k, stored);
+    this.record(cur ? 'MODIFIED' : 'ADDED', stored);
     return clone(stored) as T;
   }
 
@@ -186,6 +238,10 @@ export class FakeKube implements Pick<
       (o) => o.kind === ref.kind && (!ref.namespace || o.metadata?.namespace === ref.namespace),
     );
     return { items: clone(items) as T[], resourceVersion: String(this.rv) };
+  }
+
+  async list<T extends KubeObject = KubeObject>(ref: ObjectRef, opts?: ListOptions): Promise<T[]> {
+    return (await this.listWithVersion<T>(ref, opts)).items;
   }
 
   watch(
@@ -233,6 +289,22 @@ export class FakeKube implements Pick<
 
   watchCache<T extends KubeObject = KubeObject>(opts: WatchCacheOptions): ResourceCache<T> {
     return new ResourceCache<T>(this, { backoff: { initialMs: 1, maxMs: 5 }, ...opts });
+  }
+
+  async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const found = this.resources.get(`${apiVersion}/${kind}`);
+    if (found) return found;
+    throw new KubeError({
+      status: 404,
+      reason: 'NotFound',
+      message: `the server has no resource for kind ${kind} in ${apiVersion}`,
+    });
+  }
+
+  /** True once `close()` was called (the component runtime closes its client last). */
+  closed = false;
+  close(): void {
+    this.closed = true;
   }
 }
 

@@ -1,0 +1,199 @@
+// What every binary does around its own work, written once: logger, API client, metrics
+// registry with the Kubernetes client metrics, event recorder, the /metrics /healthz /readyz
+// server, optional leader election, and a graceful shutdown in the one right order. A binary's
+// `main.ts` parses its settings and hands this a factory for its work.
+import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
+import { recorder, type EventRecorder } from './event-recorder.js';
+import { connect, type Kube } from './kube.js';
+import { LeaseElector } from './lease-elector.js';
+import { createLogger, type Logger, type LogLevel } from './logger.js';
+import { createK8sClientMetrics, createRegistry, type K8sClientMetrics } from './metrics.js';
+import { createServer, type ProbeServer } from './server.js';
+import { onShutdown, type ShutdownHandle } from './shutdown.js';
+
+/** The settings every binary has (parsed by the caller; this package does not read the environment). */
+export interface CommonSettings {
+  namespace: string;
+  metricsHost: string;
+  metricsPort: number;
+  logLevel: LogLevel;
+}
+
+/** What a component's work gets to build itself from. */
+export interface ComponentContext {
+  readonly settings: CommonSettings;
+  readonly logger: Logger;
+  readonly kube: Kube;
+  readonly registry: Registry;
+  readonly clientMetrics: K8sClientMetrics;
+  readonly events: EventRecorder;
+}
+
+/** A component's work: the Controller, the Speaker, the operator's reconciler. */
+export interface ComponentWork {
+  /** Starts working (after leadership, when elected); `signal` aborts at shutdown. Rejecting ends the process with 1. */
+  start(signal: AbortSignal): Promise<void>;
+  /** Stops working; the first shutdown step. */
+  stop(): Promise<void>;
+  /** `/readyz`. A leader-elected component that does not lead is ready regardless. */
+  readonly ready: boolean;
+}
+
+export interface LeaderElectionSettings {
+  /** Lease name (in the component's namespace). */
+  lease: string;
+  /** Holder identity; default host name and PID. */
+  identity?: string;
+  /** Defaults 15 s / 10 s / 2 s, as client-go's. */
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface ComponentOptions {
+  /** Logger `component` field. */
+  name: string;
+  settings: CommonSettings;
+  /** Event source (`reportingController` / `source.component`). */
+  eventSource: string;
+  /** Event `source.host` (the speaker's node). */
+  eventHost?: string;
+  /** Fields on every log line (e.g. `{ node }`). */
+  logContext?: Record<string, unknown>;
+  /** Only the holder of this Lease works; losing it ends the process with 1 (a fresh start restores state). */
+  leaderElection?: LeaderElectionSettings;
+  /** Fields of the "started" log line. */
+  startFields?: Record<string, unknown>;
+  work: (ctx: ComponentContext) => ComponentWork;
+  // ---- for tests ----
+  /** Default `connect({ logger })`. */
+  connect?: (logger: Logger) => Kube;
+  /** Default `process.exit`. */
+  exit?: (code: number) => void;
+  /** Default SIGTERM and SIGINT. */
+  signals?: NodeJS.Signals[];
+  shutdownDeadlineMs?: number;
+  /** Default: a JSON-lines logger at `settings.logLevel`. */
+  logger?: Logger;
+  /** Default: a registry with the process metrics. */
+  registry?: Registry;
+}
+
+export interface RunningComponent {
+  readonly context: ComponentContext;
+  readonly work: ComponentWork;
+  readonly server: ProbeServer;
+  /** Bound address of the probes server. */
+  readonly address: { host: string; port: number };
+  /** Whether this process works now (always true without leader election). */
+  isLeader(): boolean;
+  /** Runs the shutdown steps as a signal would; resolves with the exit code used. */
+  stop(reason: string): Promise<number>;
+}
+
+/**
+ * Starts a component: builds the context and the work, serves probes and metrics, then starts the
+ * work at once or when it wins the Lease. On SIGTERM/SIGINT (or `stop()`): stop the work, hand
+ * the Lease back (so a successor starts without waiting for expiry and never overlaps with our
+ * last writes), abort what still runs, close the server, close the client, exit.
+ */
+export async function runComponent(opts: ComponentOptions): Promise<RunningComponent> {
+  const { settings } = opts;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  const base = opts.logger ?? createLogger({ component: opts.name, level: settings.logLevel });
+  const logger = opts.logContext ? base.child(opts.logContext) : base;
+  const kube = (opts.connect ?? ((l: Logger) => connect({ logger: l })))(logger);
+  const registry = opts.registry ?? createRegistry();
+  const context: ComponentContext = {
+    settings,
+    logger,
+    kube,
+    registry,
+    clientMetrics: createK8sClientMetrics(registry),
+    events: recorder(kube, { component: opts.eventSource, host: opts.eventHost, logger }),
+  };
+  const work = opts.work(context);
+  const abort = new AbortController();
+  let stopping = false;
+
+  const startWork = (): void => {
+    work.start(abort.signal).catch((error: unknown) => {
+      if (stopping) return;
+      logger.error(`${opts.name} failed to start`, { error });
+      exit(1);
+    });
+  };
+
+  const election = opts.leaderElection;
+  const identity = election ? (election.identity ?? `${hostname()}-${process.pid}`) : undefined;
+  const elector = election
+    ? new LeaseElector(kube, {
+        namespace: settings.namespace,
+        name: election.lease,
+        identity: identity!,
+        leaseDurationMs: election.leaseDurationMs ?? 15_000,
+        renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
+        retryPeriodMs: election.retryPeriodMs ?? 2_000,
+        logger,
+        onStartedLeading: () => {
+          logger.info('became leader; starting', { identity });
+          startWork();
+        },
+        onStoppedLeading: () => {
+          // A planned stop gives the lease back itself; only a lost lease ends the process.
+          if (stopping) return;
+          logger.error('lost leadership; exiting so a fresh start restores state', { identity });
+          exit(1);
+        },
+      })
+    : undefined;
+  const isLeader = (): boolean => (elector ? elector.isLeader() : true);
+
+  const server = createServer({
+    host: settings.metricsHost,
+    port: settings.metricsPort,
+    registry,
+    logger,
+    checks: {
+      healthz: () => true,
+      readyz: () =>
+        work.ready || !isLeader() ? true : { ok: false, reason: `${opts.name} is not ready yet` },
+    },
+  });
+  const address = await server.start();
+  logger.info(`${opts.name} started`, {
+    namespace: settings.namespace,
+    metrics: `${address.host}:${address.port}`,
+    ...(identity ? { identity, lease: election!.lease } : {}),
+    ...opts.startFields,
+  });
+  if (elector) void elector.run(abort.signal);
+  else startWork();
+
+  const shutdown: ShutdownHandle = onShutdown(
+    logger,
+    [
+      {
+        name: 'stop work',
+        run: async () => {
+          stopping = true;
+          await work.stop();
+        },
+      },
+      { name: 'release lease', run: async () => elector?.release() },
+      { name: 'abort', run: () => abort.abort() },
+      { name: 'close server', run: () => server.close() },
+      { name: 'close client', run: () => kube.close() },
+    ],
+    {
+      exit: (code) => {
+        shutdown.dispose();
+        exit(code);
+      },
+      ...(opts.signals ? { signals: opts.signals } : {}),
+      ...(opts.shutdownDeadlineMs !== undefined ? { deadlineMs: opts.shutdownDeadlineMs } : {}),
+    },
+  );
+  return { context, work, server, address, isLeader, stop: (reason) => shutdown.trigger(reason) };
+}

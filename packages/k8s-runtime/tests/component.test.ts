@@ -1,0 +1,157 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { runComponent, type ComponentWork, type RunningComponent } from '../src/component.js';
+import { leaseRef, type Lease } from '../src/lease-elector.js';
+import { silentLogger } from '../src/logger.js';
+import { createRegistry } from '../src/metrics.js';
+import { FakeKube, until } from '../src/testing/index.js';
+
+const settings = {
+  namespace: 'metallb-system',
+  metricsHost: '127.0.0.1',
+  metricsPort: 0,
+  logLevel: 'none' as const,
+};
+const fast = { leaseDurationMs: 60_000, renewDeadlineMs: 30_000, retryPeriodMs: 20 };
+
+/** A work that records what happens to it, in order, into `log`. */
+class RecordingWork implements ComponentWork {
+  ready = false;
+  signal: AbortSignal | undefined;
+  constructor(
+    private readonly id: string,
+    private readonly log: string[],
+    private readonly api: FakeKube,
+    private readonly startError?: Error,
+  ) {}
+  async start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
+    signal.addEventListener('abort', () =>
+      this.log.push(`${this.id} aborted (lease holder=${this.holder()})`),
+    );
+    this.log.push(`${this.id} start`);
+    if (this.startError) throw this.startError;
+  }
+  async stop(): Promise<void> {
+    this.log.push(`${this.id} stop (aborted=${this.signal?.aborted}, lease holder=${this.holder()})`);
+  }
+  private holder(): string {
+    return this.api.find<Lease>('Lease', 'metallb-system', 'test-lease')?.spec?.holderIdentity ?? 'none';
+  }
+}
+
+const running: RunningComponent[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.stop('test over');
+});
+
+async function start(
+  api: FakeKube,
+  log: string[],
+  id: string,
+  opts: { elect?: boolean; startError?: Error; timing?: typeof fast } = {},
+): Promise<{ run: RunningComponent; work: RecordingWork; exits: number[] }> {
+  const exits: number[] = [];
+  const work = new RecordingWork(id, log, api, opts.startError);
+  const run = await runComponent({
+    name: 'test',
+    settings,
+    eventSource: 'metallb-test',
+    leaderElection: opts.elect ? { lease: 'test-lease', identity: id, ...(opts.timing ?? fast) } : undefined,
+    work: (ctx) => {
+      log.push(`${id} built (namespace ${ctx.settings.namespace})`);
+      return work;
+    },
+    connect: () => api,
+    exit: (code) => {
+      exits.push(code);
+      log.push(`${id} exit ${code}`);
+    },
+    signals: [],
+    logger: silentLogger,
+    registry: createRegistry({ defaultMetrics: false }),
+  });
+  running.push(run);
+  return { run, work, exits };
+}
+
+const get = (run: RunningComponent, path: string) => fetch(`http://127.0.0.1:${run.address.port}${path}`);
+const readyz = async (run: RunningComponent) => (await get(run, '/readyz')).status;
+
+describe('runComponent', () => {
+  it('without leader election starts the work at once; readiness follows the work', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const { run, work } = await start(api, log, 'a');
+    await until(() => log.includes('a start'), 'work started');
+    expect(log).toEqual(['a built (namespace metallb-system)', 'a start']);
+    expect(await readyz(run)).toBe(503);
+    work.ready = true;
+    expect(await readyz(run)).toBe(200);
+    expect((await get(run, '/healthz')).status).toBe(200);
+    // The Kubernetes client metrics are registered in the component's registry.
+    expect(await (await get(run, '/metrics')).text()).toContain('metallb_k8s_client_updates_total');
+  });
+
+  it('shuts down in order: stop work (still holding the lease, not aborted), release, abort, close, exit 0', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const { run, work, exits } = await start(api, log, 'a', { elect: true });
+    await until(() => run.isLeader() && log.includes('a start'), 'a leads and works');
+    running.splice(running.indexOf(run), 1);
+    expect(await run.stop('test')).toBe(0);
+    expect(log.slice(2)).toEqual([
+      'a stop (aborted=false, lease holder=a)',
+      'a aborted (lease holder=)',
+      'a exit 0',
+    ]);
+    expect(api.find<Lease>('Lease', 'metallb-system', 'test-lease')?.spec?.holderIdentity).toBe('');
+    expect(work.signal?.aborted).toBe(true);
+    expect(api.closed).toBe(true);
+    expect(exits).toEqual([0]);
+    // The server is closed: it no longer answers.
+    await expect(get(run, '/healthz')).rejects.toThrow();
+  });
+
+  it('with leader election only the leader works; a follower is ready; release hands over at once', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const a = await start(api, log, 'a', { elect: true });
+    await until(() => a.run.isLeader(), 'a leads');
+    const b = await start(api, log, 'b', { elect: true });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.run.isLeader()).toBe(false);
+    expect(log).not.toContain('b start');
+    // Not leading: ready although its work is not (it has nothing to do).
+    expect(await readyz(b.run)).toBe(200);
+    expect(await readyz(a.run)).toBe(503);
+    running.splice(running.indexOf(a.run), 1);
+    await a.run.stop('rollout');
+    // The lease lasts a minute: b only starts this soon because a gave the lease back.
+    await until(() => log.includes('b start'), 'b takes over', 3000);
+    expect(b.run.isLeader()).toBe(true);
+    expect(b.exits).toEqual([]);
+  });
+
+  it('ends the process with 1 when the lease is lost, but not on a planned stop', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const { run, exits } = await start(api, log, 'a', {
+      elect: true,
+      timing: { leaseDurationMs: 400, renewDeadlineMs: 200, retryPeriodMs: 20 },
+    });
+    await until(() => run.isLeader(), 'a leads');
+    api.down = true; // renewals fail until the deadline passes
+    await until(() => exits.length > 0, 'exit after losing the lease');
+    expect(exits).toEqual([1]);
+    api.down = false;
+    expect(await api.get<Lease>(leaseRef('metallb-system', 'test-lease'))).toBeDefined();
+  });
+
+  it('ends the process with 1 when the work fails to start', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const { exits } = await start(api, log, 'a', { startError: new Error('caches never synced') });
+    await until(() => exits.length > 0, 'exit');
+    expect(exits).toEqual([1]);
+  });
+});

@@ -160,18 +160,7 @@ export class MetalLBReconciler {
   }
 
   private emit(metallb: MetalLB, e: ResourceEvent): Promise<void> {
-    return this.deps.events.emit(
-      {
-        apiVersion: metallb.apiVersion ?? `${GROUP}/v1beta1`,
-        kind: 'MetalLB',
-        namespace: metallb.metadata.namespace ?? this.deps.namespace,
-        name: metallb.metadata.name,
-        uid: metallb.metadata.uid,
-      },
-      e.type,
-      e.reason,
-      e.message,
-    );
+    return this.deps.events.emit(metallb, e.type, e.reason, e.message);
   }
 
   private ipFailoverDeployments(): string[] {

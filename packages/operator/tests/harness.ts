@@ -1,7 +1,13 @@
 // A FakeKube with server-side apply (create, or merge into what is there) and a renderer small
 // enough to read, so the real Operator runs against it.
 import type { MetalLB } from '@metallb-ts/api';
-import { KubeError, silentLogger, type KubeObject, recorder } from '@metallb-ts/k8s-runtime';
+import {
+  KubeError,
+  recorder,
+  silentLogger,
+  type ApplyOptions,
+  type KubeObject,
+} from '@metallb-ts/k8s-runtime';
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { APP_NAME, COMPONENTS, LABELS } from '@metallb-ts/manifests';
 import { Operator } from '../src/operator.js';
@@ -9,28 +15,18 @@ import type { Renderer, RenderInput } from '../src/render-input.js';
 
 export const NS = 'metallb-system';
 
+/** FakeKube (with its server-side apply) that records applies and can refuse some kinds. */
 export class ApplyingFakeKube extends FakeKube {
   /** Kinds whose apply is refused, with the message. */
   readonly refuse = new Map<string, string>();
   applies: string[] = [];
 
-  async apply<T extends KubeObject>(obj: T, opts: { fieldManager: string; force?: boolean }): Promise<T> {
-    if (!opts.fieldManager || opts.force !== true) throw new Error('apply without field manager and force');
+  override async apply<T extends KubeObject>(obj: T, opts: ApplyOptions): Promise<T> {
+    if (opts.force !== true) throw new Error(`apply of ${obj.kind} ${obj.metadata?.name} without force`);
     this.applies.push(`${obj.kind} ${obj.metadata?.name}`);
     const refused = this.refuse.get(obj.kind ?? '');
     if (refused) throw new KubeError({ status: 403, reason: 'Forbidden', message: refused });
-    const ref = {
-      apiVersion: obj.apiVersion!,
-      kind: obj.kind!,
-      namespace: obj.metadata?.namespace,
-      name: obj.metadata?.name,
-    };
-    const managed = {
-      ...obj,
-      metadata: { ...obj.metadata, managedFields: [{ manager: opts.fieldManager, operation: 'Apply' }] },
-    };
-    if (!this.find(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!)) return this.create(managed);
-    return this.patch<T>(ref, managed, { type: 'apply', fieldManager: opts.fieldManager, force: true });
+    return super.apply(obj, opts);
   }
 }
 

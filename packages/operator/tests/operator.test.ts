@@ -19,13 +19,13 @@ const rolledOut = (h: Harness) => {
   const d = h.kube.find('Deployment', NS, 'controller')!;
   h.kube.put({
     ...d,
-    status: { observedGeneration: 0, replicas: 1, readyReplicas: 1, updatedReplicas: 1 },
+    status: { observedGeneration: d.metadata?.generation, replicas: 1, readyReplicas: 1, updatedReplicas: 1 },
   } as KubeObject);
   const ds = h.kube.find('DaemonSet', NS, 'speaker')!;
   h.kube.put({
     ...ds,
     status: {
-      observedGeneration: 0,
+      observedGeneration: ds.metadata?.generation,
       desiredNumberScheduled: 2,
       currentNumberScheduled: 2,
       numberReady: 2,
@@ -101,7 +101,10 @@ describe('Operator on FakeKube', () => {
     expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeDefined();
     const p = condition(h.kube, 'metallb', 'Progressing')!;
     expect(p).toMatchObject({ status: 'True', reason: 'ComponentsRollingOut', observedGeneration: 1 });
-    expect(p.message).toContain('controller Deployment metallb-system/controller: 0 of 1 replicas updated');
+    expect(p.message).toContain(
+      'controller Deployment metallb-system/controller: generation 1 not yet seen by the deployment controller (observed 0)',
+    );
+    expect(p.message).toContain('speaker DaemonSet metallb-system/speaker: generation 1 not yet seen');
     expect(condition(h.kube, 'metallb', 'Available')?.status).toBe('False');
     expect(condition(h.kube, 'metallb', 'Degraded')?.status).toBe('False');
   });

@@ -145,12 +145,14 @@ export type OperatorSettings = Partial<SettingValues<(typeof OPERATOR_SETTINGS)[
 
 /**
  * Starts the operator on the host as ServiceAccount metallb-system/operator (apply its RBAC
- * first), metrics and webhook on free ports of 127.0.0.1, then `settings` over those.
+ * first), metrics and webhook on free ports of 127.0.0.1, then `settings` over those. A second
+ * replica gets its own `name` (process record, log file and Lease identity).
  */
 export async function startOperator(
   cp: ControlPlane,
   dir: string,
   settings: OperatorSettings = {},
+  name: string = operatorName,
 ): Promise<StartResult> {
   if (!existsSync(OPERATOR_MAIN))
     return {
@@ -168,11 +170,11 @@ export async function startOperator(
     metricsHost: '127.0.0.1',
     metricsPort: await freePort(),
     webhookPort: await freePort(),
-    podName: `${operatorName}-${process.pid}`,
+    podName: `${name}-${process.pid}`,
     logLevel: 'debug',
     ...settings,
   });
-  const rec = startProcess(dir, operatorName, [process.execPath, OPERATOR_MAIN], logFile(dir, operatorName), {
+  const rec = startProcess(dir, name, [process.execPath, OPERATOR_MAIN], logFile(dir, name), {
     env: { ...process.env, KUBECONFIG: kubeconfig, ...processEnv },
     cwd: repoRoot,
   });

@@ -15,6 +15,7 @@ import { waitFor } from '../../src/wait-for.js';
 const NS = INSTALL_NAMESPACE;
 const VERSION = 'e2e';
 const NODE = 'operator-e2e-node';
+const STANDBY = `${operatorName}-standby`;
 /** The uid of MetalLB/metallb once created. */
 let uid = '';
 let cp: ControlPlane;
@@ -153,6 +154,7 @@ afterAll(async () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
   await stopComponent(dir, operatorName, 'SIGTERM');
+  await stopComponent(dir, STANDBY, 'SIGTERM');
   await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
   // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC,
   // which carry the same names: the tests after this one need them back.
@@ -390,6 +392,38 @@ describe('operator against the real API server', () => {
         ? { done: true, value: undefined }
         : { done: false, observed: e.map((x) => `${x.type} ${x.reason}: ${x.message}`) };
     });
+  }, 60_000);
+
+  it('a second operator replica waits for the Lease and never applies while the first leads', async () => {
+    const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' }, STANDBY);
+    if (!r.ok) throw new Error(r.error);
+    const leader = `${operatorName}-${process.pid}`;
+    await waitFor('the standby to see the first replica as leader', async () => {
+      const log = logs(dir, STANDBY, 40);
+      return log.includes('"leader changed"') && log.includes(`"leader":"${leader}"`)
+        ? { done: true, value: undefined }
+        : { done: false, observed: log };
+    });
+    // Drift now is repaired by the leader alone.
+    await cp.kubectlOk([
+      '-n',
+      NS,
+      'delete',
+      'serviceaccount',
+      COMPONENTS.speaker.serviceAccount,
+      '--wait=true',
+    ]);
+    await waitFor('the leader to restore the ServiceAccount', async () =>
+      logs(dir, operatorName, 400).includes(
+        `restored deleted ServiceAccount ${NS}/${COMPONENTS.speaker.serviceAccount}`,
+      )
+        ? { done: true, value: undefined }
+        : { done: false, observed: opLog() },
+    );
+    const standby = logs(dir, STANDBY, 200);
+    expect(standby).not.toContain('became leader');
+    expect(standby).not.toContain('repaired drift');
+    await stopComponent(dir, STANDBY, 'SIGTERM');
   }, 60_000);
 
   it('deleting the MetalLB resource leaves nothing it made', async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { repoRoot } from './paths.js';
 
 /**
- * Builds the controller and speaker binaries (and what they import) through turbo, so a build
+ * Builds the controller, speaker and operator binaries (and what they import) through turbo, so a build
  * that is already up to date is a cache hit and every caller can simply ask for one. Labs and e2e
  * runs start the components from their `dist/`: a stale build would run old code.
  * `output`: 'inherit' shows turbo's output; 'capture' returns it (for callers whose stdout is data).
@@ -17,6 +17,7 @@ export function buildComponents(output: 'inherit' | 'capture'): { ok: boolean; l
       'build',
       '--filter=@metallb-ts/controller...',
       '--filter=@metallb-ts/speaker...',
+      '--filter=@metallb-ts/operator...',
       '--output-logs=errors-only',
     ],
     {

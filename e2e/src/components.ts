@@ -5,6 +5,7 @@ import {
   COMPONENTS,
   CONTROLLER_SETTINGS,
   METRICS_PORT,
+  OPERATOR_SETTINGS,
   settingsProcessEnv,
   SPEAKER_SETTINGS,
   type SettingLogLevel,
@@ -29,6 +30,7 @@ import { labNode } from './topology.js';
 /** Entry points of the components (the component owners build them with `pnpm build`). */
 export const CONTROLLER_MAIN = join(repoRoot, 'packages', 'controller', 'dist', 'main.js');
 export const SPEAKER_MAIN = join(repoRoot, 'packages', 'speaker', 'dist', 'main.js');
+export const OPERATOR_MAIN = join(repoRoot, 'packages', 'operator', 'dist', 'main.js');
 /** Each speaker serves its metrics on its node's management address, on the usual port. */
 export const SPEAKER_METRICS_PORT = METRICS_PORT;
 /** Interfaces a lab speaker must ignore: loopback, the management link and the VIP holder. */
@@ -37,6 +39,7 @@ export const LAB_INTERFACE_EXCLUDE: readonly RegExp[] = [/^lo$/, /^mgmt.*/, /^ku
 export type StartResult = { ok: true; value: ProcessRecord } | { ok: false; error: string };
 
 export const controllerName = 'controller';
+export const operatorName = 'operator';
 export const speakerName = (node: string): string => `speaker-${node}`;
 
 export function logFile(dir: string, name: string): string {
@@ -134,6 +137,47 @@ export async function startController(
     logFile(dir, controllerName),
     { env, cwd: repoRoot },
   );
+  return { ok: true, value: rec };
+}
+
+/** The operator's settings by name (`OPERATOR_SETTINGS`), e.g. `{ speakerImage: 'x:1' }`. */
+export type OperatorSettings = Partial<SettingValues<(typeof OPERATOR_SETTINGS)['defs']>>;
+
+/**
+ * Starts the operator on the host as ServiceAccount metallb-system/operator (apply its RBAC
+ * first), metrics and webhook on free ports of 127.0.0.1, then `settings` over those. A second
+ * replica gets its own `name` (process record, log file and Lease identity).
+ */
+export async function startOperator(
+  cp: ControlPlane,
+  dir: string,
+  settings: OperatorSettings = {},
+  name: string = operatorName,
+): Promise<StartResult> {
+  if (!existsSync(OPERATOR_MAIN))
+    return {
+      ok: false,
+      error: `${OPERATOR_MAIN} is missing: build it (pnpm --filter @metallb-ts/operator... build)`,
+    };
+  const kubeconfig = await serviceAccountKubeconfig(
+    cp,
+    INSTALL_NAMESPACE,
+    COMPONENTS.operator.serviceAccount,
+    cp.server.local,
+  );
+  const processEnv = settingsProcessEnv(OPERATOR_SETTINGS, {
+    namespace: INSTALL_NAMESPACE,
+    metricsHost: '127.0.0.1',
+    metricsPort: await freePort(),
+    webhookPort: await freePort(),
+    podName: `${name}-${process.pid}`,
+    logLevel: 'debug',
+    ...settings,
+  });
+  const rec = startProcess(dir, name, [process.execPath, OPERATOR_MAIN], logFile(dir, name), {
+    env: { ...process.env, KUBECONFIG: kubeconfig, ...processEnv },
+    cwd: repoRoot,
+  });
   return { ok: true, value: rec };
 }
 

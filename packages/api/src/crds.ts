@@ -379,6 +379,11 @@ const KINDS: KindDef[] = [
     columns: [
       { name: 'Available', type: 'string', jsonPath: '.status.conditions[?(@.type=="Available")].status' },
       { name: 'Degraded', type: 'string', jsonPath: '.status.conditions[?(@.type=="Degraded")].status' },
+      {
+        name: 'Progressing',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Progressing")].status',
+      },
       { name: 'Log Level', type: 'string', jsonPath: '.spec.logLevel', priority: 1 },
       age,
     ],

@@ -33,4 +33,5 @@ pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -vE '^(Progres
 [ -d node_modules/.pnpm ] || { echo "[setup] pnpm install failed" >&2; exit 1; }
 
 bash e2e/scripts/build-control-plane.sh
+bash e2e/scripts/build-helm.sh
 say "ready"

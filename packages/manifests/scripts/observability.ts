@@ -49,7 +49,7 @@ export const ALERTS: readonly AlertRule[] = [
   },
   {
     alert: 'MetalLBAddressPoolExhausted',
-    expr: `metallb_allocator_addresses_in_use_total{${EXCLUDED}} >= on(pool) metallb_allocator_addresses_total{${EXCLUDED}}`,
+    expr: `metallb_allocator_addresses_in_use_total{${EXCLUDED}} >= metallb_allocator_addresses_total{${EXCLUDED}}`,
     for: '1m',
     labels: { severity: 'critical' },
     annotations: {

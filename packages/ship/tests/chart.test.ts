@@ -113,7 +113,7 @@ describe('helm template', () => {
 
   it.each([
     ['operator.replicas', 'two'],
-    ['prometheus.rules.enabled', 'yes'],
+    ['prometheus.rules.enabled', 'maybe'],
     ['operator.logLevel', 'loud'],
   ])('refuses a wrong %s, naming it', (name, value) => {
     const dir = mkdtempSync(join(tmpdir(), 'ship-values-'));

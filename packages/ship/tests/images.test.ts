@@ -1,12 +1,20 @@
-// The images `pnpm images` wrote: each archive's layers unpacked into a root filesystem, its
+// The images `pnpm images` writes (built here when missing): each archive's layers unpacked into a root filesystem, its
 // entry point run there (chroot), so a library missing from the image fails here.
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BINARIES } from '../src/binaries.js';
-import { APP_IN_IMAGE, imageArchive, manifestDigest, NODE_IN_IMAGE, parseLdd } from '../src/images.js';
+import { bundle } from '../src/bundle.js';
+import {
+  APP_IN_IMAGE,
+  buildImage,
+  imageArchive,
+  manifestDigest,
+  NODE_IN_IMAGE,
+  parseLdd,
+} from '../src/images.js';
 
 const LIMIT = 45e6;
 
@@ -48,12 +56,19 @@ function unpack(archive: string): Unpacked {
 
 describe.each(BINARIES.map((b) => [b.name, b] as const))('image %s', (_name, b) => {
   const archive = imageArchive(b);
-  const image = () => {
-    if (!existsSync(archive)) throw new Error(`${archive} is missing: run pnpm images first`);
+  // A fresh clone has no archive yet: build it (bundle first), as `pnpm images` does.
+  const image = async () => {
+    if (!existsSync(archive)) {
+      await bundle(b);
+      buildImage(b);
+    }
     return unpack(archive);
   };
   let unpacked: Unpacked | undefined;
-  const get = () => (unpacked ??= image());
+  beforeAll(async () => {
+    unpacked = await image();
+  }, 300_000);
+  const get = () => unpacked!;
   const inImage = (args: string[], env: Record<string, string> = {}) =>
     spawnSync('/usr/sbin/chroot', [get().rootfs, ...args], { encoding: 'utf8', env, timeout: 30_000 });
 

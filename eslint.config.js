@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'e2e/tools/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'e2e/tools/**', 'build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { echo "[setup] $*"; }
 
-apt_packages=(iproute2 iputils-ping arping ndisc6 tcpdump tshark libpcap-dev curl openssl build-essential python3 psmisc)
+apt_packages=(iproute2 iputils-ping arping ndisc6 tcpdump tshark libpcap-dev curl openssl build-essential python3 psmisc prometheus buildah)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -33,4 +33,5 @@ pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -vE '^(Progres
 [ -d node_modules/.pnpm ] || { echo "[setup] pnpm install failed" >&2; exit 1; }
 
 bash e2e/scripts/build-control-plane.sh
+bash e2e/scripts/build-helm.sh
 say "ready"

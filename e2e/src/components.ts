@@ -71,6 +71,8 @@ export interface ComponentOptions {
   readonly speaker?: SpeakerSettings;
   /** Both components' log level (default debug). */
   readonly logLevel?: SettingLogLevel;
+  /** Entry points to run instead of `dist/main.js` (e.g. the bundles of `pnpm bundle`). */
+  readonly mains?: { readonly controller?: string; readonly speaker?: string };
 }
 
 /**
@@ -117,10 +119,11 @@ export async function startController(
   dir: string,
   o: ComponentOptions = {},
 ): Promise<StartResult> {
-  if (!existsSync(CONTROLLER_MAIN))
+  const main = o.mains?.controller ?? CONTROLLER_MAIN;
+  if (!existsSync(main))
     return {
       ok: false,
-      error: `${CONTROLLER_MAIN} is missing: build it (pnpm --filter @metallb-ts/controller... build)`,
+      error: `${main} is missing: build it (pnpm --filter @metallb-ts/controller... build, or pnpm bundle)`,
     };
   const kubeconfig = await serviceAccountKubeconfig(
     cp,
@@ -130,13 +133,10 @@ export async function startController(
   );
   const port = o.controller?.metricsPort ?? (await freePort());
   const env = { ...process.env, KUBECONFIG: kubeconfig, ...controllerEnv(INSTALL_NAMESPACE, port, o) };
-  const rec = startProcess(
-    dir,
-    controllerName,
-    [process.execPath, CONTROLLER_MAIN],
-    logFile(dir, controllerName),
-    { env, cwd: repoRoot },
-  );
+  const rec = startProcess(dir, controllerName, [process.execPath, main], logFile(dir, controllerName), {
+    env,
+    cwd: repoRoot,
+  });
   return { ok: true, value: rec };
 }
 
@@ -191,10 +191,11 @@ export async function startSpeaker(
   node: string,
   o: ComponentOptions = {},
 ): Promise<StartResult> {
-  if (!existsSync(SPEAKER_MAIN))
+  const main = o.mains?.speaker ?? SPEAKER_MAIN;
+  if (!existsSync(main))
     return {
       ok: false,
-      error: `${SPEAKER_MAIN} is missing: build it (pnpm --filter @metallb-ts/speaker... build)`,
+      error: `${main} is missing: build it (pnpm --filter @metallb-ts/speaker... build, or pnpm bundle)`,
     };
   const n = labNode(node);
   const kubeconfig = await serviceAccountKubeconfig(
@@ -208,7 +209,7 @@ export async function startSpeaker(
   const rec = startProcess(
     dir,
     speakerName(node),
-    ['ip', 'netns', 'exec', n.name, process.execPath, SPEAKER_MAIN],
+    ['ip', 'netns', 'exec', n.name, process.execPath, main],
     logFile(dir, speakerName(node)),
     {
       env,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -13,6 +13,7 @@ import {
   SETTINGS_END,
 } from '../scripts/config-files.js';
 import { crds } from '@metallb-ts/api';
+import { CHART_GENERATED_DIRS, renderChartFiles } from '../scripts/chart-files.js';
 import { renderComponentsRbac, settingsTable } from '../src/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -29,6 +30,21 @@ describe(`generated files (run \`${REGENERATE}\` if this fails)`, () => {
 
   it.each([...files.keys()])('%s is up to date', (path) => {
     expect(readFileSync(join(root, path), 'utf8')).toBe(files.get(path));
+  });
+
+  const chart = renderChartFiles();
+  it.each(CHART_GENERATED_DIRS)('%s holds exactly the generated chart files', (dir) => {
+    const committed = existsSync(join(root, dir))
+      ? readdirSync(join(root, dir))
+          .filter((f) => statSync(join(root, dir, f)).isFile())
+          .map((f) => `${dir}/${f}`)
+      : [];
+    const expected = [...chart.keys()].filter((p) => p.slice(0, p.lastIndexOf('/')) === dir);
+    expect(committed.sort()).toEqual(expected.sort());
+  });
+
+  it.each([...chart.keys()])('%s is up to date', (path) => {
+    expect(readFileSync(join(root, path), 'utf8')).toBe(chart.get(path));
   });
 
   it("README's configuration table is up to date", () => {

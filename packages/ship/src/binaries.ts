@@ -1,0 +1,70 @@
+// The one list of binaries this repository ships. The bundler, the memory benchmark and the
+// image builder all read it: shipping another binary (the operator) is one more entry here.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, resolved from this file. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** A native addon a binary loads at run time: it stays outside the bundle and ships beside it. */
+export interface NativeAddon {
+  /** The npm package name, as the binary's code `require`s it. */
+  readonly package: string;
+  /** The workspace package whose dependency it is (its `node_modules` resolves it). */
+  readonly from: string;
+  /** The files of the addon's package the running code needs (its JS and its `.node` file). */
+  readonly files: readonly string[];
+  /** Shared libraries beyond Node's own that the `.node` file links (for the image). */
+  readonly sharedLibraries: readonly string[];
+}
+
+export interface Binary {
+  /** Short name: the bundle folder, the image name, the benchmark row. */
+  readonly name: string;
+  /** The compiled entry point, relative to the repository root (`pnpm build` writes it). */
+  readonly entry: string;
+  readonly natives: readonly NativeAddon[];
+  /** Runs as this numeric user in its image; undefined = root (the speaker needs NET_RAW). */
+  readonly uid: number | undefined;
+}
+
+const PCAP: NativeAddon = {
+  package: 'pcap',
+  from: 'packages/speaker',
+  files: [
+    'package.json',
+    'LICENSE',
+    'pcap.js',
+    'util.js',
+    'dns_cache.js',
+    'tcp_tracker.js',
+    'decode',
+    'build/Release/pcap_binding.node',
+  ],
+  sharedLibraries: ['libpcap.so'],
+};
+
+export const BINARIES: readonly Binary[] = [
+  { name: 'controller', entry: 'packages/controller/dist/main.js', natives: [], uid: 65532 },
+  { name: 'speaker', entry: 'packages/speaker/dist/main.js', natives: [PCAP], uid: undefined },
+];
+
+/** Where `pnpm bundle` writes, and the images read: `build/bundle/<name>/main.mjs`. */
+export const BUILD_DIR = join(repoRoot, 'build');
+
+export function bundleDir(b: Binary): string {
+  return join(BUILD_DIR, 'bundle', b.name);
+}
+
+export function bundleMain(b: Binary): string {
+  return join(bundleDir(b), 'main.mjs');
+}
+
+export function binary(name: string): Binary {
+  const b = BINARIES.find((x) => x.name === name);
+  if (!b)
+    throw new Error(
+      `no binary named "${name}": the shipped ones are ${BINARIES.map((x) => x.name).join(', ')}`,
+    );
+  return b;
+}

@@ -2,6 +2,7 @@
 // image builder all read it: shipping another binary (the operator) is one more entry here.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NON_ROOT_UID } from '@metallb-ts/manifests';
 
 /** The repository root, resolved from this file. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -44,8 +45,10 @@ const PCAP: NativeAddon = {
   sharedLibraries: ['libpcap.so'],
 };
 
+// The image's user is the one the rendered pod runs as (manifests' securityContext), so the two agree.
 export const BINARIES: readonly Binary[] = [
-  { name: 'controller', entry: 'packages/controller/dist/main.js', natives: [], uid: 65532 },
+  { name: 'operator', entry: 'packages/operator/dist/main.js', natives: [], uid: NON_ROOT_UID },
+  { name: 'controller', entry: 'packages/controller/dist/main.js', natives: [], uid: NON_ROOT_UID },
   { name: 'speaker', entry: 'packages/speaker/dist/main.js', natives: [PCAP], uid: undefined },
 ];
 

@@ -82,15 +82,22 @@ describe.each(BINARIES.map((b) => [b.name, b] as const))('image %s', (_name, b) 
     expect(r.stdout).toMatch(/^v\d+\.\d+\.\d+\n$/);
   });
 
-  // The mains have no --version yet: a refused setting makes the entry point load the whole
-  // bundle (every static import is evaluated first) and exit 2 with its own message.
-  it('its entry point loads the whole bundle and answers a bad setting with its own error', () => {
+  it('its entry point answers --version from the root filesystem alone', () => {
     const [node, main] = get().config.config.Entrypoint!;
     expect([node, main]).toEqual([NODE_IN_IMAGE, `${APP_IN_IMAGE}/main.mjs`]);
+    const r = inImage([node!, main!, '--version']);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  // A refused setting makes the entry point load the whole bundle (every static import is
+  // evaluated first) and exit 2 with its own message naming the variable.
+  it('its entry point loads the whole bundle and answers a bad setting with its own error', () => {
+    const [node, main] = get().config.config.Entrypoint!;
     const r = inImage([node!, main!], { LOG_LEVEL: 'bogus' });
     expect(r.status).toBe(2);
     const line = JSON.parse(r.stderr.trim().split('\n').pop()!) as { msg: string; error: string };
-    expect(line.msg).toBe('invalid environment');
+    expect(line.msg).toBe('invalid settings');
     expect(line.error).toContain('LOG_LEVEL "bogus"');
   });
 

@@ -57,6 +57,11 @@ export function startupSettings<V>(input: StartupInput<V>): V {
 }
 
 /** The `version` of the package.json at `url` (e.g. `new URL('../package.json', import.meta.url)`). */
+// A bundled binary has no package.json beside it: the bundler writes the version in as this
+// constant (esbuild `define`); unbundled, the identifier is undeclared and `typeof` says so.
+declare const METALLB_TS_VERSION: string | undefined;
+
 export function packageVersion(url: URL): string {
+  if (typeof METALLB_TS_VERSION === 'string') return METALLB_TS_VERSION;
   return (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? 'unknown';
 }

@@ -1,6 +1,6 @@
 // One ESM file per binary (esbuild, tree-shaken), with its native addons copied beside it so that
 // Node's resolution from the bundle (`<bundle>/node_modules/<addon>`) finds them.
-import { cpSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { bundleDir, bundleMain, repoRoot, type Binary, type NativeAddon } from './binaries.js';
@@ -70,6 +70,12 @@ function copyAddon(addon: NativeAddon, into: string): void {
   }
 }
 
+/** The version in the binary's own package.json (its entry is `<package>/dist/main.js`). */
+function binaryVersion(b: Binary): string {
+  const pkg = join(repoRoot, dirname(dirname(b.entry)), 'package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
 export async function bundle(b: Binary): Promise<BundleResult> {
   const out = bundleDir(b);
   rmSync(out, { recursive: true, force: true });
@@ -87,6 +93,8 @@ export async function bundle(b: Binary): Promise<BundleResult> {
     metafile: true,
     logLevel: 'warning',
     external: b.natives.map((n) => n.package),
+    // The binary reads its version from its package.json, which the bundle does not carry.
+    define: { METALLB_TS_VERSION: JSON.stringify(binaryVersion(b)) },
     // Dependencies that are CommonJS call `require`: give the ESM bundle one.
     banner: {
       js: "import { createRequire as __shipCreateRequire } from 'node:module';\nconst require = __shipCreateRequire(import.meta.url);",

@@ -96,9 +96,13 @@ describe.each(BINARIES.map((b) => [b.name, b] as const))('image %s', (_name, b) 
     const [node, main] = get().config.config.Entrypoint!;
     const r = inImage([node!, main!], { LOG_LEVEL: 'bogus' });
     expect(r.status).toBe(2);
-    const line = JSON.parse(r.stderr.trim().split('\n').pop()!) as { msg: string; error: string };
-    expect(line.msg).toBe('invalid settings');
-    expect(line.error).toContain('LOG_LEVEL "bogus"');
+    // One JSON line per refused setting (the speaker also misses NODE_NAME here).
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; error: string });
+    expect(lines.every((l) => l.msg === 'invalid settings')).toBe(true);
+    expect(lines.map((l) => l.error)).toContainEqual(expect.stringContaining('LOG_LEVEL "bogus"'));
   });
 
   // Every native addon the binary ships (the controller has none: the loop is empty).

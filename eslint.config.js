@@ -11,8 +11,8 @@ export default tseslint.config(
     },
   },
   {
-    // ipam and l2-proto are pure: no Kubernetes, no I/O.
-    files: ['packages/ipam/**/*.ts', 'packages/l2-proto/**/*.ts'],
+    // ipam, l2-proto and membership are pure: no Kubernetes, no I/O.
+    files: ['packages/ipam/**/*.ts', 'packages/l2-proto/**/*.ts', 'packages/membership/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

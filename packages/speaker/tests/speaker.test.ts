@@ -19,6 +19,7 @@ import {
 import { electNode } from '../src/election.js';
 import type { LinkInfo } from '../src/interfaces.js';
 import type { WireLink } from '../src/pcap-link.js';
+import { LeaseMembershipPort } from '../src/lease-membership.js';
 import { Speaker, type LinkAccess } from '../src/speaker.js';
 
 /*
@@ -197,8 +198,6 @@ async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
       nodeName: node,
       namespace: NS,
       exclude: [],
-      // Short enough for a quick fencing test, long enough that a busy test machine never fences by accident.
-      membership: { renewMs: 100, leaseDurationMs: 1500 },
       announcer: { burstMs: [0], refreshMs: 0 },
     },
     {
@@ -208,6 +207,16 @@ async function startSpeaker(kube: FakeKube, node: string): Promise<Running> {
       registry,
       clientMetrics: createK8sClientMetrics(registry),
       links: link.access,
+      membership: ({ nodes }) =>
+        new LeaseMembershipPort(kube, {
+          nodeName: node,
+          namespace: NS,
+          // Short enough for a quick fencing test, long enough that a busy test machine never fences by accident.
+          renewMs: 100,
+          leaseDurationMs: 1500,
+          nodeNames: () => nodes.list().map((n) => n.metadata?.name ?? ''),
+          logger,
+        }),
     },
   );
   const abort = new AbortController();

@@ -1,4 +1,5 @@
 import type { CacheFactory, EventRecorder, KubeWriter, Logger, Registry } from '@metallb-ts/k8s-runtime';
+import { GossipMembershipPort } from './gossip-membership.js';
 import { LeaseMembershipPort } from './lease-membership.js';
 import type { MembershipPort } from './membership-port.js';
 import type { MembershipContext, SpeakerOptions } from './speaker.js';
@@ -27,6 +28,17 @@ export function membershipPort(
         nodeNames: () => nodes.list().map((n) => n.metadata?.name ?? ''),
         logger: w.logger,
       });
-    throw new Error('gossip membership: not wired yet');
+    return new GossipMembershipPort({
+      nodeName: w.options.nodeName,
+      namespace: w.options.namespace,
+      secret: choice.secret,
+      port: choice.port,
+      bindAddress: choice.bindAddress,
+      kube: w.kube,
+      nodes,
+      logger: w.logger,
+      registry: w.registry,
+      events: w.events,
+    });
   };
 }

@@ -18,6 +18,7 @@ import type { DecodeError } from './result.js';
 import { syncChunks } from './sync.js';
 import { Joining } from './joining.js';
 import { MemberView } from './view.js';
+import type { MemberRecord } from './table.js';
 
 export interface ReceiveResult extends StepResult {
   /** The authenticated sender (the adapter may learn its address from the datagram). */
@@ -96,7 +97,6 @@ export class Membership {
       this.detector.stalled(now);
     this.detector.tick(step, now);
     this.finish(step, now);
-    this.expectedTickAt = this.nextTickAt(now);
     return step;
   }
 
@@ -164,28 +164,20 @@ export class Membership {
     return tests.every((t) => 2 * t.reached >= t.total) && tests.some((t) => 2 * t.reached === t.total);
   }
 
-  status(member: string): { status: string; incarnation: number } | undefined {
+  /** What this member believes about `member` (itself included). */
+  status(member: string): MemberRecord | undefined {
     return this.view.table.get(member);
   }
 
   metrics(): MembershipMetrics {
-    const c = this.counters;
-    return {
-      members: {
-        alive: this.view.table.count('alive'),
-        suspect: this.view.table.count('suspect'),
-        dead: this.view.table.count('dead'),
-        left: this.view.table.count('left'),
-      },
-      rejected: { ...c.rejected },
-      probeRtt: { counts: [...c.rtt], sumMs: c.rttSum, count: c.rttCount },
-      sent: { packets: c.sentPackets, bytes: c.sentBytes },
-      received: { packets: c.receivedPackets, bytes: c.receivedBytes },
-      suspicionsRaised: c.suspicionsRaised,
-      deathsDeclared: c.deathsDeclared,
-      refutations: c.refutations,
-      incarnation: this.incarnation,
+    const t = this.view.table;
+    const members = {
+      alive: t.count('alive'),
+      suspect: t.count('suspect'),
+      dead: t.count('dead'),
+      left: t.count('left'),
     };
+    return this.counters.snapshot(members, this.incarnation);
   }
 
   // ---- receiving ----
@@ -362,8 +354,10 @@ export class Membership {
     return this.outbox.send(step, to, message, this.incarnation, limit);
   }
 
+  /** After every input: the verdict event, and when the caller is now expected to tick. */
   private finish(step: StepResult, now: number): void {
     if (this.phase === 'joining') this.joinProgress(step, now);
+    this.expectedTickAt = this.nextTickAt(now);
     const verdict = this.mayAnnounce(now);
     const key = verdict.ok ? `ok:${verdict.basis}` : `no:${verdict.reason}`;
     if (key !== this.lastVerdict) {

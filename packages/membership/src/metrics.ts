@@ -54,4 +54,18 @@ export class Counters {
     this.rttSum += ms;
     this.rttCount++;
   }
+
+  snapshot(members: MembershipMetrics['members'], incarnation: number): MembershipMetrics {
+    return {
+      members,
+      rejected: { ...this.rejected },
+      probeRtt: { counts: [...this.rtt], sumMs: this.rttSum, count: this.rttCount },
+      sent: { packets: this.sentPackets, bytes: this.sentBytes },
+      received: { packets: this.receivedPackets, bytes: this.receivedBytes },
+      suspicionsRaised: this.suspicionsRaised,
+      deathsDeclared: this.deathsDeclared,
+      refutations: this.refutations,
+      incarnation,
+    };
+  }
 }

@@ -1,14 +1,17 @@
 // Failover outage in the lab, measured end to end from the client's point of view.
 // A prober in the client namespace GETs the VIP every 20 ms on fresh connections; the announcing
-// node is then hit in one of three ways, 10 times each:
+// node is then hit in one of these ways, REPS times each:
 //   SIGKILL          the speaker dies; the node itself (kernel, service proxy, backend) lives on
-//   SIGKILL+link     the speaker dies and the node drops off the network (a node death)
+//   SIGKILL+link     the speaker dies and the node's data link goes down
+//   node death       the speaker dies and both links (data and management/gossip) go down
+//   SIGSTOP 10s      the speaker freezes for 10 s, then SIGCONT: it must learn it lost the
+//                    address and never answer in conflict (counted: ARP requests with 2 MACs)
 //   SIGTERM          planned handover: the speaker leaves cleanly
 // outage   = the longest gap between two successful requests from just before the hit until the
 //            successor serves (the prober's interval, 20 ms, is the floor);
 // takeover = hit -> the client's neighbour entry for the VIP carries the successor's MAC (moved
 //            by the successor's gratuitous ARP; the client never asks).
-// Usage: pnpm bench failover   [REPS=10]
+// Usage: pnpm bench failover   [REPS=20] [SCENARIOS=SIGKILL,node death,...]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,16 +22,21 @@ import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../src/cluster-object
 import { applyClusterManifests } from '../src/cluster-setup.js';
 import { startControlPlane } from '../src/control-plane.js';
 import { Lab } from '../src/lab.js';
-import { CLIENT_NS } from '../src/topology.js';
+import { CLIENT_NS, DATA_IF, MGMT_IF } from '../src/topology.js';
 import { claimLab, releaseLab } from '../src/owner.js';
 import { nodeArgvFor } from '../src/paths.js';
 import { stopAllRecorded } from '../src/processes.js';
 
-const REPS = Number(process.env.REPS ?? 10);
+const REPS = Number(process.env.REPS ?? 20);
 const INTERVAL_MS = 20;
 const NODES = ['node-1', 'node-2', 'node-3'];
-type Scenario = 'SIGKILL' | 'SIGKILL+link' | 'SIGTERM';
-const SCENARIOS: Scenario[] = ['SIGKILL', 'SIGKILL+link', 'SIGTERM'];
+const ALL_SCENARIOS = ['SIGKILL', 'SIGKILL+link', 'node death', 'SIGSTOP 10s', 'SIGTERM'] as const;
+type Scenario = (typeof ALL_SCENARIOS)[number];
+const SCENARIOS: Scenario[] = process.env.SCENARIOS
+  ? (process.env.SCENARIOS.split(',').filter((x) =>
+      (ALL_SCENARIOS as readonly string[]).includes(x),
+    ) as Scenario[])
+  : [...ALL_SCENARIOS];
 const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
 
 interface Prober {
@@ -68,6 +76,35 @@ function startProber(vip: string): Promise<Prober> {
 function stats(xs: number[]): { min: number; median: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
   return { min: s[0] ?? NaN, median: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] ?? NaN;
+}
+
+async function sleepUntil(t: number): Promise<void> {
+  const ms = t - Date.now();
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}
+
+async function setLink(l: Lab, node: string, dev: string, up: boolean): Promise<void> {
+  const r = await l.nsExec(node, ['ip', 'link', 'set', dev, up ? 'up' : 'down']);
+  if (r.code !== 0) throw new Error(`ip link set ${dev} ${up ? 'up' : 'down'} in ${node}: ${r.stderr}`);
+}
+
+/** ARP requests every 20 ms for `seconds` from the client; how many were answered by two MACs. */
+async function arpConflicts(l: Lab, vip: string, seconds: number): Promise<number> {
+  const count = Math.round(seconds * 50);
+  const r = await l.nsExec(
+    CLIENT_NS,
+    ['arping', '-c', String(count), '-W', '0.02', '-w', String(seconds + 2), '-i', DATA_IF, vip],
+    seconds * 1000 + 10_000,
+  );
+  const byIndex = new Map<string, Set<string>>();
+  for (const m of r.stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) .*?index=(\d+)/g))
+    byIndex.set(m[2]!, (byIndex.get(m[2]!) ?? new Set()).add(m[1]!.toLowerCase()));
+  return [...byIndex.values()].filter((s) => s.size > 1).length;
 }
 
 async function main(): Promise<void> {
@@ -120,6 +157,7 @@ async function main(): Promise<void> {
     for (const scenario of SCENARIOS) {
       const outages: number[] = [];
       const takeovers: number[] = [];
+      const conflicts: number[] = [];
       for (let rep = 1; rep <= REPS; rep++) {
         await settledOn(ownerMac, owner);
         const prober = await startProber(vip!);
@@ -133,9 +171,11 @@ async function main(): Promise<void> {
         );
         const hit = Date.now();
         if (scenario === 'SIGTERM') await l.killSpeaker(owner, 'SIGTERM');
+        else if (scenario === 'SIGSTOP 10s') await l.killSpeaker(owner, 'SIGSTOP');
         else {
           await l.killSpeaker(owner, 'SIGKILL');
-          if (scenario === 'SIGKILL+link') await l.setDataLink(owner, false);
+          if (scenario !== 'SIGKILL') await l.setDataLink(owner, false);
+          if (scenario === 'node death') await setLink(l, owner, MGMT_IF, false);
         }
         const moved = await l.waitFor(
           'the neighbour entry to move to the successor',
@@ -162,9 +202,20 @@ async function main(): Promise<void> {
         outages.push(outage);
         takeovers.push(moved - hit);
         log(`${scenario} #${rep}: outage ${outage} ms, takeover ${moved - hit} ms`);
-        if (scenario === 'SIGKILL+link') await l.setDataLink(owner, true);
-        const restarted = await l.restartSpeaker(owner);
-        if (!restarted.ok) throw new Error(`restarting the speaker of ${owner}: ${restarted.error}`);
+        if (scenario === 'node death') await setLink(l, owner, MGMT_IF, true);
+        if (scenario === 'SIGKILL+link' || scenario === 'node death') await l.setDataLink(owner, true);
+        if (scenario === 'SIGSTOP 10s') {
+          // Thawed after 10 s from the hit: from then on, count ARP requests two MACs answer.
+          await sleepUntil(hit + 10_000);
+          const watching = arpConflicts(l, vip!, 4);
+          await l.killSpeaker(owner, 'SIGCONT');
+          const c = await watching;
+          conflicts.push(c);
+          log(`SIGSTOP 10s #${rep}: ${c} ARP request(s) answered by two MACs after SIGCONT`);
+        } else {
+          const restarted = await l.restartSpeaker(owner);
+          if (!restarted.ok) throw new Error(`restarting the speaker of ${owner}: ${restarted.error}`);
+        }
       }
       const o = stats(outages);
       const t = stats(takeovers);
@@ -177,10 +228,12 @@ async function main(): Promise<void> {
         'takeover min ms': t.min,
         'takeover median ms': t.median,
         'takeover max ms': t.max,
+        'outage p99 ms': p99(outages),
+        'two-MAC requests': scenario === 'SIGSTOP 10s' ? conflicts.reduce((a, b) => a + b, 0) : '-',
       });
     }
     console.log(
-      `\nFailover in the lab (VIP ${vip}, prober every ${INTERVAL_MS} ms, membership renew 1000 ms / expiry 3000 ms)`,
+      `\nFailover in the lab (VIP ${vip}, prober every ${INTERVAL_MS} ms, gossip membership, default timings)`,
     );
     console.table(rows);
   } catch (e) {

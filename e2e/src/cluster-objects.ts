@@ -42,7 +42,9 @@ function condition(type: string, status: 'True' | 'False', reason: string, messa
 
 /**
  * Creates Node objects for the lab's nodes (no kubelet: the lab writes what a kubelet would),
- * with InternalIP = the data addresses and condition Ready=True via the status subresource.
+ * with InternalIP = the management address first (what speakers gossip on, as a kubelet reports
+ * the node's primary address), then the data addresses, and condition Ready=True via the status
+ * subresource.
  */
 export async function createNodes(cp: ControlPlane, nodes: readonly LabNode[]): Promise<void> {
   await applyJson(
@@ -76,6 +78,7 @@ export async function setNodeConditions(
   const all = { Ready: 'True' as const, ...conditions };
   await patchStatus(cp, 'node', node.name, undefined, {
     addresses: [
+      { type: 'InternalIP', address: node.mgmtIp },
       { type: 'InternalIP', address: node.dataIp },
       { type: 'InternalIP', address: node.dataIp6 },
       { type: 'Hostname', address: node.name },

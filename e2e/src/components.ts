@@ -93,7 +93,10 @@ export function controllerEnv(
   });
 }
 
-/** A speaker's process environment, likewise: its node, metrics on its management address. */
+/**
+ * A speaker's process environment, likewise: its node, metrics and the gossip socket on its
+ * management address (so cutting the management link cuts gossip, not the data path).
+ */
 export function speakerEnv(
   namespace: string,
   node: { name: string; mgmtIp: string },
@@ -104,6 +107,7 @@ export function speakerEnv(
     nodeName: node.name,
     metricsHost: node.mgmtIp,
     metricsPort: SPEAKER_METRICS_PORT,
+    memberlistBindAddress: node.mgmtIp,
     interfaceExclude: LAB_INTERFACE_EXCLUDE,
     logLevel: o.logLevel ?? 'debug',
     ...o.speaker,

@@ -93,7 +93,7 @@ export class Lab {
     await createTopology(progress);
     const lab = new Lab(cp, dir, await readNodeMacs(), progress);
     try {
-      progress('cluster: Node objects node-1..3 (Ready=True, InternalIP = data address)');
+      progress('cluster: Node objects node-1..3 (Ready=True, InternalIP = management, then data address)');
       await createNodes(cp, LAB_NODES);
       for (const n of LAB_NODES) {
         startProcess(

@@ -47,6 +47,8 @@ export interface ControllerDeps {
   loadBalancerClass?: string;
   allocatorMetrics: AllocatorMetrics;
   clientMetrics: K8sClientMetrics;
+  /** Creates objects the speakers need when missing (the gossip key Secret); runs in the background. */
+  ensureSecrets?: (signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -108,6 +110,7 @@ export class Controller {
 
   /** Starts caches and reconciling; resolves once the initial state has been restored. */
   async start(signal: AbortSignal): Promise<void> {
+    void this.deps.ensureSecrets?.(signal);
     await Promise.all(this.caches().map((c) => c.waitForSync(signal)));
     this.reloadConfig();
     this.restoreAssignments();

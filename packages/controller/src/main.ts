@@ -5,6 +5,7 @@ import { packageVersion, runComponent, startupSettings } from '@metallb-ts/k8s-r
 import { COMPONENTS, CONTROLLER_SETTINGS, LEASES, readSettings, settingsHelp } from '@metallb-ts/manifests';
 import { AllocatorMetrics } from './allocator-metrics.js';
 import { Controller } from './controller.js';
+import { ensureMemberlistSecret } from './memberlist-secret.js';
 
 const settings = startupSettings({
   component: 'controller',
@@ -29,5 +30,6 @@ await runComponent({
       loadBalancerClass: settings.loadBalancerClass,
       allocatorMetrics: new AllocatorMetrics(registry),
       clientMetrics,
+      ensureSecrets: (signal) => ensureMemberlistSecret(kube, settings.namespace, logger, signal),
     }),
 });

@@ -113,3 +113,16 @@ export const WEBHOOK_PATHS = Object.fromEntries(VALIDATED_KINDS.map((k) => [k.ki
 
 /** Ports every component serves `/metrics`, `/healthz`, `/readyz` on (MetalLB's 7472). */
 export const METRICS_PORT = 7472;
+
+/**
+ * The speakers' gossip membership (MetalLB's memberlist names): the Secret holding the shared
+ * HMAC key, created by the controller when missing, and the UDP port.
+ */
+export const MEMBERLIST = {
+  secret: 'memberlist',
+  /** The signing key (MetalLB's key name). */
+  key: 'secretkey',
+  /** Also accepted while a rotation is under way (the old key, or the next one before it signs). */
+  secondaryKey: 'secretkey-secondary',
+  port: 7946,
+} as const;

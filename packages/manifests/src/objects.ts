@@ -34,7 +34,7 @@ export interface LabelSelector {
 export interface ContainerPort {
   name: string;
   containerPort: number;
-  protocol: 'TCP';
+  protocol: 'TCP' | 'UDP';
 }
 
 export interface HttpProbe {

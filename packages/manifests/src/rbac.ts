@@ -3,7 +3,7 @@
 // `config/rbac/` (the lab) and for the operator's own install.
 import { GROUP } from '@metallb-ts/api';
 import { componentMeta } from './labels.js';
-import { COMPONENTS, WEBHOOK, type ComponentName } from './names.js';
+import { COMPONENTS, MEMBERLIST, WEBHOOK, type ComponentName } from './names.js';
 import type {
   ClusterRole,
   ClusterRoleBinding,
@@ -22,7 +22,7 @@ export interface Rule {
   readonly apiGroups: readonly string[];
   readonly resources: readonly string[];
   readonly verbs: readonly Verb[];
-  /** Limits every verb to these object names (`list`, `watch` and `create` cannot be limited). */
+  /** Limits every verb to these object names (`create` cannot be limited; `list`/`watch` only with a `metadata.name` field selector). */
   readonly resourceNames?: readonly string[];
   readonly why: string;
 }
@@ -52,7 +52,10 @@ const eventRules = (who: string): Rule[] => [
   rule(['events.k8s.io'], ['events'], EVENTS, `${who} records events (events.k8s.io API)`),
 ];
 
-/** The controller assigns addresses; it never touches Pods, Nodes, EndpointSlices or Secrets. */
+/**
+ * The controller assigns addresses; it never touches Pods, Nodes or EndpointSlices, and of the
+ * Secrets only the gossip key's, which it creates when missing.
+ */
 export const CONTROLLER_RULES: ComponentRules = {
   cluster: [
     rule(
@@ -80,6 +83,14 @@ export const CONTROLLER_RULES: ComponentRules = {
       'reports whether each object is valid and how many addresses a pool has in use',
     ),
     rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update', 'patch'], 'leader election'),
+    rule([''], ['secrets'], ['create'], "creates the speakers' gossip key Secret when it is missing"),
+    rule(
+      [''],
+      ['secrets'],
+      ['get'],
+      "checks whether the speakers' gossip key Secret exists, and no other Secret",
+      [MEMBERLIST.secret],
+    ),
   ],
 };
 
@@ -108,8 +119,11 @@ export const SPEAKER_RULES: ComponentRules = {
       ['coordination.k8s.io'],
       ['leases'],
       [...READ, ...WRITE],
-      'membership leases: one per speaker, renewed while alive, removed on shutdown',
+      'membership leases (MEMBERSHIP=lease only): one per speaker, renewed while alive, removed on shutdown',
     ),
+    rule([''], ['secrets'], READ, 'reads the gossip key (and follows its rotation), and no other Secret', [
+      MEMBERLIST.secret,
+    ]),
   ],
 };
 
@@ -172,6 +186,14 @@ export const OPERATOR_OWN_RULES: ComponentRules = {
     ),
     ...eventRules('the operator'),
     rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update', 'patch'], 'leader election'),
+    rule([''], ['secrets'], ['create'], "creates the speakers' gossip key Secret when it is missing"),
+    rule(
+      [''],
+      ['secrets'],
+      ['get'],
+      "checks whether the speakers' gossip key Secret exists, and no other Secret",
+      [MEMBERLIST.secret],
+    ),
   ],
 };
 

@@ -2,7 +2,7 @@
 // and the line that documents it. The binary parses its environment with `readSettings`, the
 // renderers write the same definitions into the pod spec with `settingsEnv`, the lab starts its
 // processes with `settingsEnv`, and the README's configuration table is `settingsTable`.
-import { COMPONENTS, DEFAULT_NAMESPACE, METRICS_PORT, type ComponentName } from './names.js';
+import { COMPONENTS, DEFAULT_NAMESPACE, MEMBERLIST, METRICS_PORT, type ComponentName } from './names.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -101,6 +101,9 @@ function millisList(env: string, doc: string, def: readonly number[]): Setting<r
     format: (v) => v.join(','),
   };
 }
+
+/** How speakers learn who is alive (`MEMBERSHIP`). */
+export type MembershipKind = 'gossip' | 'lease';
 
 /** Log levels every binary accepts; MetalLB's CR says `all` for the most verbose. */
 export const LOG_LEVELS = ['all', 'debug', 'info', 'warn', 'error', 'none'] as const;
@@ -203,8 +206,45 @@ export const SPEAKER_SETTINGS = defineSettings({
       docDefault: 'required',
     }),
     interfaceExclude,
-    membershipRenewMs: integer('MEMBERSHIP_RENEW_MS', 'membership lease renewal (ms)', 1000, 1, 3_600_000),
-    membershipLeaseMs: integer('MEMBERSHIP_LEASE_MS', 'membership lease expiry (ms)', 3000, 1, 3_600_000),
+    membership: {
+      env: 'MEMBERSHIP',
+      doc: 'how speakers learn who is alive: `gossip` (UDP, authenticated, no API writes) or `lease` (one Lease per speaker, renewed every MEMBERSHIP_RENEW_MS)',
+      default: 'gossip' as MembershipKind,
+      parse: (raw: string): Parsed<MembershipKind> =>
+        raw === 'gossip' || raw === 'lease' ? ok(raw) : bad('is not gossip or lease'),
+      format: (v: MembershipKind) => v,
+    },
+    memberlistPort: integer(
+      'MEMBERLIST_PORT',
+      'UDP port of the gossip membership, the same on every node',
+      MEMBERLIST.port,
+      1,
+      65535,
+    ),
+    memberlistBindAddress: text(
+      'MEMBERLIST_BIND_ADDRESS',
+      'local address the gossip socket binds (an IPv6 address binds a udp6 socket)',
+      '0.0.0.0',
+    ),
+    memberlistSecret: text(
+      'MEMBERLIST_SECRET',
+      `Secret (in the install namespace) with the gossip key in \`${MEMBERLIST.key}\` and, during a rotation, \`${MEMBERLIST.secondaryKey}\``,
+      MEMBERLIST.secret,
+    ),
+    membershipRenewMs: integer(
+      'MEMBERSHIP_RENEW_MS',
+      'membership lease renewal (ms; MEMBERSHIP=lease)',
+      1000,
+      1,
+      3_600_000,
+    ),
+    membershipLeaseMs: integer(
+      'MEMBERSHIP_LEASE_MS',
+      'membership lease expiry (ms; MEMBERSHIP=lease)',
+      3000,
+      1,
+      3_600_000,
+    ),
     announceBurstMs: millisList(
       'ANNOUNCE_BURST_MS',
       'gratuitous ARP / unsolicited NA burst after takeover (ms)',

@@ -2,7 +2,7 @@
 // environment variable comes from the binary's settings definition.
 import type { ComponentConfig, LogLevel, MetalLBSpec, Toleration } from '@metallb-ts/api';
 import { componentLabels, componentMeta, selectorLabels } from './labels.js';
-import { COMPONENTS, METRICS_PORT, WEBHOOK, type ComponentName } from './names.js';
+import { COMPONENTS, MEMBERLIST, METRICS_PORT, WEBHOOK, type ComponentName } from './names.js';
 import type {
   Container,
   DaemonSet,
@@ -181,7 +181,10 @@ export function speakerDaemonSet(input: ComponentsInput): DaemonSet {
         nodeSelector: { ...OS_NODE_SELECTOR, ...spec.nodeSelector },
         ...tolerations([...CONTROL_PLANE_TOLERATIONS, ...(spec.speakerTolerations ?? [])]),
         containers: [
-          container('speaker', images.speaker, env, securityContext, spec.speakerConfig?.resources),
+          container('speaker', images.speaker, env, securityContext, spec.speakerConfig?.resources, [
+            // The gossip membership (hostNetwork: documents the port firewalls must open between nodes).
+            { name: 'memberlist-udp', containerPort: MEMBERLIST.port, protocol: 'UDP' },
+          ]),
         ],
       }),
     },

@@ -146,6 +146,16 @@ describe('speakerDaemonSet', () => {
     expect(ds.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
   });
 
+  it('declares the gossip port next to monitoring, and gossips by default', () => {
+    expect(c.ports).toEqual([
+      { name: 'monitoring', containerPort: METRICS_PORT, protocol: 'TCP' },
+      { name: 'memberlist-udp', containerPort: 7946, protocol: 'UDP' },
+    ]);
+    expect(c.env).toContainEqual({ name: 'MEMBERSHIP', value: 'gossip' });
+    expect(c.env).toContainEqual({ name: 'MEMBERLIST_PORT', value: '7946' });
+    expect(c.env).toContainEqual({ name: 'MEMBERLIST_SECRET', value: 'memberlist' });
+  });
+
   it('selects its pods, tolerates control-plane nodes and adds the spec tolerations', () => {
     expect(ds.spec.selector.matchLabels).toEqual({
       [LABELS.name]: 'metallb-ts',

@@ -1,6 +1,12 @@
 import { GROUP } from '@metallb-ts/api';
-import { isAlreadyExists, isNotFound, type KubeWriter } from '@metallb-ts/k8s-runtime';
-import type { L2StatusPlan } from './l2-status.js';
+import type { ServiceL2Status } from '@metallb-ts/api';
+import { isAlreadyExists, isNotFound, type KubeWriter, type ResourceCache } from '@metallb-ts/k8s-runtime';
+import {
+  planL2Statuses,
+  type AnnouncedService,
+  type L2StatusCleanup,
+  type L2StatusPlan,
+} from './l2-status.js';
 
 /** What writing ServiceL2Status objects needs from the API. */
 export type L2StatusApi = Pick<KubeWriter, 'create' | 'patch' | 'delete'>;
@@ -34,4 +40,61 @@ export async function writeL2StatusPlan(
       if (!isNotFound(e)) throw e;
     });
   }
+}
+
+/** What the announcing loop hands the status writer: the latest desired state, as one value. */
+export interface L2StatusWant {
+  readonly announced: readonly AnnouncedService[];
+  /** Left out while fenced or holding, when this node's view of the others is unreliable. */
+  readonly cleanup?: L2StatusCleanup;
+}
+
+/**
+ * This node's ServiceL2Status objects, written off the announcing path: the loop hands over the
+ * latest `want` (a value, replaced whole), and `sync` makes the API match it, retried by the
+ * caller's queue. A slow API server therefore never delays (un)announcing.
+ */
+export class L2StatusSync {
+  private want: L2StatusWant = { announced: [] };
+
+  constructor(
+    private readonly kube: L2StatusApi,
+    private readonly namespace: string,
+    private readonly node: string,
+    private readonly statuses: Pick<ResourceCache<ServiceL2Status>, 'list'>,
+    private readonly serviceExists: (service: string) => boolean,
+  ) {}
+
+  set(want: L2StatusWant): void {
+    this.want = want;
+  }
+
+  async sync(): Promise<void> {
+    const { announced, cleanup } = this.want;
+    const plan = planL2Statuses(
+      this.namespace,
+      this.node,
+      [...announced],
+      this.statuses.list(),
+      this.serviceExists,
+      cleanup,
+    );
+    await writeL2StatusPlan(this.kube, this.namespace, plan);
+  }
+
+  /** On a planned leave: the successor writes its own; ours would claim an announcement that ended. */
+  async clear(): Promise<void> {
+    this.want = { announced: [] };
+    await this.sync();
+  }
+}
+
+/** Per service, the union of the links its addresses are announced on. */
+export function announcedServices(
+  announced: Iterable<{ readonly services: readonly string[]; readonly links: readonly string[] }>,
+): AnnouncedService[] {
+  const perService = new Map<string, Set<string>>();
+  for (const a of announced)
+    for (const svc of a.services) perService.set(svc, new Set([...(perService.get(svc) ?? []), ...a.links]));
+  return [...perService].map(([service, links]) => ({ service, interfaces: [...links] }));
 }

@@ -2,8 +2,9 @@
 // The speaker binary: settings from the environment, then the shared component runtime.
 import { packageVersion, runComponent, startupSettings } from '@metallb-ts/k8s-runtime';
 import { COMPONENTS, readSettings, settingsHelp, SPEAKER_SETTINGS } from '@metallb-ts/manifests';
+import { membershipPort } from './membership-wiring.js';
 import { Speaker } from './speaker.js';
-import { speakerOptions } from './speaker-options.js';
+import { membershipChoice, speakerOptions } from './speaker-options.js';
 
 const settings = startupSettings({
   component: 'speaker',
@@ -13,16 +14,21 @@ const settings = startupSettings({
   read: () => readSettings(SPEAKER_SETTINGS, process.env),
 });
 const options = speakerOptions(settings);
+const membership = membershipChoice(settings);
 await runComponent({
   name: 'speaker',
   settings,
   eventSource: COMPONENTS.speaker.eventSource,
   eventHost: settings.nodeName,
   logContext: { node: settings.nodeName },
-  startFields: {
-    membership: options.membership,
-    loadBalancerClass: options.loadBalancerClass ?? '(none)',
-  },
+  startFields: { membership, loadBalancerClass: options.loadBalancerClass ?? '(none)' },
   work: ({ kube, logger, registry, clientMetrics, events }) =>
-    new Speaker(options, { kube, logger, registry, clientMetrics, events }),
+    new Speaker(options, {
+      kube,
+      logger,
+      registry,
+      clientMetrics,
+      events,
+      membership: membershipPort(membership, { kube, logger, registry, events, options }),
+    }),
 });

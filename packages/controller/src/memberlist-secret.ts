@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import {
+  isAlreadyExists,
+  isNotFound,
+  type KubeReader,
+  type KubeWriter,
+  type Logger,
+} from '@metallb-ts/k8s-runtime';
+import { componentMeta, MEMBERLIST } from '@metallb-ts/manifests';
+
+/** Bytes of a new gossip key (HMAC-SHA-256 keys of the hash's size). */
+export const MEMBERLIST_KEY_BYTES = 32;
+
+/** The speakers' gossip key Secret, with a fresh random key. */
+export function memberlistSecret(namespace: string, key: Buffer = randomBytes(MEMBERLIST_KEY_BYTES)) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { ...componentMeta('speaker', MEMBERLIST.secret, namespace) },
+    type: 'Opaque',
+    data: { [MEMBERLIST.key]: key.toString('base64') },
+  };
+}
+
+/**
+ * Creates the gossip key Secret when it is missing (never changes an existing one: an operator
+ * rotating keys owns it then). Retries with backoff until it exists or `signal` aborts.
+ */
+export async function ensureMemberlistSecret(
+  kube: Pick<KubeReader, 'get'> & Pick<KubeWriter, 'create'>,
+  namespace: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const ref = { apiVersion: 'v1', kind: 'Secret', namespace, name: MEMBERLIST.secret };
+  for (let delay = 500; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      await kube.get(ref);
+      return;
+    } catch (error) {
+      if (isNotFound(error)) {
+        try {
+          await kube.create(memberlistSecret(namespace));
+          logger.info('created the speakers gossip key Secret', {
+            secret: `${namespace}/${MEMBERLIST.secret}`,
+          });
+          return;
+        } catch (e) {
+          if (isAlreadyExists(e)) return;
+          logger.warn('cannot create the gossip key Secret', {
+            secret: `${namespace}/${MEMBERLIST.secret}`,
+            error: e,
+          });
+        }
+      } else
+        logger.warn('cannot read the gossip key Secret', {
+          secret: `${namespace}/${MEMBERLIST.secret}`,
+          error,
+        });
+    }
+    await new Promise((r) => setTimeout(r, delay).unref());
+  }
+}

@@ -1,0 +1,44 @@
+import type { CacheFactory, EventRecorder, KubeWriter, Logger, Registry } from '@metallb-ts/k8s-runtime';
+import { GossipMembershipPort } from './gossip-membership.js';
+import { LeaseMembershipPort } from './lease-membership.js';
+import type { MembershipPort } from './membership-port.js';
+import type { MembershipContext, SpeakerOptions } from './speaker.js';
+import type { MembershipChoice } from './speaker-options.js';
+
+export interface MembershipWiring {
+  kube: CacheFactory & Pick<KubeWriter, 'create' | 'patch' | 'delete'>;
+  logger: Logger;
+  registry: Registry;
+  events: EventRecorder;
+  options: Pick<SpeakerOptions, 'nodeName' | 'namespace'>;
+}
+
+/** The membership implementation the settings choose, as the Speaker's factory. */
+export function membershipPort(
+  choice: MembershipChoice,
+  w: MembershipWiring,
+): (ctx: MembershipContext) => MembershipPort {
+  return ({ nodes }) => {
+    if (choice.kind === 'lease')
+      return new LeaseMembershipPort(w.kube, {
+        nodeName: w.options.nodeName,
+        namespace: w.options.namespace,
+        renewMs: choice.renewMs,
+        leaseDurationMs: choice.leaseDurationMs,
+        nodeNames: () => nodes.list().map((n) => n.metadata?.name ?? ''),
+        logger: w.logger,
+      });
+    return new GossipMembershipPort({
+      nodeName: w.options.nodeName,
+      namespace: w.options.namespace,
+      secret: choice.secret,
+      port: choice.port,
+      bindAddress: choice.bindAddress,
+      kube: w.kube,
+      nodes,
+      logger: w.logger,
+      registry: w.registry,
+      events: w.events,
+    });
+  };
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from '@jest/globals';
+import type { KubeObject } from '@metallb-ts/k8s-runtime';
+import { MEMBERLIST } from '@metallb-ts/manifests';
+import { electNode } from '../src/election.js';
+import { GossipMembershipPort } from '../src/gossip-membership.js';
+import type { MembershipPort, MembershipSnapshot } from '../src/membership-port.js';
+import {
+  cluster,
+  eventually,
+  MACS,
+  NS,
+  startSpeaker,
+  stopped,
+  VIP,
+  type MembershipFactory,
+} from './speaker-harness.js';
+
+/*
+ * Speakers on the default membership (gossip over UDP on loopback addresses of their own), one
+ * FakeKube as the API server: the control plane can go away and the data plane stays.
+ */
+
+const NODES = ['node-a', 'node-b', 'node-c'] as const;
+const ADDRESS: Record<string, string> = {
+  'node-a': '127.0.0.1',
+  'node-b': '127.0.0.2',
+  'node-c': '127.0.0.3',
+};
+
+function gossip(udpPort: number): MembershipFactory {
+  return (kube, node, { logger, registry, events }) =>
+    ({ nodes }) =>
+      new GossipMembershipPort({
+        nodeName: node,
+        namespace: NS,
+        secret: MEMBERLIST.secret,
+        port: udpPort,
+        bindAddress: ADDRESS[node]!,
+        kube,
+        nodes,
+        logger,
+        registry,
+        events,
+      });
+}
+
+function gossipCluster() {
+  const kube = cluster(NODES, ADDRESS);
+  kube.put({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: MEMBERLIST.secret, namespace: NS },
+    data: { [MEMBERLIST.key]: Buffer.alloc(32, 9).toString('base64') },
+  } as KubeObject);
+  return kube;
+}
+
+const winner = electNode(NODES, VIP)!;
+
+describe('Speaker on the gossip membership', () => {
+  it('one node answers; with the API server down it keeps answering (no Lease to fence on)', async () => {
+    const kube = gossipCluster();
+    const membership = gossip(20_000 + Math.floor(Math.random() * 20_000));
+    const rs = await Promise.all(NODES.map((n) => startSpeaker(kube, n, membership)));
+    const w = rs.find((r) => r.node === winner)!;
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([MACS[winner]]));
+    for (const r of rs) if (r !== w) expect(r.link.arpFrom(VIP, 'reply', r.link.ask(VIP))).toEqual([]);
+    expect(w.speaker.ready).toBe(true);
+
+    kube.down = true;
+    // Three times the Lease fencing delay (1.5 s here): still answering.
+    const until = Date.now() + 4_500;
+    while (Date.now() < until) {
+      expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([MACS[winner]]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // ...and fails over among themselves: the winner leaves, another node answers.
+    await w.speaker.stop();
+    stopped(w);
+    const rest = rs.filter((r) => r !== w);
+    const next = electNode(
+      NODES.filter((n) => n !== winner),
+      VIP,
+    )!;
+    const n = rest.find((r) => r.node === next)!;
+    await eventually(() => expect(n.link.arpFrom(VIP, 'reply', n.link.ask(VIP))).toEqual([MACS[next]]));
+    kube.down = false;
+  }, 30_000);
+});
+
+/** A port the test drives: the seam the election reads. */
+class FakePort implements MembershipPort {
+  snap: MembershipSnapshot = { alive: new Set(), verdict: { state: 'holding', reason: 'test' } };
+  private readonly listeners: (() => void)[] = [];
+  start = async () => {};
+  stop = async () => {};
+  readiness = () => ({ ready: this.snap.verdict.state !== 'fenced' });
+  snapshot = () => this.snap;
+  onChange(l: () => void) {
+    this.listeners.push(l);
+  }
+  set(snap: MembershipSnapshot) {
+    this.snap = snap;
+    for (const l of this.listeners) l();
+  }
+}
+
+describe('Speaker on a membership port it is handed', () => {
+  it('answers only while the verdict is alive; the alive set decides the election', async () => {
+    const port = new FakePort();
+    const kube = cluster(['node-a', 'node-b']);
+    const node = electNode(['node-a', 'node-b'], VIP)!;
+    const other = node === 'node-a' ? 'node-b' : 'node-a';
+    const r = await startSpeaker(kube, node, () => () => port);
+    const asked = () => r.link.arpFrom(VIP, 'reply', r.link.ask(VIP));
+    expect(asked()).toEqual([]);
+    expect(r.speaker.ready).toBe(true);
+
+    port.set({ alive: new Set([other]), verdict: { state: 'alive', reason: 'test' } });
+    await eventually(() => expect(asked()).toEqual([MACS[node]]));
+    port.set({ alive: new Set([other]), verdict: { state: 'fenced', reason: 'cut off' } });
+    await eventually(() => expect(asked()).toEqual([]));
+    expect(r.speaker.ready).toBe(false);
+    expect(r.logs).toContainEqual(
+      expect.objectContaining({ msg: 'membership verdict: fenced', reason: 'cut off' }),
+    );
+    port.set({ alive: new Set([other]), verdict: { state: 'alive', reason: 'back' } });
+    await eventually(() => expect(asked()).toEqual([MACS[node]]));
+  });
+});

@@ -32,7 +32,8 @@ export class LeaseMembershipPort implements MembershipPort {
   private readonly listeners: (() => void)[] = [];
   /** When our own lease first showed up in the membership watch (see startupHold). */
   private selfSeenAt: number | undefined;
-  private lastState: string | undefined;
+  /** The verdict the timer last told the listeners about (only the timer reads and writes it). */
+  private notifiedState: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -57,7 +58,10 @@ export class LeaseMembershipPort implements MembershipPort {
     // Our own liveness can lapse while nothing else moves: notify when the verdict flips.
     this.timer = setInterval(
       () => {
-        if (this.snapshot(Date.now()).verdict.state !== this.lastState) this.notify();
+        const state = this.snapshot(Date.now()).verdict.state;
+        if (state === this.notifiedState) return;
+        this.notifiedState = state;
+        this.notify();
       },
       Math.min(250, this.o.renewMs),
     );
@@ -91,7 +95,6 @@ export class LeaseMembershipPort implements MembershipPort {
             reason: 'starting: waiting until every Node has a live lease or the settle time passed',
           }
         : { state: 'alive', reason: 'own lease is live' };
-    this.lastState = verdict.state;
     return { alive, verdict, ...(hold.untilMs !== undefined ? { recheckAt: hold.untilMs } : {}) };
   }
 

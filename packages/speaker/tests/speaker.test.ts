@@ -98,5 +98,6 @@ describe('Speaker wired to an API server and links', () => {
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]));
     kube.down = false;
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
-  });
+    // Three bounded polls of up to 10 s each: the lease must lapse, then the caches relist with backoff.
+  }, 35_000);
 });

@@ -13,6 +13,7 @@ import {
   type CertReconcilerOptions,
   type SecretAction,
 } from './webhook/cert-reconciler.js';
+import { certSecretCache, certSecretKey } from './webhook-serving.js';
 
 export interface WebhookCertificatesOptions extends Pick<
   CertReconcilerOptions,
@@ -79,16 +80,9 @@ export class WebhookCertificates implements ComponentWork {
   constructor(private readonly o: WebhookCertificatesOptions) {
     const { kube, namespace, logger } = o;
     this.now = o.now ?? (() => new Date());
-    this.secretKey = `${namespace}/${WEBHOOK.certSecret}`;
+    this.secretKey = certSecretKey(namespace);
     this.reconciler = new WebhookCertReconciler(o);
-    this.secrets = kube.watchCache({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      plural: 'secrets',
-      namespace,
-      fieldSelector: `metadata.name=${WEBHOOK.certSecret}`,
-      logger,
-    });
+    this.secrets = certSecretCache(kube, namespace, logger);
     this.configurations = kube.watchCache({
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',

@@ -18,12 +18,28 @@ export interface WebhookServingOptions {
   readonly host?: string;
 }
 
-interface Secret extends KubeObject {
+export interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
 /** The key of the certificate Secret in a cache of `namespace`. */
 export const certSecretKey = (namespace: string): string => `${namespace}/${WEBHOOK.certSecret}`;
+
+/** A watch cache of the one certificate Secret (selected by name: the RBAC rule names it). */
+export function certSecretCache(
+  kube: Pick<Kube, 'watchCache'>,
+  namespace: string,
+  logger: Logger,
+): ResourceCache<Secret> {
+  return kube.watchCache<Secret>({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    plural: 'secrets',
+    namespace,
+    fieldSelector: `metadata.name=${WEBHOOK.certSecret}`,
+    logger,
+  });
+}
 
 export class WebhookServing implements ComponentWork {
   readonly server: WebhookServer;
@@ -42,14 +58,7 @@ export class WebhookServing implements ComponentWork {
       port: o.port,
       ...(o.host ? { host: o.host } : {}),
     });
-    this.secrets = o.kube.watchCache<Secret>({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      plural: 'secrets',
-      namespace: o.namespace,
-      fieldSelector: `metadata.name=${WEBHOOK.certSecret}`,
-      logger: o.logger,
-    });
+    this.secrets = certSecretCache(o.kube, o.namespace, o.logger);
   }
 
   /** Serving once a certificate is loaded: before that, every TLS handshake fails. */

@@ -149,7 +149,8 @@ export type OperatorSettings = Partial<SettingValues<(typeof OPERATOR_SETTINGS)[
 
 /**
  * Starts the operator on the host as ServiceAccount metallb-system/operator (apply its RBAC
- * first), metrics and webhook on free ports of 127.0.0.1, then `settings` over those. A second
+ * first), metrics on a free port of 127.0.0.1 and the webhook on a free port (it listens on every
+ * address), then `settings` over those. A second
  * replica gets its own `name` (process record, log file and Lease identity).
  */
 export async function startOperator(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { APP_NAME, COMPONENTS, componentRbac, LABELS } from '@metallb-ts/manifests';
+import { APP_NAME, COMPONENTS, componentRbac, LABELS, WEBHOOK } from '@metallb-ts/manifests';
 import { applyClusterManifests, INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { componentRunning, logs, operatorName, startOperator, stopComponent } from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
@@ -155,6 +155,8 @@ afterAll(async () => {
     );
   await stopComponent(dir, operatorName, 'SIGTERM');
   await stopComponent(dir, STANDBY, 'SIGTERM');
+  // The webhook certificate the operator made (it is not owned by MetalLB/metallb).
+  await cp.kubectl(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--ignore-not-found']);
   await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
   // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC,
   // which carry the same names: the tests after this one need them back.

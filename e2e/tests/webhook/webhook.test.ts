@@ -1,78 +1,136 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
-import { connect, silentLogger, type Kube } from '@metallb-ts/k8s-runtime';
-import { crds } from '@metallb-ts/api';
-import { APP_NAME, LABELS, WEBHOOK, WEBHOOK_PATHS } from '@metallb-ts/manifests';
 import {
-  WebhookCertReconciler,
-  createWebhookServer,
-  poolsFromApi,
-  type WebhookServer,
-} from '@metallb-ts/operator/webhook';
-import { INSTALL_NAMESPACE, waitForDefaultServiceAccount } from '../../src/cluster-setup.js';
+  COMPONENTS,
+  componentRbac,
+  LABELS,
+  WEBHOOK,
+  WEBHOOK_PORT_NAME,
+  webhookConfiguration,
+  webhookService,
+} from '@metallb-ts/manifests';
+import {
+  applyClusterManifests,
+  INSTALL_NAMESPACE,
+  waitForDefaultServiceAccount,
+} from '../../src/cluster-setup.js';
+import {
+  componentRunning,
+  freePort,
+  logs,
+  operatorName,
+  startOperator,
+  stopComponent,
+} from '../../src/components.js';
 import { MGMT_HOST_IP, attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { MGMT_BRIDGE, createTopology, destroyTopology } from '../../src/topology.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
- * The validating webhook against the real API server. kube-apiserver runs on the host and calls
- * webhooks at their Service's endpoints (--enable-aggregator-routing), so the test writes what a
- * kubelet would: a Node and a Ready "operator" Pod whose IP is the host's management address, and
- * serves the webhook from this process on that address. Certificates come from the operator's
- * reconciler (Secret + caBundle), as in a cluster. Until the manifests renderer exists the Service
- * and the ValidatingWebhookConfiguration are built here from the same names.
+ * The validating webhook as users get it: the real operator binary (as its own ServiceAccount
+ * with the rendered RBAC) serves it, and the rendered Service and ValidatingWebhookConfiguration
+ * route the API server to it. The operator makes the certificate Secret and patches the caBundle
+ * itself. kube-apiserver runs on the host and calls webhooks at their Service's endpoints
+ * (--enable-aggregator-routing), so the test writes what a kubelet would: a Node and a Ready
+ * "operator" Pod whose IP is the host's management address and whose webhook port is the one the
+ * operator listens on (all addresses).
  */
 
 const NS = INSTALL_NAMESPACE;
+const OTHER_NS = 'webhook-e2e-elsewhere';
+const VERSION = 'e2e';
 const SUITE = 'metallb-ts.e2e/suite';
 const LABEL = `${SUITE}=webhook`;
 const NODE = 'webhook-e2e-host';
 const POD = 'webhook-e2e-operator';
-const SELECTOR = { [LABELS.name]: APP_NAME, [LABELS.component]: 'operator' };
-/** Kind -> plural, from the CRDs themselves. */
-const PLURAL = new Map(
-  crds().map((c) => {
-    const names = (c as { spec: { names: { kind: string; plural: string } } }).spec.names;
-    return [names.kind, names.plural];
-  }),
-);
 
 let cp: ControlPlane;
-let kube: Kube | undefined;
-let server: WebhookServer | undefined;
+let dir: string;
+let webhookPort = 0;
 let madeTopology = false;
+let operatorStarted = false;
 
 /** `kubectl apply` of YAML or JSON as a user would; never throws. */
 const apply = (text: string) => cp.kubectl(['apply', '-f', '-'], { input: text });
 const json = (obj: unknown) => JSON.stringify(obj);
+/** Server-side apply of rendered objects, as an install would. */
+const applyObjects = (objects: unknown[]) =>
+  cp.kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], {
+    input: json({ apiVersion: 'v1', kind: 'List', items: objects }),
+  });
+const opLog = () => logs(dir, operatorName, 40);
+
+interface SecretObj {
+  type: string;
+  metadata: { uid: string; labels?: Record<string, string> };
+  data: Record<string, string>;
+}
+const getSecret = async (): Promise<SecretObj | undefined> => {
+  const r = await cp.kubectl(['-n', NS, 'get', 'secret', WEBHOOK.certSecret, '-o', 'json']);
+  return r.code === 0 ? (JSON.parse(r.stdout) as SecretObj) : undefined;
+};
+const caBundles = async (): Promise<(string | undefined)[]> => {
+  const vwc = JSON.parse(
+    await cp.kubectlOk(['get', 'validatingwebhookconfiguration', WEBHOOK.configuration, '-o', 'json']),
+  ) as { webhooks: { clientConfig: { caBundle?: string } }[] };
+  return vwc.webhooks.map((w) => w.clientConfig.caBundle);
+};
 
 beforeAll(() => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
+  const d = process.env.METALLB_TS_LAB_DIR;
+  if (!d)
     throw new Error(
       'METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up starts the control plane)',
     );
+  dir = d;
   cp = attachControlPlane({ dir });
 });
 
 afterAll(async () => {
+  if (!cp) return;
   // The configuration first: with failurePolicy Fail and no server, every pool write would be refused.
-  await cp?.kubectl([
-    'delete',
-    'validatingwebhookconfiguration',
-    WEBHOOK.configuration,
-    '--ignore-not-found',
-  ]);
-  await server?.close();
-  kube?.close();
-  for (const kind of ['ipaddresspools', 'addresspools', 'l2advertisements', 'metallbs'])
-    await cp?.kubectl(['-n', NS, 'delete', `${kind}.metallb.io`, '-l', LABEL, '--ignore-not-found']);
-  await cp?.kubectl(['-n', NS, 'delete', 'service', WEBHOOK.service, '--ignore-not-found']);
-  await cp?.kubectl(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--ignore-not-found']);
-  await cp?.kubectl(['-n', NS, 'delete', 'pod', POD, '--ignore-not-found', '--grace-period=0', '--force']);
-  await cp?.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
+  await cp.kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK.configuration, '--ignore-not-found']);
+  for (const kind of ['ipaddresspools', 'addresspools', 'l2advertisements'])
+    await cp.kubectl(['-n', NS, 'delete', `${kind}.metallb.io`, '-l', LABEL, '--ignore-not-found']);
+  // With the operator still running, so it removes what it deployed for MetalLB/metallb.
+  await cp.kubectl(['-n', NS, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
+  if (operatorStarted)
+    await waitFor(
+      'the operator to remove the components it deployed',
+      async () => {
+        const left = await cp.kubectl([
+          'get',
+          'clusterroles',
+          '-l',
+          `${LABELS.ownerName}=metallb,${LABELS.ownerNamespace}=${NS}`,
+          '-o',
+          'name',
+        ]);
+        return left.code === 0 && left.stdout.trim() === ''
+          ? { done: true, value: undefined }
+          : { done: false, observed: left.stdout + left.stderr };
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  await stopComponent(dir, operatorName, 'SIGTERM');
+  await cp.kubectl(['delete', 'namespace', OTHER_NS, '--ignore-not-found', '--wait=false']);
+  await cp.kubectl(['-n', NS, 'delete', 'service', WEBHOOK.service, '--ignore-not-found']);
+  await cp.kubectl(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--ignore-not-found']);
+  await cp.kubectl(['-n', NS, 'delete', 'pod', POD, '--ignore-not-found', '--grace-period=0', '--force']);
+  await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
+  for (const o of [...componentRbac('operator', NS, VERSION)].reverse())
+    await cp.kubectl([
+      'delete',
+      o.kind.toLowerCase(),
+      o.metadata.name,
+      ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []),
+      '--ignore-not-found',
+    ]);
+  // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC
+  // when it deployed for MetalLB/metallb: the tests after this one need them back.
+  if (operatorStarted) await applyClusterManifests(cp);
   if (madeTopology) await destroyTopology();
-}, 120_000);
+}, 180_000);
 
 describe('the MetalLB CRD on its own (no webhook)', () => {
   it('refuses bgpBackend with the CEL rule: layer 2 only', async () => {
@@ -90,39 +148,24 @@ describe('the MetalLB CRD on its own (no webhook)', () => {
   });
 });
 
-/** The Service, a Node and a Ready Pod on the host's address, so the API server finds the webhook. */
+/** A Node and a Ready Pod on the host's address, so the rendered Service has an endpoint there. */
 async function publishEndpoint(): Promise<void> {
+  const service = webhookService(NS, VERSION);
   await cp.kubectlOk(['apply', '-f', '-'], {
     input: json({
       apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        {
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: { name: NODE, labels: { [SUITE]: 'webhook' } },
-          spec: {},
-        },
-        {
-          apiVersion: 'v1',
-          kind: 'Service',
-          metadata: { name: WEBHOOK.service, namespace: NS, labels: { [SUITE]: 'webhook' } },
-          spec: {
-            selector: SELECTOR,
-            ports: [
-              { name: 'webhook', port: WEBHOOK.servicePort, targetPort: WEBHOOK.port, protocol: 'TCP' },
-            ],
-          },
-        },
-      ],
+      kind: 'Node',
+      metadata: { name: NODE, labels: { [SUITE]: 'webhook' } },
+      spec: {},
     }),
   });
   await waitForDefaultServiceAccount(cp, NS);
+  const container = COMPONENTS.operator.container;
   await cp.kubectlOk(['apply', '-f', '-'], {
     input: json({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: POD, namespace: NS, labels: { ...SELECTOR, [SUITE]: 'webhook' } },
+      metadata: { name: POD, namespace: NS, labels: { ...service.spec.selector, [SUITE]: 'webhook' } },
       spec: {
         nodeName: NODE,
         hostNetwork: true,
@@ -130,9 +173,9 @@ async function publishEndpoint(): Promise<void> {
         terminationGracePeriodSeconds: 0,
         containers: [
           {
-            name: 'operator',
+            name: container,
             image: 'metallb-ts-lab/operator:local',
-            ports: [{ name: 'webhook', containerPort: WEBHOOK.port, protocol: 'TCP' }],
+            ports: [{ name: WEBHOOK_PORT_NAME, containerPort: webhookPort, protocol: 'TCP' }],
           },
         ],
       },
@@ -163,7 +206,7 @@ async function publishEndpoint(): Promise<void> {
         })),
         containerStatuses: [
           {
-            name: 'operator',
+            name: container,
             image: 'metallb-ts-lab/operator:local',
             imageID: '',
             ready: true,
@@ -176,7 +219,7 @@ async function publishEndpoint(): Promise<void> {
     }),
   ]);
   await waitFor(
-    `an EndpointSlice of Service ${NS}/${WEBHOOK.service} with ${MGMT_HOST_IP} ready`,
+    `an EndpointSlice of Service ${NS}/${WEBHOOK.service} with ${MGMT_HOST_IP}:${webhookPort} ready`,
     async () => {
       const out = JSON.parse(
         await cp.kubectlOk([
@@ -189,9 +232,18 @@ async function publishEndpoint(): Promise<void> {
           '-o',
           'json',
         ]),
-      ) as { items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] };
-      const ready = out.items.some((s) =>
-        (s.endpoints ?? []).some((e) => e.addresses.includes(MGMT_HOST_IP) && e.conditions?.ready !== false),
+      ) as {
+        items: {
+          ports?: { port?: number }[];
+          endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+        }[];
+      };
+      const ready = out.items.some(
+        (s) =>
+          (s.ports ?? []).some((p) => p.port === webhookPort) &&
+          (s.endpoints ?? []).some(
+            (e) => e.addresses.includes(MGMT_HOST_IP) && e.conditions?.ready !== false,
+          ),
       );
       return ready ? { done: true, value: undefined } : { done: false, observed: out.items };
     },
@@ -199,30 +251,47 @@ async function publishEndpoint(): Promise<void> {
   );
 }
 
-function webhookConfiguration(): unknown {
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: WEBHOOK.configuration, labels: { [SUITE]: 'webhook' } },
-    webhooks: Object.entries(WEBHOOK_PATHS).map(([kind, path]) => ({
-      name: `${PLURAL.get(kind)!}.metallb.io`,
-      clientConfig: { service: { name: WEBHOOK.service, namespace: NS, path, port: WEBHOOK.servicePort } },
-      rules: [
-        {
-          apiGroups: ['metallb.io'],
-          apiVersions: ['v1beta1', 'v1alpha1'],
-          operations: ['CREATE', 'UPDATE'],
-          resources: [PLURAL.get(kind)!],
-          scope: 'Namespaced',
-        },
-      ],
-      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
-      failurePolicy: 'Fail',
-      sideEffects: 'None',
-      admissionReviewVersions: ['v1'],
-      timeoutSeconds: 10,
-    })),
-  };
+/** Waits until the API server gets an answer from the webhook (a refused dry run of a bad pool). */
+async function waitForWebhookAnswers(what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const r = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+        input: pool('probe', ['203.0.113.20-203.0.113.10']),
+      });
+      return r.stderr.includes('denied the request')
+        ? { done: true, value: undefined }
+        : { done: false, observed: { stderr: r.stderr, log: opLog() } };
+    },
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
+}
+
+/** Waits until every webhook of the configuration trusts the CA in the Secret; returns the Secret. */
+async function waitForCaBundle(what: string, notUid?: string): Promise<SecretObj> {
+  return waitFor(
+    what,
+    async () => {
+      const secret = await getSecret();
+      const bundles = await caBundles();
+      const ok =
+        secret !== undefined &&
+        secret.metadata.uid !== notUid &&
+        bundles.length === 4 &&
+        bundles.every((b) => b === secret.data['ca.crt']);
+      return ok
+        ? { done: true, value: secret }
+        : {
+            done: false,
+            observed: {
+              secret: secret?.metadata.uid,
+              bundles: bundles.map((b) => b?.slice(0, 16)),
+              log: opLog(),
+            },
+          };
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
 }
 
 /** The one line kubectl prints for a webhook refusal, without kubectl's prefix. */
@@ -320,61 +389,44 @@ spec:
           podAffinityTerm: {topologyKey: kubernetes.io/hostname}
 `;
 
-describe('the validating webhook, served by the operator code', () => {
+describe('the validating webhook, served by the operator binary', () => {
   beforeAll(async () => {
     if (!existsSync(`/sys/class/net/${MGMT_BRIDGE}`)) {
       await createTopology();
       madeTopology = true;
     }
-    kube = connect({ kubeconfig: cp.adminKubeconfig, logger: silentLogger });
-    const k = kube;
-
-    const reconciler = new WebhookCertReconciler({ kube: k, namespace: NS, logger: silentLogger });
-    const first = await reconciler.reconcile();
-    expect(first.secret.action).toBe('created');
-    server = createWebhookServer({
-      namespace: NS,
-      listPools: poolsFromApi(k, NS),
-      logger: silentLogger,
-      host: MGMT_HOST_IP,
-      port: WEBHOOK.port,
-      certificate: first.bundle,
-    });
-    await server.listen();
-    await publishEndpoint();
-    await cp.kubectlOk(['apply', '-f', '-'], { input: json(webhookConfiguration()) });
-    const second = await reconciler.reconcile();
-    expect(second.secret.action).toBe('unchanged');
-    expect(second.patchedWebhooks).toHaveLength(4);
-
-    // The API server picks the configuration up within a moment: a dry run of a bad pool shows it.
+    // A certificate left by an earlier run must not stand in for the one the operator makes.
+    await cp.kubectl(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--ignore-not-found']);
+    await applyObjects(componentRbac('operator', NS, VERSION));
+    webhookPort = await freePort();
+    const r = await startOperator(cp, dir, { webhookPort });
+    if (!r.ok) throw new Error(r.error);
+    operatorStarted = true;
     await waitFor(
-      'the API server to call the webhook',
+      'the operator to lead and listen for the webhook',
       async () => {
-        const r = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], {
-          input: pool('probe', ['203.0.113.20-203.0.113.10']),
-        });
-        return r.stderr.includes('denied the request')
+        if (!componentRunning(dir, operatorName))
+          return { done: false, observed: `not running; log:\n${opLog()}` };
+        const log = opLog();
+        return log.includes('became leader') && log.includes('webhook server listening')
           ? { done: true, value: undefined }
-          : { done: false, observed: r.stderr };
+          : { done: false, observed: log };
       },
-      { timeoutMs: 30_000, intervalMs: 500 },
+      { timeoutMs: 40_000, intervalMs: 300 },
     );
+    // What the install applies: the rendered Service and configuration (without a caBundle).
+    await applyObjects([webhookService(NS, VERSION), webhookConfiguration(NS, VERSION)]);
+    await publishEndpoint();
+    await waitForCaBundle('the operator to make the Secret and patch its CA into the configuration');
+    await waitForWebhookAnswers('the API server to call the webhook');
   }, 180_000);
 
-  it('stores the certificate in the Secret and its CA in every webhook of the configuration', async () => {
-    const secret = JSON.parse(
-      await cp.kubectlOk(['-n', NS, 'get', 'secret', WEBHOOK.certSecret, '-o', 'json']),
-    ) as {
-      type: string;
-      data: Record<string, string>;
-    };
+  it('the operator made the certificate Secret and wrote its CA into every webhook of the configuration', async () => {
+    const secret = (await getSecret())!;
     expect(secret.type).toBe('kubernetes.io/tls');
     expect(Object.keys(secret.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
-    const vwc = JSON.parse(
-      await cp.kubectlOk(['get', 'validatingwebhookconfiguration', WEBHOOK.configuration, '-o', 'json']),
-    ) as { webhooks: { clientConfig: { caBundle: string } }[] };
-    expect(vwc.webhooks.map((w) => w.clientConfig.caBundle)).toEqual(Array(4).fill(secret.data['ca.crt']));
+    expect(secret.metadata.labels?.[LABELS.managedBy]).toBe('metallb-operator');
+    expect(await caBundles()).toEqual(Array(4).fill(secret.data['ca.crt']));
   });
 
   it('refuses a reversed range with one line saying what is wrong', async () => {
@@ -462,6 +514,49 @@ describe('the validating webhook, served by the operator code', () => {
     expect(bgp.code).not.toBe(0);
     expect(bgp.stderr).toContain('layer 2 only');
   });
+
+  it('refuses a pool in another namespace, naming the install namespace', async () => {
+    await cp.kubectlOk(['create', 'namespace', OTHER_NS]);
+    const r = await apply(
+      json({
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'IPAddressPool',
+        metadata: { name: 'wh-elsewhere', namespace: OTHER_NS, labels: { [SUITE]: 'webhook' } },
+        spec: { addresses: ['203.0.113.200/30'] },
+      }),
+    );
+    expect(r.code).not.toBe(0);
+    expect(denial(r.stderr)).toMatch(
+      new RegExp(
+        `^IPAddressPool ${OTHER_NS}/wh-elsewhere: metadata.namespace.*: metallb-ts only reads IPAddressPool objects in its own namespace "${NS}"$`,
+      ),
+    );
+  });
+
+  it('a deleted certificate Secret is restored within seconds and the webhook keeps answering', async () => {
+    const before = (await getSecret())!;
+    await cp.kubectlOk(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--wait=true']);
+    const after = await waitForCaBundle('a new Secret, its CA in the configuration', before.metadata.uid);
+    expect(after.data['tls.crt']).not.toBe(before.data['tls.crt']);
+    await waitForWebhookAnswers('the webhook answering with the new certificate');
+    const r = await apply(pool('wh-after-repair', ['203.0.113.20-203.0.113.10']));
+    expect(denial(r.stderr)).toBe(
+      'IPAddressPool metallb-system/wh-after-repair: spec.addresses[0] "203.0.113.20-203.0.113.10": range start 203.0.113.20 is after end 203.0.113.10',
+    );
+    // MetalLB/metallb exists (the examples made it): the repair is an event on it.
+    await waitFor('a Repaired event on MetalLB/metallb', async () => {
+      const events = (
+        JSON.parse(await cp.kubectlOk(['-n', NS, 'get', 'events', '-o', 'json'])) as {
+          items: { reason: string; message: string; involvedObject: { kind: string; name: string } }[];
+        }
+      ).items.filter((e) => e.involvedObject.kind === 'MetalLB' && e.involvedObject.name === 'metallb');
+      return events.some(
+        (e) => e.reason === 'Repaired' && e.message === `restored deleted Secret ${NS}/${WEBHOOK.certSecret}`,
+      )
+        ? { done: true, value: undefined }
+        : { done: false, observed: events.map((e) => `${e.reason}: ${e.message}`) };
+    });
+  }, 90_000);
 
   it('refuses a bgp AddressPool and a bad L2Advertisement selector', async () => {
     const bgp = await apply(

@@ -66,6 +66,12 @@ export interface ComponentOptions {
   /** Fields of the "started" log line. */
   startFields?: Record<string, unknown>;
   work: (ctx: ComponentContext) => ComponentWork;
+  /**
+   * Work every replica does whatever the election says (the operator's webhook server): started
+   * before the election, stopped after the leader's work and the Lease are done, just before the
+   * client closes; its `ready` is part of `/readyz` on leaders and followers alike.
+   */
+  always?: (ctx: ComponentContext) => ComponentWork;
   // ---- for tests ----
   /** Default `connect({ logger })`. */
   connect?: (logger: Logger) => Kube;
@@ -83,6 +89,8 @@ export interface ComponentOptions {
 export interface RunningComponent {
   readonly context: ComponentContext;
   readonly work: ComponentWork;
+  /** The work every replica does, when given. */
+  readonly always: ComponentWork | undefined;
   readonly server: ProbeServer;
   /** Bound address of the probes server. */
   readonly address: { host: string; port: number };
@@ -94,9 +102,10 @@ export interface RunningComponent {
 
 /**
  * Starts a component: builds the context and the work, serves probes and metrics, then starts the
- * work at once or when it wins the Lease. On SIGTERM/SIGINT (or `stop()`): stop the work, hand
- * the Lease back (so a successor starts without waiting for expiry and never overlaps with our
- * last writes), abort what still runs, close the server, close the client, exit.
+ * work at once or when it wins the Lease (the `always` work at once, on every replica). On
+ * SIGTERM/SIGINT (or `stop()`): stop the work, hand the Lease back (so a successor starts without
+ * waiting for expiry and never overlaps with our last writes), abort what still runs, close the
+ * server, stop the `always` work (it serves as long as it can), close the client, exit.
  */
 export async function runComponent(opts: ComponentOptions): Promise<RunningComponent> {
   const { settings } = opts;
@@ -114,13 +123,15 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
     events: recorder(kube, { component: opts.eventSource, host: opts.eventHost, logger }),
   };
   const work = opts.work(context);
+  const always = opts.always?.(context);
   const abort = new AbortController();
+  const abortAlways = new AbortController();
   let stopping = false;
 
-  const startWork = (): void => {
-    work.start(abort.signal).catch((error: unknown) => {
+  const startWork = (w: ComponentWork, signal: AbortSignal, what: string): void => {
+    w.start(signal).catch((error: unknown) => {
       if (stopping) return;
-      logger.error(`${opts.name} failed to start`, { error });
+      logger.error(`${opts.name} failed to start${what}`, { error });
       exit(1);
     });
   };
@@ -138,7 +149,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
         logger,
         onStartedLeading: () => {
           logger.info('became leader; starting', { identity });
-          startWork();
+          startWork(work, abort.signal, '');
         },
         onStoppedLeading: () => {
           // A planned stop gives the lease back itself; only a lost lease ends the process.
@@ -157,8 +168,11 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
     logger,
     checks: {
       healthz: () => true,
-      readyz: () =>
-        work.ready || !isLeader() ? true : { ok: false, reason: `${opts.name} is not ready yet` },
+      readyz: () => {
+        if (always && !always.ready)
+          return { ok: false, reason: `${opts.name}: the work every replica does is not ready yet` };
+        return work.ready || !isLeader() ? true : { ok: false, reason: `${opts.name} is not ready yet` };
+      },
     },
   });
   const address = await server.start();
@@ -168,8 +182,9 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
     ...(identity ? { identity, lease: election!.lease } : {}),
     ...opts.startFields,
   });
+  if (always) startWork(always, abortAlways.signal, ' (the work every replica does)');
   if (elector) void elector.run(abort.signal);
-  else startWork();
+  else startWork(work, abort.signal, '');
 
   const shutdown: ShutdownHandle = onShutdown(
     logger,
@@ -184,6 +199,13 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
       { name: 'release lease', run: async () => elector?.release() },
       { name: 'abort', run: () => abort.abort() },
       { name: 'close server', run: () => server.close() },
+      {
+        name: 'stop always-on work',
+        run: async () => {
+          await always?.stop();
+          abortAlways.abort();
+        },
+      },
       { name: 'close client', run: () => kube.close() },
     ],
     {
@@ -195,5 +217,5 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
       ...(opts.shutdownDeadlineMs !== undefined ? { deadlineMs: opts.shutdownDeadlineMs } : {}),
     },
   );
-  return { context, work, server, address, isLeader, stop: (reason) => shutdown.trigger(reason) };
+  return { context, work, always, server, address, isLeader, stop: (reason) => shutdown.trigger(reason) };
 }

@@ -114,6 +114,7 @@ export {
   type LeaderElectionSettings,
   type RunningComponent,
 } from './component.js';
+export { workGroup } from './work-group.js';
 export {
   decideStartup,
   startupSettings,

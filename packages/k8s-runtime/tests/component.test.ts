@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { runComponent, type ComponentWork, type RunningComponent } from '../src/component.js';
 import { leaseRef, type Lease } from '../src/lease-elector.js';
 import { silentLogger } from '../src/logger.js';
+import { workGroup } from '../src/work-group.js';
 import { createRegistry } from '../src/metrics.js';
 import { FakeKube, until } from '../src/testing/index.js';
 
@@ -48,10 +49,11 @@ async function start(
   api: FakeKube,
   log: string[],
   id: string,
-  opts: { elect?: boolean; startError?: Error; timing?: typeof fast } = {},
-): Promise<{ run: RunningComponent; work: RecordingWork; exits: number[] }> {
+  opts: { elect?: boolean; startError?: Error; timing?: typeof fast; always?: boolean } = {},
+): Promise<{ run: RunningComponent; work: RecordingWork; always: RecordingWork; exits: number[] }> {
   const exits: number[] = [];
   const work = new RecordingWork(id, log, api, opts.startError);
+  const always = new RecordingWork(`${id}-always`, log, api);
   const run = await runComponent({
     name: 'test',
     settings,
@@ -61,6 +63,7 @@ async function start(
       log.push(`${id} built (namespace ${ctx.settings.namespace})`);
       return work;
     },
+    ...(opts.always ? { always: () => always } : {}),
     connect: () => api,
     exit: (code) => {
       exits.push(code);
@@ -71,7 +74,7 @@ async function start(
     registry: createRegistry({ defaultMetrics: false }),
   });
   running.push(run);
-  return { run, work, exits };
+  return { run, work, always, exits };
 }
 
 const get = (run: RunningComponent, path: string) => fetch(`http://127.0.0.1:${run.address.port}${path}`);
@@ -153,5 +156,99 @@ describe('runComponent', () => {
     const { exits } = await start(api, log, 'a', { startError: new Error('caches never synced') });
     await until(() => exits.length > 0, 'exit');
     expect(exits).toEqual([1]);
+  });
+
+  it('runs the always-on work on every replica, before and regardless of the election', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const a = await start(api, log, 'a', { elect: true, always: true });
+    await until(() => a.run.isLeader() && log.includes('a start'), 'a leads');
+    const b = await start(api, log, 'b', { elect: true, always: true });
+    await until(() => log.includes('b-always start'), 'b runs its always-on work');
+    expect(log.indexOf('a-always start')).toBeLessThan(log.indexOf('a start'));
+    expect(b.run.isLeader()).toBe(false);
+    expect(log).not.toContain('b start');
+    // A follower is ready only when its always-on work is.
+    expect(await readyz(b.run)).toBe(503);
+    b.always.ready = true;
+    expect(await readyz(b.run)).toBe(200);
+    // A leader needs both.
+    a.work.ready = true;
+    expect(await readyz(a.run)).toBe(503);
+    a.always.ready = true;
+    expect(await readyz(a.run)).toBe(200);
+    a.always.ready = false;
+    expect(await readyz(a.run)).toBe(503);
+  });
+
+  it('stops the always-on work after the work, the lease and the server, before exiting', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const { run, always } = await start(api, log, 'a', { elect: true, always: true });
+    await until(() => run.isLeader() && log.includes('a start'), 'a leads and works');
+    running.splice(running.indexOf(run), 1);
+    expect(await run.stop('test')).toBe(0);
+    const after = log.slice(log.indexOf('a stop (aborted=false, lease holder=a)'));
+    expect(after).toEqual([
+      'a stop (aborted=false, lease holder=a)',
+      'a aborted (lease holder=)',
+      'a-always stop (aborted=false, lease holder=)',
+      'a-always aborted (lease holder=)',
+      'a exit 0',
+    ]);
+    expect(always.signal?.aborted).toBe(true);
+  });
+
+  it('ends the process with 1 when the always-on work fails to start', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const exits: number[] = [];
+    const run = await runComponent({
+      name: 'test',
+      settings,
+      eventSource: 'metallb-test',
+      work: () => new RecordingWork('a', log, api),
+      always: () => new RecordingWork('a-always', log, api, new Error('port in use')),
+      connect: () => api,
+      exit: (code) => exits.push(code),
+      signals: [],
+      logger: silentLogger,
+      registry: createRegistry({ defaultMetrics: false }),
+    });
+    running.push(run);
+    await until(() => exits.length > 0, 'exit');
+    expect(exits).toEqual([1]);
+  });
+});
+
+describe('workGroup', () => {
+  it('starts all, stops in reverse order even after a failure, and is ready when all are', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const first = new RecordingWork('first', log, api);
+    const second = new RecordingWork('second', log, api);
+    second.stop = async () => {
+      log.push('second stop');
+      throw new Error('second would not stop');
+    };
+    const group = workGroup([first, second]);
+    await group.start(new AbortController().signal);
+    expect(log).toEqual(['first start', 'second start']);
+    expect(group.ready).toBe(false);
+    first.ready = true;
+    expect(group.ready).toBe(false);
+    second.ready = true;
+    expect(group.ready).toBe(true);
+    await expect(group.stop()).rejects.toThrow('second would not stop');
+    expect(log.slice(2)).toEqual(['second stop', 'first stop (aborted=false, lease holder=none)']);
+  });
+
+  it('rejects start with the failure of one work', async () => {
+    const api = new FakeKube();
+    const group = workGroup([
+      new RecordingWork('ok', [], api),
+      new RecordingWork('bad', [], api, new Error('cache never synced')),
+    ]);
+    await expect(group.start(new AbortController().signal)).rejects.toThrow('cache never synced');
   });
 });

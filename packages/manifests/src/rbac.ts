@@ -22,7 +22,10 @@ export interface Rule {
   readonly apiGroups: readonly string[];
   readonly resources: readonly string[];
   readonly verbs: readonly Verb[];
-  /** Limits every verb to these object names (`create` cannot be limited; `list`/`watch` only with a `metadata.name` field selector). */
+  /**
+   * Limits every verb to these object names. `create` cannot be limited; `list` and `watch` are
+   * allowed only to requests that select one of them (`fieldSelector=metadata.name=<name>`).
+   */
   readonly resourceNames?: readonly string[];
   readonly why: string;
 }
@@ -146,14 +149,8 @@ export const OPERATOR_OWN_RULES: ComponentRules = {
     rule(
       ['admissionregistration.k8s.io'],
       ['validatingwebhookconfigurations'],
-      ['list', 'watch'],
-      'watches its webhook configuration',
-    ),
-    rule(
-      ['admissionregistration.k8s.io'],
-      ['validatingwebhookconfigurations'],
-      ['get', 'patch', 'update'],
-      'patches the CA bundle into its own webhook configuration, and no other',
+      ['get', 'list', 'watch', 'patch', 'update'],
+      'watches its own webhook configuration (by name) and patches the CA bundle into it, and no other',
       [WEBHOOK.configuration],
     ),
     rule(
@@ -176,7 +173,19 @@ export const OPERATOR_OWN_RULES: ComponentRules = {
       [''],
       ['serviceaccounts', 'services', 'secrets'],
       [...READ, ...WRITE],
-      "applies the components' ServiceAccounts and metrics Services, and the webhook's certificate Secret",
+      "applies the components' ServiceAccounts and metrics Services, and watches Secrets it deploys for drift",
+    ),
+    rule(
+      [''],
+      ['secrets'],
+      ['get', 'list', 'watch', 'create', 'update', 'patch'],
+      'the webhook: every replica watches the certificate Secret; the leader creates, rotates and repairs it',
+    ),
+    rule(
+      [GROUP],
+      ['ipaddresspools', 'addresspools'],
+      ['list'],
+      'the webhook reads the existing pools live to refuse an overlapping one',
     ),
     rule(
       ['rbac.authorization.k8s.io'],

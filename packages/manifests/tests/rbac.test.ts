@@ -102,7 +102,14 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
       'cluster',
       WEBHOOK.configuration,
     ],
-    ['watch', 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'cluster'],
+    // Watched by name (fieldSelector metadata.name), which a name-limited rule allows.
+    [
+      'watch',
+      'admissionregistration.k8s.io',
+      'validatingwebhookconfigurations',
+      'cluster',
+      WEBHOOK.configuration,
+    ],
     ['list', 'apps', 'deployments', 'cluster'],
     ['watch', 'apps', 'deployments', 'cluster'],
     ['create', '', 'events', 'namespaced'],
@@ -227,6 +234,42 @@ describe('the operator', () => {
         ).toBe(true);
     const endpoints = OPERATOR_RULES.cluster.find((r) => r.resources.includes('endpoints'))!;
     expect(endpoints.why).toContain('to grant the speaker: which Services to announce');
+  });
+});
+
+describe("the operator's own rules name what the webhook needs", () => {
+  const own = (scope: 'cluster' | 'namespaced') => OPERATOR_OWN_RULES[scope];
+  it.each([
+    ['namespaced', 'list', 'metallb.io', 'ipaddresspools', undefined],
+    ['namespaced', 'list', 'metallb.io', 'addresspools', undefined],
+    ...(['get', 'list', 'watch', 'create', 'update', 'patch'] as const).map(
+      (v) => ['namespaced', v, '', 'secrets', WEBHOOK.certSecret] as const,
+    ),
+    ...(['get', 'list', 'watch', 'patch'] as const).map(
+      (v) =>
+        [
+          'cluster',
+          v,
+          'admissionregistration.k8s.io',
+          'validatingwebhookconfigurations',
+          WEBHOOK.configuration,
+        ] as const,
+    ),
+  ])('%s %s %s/%s %s', (scope, verb, group, resource, name) => {
+    expect(allows(own(scope as 'cluster' | 'namespaced'), verb, group, resource, name)).toBe(true);
+  });
+
+  it('touches no other webhook configuration', () => {
+    for (const v of ['get', 'list', 'watch', 'patch', 'update', 'delete'])
+      expect(
+        allows(
+          OPERATOR_RULES.cluster,
+          v,
+          'admissionregistration.k8s.io',
+          'validatingwebhookconfigurations',
+          'other',
+        ),
+      ).toBe(false);
   });
 });
 

@@ -197,7 +197,7 @@ function advertOp(rng: Rng, model: Model): Op {
   const what = rng.weighted({ create: 2, patch: 2, delete: 1 });
   const pools = [...model.pools.keys()];
   const somePools = (): readonly string[] | 'all' =>
-    rng.chance(0.3) ? 'all' : pools.filter(() => rng.chance(0.6)).concat(rng.pick(pools));
+    rng.chance(0.3) ? 'all' : [...new Set([...pools.filter(() => rng.chance(0.6)), rng.pick(pools)])];
   if (what === 'delete' && adverts.length > 1) return { kind: 'advert-delete', name: rng.pick(adverts).name };
   if (what === 'patch' && adverts.length > 0) {
     const a = rng.pick(adverts);

@@ -8,10 +8,25 @@ import { Lab } from '../src/lab.js';
 import { claimLab, releaseLab } from '../src/owner.js';
 import { stopAllRecorded } from '../src/processes.js';
 import { destroyTopology } from '../src/topology.js';
+import { DEFAULT_WEIGHTS, type OpWeights } from './ops.js';
 import { seedFrom } from './rng.js';
 import { runSoak, type SoakReport } from './soak.js';
 
 const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
+
+/**
+ * The operation mix, with the families named in SOAK_SKIP (comma-separated keys of OpWeights,
+ * e.g. `link,etcd`) switched off.
+ */
+export function weightsFrom(env: NodeJS.ProcessEnv = process.env): OpWeights {
+  const skip = (env.SOAK_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const weights: OpWeights = { ...DEFAULT_WEIGHTS };
+  for (const k of skip) {
+    if (!(k in weights)) throw new Error(`SOAK_SKIP: unknown operation family ${JSON.stringify(k)}; known: ${Object.keys(weights).join(', ')}`);
+    weights[k as keyof OpWeights] = 0;
+  }
+  return weights;
+}
 
 export function soakSettings(env: NodeJS.ProcessEnv = process.env) {
   const int = (name: string, fallback: number): number => {
@@ -27,6 +42,7 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env) {
     maxDurationMs: env.SOAK_DURATION_S ? int('SOAK_DURATION_S', 1) * 1000 : undefined,
     strictOutage: env.SOAK_STRICT_OUTAGE === '1',
     keepGoing: env.SOAK_KEEP_GOING === '1',
+    weights: weightsFrom(env),
   };
 }
 
@@ -60,6 +76,7 @@ export async function soakInOwnLab(settings: ReturnType<typeof soakSettings>): P
     const componentOptions = { logLevel: 'info' as const };
     lab = await Lab.start({ cp, progress: log, componentOptions });
     const report = await runSoak({ lab, ...settings, componentOptions, log });
+    if (report.failures.length > 0 && !settings.keepGoing) log(`lab at the failure:\n${await lab.dump(30)}`);
     return report;
   } finally {
     await lab?.stop().catch(() => undefined);

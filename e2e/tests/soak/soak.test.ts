@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { attachControlPlane } from '../../src/control-plane.js';
 import { Lab } from '../../src/lab.js';
-import { reportTable } from '../../soak/own-lab.js';
+import { reportTable, weightsFrom } from '../../soak/own-lab.js';
 import { seedFrom } from '../../soak/rng.js';
 import { runSoak } from '../../soak/soak.js';
 
@@ -38,6 +38,7 @@ describe('chaos soak (short profile)', () => {
         [Math.floor(steps / 3), { kind: 'apiserver-restart' }],
         [Math.floor((2 * steps) / 3), { kind: 'etcd-restart' }],
       ]),
+      weights: weightsFrom(),
       strictOutage: process.env.SOAK_STRICT_OUTAGE === '1',
       componentOptions: { logLevel: 'info' },
       log: (l) => lines.push(l),

@@ -8,5 +8,7 @@ const settings = soakSettings({ SOAK_STEPS: '10000', SOAK_KEEP_GOING: '1', ...pr
 const report = await soakInOwnLab(settings);
 process.stdout.write(`${reportTable(report)}\n`);
 for (const f of report.failures)
-  process.stdout.write(`\nstep ${f.step}: ${f.op}\n${f.violations.map((v) => `  [${v.rule}] ${v.detail}`).join('\n')}\n`);
+  process.stdout.write(
+    `\nstep ${f.step}: ${f.op}\n${f.violations.map((v) => `  [${v.rule}] ${v.detail}`).join('\n')}\n`,
+  );
 process.exitCode = report.failures.length === 0 ? 0 : 1;

@@ -15,7 +15,13 @@ import {
 import type { Lab } from '../src/lab.js';
 import { waitFor, sleep } from '../src/wait-for.js';
 import type { SoakApi } from './api.js';
-import { SOAK_NAMESPACE, SOAK_SELECTOR, type ModelAdvert, type ModelPool, type ModelService } from './model.js';
+import {
+  SOAK_NAMESPACE,
+  SOAK_SELECTOR,
+  type ModelAdvert,
+  type ModelPool,
+  type ModelService,
+} from './model.js';
 import type { Chaos, Op } from './ops.js';
 
 const POOLS = `/apis/metallb.io/v1beta1/namespaces/${INSTALL_NAMESPACE}/ipaddresspools`;

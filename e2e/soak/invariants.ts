@@ -67,7 +67,10 @@ const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x) => b.includes(x));
 
 /** The addresses the wire must answer for (exactly one MAC) and must not (none). */
-export function expectedOnWire(model: Model, services: readonly TruthService[]): { announced: string[]; silent: string[] } {
+export function expectedOnWire(
+  model: Model,
+  services: readonly TruthService[],
+): { announced: string[]; silent: string[] } {
   const announced = new Set<string>();
   const held = new Set<string>();
   for (const s of services) {
@@ -115,19 +118,28 @@ export function checkInvariants(input: CheckInput): Violation[] {
       if (s.ingress.length > 0 && s.type !== 'LoadBalancer')
         v('stale-status', `${s.name} is ${s.type} but its status still shows ${s.ingress.join(',')}`);
       if (s.lbClass !== undefined && pool !== undefined)
-        v('stale-status', `${s.name} has loadBalancerClass ${s.lbClass} but carries ${POOL_ANNOTATION}=${pool}`);
+        v(
+          'stale-status',
+          `${s.name} has loadBalancerClass ${s.lbClass} but carries ${POOL_ANNOTATION}=${pool}`,
+        );
       continue;
     }
     if (s.ingress.length > 0) {
       const entries = pool === undefined ? undefined : served.get(pool);
       if (entries === undefined)
-        v('outside-pool', `${s.name} holds ${s.ingress.join(',')} from pool ${pool ?? '(no annotation)'}, which is not served`);
+        v(
+          'outside-pool',
+          `${s.name} holds ${s.ingress.join(',')} from pool ${pool ?? '(no annotation)'}, which is not served`,
+        );
       else
         for (const ip of s.ingress)
           if (!entriesContain(entries, ip))
             v('outside-pool', `${s.name} holds ${ip}, outside its pool ${pool} (${entries.join(' ')})`);
     } else if ((now.failures.get(s.uid) ?? []).length === 0) {
-      v('no-address-no-reason', `${s.name} (uid ${s.uid}) has no address and no ${FAILURE_REASONS.join('/')} event`);
+      v(
+        'no-address-no-reason',
+        `${s.name} (uid ${s.uid}) has no address and no ${FAILURE_REASONS.join('/')} event`,
+      );
     }
   }
 
@@ -136,7 +148,8 @@ export function checkInvariants(input: CheckInput): Violation[] {
     const before = new Map(prev.services.map((s) => [s.uid, s]));
     for (const s of now.services) {
       const was = before.get(s.uid);
-      if (!was || was.ingress.length === 0 || touched.has(s.name) || sameSet(was.ingress, s.ingress)) continue;
+      if (!was || was.ingress.length === 0 || touched.has(s.name) || sameSet(was.ingress, s.ingress))
+        continue;
       const wasPool = was.annotations[POOL_ANNOTATION];
       const entries = wasPool === undefined ? undefined : served.get(wasPool);
       const poolLostIt = entries === undefined || was.ingress.some((ip) => !entriesContain(entries, ip));
@@ -154,11 +167,15 @@ export function checkInvariants(input: CheckInput): Violation[] {
     for (const ip of announced) {
       const macs = now.wire.get(ip) ?? [];
       if (macs.length !== 1 || !nodeMacs.has(macs[0]!))
-        v('arp-owners', `${ip} is announced but answered by ${macs.length} MAC(s): ${macs.join(' ') || 'none'}`);
+        v(
+          'arp-owners',
+          `${ip} is announced but answered by ${macs.length} MAC(s): ${macs.join(' ') || 'none'}`,
+        );
     }
     for (const ip of silent) {
       const macs = now.wire.get(ip) ?? [];
-      if (macs.length > 0) v('arp-owners', `${ip} is in no advertised pool but answered by ${macs.join(' ')}`);
+      if (macs.length > 0)
+        v('arp-owners', `${ip} is in no advertised pool but answered by ${macs.join(' ')}`);
     }
   }
 

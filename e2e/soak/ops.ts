@@ -85,7 +85,8 @@ export function describeOp(op: Op): string {
 export function nextOp(rng: Rng, model: Model, weights: OpWeights = DEFAULT_WEIGHTS): Op {
   // Nothing to allocate from yet: the first steps build a pool and an advertisement.
   if (model.pools.size === 0) return createPool(rng, model);
-  if (model.adverts.size === 0) return { kind: 'advert-apply', advert: { name: 'adv-all', pools: 'all' }, why: 'create' };
+  if (model.adverts.size === 0)
+    return { kind: 'advert-apply', advert: { name: 'adv-all', pools: 'all' }, why: 'create' };
   switch (rng.weighted(weights)) {
     case 'service':
       return serviceOp(rng, model);
@@ -96,14 +97,20 @@ export function nextOp(rng: Rng, model: Model, weights: OpWeights = DEFAULT_WEIG
     case 'malformed':
       return malformedOp(rng, model);
     case 'controller':
-      return { kind: 'chaos', chaos: { kind: 'controller-restart', signal: rng.pick(['SIGKILL', 'SIGTERM']) } };
+      return {
+        kind: 'chaos',
+        chaos: { kind: 'controller-restart', signal: rng.pick(['SIGKILL', 'SIGTERM']) },
+      };
     case 'speaker':
       return {
         kind: 'chaos',
         chaos: { kind: 'speaker-restart', node: rng.pick(NODES), signal: rng.pick(['SIGKILL', 'SIGTERM']) },
       };
     case 'link':
-      return { kind: 'chaos', chaos: { kind: 'link-flap', node: rng.pick(NODES), downMs: 200 + rng.int(1500) } };
+      return {
+        kind: 'chaos',
+        chaos: { kind: 'link-flap', node: rng.pick(NODES), downMs: 200 + rng.int(1500) },
+      };
     case 'apiserver':
       return { kind: 'chaos', chaos: { kind: 'apiserver-restart' } };
     case 'etcd':
@@ -188,7 +195,11 @@ function poolOp(rng: Rng, model: Model): Op {
     }
     case 'repair':
       // Rewrites the pool as it is served (fixes an edit left broken by a malformed step).
-      return { kind: 'pool-apply', pool: { ...p, entries: served, lastValid: undefined }, why: 'rewrite as served' };
+      return {
+        kind: 'pool-apply',
+        pool: { ...p, entries: served, lastValid: undefined },
+        why: 'rewrite as served',
+      };
   }
 }
 
@@ -219,7 +230,13 @@ function malformedOp(rng: Rng, model: Model): Op {
       ]);
       return {
         kind: 'pool-apply',
-        pool: { name: `bad-${model.serial}`, order: model.serial, entries, autoAssign: true, kind: 'garbage' },
+        pool: {
+          name: `bad-${model.serial}`,
+          order: model.serial,
+          entries,
+          autoAssign: true,
+          kind: 'garbage',
+        },
         why: 'malformed create',
       };
     }
@@ -229,7 +246,8 @@ function malformedOp(rng: Rng, model: Model): Op {
       );
       const served = servedPools(model);
       const candidates = [...model.pools.values()].filter(
-        (p) => p.kind === 'normal' && served.has(p.name) && !served.get(p.name)!.some((e) => overlapped.has(e)),
+        (p) =>
+          p.kind === 'normal' && served.has(p.name) && !served.get(p.name)!.some((e) => overlapped.has(e)),
       );
       if (candidates.length === 0) return serviceOp(rng, model);
       const p = rng.pick(candidates);
@@ -259,8 +277,14 @@ function randomPorts(rng: Rng): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-function requestFor(rng: Rng, model: Model, s: Pick<ModelService, 'family' | 'policy'>, malformed: boolean): string {
-  if (malformed) return rng.pick(['not-an-ip', '203.0.113.999', '203.0.113.11,203.0.113.12', '198.51.100.77']);
+function requestFor(
+  rng: Rng,
+  model: Model,
+  s: Pick<ModelService, 'family' | 'policy'>,
+  malformed: boolean,
+): string {
+  if (malformed)
+    return rng.pick(['not-an-ip', '203.0.113.999', '203.0.113.11,203.0.113.12', '198.51.100.77']);
   const served = [...servedPools(model).values()].flat();
   const pickFamily = (fam: 4 | 6): string | undefined => {
     const spans = served.map(parseEntry).filter((x) => x?.family === fam);
@@ -305,11 +329,13 @@ function serviceOp(rng: Rng, model: Model, malformed = false): Op {
     const name = fresh(model, 'svc');
     return { kind: 'service-apply', service: randomService(rng, model, name), why: 'create' };
   }
-  if (services.length === 0) return { kind: 'service-apply', service: randomService(rng, model, fresh(model, 'svc')), why: 'create' };
+  if (services.length === 0)
+    return { kind: 'service-apply', service: randomService(rng, model, fresh(model, 'svc')), why: 'create' };
   const s = rng.pick(services);
   if (malformed) {
     const bad = rng.weighted({ ip: 3, pool: 1, both: 1 });
-    if (bad === 'pool') return { kind: 'service-apply', service: { ...s, pool: 'no-such-pool' }, why: 'names a missing pool' };
+    if (bad === 'pool')
+      return { kind: 'service-apply', service: { ...s, pool: 'no-such-pool' }, why: 'names a missing pool' };
     return {
       kind: 'service-apply',
       service: { ...s, requested: requestFor(rng, model, s, true) },
@@ -331,18 +357,26 @@ function serviceOp(rng: Rng, model: Model, malformed = false): Op {
     case 'delete':
       return { kind: 'service-delete', name: s.name };
     case 'type': {
-      const type = rng.pick<ServiceType>(['LoadBalancer', 'ClusterIP', 'NodePort'].filter((t) => t !== s.type) as ServiceType[]);
+      const type = rng.pick<ServiceType>(
+        ['LoadBalancer', 'ClusterIP', 'NodePort'].filter((t) => t !== s.type) as ServiceType[],
+      );
       // loadBalancerClass is only settable while not a LoadBalancer or when becoming one.
       const { lbClass: _drop, ...rest } = s;
       const next: ModelService =
-        type === 'LoadBalancer' && rng.chance(0.15) ? { ...rest, type, lbClass: OTHER_CLASS } : { ...rest, type };
+        type === 'LoadBalancer' && rng.chance(0.15)
+          ? { ...rest, type, lbClass: OTHER_CLASS }
+          : { ...rest, type };
       return { kind: 'service-apply', service: next, why: `type ${s.type} -> ${type}` };
     }
     case 'request': {
       const { requested: _r, ...rest } = s;
       return rng.chance(0.4)
         ? { kind: 'service-apply', service: rest, why: 'drop requested IPs' }
-        : { kind: 'service-apply', service: { ...s, requested: requestFor(rng, model, s, false) }, why: 'request IPs' };
+        : {
+            kind: 'service-apply',
+            service: { ...s, requested: requestFor(rng, model, s, false) },
+            why: 'request IPs',
+          };
     }
     case 'pool': {
       const { pool: _p, ...rest } = s;
@@ -354,7 +388,11 @@ function serviceOp(rng: Rng, model: Model, malformed = false): Op {
       const { shareKey: _k, ...rest } = s;
       return rng.chance(0.3)
         ? { kind: 'service-apply', service: rest, why: 'drop sharing key' }
-        : { kind: 'service-apply', service: { ...s, shareKey: rng.pick(SHARE_KEYS) }, why: 'set sharing key' };
+        : {
+            kind: 'service-apply',
+            service: { ...s, shareKey: rng.pick(SHARE_KEYS) },
+            why: 'set sharing key',
+          };
     }
     case 'ports':
       return { kind: 'service-apply', service: { ...s, ports: randomPorts(rng) }, why: 'change ports' };
@@ -365,8 +403,16 @@ function serviceOp(rng: Rng, model: Model, malformed = false): Op {
         why: 'toggle externalTrafficPolicy',
       };
     case 'policy': {
-      const policy = rng.pick<FamilyPolicy>(['SingleStack', 'PreferDualStack', 'RequireDualStack'].filter((x) => x !== s.policy) as FamilyPolicy[]);
-      return { kind: 'service-apply', service: { ...s, policy }, why: `ipFamilyPolicy ${s.policy} -> ${policy}` };
+      const policy = rng.pick<FamilyPolicy>(
+        ['SingleStack', 'PreferDualStack', 'RequireDualStack'].filter(
+          (x) => x !== s.policy,
+        ) as FamilyPolicy[],
+      );
+      return {
+        kind: 'service-apply',
+        service: { ...s, policy },
+        why: `ipFamilyPolicy ${s.policy} -> ${policy}`,
+      };
     }
   }
 }

@@ -19,10 +19,16 @@ const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
  * e.g. `link,etcd`) switched off.
  */
 export function weightsFrom(env: NodeJS.ProcessEnv = process.env): OpWeights {
-  const skip = (env.SOAK_SKIP ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const skip = (env.SOAK_SKIP ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const weights: OpWeights = { ...DEFAULT_WEIGHTS };
   for (const k of skip) {
-    if (!(k in weights)) throw new Error(`SOAK_SKIP: unknown operation family ${JSON.stringify(k)}; known: ${Object.keys(weights).join(', ')}`);
+    if (!(k in weights))
+      throw new Error(
+        `SOAK_SKIP: unknown operation family ${JSON.stringify(k)}; known: ${Object.keys(weights).join(', ')}`,
+      );
     weights[k as keyof OpWeights] = 0;
   }
   return weights;
@@ -33,7 +39,8 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env) {
     const v = env[name];
     if (v === undefined || v === '') return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}=${JSON.stringify(v)} is not a positive integer`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new Error(`${name}=${JSON.stringify(v)} is not a positive integer`);
     return n;
   };
   return {
@@ -53,7 +60,14 @@ export function reportTable(r: SoakReport): string {
     ['duration', `${(r.durationMs / 1000).toFixed(1)} s`],
     ['violating steps', String(r.failures.length)],
     ['refused by the API', String(r.refused)],
-    ['outage withdrawals', r.outageWithdrawals.map((w) => `step ${w.step}: ${w.ips.join(' ')}`).join('; ') || 'none'],
+    [
+      'outage withdrawals',
+      r.outageWithdrawals.map((w) => `step ${w.step}: ${w.ips.join(' ')}`).join('; ') || 'none',
+    ],
+    [
+      'supervised restarts',
+      r.supervisedRestarts.map((x) => `step ${x.step}: ${x.name}`).join('; ') || 'none',
+    ],
     ['settle median / max', `${r.settleMs.median} / ${r.settleMs.max} ms`],
     ...Object.entries(r.chaosMs).map(([k, xs]) => [`${k} (ms, each)`, xs.join(' ')]),
     ...Object.entries(r.opCounts)
@@ -87,4 +101,3 @@ export async function soakInOwnLab(settings: ReturnType<typeof soakSettings>): P
     else rmSync(dir, { recursive: true, force: true });
   }
 }
-

@@ -1,7 +1,7 @@
 // The seeded chaos soak: one operation per step (ops.ts), then wait until the cluster settles
 // and check every invariant (invariants.ts) against the API server and the wire. A failure names
 // the seed, the step and the state; the same seed and step count replay the same operations.
-import type { ComponentOptions } from '../src/components.js';
+import { controllerName, startSpeaker, type ComponentOptions } from '../src/components.js';
 import type { Lab } from '../src/lab.js';
 import { sleep } from '../src/wait-for.js';
 import { soakApi } from './api.js';
@@ -10,7 +10,8 @@ import { checkInvariants, expectedOnWire, type Truth, type Violation } from './i
 import { emptyModel, servedPools, type Model } from './model.js';
 import { applyToModel, describeOp, nextOp, touchedBy, type Chaos, type Op, type OpWeights } from './ops.js';
 import { createRng } from './rng.js';
-import { crashedComponents, probeWire, readApiTruth } from './truth.js';
+import { exitedComponents, PLANNED_EXIT } from './supervise.js';
+import { probeWire, readApiTruth } from './truth.js';
 
 export interface SoakOptions {
   readonly lab: Lab;
@@ -50,6 +51,8 @@ export interface SoakReport {
   readonly outageWithdrawals: readonly { step: number; op: string; ips: readonly string[] }[];
   readonly settleMs: { readonly median: number; readonly max: number };
   readonly chaosMs: Readonly<Record<string, number[]>>;
+  /** Planned exits (see supervise.ts) the soak restarted, as a kubelet would. */
+  readonly supervisedRestarts: readonly { step: number; name: string }[];
   /** How to run this soak again. */
   readonly replay: string;
 }
@@ -67,14 +70,18 @@ function settleBudgetMs(op: Op): number {
 }
 
 const apiSignature = (t: Pick<Truth, 'services'>): string =>
-  JSON.stringify(t.services.map((s) => [s.uid, s.type, s.ingress, s.annotations['metallb.io/ip-allocated-from-pool']]));
+  JSON.stringify(
+    t.services.map((s) => [s.uid, s.type, s.ingress, s.annotations['metallb.io/ip-allocated-from-pool']]),
+  );
 
 /** Everything a failing step should print. */
 export function describeState(model: Model, truth: Truth | undefined): string {
   const lines = ['model pools (served):'];
   const served = servedPools(model);
   for (const p of model.pools.values())
-    lines.push(`  ${p.name} [${p.kind}] entries=${JSON.stringify(p.entries)} served=${JSON.stringify(served.get(p.name) ?? null)} autoAssign=${p.autoAssign}`);
+    lines.push(
+      `  ${p.name} [${p.kind}] entries=${JSON.stringify(p.entries)} served=${JSON.stringify(served.get(p.name) ?? null)} autoAssign=${p.autoAssign}`,
+    );
   lines.push('model advertisements:');
   for (const a of model.adverts.values()) lines.push(`  ${a.name} pools=${JSON.stringify(a.pools)}`);
   lines.push('services (cluster):');
@@ -108,6 +115,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const failures: StepFailure[] = [];
   const outageWithdrawals: { step: number; op: string; ips: string[] }[] = [];
   const settles: number[] = [];
+  const supervisedRestarts: { step: number; name: string }[] = [];
   let refused = 0;
   const t0 = Date.now();
   let step = 0;
@@ -128,7 +136,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       try {
         result = await driver.perform(op);
       } catch (e) {
-        throw new Error(`step ${step} (${line}) failed to run: ${e instanceof Error ? e.message : String(e)}`);
+        throw new Error(
+          `step ${step} (${line}) failed to run: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
       if (result.refused) {
         refused++;
@@ -138,7 +148,30 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       model = applyToModel(model, op, result.refused !== undefined);
 
       const ts = Date.now();
-      const { truth, violations } = await settle(o.lab, api, model, prev, new Set(touchedBy(op)), nodeMacs, settleBudgetMs(op));
+      const restart = async (name: string) => {
+        supervisedRestarts.push({ step, name });
+        log(`step ${step}: ${name} exited on purpose (${PLANNED_EXIT}); restarting it as a kubelet would`);
+        if (name === controllerName) await driver.startController();
+        else {
+          const r = await startSpeaker(
+            o.lab.cp,
+            o.lab.dir,
+            name.replace(/^speaker-/, ''),
+            o.componentOptions ?? {},
+          );
+          if (!r.ok) throw new Error(`restarting ${name}: ${r.error}`);
+        }
+      };
+      const { truth, violations } = await settle(
+        o.lab,
+        api,
+        model,
+        prev,
+        new Set(touchedBy(op)),
+        nodeMacs,
+        settleBudgetMs(op),
+        restart,
+      );
       settles.push(Date.now() - ts);
 
       const all = [...violations];
@@ -172,6 +205,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     outageWithdrawals,
     settleMs: { median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted[sorted.length - 1] ?? 0 },
     chaosMs,
+    supervisedRestarts,
     replay,
   };
 }
@@ -188,12 +222,18 @@ async function settle(
   touched: ReadonlySet<string>,
   nodeMacs: ReadonlySet<string>,
   budgetMs: number,
+  restart: (name: string) => Promise<void>,
 ): Promise<{ truth: Truth; violations: Violation[] }> {
-  const deadline = Date.now() + budgetMs;
+  let deadline = Date.now() + budgetMs;
   let lastSig = '';
   for (;;) {
+    const exited = exitedComponents(lab);
+    for (const e of exited.filter((x) => x.planned)) {
+      await restart(e.name);
+      deadline = Math.max(deadline, Date.now() + budgetMs);
+    }
+    const crashed = exited.filter((x) => !x.planned).map(({ name, log }) => ({ name, log }));
     const apiTruth = await readApiTruth(api).catch(() => undefined);
-    const crashed = crashedComponents(lab);
     if (apiTruth) {
       const sig = apiSignature(apiTruth);
       const stable = sig === lastSig;
@@ -206,7 +246,8 @@ async function settle(
         const wire = await probeWire(lab, [...announced, ...silent]);
         const truth: Truth = { ...pending, wire };
         const violations = checkInvariants({ model, prev, now: truth, touched, nodeMacs });
-        if (violations.length === 0 || crashed.length > 0 || Date.now() >= deadline) return { truth, violations };
+        if (violations.length === 0 || crashed.length > 0 || Date.now() >= deadline)
+          return { truth, violations };
       }
     } else if (Date.now() >= deadline) {
       throw new Error(`the API server did not answer for ${budgetMs} ms`);

@@ -1,6 +1,5 @@
 // Reads what the soak checks: Services and failure events from the API server, who answers ARP
 // (or NDP) for each address from the client namespace, and whether the components still run.
-import { controllerName, speakerName } from '../src/components.js';
 import type { Lab } from '../src/lab.js';
 import type { SoakApi } from './api.js';
 import { FAILURE_REASONS, isEligible, type Truth, type TruthService } from './invariants.js';
@@ -39,9 +38,7 @@ export function toTruthService(s: ServiceJson): TruthService {
 }
 
 /** The API half of the truth: Services, and failure events only when some Service needs one. */
-export async function readApiTruth(
-  api: SoakApi,
-): Promise<Pick<Truth, 'services' | 'failures'>> {
+export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services' | 'failures'>> {
   const list = await api.getJson<{ items: ServiceJson[] }>(`/api/v1/namespaces/${SOAK_NAMESPACE}/services`);
   const services = list.items.map(toTruthService).sort((a, b) => (a.name < b.name ? -1 : 1));
   const failures = new Map<string, string[]>();
@@ -71,10 +68,4 @@ export async function probeWire(lab: Lab, ips: readonly string[]): Promise<Map<s
   };
   await Promise.all(Array.from({ length: Math.min(16, ips.length) }, worker));
   return out;
-}
-
-/** Components that are not running (the soak restarts what it stops within the same step). */
-export function crashedComponents(lab: Lab): { name: string; log: string }[] {
-  const names = [controllerName, ...lab.nodes.map((n) => speakerName(n.name))];
-  return names.filter((n) => !lab.running(n)).map((name) => ({ name, log: lab.logs(name, 30) }));
 }

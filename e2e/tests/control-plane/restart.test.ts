@@ -175,7 +175,7 @@ describe.each([
   ['kube-apiserver', () => lab.cp.restartApiServer()],
   ['etcd', () => lab.cp.restartEtcd()],
 ])('%s restart', (component, restart) => {
-  it(`in steady state: nothing re-allocated, watches resume after 410 Gone, a new Service gets an address`, async () => {
+  it(`in steady state: nothing re-allocated, watches resume over a compacted etcd, a new Service gets an address`, async () => {
     try {
       const before = await addresses();
       await compactEtcd();

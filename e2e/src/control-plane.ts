@@ -71,6 +71,11 @@ export interface ControlPlane {
   apiGet(path: string): Promise<{ status: number; body: string }>;
   /** Stops kube-apiserver and starts it again (etcd and the controller manager keep running). */
   restartApiServer(): Promise<void>;
+  /**
+   * Stops etcd (by the PID the lab recorded) and starts it again with the same flags and data
+   * dir, then waits for etcd's health and the API server's /readyz (which reconnects by itself).
+   */
+  restartEtcd(): Promise<void>;
   /** Stops every component (controller manager, API server, etcd). Files stay in `dir`. */
   stop(): Promise<void>;
 }
@@ -113,6 +118,8 @@ export function attachControlPlane(options: { dir: string; binDir?: string }): C
 
 interface Built {
   readonly cp: ControlPlane;
+  startEtcd(): ProcessRecord;
+  waitEtcd(): Promise<void>;
   startApiServer(): ProcessRecord;
   waitReady(): Promise<void>;
 }
@@ -224,6 +231,44 @@ function build(options: { dir: string; binDir?: string }): Built {
     );
   };
 
+  const startEtcd = (): ProcessRecord =>
+    startProcess(
+      dir,
+      'etcd',
+      [
+        join(binDir, 'etcd'),
+        '--name=lab',
+        `--data-dir=${p.etcdData}`,
+        `--listen-client-urls=http://127.0.0.1:${ETCD_CLIENT_PORT}`,
+        `--advertise-client-urls=http://127.0.0.1:${ETCD_CLIENT_PORT}`,
+        `--listen-peer-urls=http://127.0.0.1:${ETCD_PEER_PORT}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${ETCD_PEER_PORT}`,
+        `--initial-cluster=lab=http://127.0.0.1:${ETCD_PEER_PORT}`,
+        // A throw-away lab store: durability is not worth the fsync latency on a shared disk.
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+      p.logs.etcd,
+    );
+
+  const waitEtcd = (): Promise<void> =>
+    waitFor(
+      `etcd health on 127.0.0.1:${ETCD_CLIENT_PORT} (log: ${p.logs.etcd})`,
+      async () => {
+        const rec = readState(dir).processes.etcd;
+        if (rec && !isRunning(rec)) throw new Error(`etcd exited; see ${p.logs.etcd}`);
+        // A wedged etcd must count as one failed probe, not stall the wait beyond its own timeout.
+        const res = await fetch(`http://127.0.0.1:${ETCD_CLIENT_PORT}/health`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        const body = await res.text();
+        return res.ok && body.includes('true')
+          ? { done: true, value: undefined }
+          : { done: false, observed: body };
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+
   const waitReady = (): Promise<void> =>
     waitFor(
       `kube-apiserver /readyz on ${local} (log: ${p.logs['kube-apiserver']})`,
@@ -265,11 +310,17 @@ function build(options: { dir: string; binDir?: string }): Built {
       startApiServer();
       await waitReady();
     },
+    async restartEtcd() {
+      await stopComponent('etcd');
+      startEtcd();
+      await waitEtcd();
+      await waitReady();
+    },
     async stop() {
       for (const name of [...COMPONENT_NAMES].reverse()) await stopComponent(name);
     },
   };
-  return { cp, startApiServer, waitReady };
+  return { cp, startEtcd, waitEtcd, startApiServer, waitReady };
 }
 
 /**
@@ -304,39 +355,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   });
 
   progress(`control plane: etcd on 127.0.0.1:${ETCD_CLIENT_PORT}`);
-  const etcd = startProcess(
-    dir,
-    'etcd',
-    [
-      join(binDir, 'etcd'),
-      '--name=lab',
-      `--data-dir=${p.etcdData}`,
-      `--listen-client-urls=http://127.0.0.1:${ETCD_CLIENT_PORT}`,
-      `--advertise-client-urls=http://127.0.0.1:${ETCD_CLIENT_PORT}`,
-      `--listen-peer-urls=http://127.0.0.1:${ETCD_PEER_PORT}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${ETCD_PEER_PORT}`,
-      `--initial-cluster=lab=http://127.0.0.1:${ETCD_PEER_PORT}`,
-      // A throw-away lab store: durability is not worth the fsync latency on a shared disk.
-      '--unsafe-no-fsync',
-      '--log-level=warn',
-    ],
-    p.logs.etcd,
-  );
-  await waitFor(
-    `etcd health on 127.0.0.1:${ETCD_CLIENT_PORT} (log: ${p.logs.etcd})`,
-    async () => {
-      if (!isRunning(etcd)) throw new Error(`etcd exited; see ${p.logs.etcd}`);
-      // A wedged etcd must count as one failed probe, not stall the wait beyond its own timeout.
-      const res = await fetch(`http://127.0.0.1:${ETCD_CLIENT_PORT}/health`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      const body = await res.text();
-      return res.ok && body.includes('true')
-        ? { done: true, value: undefined }
-        : { done: false, observed: body };
-    },
-    { timeoutMs: 30_000, intervalMs: 200 },
-  );
+  built.startEtcd();
+  await built.waitEtcd();
 
   progress(`control plane: kube-apiserver on 0.0.0.0:${APISERVER_PORT}`);
   built.startApiServer();

@@ -1,0 +1,14 @@
+// The soak's long profile as a benchmark: `pnpm bench soak` runs SOAK_STEPS (default 10,000)
+// operations, keeps going past violations and prints one table (seed, steps, duration,
+// violating steps, outage withdrawals, settle times, chaos timings, operation counts).
+// SOAK_DURATION_S bounds the wall time; SOAK_SEED replays.
+import { reportTable, soakInOwnLab, soakSettings } from '../soak/own-lab.js';
+
+const settings = soakSettings({ SOAK_STEPS: '10000', SOAK_KEEP_GOING: '1', ...process.env });
+const report = await soakInOwnLab(settings);
+process.stdout.write(`${reportTable(report)}\n`);
+for (const f of report.failures)
+  process.stdout.write(
+    `\nstep ${f.step}: ${f.op}\n${f.violations.map((v) => `  [${v.rule}] ${v.detail}`).join('\n')}\n`,
+  );
+process.exitCode = report.failures.length === 0 ? 0 : 1;

@@ -1,0 +1,184 @@
+// The soak's invariants: what the cluster (read from the API server and the wire) must look like
+// after every step, given what the user asked (the model). Pure.
+import { entriesContain } from './addresses.js';
+import { advertised, servedPools, type Model } from './model.js';
+
+/** One Service as the API server shows it. */
+export interface TruthService {
+  readonly name: string;
+  readonly uid: string;
+  readonly type: string;
+  readonly lbClass?: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly ports: readonly { port: number; protocol: string }[];
+  readonly etp: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly ingress: readonly string[];
+}
+
+export interface Truth {
+  readonly services: readonly TruthService[];
+  /** Failure events (AllocationFailed, LoadBalancerFailed) by Service uid: their messages. */
+  readonly failures: ReadonlyMap<string, readonly string[]>;
+  /** The MACs that answered for each probed address (absent: the wire was not probed). */
+  readonly wire?: ReadonlyMap<string, readonly string[]>;
+  /** Components that are not running although nobody stopped them, with their log tails. */
+  readonly crashed: readonly { name: string; log: string }[];
+}
+
+export interface Violation {
+  readonly rule:
+    | 'shared-illegally'
+    | 'outside-pool'
+    | 'no-address-no-reason'
+    | 'address-changed'
+    | 'stale-status'
+    | 'arp-owners'
+    | 'crashed';
+  readonly detail: string;
+}
+
+export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
+const FAILURE_REASONS = ['AllocationFailed', 'LoadBalancerFailed'] as const;
+export { FAILURE_REASONS };
+
+export const isEligible = (s: TruthService): boolean => s.type === 'LoadBalancer' && s.lbClass === undefined;
+
+const annotation = (s: TruthService, name: string): string | undefined =>
+  s.annotations[`metallb.io/${name}`] ?? s.annotations[`metallb.universe.tf/${name}`];
+
+function backend(s: TruthService): string {
+  if (s.etp !== 'Local') return 'Cluster';
+  return `Local:${JSON.stringify(Object.entries(s.selector).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+}
+
+/** Why two Services may not hold one address (MetalLB's rules), or undefined when they may. */
+export function whyNotShareable(a: TruthService, b: TruthService): string | undefined {
+  const ka = annotation(a, 'allow-shared-ip') ?? '';
+  const kb = annotation(b, 'allow-shared-ip') ?? '';
+  if (ka === '' || kb === '') return 'not both carry an allow-shared-ip key';
+  if (ka !== kb) return `keys differ (${ka}, ${kb})`;
+  if (backend(a) !== backend(b)) return `backends differ (${backend(a)}, ${backend(b)})`;
+  const clash = a.ports.find((p) => b.ports.some((q) => q.port === p.port && q.protocol === p.protocol));
+  return clash ? `both use ${clash.protocol}/${clash.port}` : undefined;
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((x) => b.includes(x));
+
+/** The addresses the wire must answer for (exactly one MAC) and must not (none). */
+export function expectedOnWire(
+  model: Model,
+  services: readonly TruthService[],
+): { announced: string[]; silent: string[] } {
+  const announced = new Set<string>();
+  const held = new Set<string>();
+  for (const s of services) {
+    if (!isEligible(s)) continue;
+    const pool = s.annotations[POOL_ANNOTATION];
+    for (const ip of s.ingress) {
+      held.add(ip);
+      if (pool !== undefined && advertised(model, pool)) announced.add(ip);
+    }
+  }
+  return { announced: [...announced].sort(), silent: [...held].filter((ip) => !announced.has(ip)).sort() };
+}
+
+export interface CheckInput {
+  readonly model: Model;
+  /** The truth after the previous step (undefined at the first check). */
+  readonly prev: Truth | undefined;
+  readonly now: Truth;
+  /** Services the user changed (or deleted) in this step: their addresses may change. */
+  readonly touched: ReadonlySet<string>;
+  /** MACs of the lab nodes' data interfaces. */
+  readonly nodeMacs: ReadonlySet<string>;
+}
+
+export function checkInvariants(input: CheckInput): Violation[] {
+  const { model, prev, now, touched, nodeMacs } = input;
+  const served = servedPools(model);
+  const out: Violation[] = [];
+  const v = (rule: Violation['rule'], detail: string) => out.push({ rule, detail });
+
+  // Nobody holds an address it may not share.
+  const holders = new Map<string, TruthService[]>();
+  for (const s of now.services) for (const ip of s.ingress) holders.set(ip, [...(holders.get(ip) ?? []), s]);
+  for (const [ip, hs] of holders) {
+    for (let i = 0; i < hs.length; i++)
+      for (let j = i + 1; j < hs.length; j++) {
+        const why = whyNotShareable(hs[i]!, hs[j]!);
+        if (why) v('shared-illegally', `${ip} is held by ${hs[i]!.name} and ${hs[j]!.name}: ${why}`);
+      }
+  }
+
+  for (const s of now.services) {
+    const pool = s.annotations[POOL_ANNOTATION];
+    if (!isEligible(s)) {
+      if (s.ingress.length > 0 && s.type !== 'LoadBalancer')
+        v('stale-status', `${s.name} is ${s.type} but its status still shows ${s.ingress.join(',')}`);
+      if (s.lbClass !== undefined && pool !== undefined)
+        v(
+          'stale-status',
+          `${s.name} has loadBalancerClass ${s.lbClass} but carries ${POOL_ANNOTATION}=${pool}`,
+        );
+      continue;
+    }
+    if (s.ingress.length > 0) {
+      const entries = pool === undefined ? undefined : served.get(pool);
+      if (entries === undefined)
+        v(
+          'outside-pool',
+          `${s.name} holds ${s.ingress.join(',')} from pool ${pool ?? '(no annotation)'}, which is not served`,
+        );
+      else
+        for (const ip of s.ingress)
+          if (!entriesContain(entries, ip))
+            v('outside-pool', `${s.name} holds ${ip}, outside its pool ${pool} (${entries.join(' ')})`);
+    } else if ((now.failures.get(s.uid) ?? []).length === 0) {
+      v(
+        'no-address-no-reason',
+        `${s.name} (uid ${s.uid}) has no address and no ${FAILURE_REASONS.join('/')} event`,
+      );
+    }
+  }
+
+  // Nobody's address changes unless the user asked or its pool stopped holding it.
+  if (prev) {
+    const before = new Map(prev.services.map((s) => [s.uid, s]));
+    for (const s of now.services) {
+      const was = before.get(s.uid);
+      if (!was || was.ingress.length === 0 || touched.has(s.name) || sameSet(was.ingress, s.ingress))
+        continue;
+      const wasPool = was.annotations[POOL_ANNOTATION];
+      const entries = wasPool === undefined ? undefined : served.get(wasPool);
+      const poolLostIt = entries === undefined || was.ingress.some((ip) => !entriesContain(entries, ip));
+      if (!poolLostIt)
+        v(
+          'address-changed',
+          `${s.name}: ${was.ingress.join(',') || '-'} -> ${s.ingress.join(',') || '-'} although nobody asked and pool ${wasPool} still holds it`,
+        );
+    }
+  }
+
+  // Every announced address is answered by exactly one lab node; the others by nobody.
+  if (now.wire) {
+    const { announced, silent } = expectedOnWire(model, now.services);
+    for (const ip of announced) {
+      const macs = now.wire.get(ip) ?? [];
+      if (macs.length !== 1 || !nodeMacs.has(macs[0]!))
+        v(
+          'arp-owners',
+          `${ip} is announced but answered by ${macs.length} MAC(s): ${macs.join(' ') || 'none'}`,
+        );
+    }
+    for (const ip of silent) {
+      const macs = now.wire.get(ip) ?? [];
+      if (macs.length > 0)
+        v('arp-owners', `${ip} is in no advertised pool but answered by ${macs.join(' ')}`);
+    }
+  }
+
+  for (const c of now.crashed) v('crashed', `${c.name} exited unexpectedly; log tail:\n${c.log}`);
+  return out;
+}

@@ -1,0 +1,71 @@
+// Reads what the soak checks: Services and failure events from the API server, who answers ARP
+// (or NDP) for each address from the client namespace, and whether the components still run.
+import type { Lab } from '../src/lab.js';
+import type { SoakApi } from './api.js';
+import { FAILURE_REASONS, isEligible, type Truth, type TruthService } from './invariants.js';
+import { SOAK_NAMESPACE } from './model.js';
+
+interface ServiceJson {
+  metadata: { name: string; uid: string; annotations?: Record<string, string> };
+  spec: {
+    type?: string;
+    loadBalancerClass?: string;
+    ports?: { port: number; protocol?: string }[];
+    externalTrafficPolicy?: string;
+    selector?: Record<string, string>;
+  };
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+interface EventJson {
+  reason: string;
+  message: string;
+  involvedObject: { uid?: string };
+}
+
+export function toTruthService(s: ServiceJson): TruthService {
+  return {
+    name: s.metadata.name,
+    uid: s.metadata.uid,
+    type: s.spec.type ?? 'ClusterIP',
+    ...(s.spec.loadBalancerClass ? { lbClass: s.spec.loadBalancerClass } : {}),
+    annotations: s.metadata.annotations ?? {},
+    ports: (s.spec.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+    etp: s.spec.externalTrafficPolicy ?? 'Cluster',
+    selector: s.spec.selector ?? {},
+    ingress: (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
+  };
+}
+
+/** The API half of the truth: Services, and failure events only when some Service needs one. */
+export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services' | 'failures'>> {
+  const list = await api.getJson<{ items: ServiceJson[] }>(`/api/v1/namespaces/${SOAK_NAMESPACE}/services`);
+  const services = list.items.map(toTruthService).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const failures = new Map<string, string[]>();
+  if (services.some((s) => isEligible(s) && s.ingress.length === 0)) {
+    for (const reason of FAILURE_REASONS) {
+      const events = await api.getJson<{ items: EventJson[] }>(
+        `/api/v1/namespaces/${SOAK_NAMESPACE}/events?fieldSelector=reason%3D${reason}`,
+      );
+      for (const e of events.items) {
+        const uid = e.involvedObject.uid;
+        if (uid) failures.set(uid, [...(failures.get(uid) ?? []), `${e.reason}: ${e.message}`]);
+      }
+    }
+  }
+  return { services, failures };
+}
+
+/** Who answers for each address (parallel probes from the client namespace). */
+export async function probeWire(lab: Lab, ips: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const queue = [...ips];
+  const worker = async () => {
+    for (let ip = queue.shift(); ip !== undefined; ip = queue.shift()) {
+      const r = await lab.clientArping(ip, { count: 2, timeoutMs: 500 });
+      out.set(ip, r.macs);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, ips.length) }, worker));
+  return out;
+}

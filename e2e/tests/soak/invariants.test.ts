@@ -1,0 +1,185 @@
+import { describe, expect, it } from '@jest/globals';
+import { entriesContain, parseEntry } from '../../soak/addresses.js';
+import { checkInvariants, whyNotShareable, type Truth, type TruthService } from '../../soak/invariants.js';
+import { emptyModel, servedPools, type Model, type ModelPool } from '../../soak/model.js';
+import { applyToModel, describeOp, nextOp } from '../../soak/ops.js';
+import { createRng } from '../../soak/rng.js';
+
+/* The soak's pure parts: the invariant checker must catch each kind of violation, the model must
+ * know which pools are served, and a seed must replay the same operations. No cluster needed. */
+
+const pool = (name: string, order: number, entries: string[], extra: Partial<ModelPool> = {}): ModelPool => ({
+  name,
+  order,
+  entries,
+  autoAssign: true,
+  kind: 'normal',
+  ...extra,
+});
+
+function model(pools: ModelPool[], advertised: string[] | 'all' = 'all'): Model {
+  return {
+    pools: new Map(pools.map((p) => [p.name, p])),
+    adverts: new Map([['a', { name: 'a', pools: advertised }]]),
+    services: new Map(),
+    serial: 0,
+  };
+}
+
+const svc = (name: string, ingress: string[], o: Partial<TruthService> = {}): TruthService => ({
+  name,
+  uid: `uid-${name}`,
+  type: 'LoadBalancer',
+  annotations: { 'metallb.io/ip-allocated-from-pool': 'p' },
+  ports: [{ port: 80, protocol: 'TCP' }],
+  etp: 'Cluster',
+  selector: { app: 'demo' },
+  ingress,
+  ...o,
+});
+
+const truth = (services: TruthService[], o: Partial<Truth> = {}): Truth => ({
+  services,
+  failures: new Map(),
+  crashed: [],
+  ...o,
+});
+
+const MAC1 = '02:00:00:00:00:01';
+const MAC2 = '02:00:00:00:00:02';
+const check = (m: Model, now: Truth, prev?: Truth, touched: string[] = []) =>
+  checkInvariants({ model: m, prev, now, touched: new Set(touched), nodeMacs: new Set([MAC1, MAC2]) }).map(
+    (v) => v.rule,
+  );
+
+describe('soak invariants', () => {
+  const m = model([pool('p', 1, ['203.0.113.32/29'])]);
+
+  it('accepts a clean state', () => {
+    expect(
+      check(m, truth([svc('a', ['203.0.113.32'])], { wire: new Map([['203.0.113.32', [MAC1]]]) })),
+    ).toEqual([]);
+  });
+
+  it('catches two services on one address without a common sharing key, and allows a legal share', () => {
+    expect(check(m, truth([svc('a', ['203.0.113.32']), svc('b', ['203.0.113.32'])]))).toEqual([
+      'shared-illegally',
+    ]);
+    const shared = { 'metallb.io/ip-allocated-from-pool': 'p', 'metallb.io/allow-shared-ip': 'k' };
+    const b = svc('b', ['203.0.113.32'], { annotations: shared, ports: [{ port: 443, protocol: 'TCP' }] });
+    expect(check(m, truth([svc('a', ['203.0.113.32'], { annotations: shared }), b]))).toEqual([]);
+    expect(
+      whyNotShareable(svc('a', [], { annotations: shared }), svc('b', [], { annotations: shared })),
+    ).toMatch(/TCP\/80/);
+    expect(
+      whyNotShareable(
+        svc('a', [], { annotations: shared, etp: 'Local' }),
+        svc('b', [], { annotations: shared, ports: [{ port: 443, protocol: 'TCP' }] }),
+      ),
+    ).toMatch(/backends differ/);
+  });
+
+  it('catches an address outside its pool and a pool that is not served', () => {
+    expect(check(m, truth([svc('a', ['203.0.113.40'])]))).toEqual(['outside-pool']);
+    expect(
+      check(
+        m,
+        truth([svc('a', ['203.0.113.32'], { annotations: { 'metallb.io/ip-allocated-from-pool': 'gone' } })]),
+      ),
+    ).toEqual(['outside-pool']);
+  });
+
+  it('needs a failure event for an eligible service without an address', () => {
+    expect(check(m, truth([svc('a', [])]))).toEqual(['no-address-no-reason']);
+    expect(
+      check(
+        m,
+        truth([svc('a', [])], { failures: new Map([['uid-a', ['AllocationFailed: pool p is full']]]) }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('allows an address change only when asked or when the pool lost the address', () => {
+    const prev = truth([svc('a', ['203.0.113.32'])]);
+    const moved = truth([svc('a', ['203.0.113.33'])]);
+    expect(check(m, moved, prev)).toEqual(['address-changed']);
+    expect(check(m, moved, prev, ['a'])).toEqual([]);
+    const shrunk = model([pool('p', 1, ['203.0.113.33/32', '203.0.113.34/31'])]);
+    expect(check(shrunk, moved, prev)).toEqual([]);
+  });
+
+  it('wants exactly one node MAC for an announced address and none for an unadvertised one', () => {
+    const t = (macs: string[]) =>
+      truth([svc('a', ['203.0.113.32'])], { wire: new Map([['203.0.113.32', macs]]) });
+    expect(check(m, t([]))).toEqual(['arp-owners']);
+    expect(check(m, t([MAC1, MAC2]))).toEqual(['arp-owners']);
+    expect(check(m, t(['02:99:00:00:00:09']))).toEqual(['arp-owners']);
+    const unadvertised = model([pool('p', 1, ['203.0.113.32/29'])], ['other']);
+    expect(check(unadvertised, t([MAC1]))).toEqual(['arp-owners']);
+    expect(check(unadvertised, t([]))).toEqual([]);
+  });
+
+  it('reports stale statuses and crashes', () => {
+    expect(check(m, truth([svc('a', ['203.0.113.32'], { type: 'ClusterIP' })]))).toEqual(['stale-status']);
+    expect(check(m, truth([], { crashed: [{ name: 'controller', log: '' }] }))).toEqual(['crashed']);
+  });
+});
+
+describe('soak model', () => {
+  it('serves the older of two overlapping pools, a broken edit its last valid addresses, garbage nothing', () => {
+    const served = servedPools(
+      model([
+        pool('pool-1', 1, ['203.0.113.32/29']),
+        pool('zz-overlap-2', 2, ['203.0.113.32-203.0.113.39'], { kind: 'overlap' }),
+        pool('pool-3', 3, ['203.0.113.250-203.0.113.240'], { lastValid: ['203.0.113.48/29'] }),
+        pool('bad-4', 4, ['banana'], { kind: 'garbage' }),
+      ]),
+    );
+    expect(Object.fromEntries(served)).toEqual({
+      'pool-1': ['203.0.113.32/29'],
+      'pool-3': ['203.0.113.48/29'],
+    });
+    // Once the older pool is gone, the overlapping one is served.
+    expect([
+      ...servedPools(model([pool('zz-overlap-2', 2, ['203.0.113.32/29'], { kind: 'overlap' })])).keys(),
+    ]).toEqual(['zz-overlap-2']);
+  });
+
+  it('parses pool entries (CIDR, range, single address) and refuses reversed or broken ones', () => {
+    expect(entriesContain(['203.0.113.32/29'], '203.0.113.39')).toBe(true);
+    expect(entriesContain(['203.0.113.32/29'], '203.0.113.40')).toBe(false);
+    expect(entriesContain(['2001:db8:1::100 - 2001:db8:1::107'], '2001:db8:1::107')).toBe(true);
+    expect(entriesContain(['2001:db8:1::100/125'], '2001:db8:1::108')).toBe(false);
+    expect(parseEntry('203.0.113.60-203.0.113.50')).toBeUndefined();
+    expect(parseEntry('203.0.113.0/33')).toBeUndefined();
+    expect(parseEntry('banana')).toBeUndefined();
+  });
+
+  it('replays: one seed gives the same operations, another seed different ones', () => {
+    const run = (seed: number) => {
+      const rng = createRng(seed);
+      let m = emptyModel();
+      const ops: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const op = nextOp(rng, m);
+        ops.push(describeOp(op));
+        m = applyToModel(m, op, false);
+      }
+      return ops;
+    };
+    expect(run(42)).toEqual(run(42));
+    expect(run(42)).not.toEqual(run(43));
+    // Every family of operations shows up in a run of this length.
+    const ops = run(42).join('\n');
+    for (const word of [
+      'service svc',
+      'service-delete',
+      'pool pool',
+      'l2advertisement',
+      'malformed',
+      'controller-restart',
+      'speaker-restart',
+    ])
+      expect(ops).toContain(word);
+  });
+});

@@ -60,7 +60,8 @@ describe('speaker ServiceAccount', () => {
       metadata: { name: 'rbac-test-speaker', namespace: 'metallb-system' },
       spec: { holderIdentity: 'node-1', leaseDurationSeconds: 5 },
     });
-    expectAllowed(await cp.kubectl(['apply', '-f', '-'], { kubeconfig: speaker, input: lease }));
+    // create, not apply: apply reads first, and the speaker has no `get` on leases (it never needs one).
+    expectAllowed(await cp.kubectl(['create', '-f', '-'], { kubeconfig: speaker, input: lease }));
     expectAllowed(
       await cp.kubectl(['-n', 'metallb-system', 'delete', 'lease', 'rbac-test-speaker'], {
         kubeconfig: speaker,

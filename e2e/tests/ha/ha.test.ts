@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { LEASES } from '@metallb-ts/manifests';
 import { apiRequest } from '../../src/api-request.js';
@@ -116,6 +116,8 @@ async function deleteServices(): Promise<void> {
 async function startReplica(name: string, leader: string): Promise<void> {
   const port = metricsPorts.get(name) ?? (await freePort());
   metricsPorts.set(name, port);
+  // The log is appended to across restarts: only what this process writes counts.
+  const logStart = existsSync(logFile(dir, name)) ? statSync(logFile(dir, name)).size : 0;
   const r = await startController(cp, dir, { controller: { metricsPort: port }, logLevel: 'debug' }, name);
   if (!r.ok) throw new Error(r.error);
   await waitFor(
@@ -126,7 +128,9 @@ async function startReplica(name: string, leader: string): Promise<void> {
         (x) => x.status,
         (e: unknown) => String(e),
       );
-      const sawLeader = readFileSync(logFile(dir, name), 'utf8')
+      const sawLeader = readFileSync(logFile(dir, name))
+        .subarray(logStart)
+        .toString('utf8')
         .split('\n')
         .some((l) => l.includes('"msg":"leader changed"') && l.includes(`"leader":"${leader}"`));
       return ready === 200 && sawLeader

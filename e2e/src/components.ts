@@ -117,11 +117,16 @@ export function speakerEnv(
 /**
  * Starts the controller on the host as ServiceAccount metallb-system/controller. Returns an
  * error value (nothing started) when `packages/controller/dist/main.js` is not built.
+ *
+ * `name` starts another replica (its process name, log and Lease identity; metrics on a port of
+ * its own unless `o.controller.metricsPort` says otherwise), e.g. `controller-b` beside
+ * `controller`: only the Lease holder works.
  */
 export async function startController(
   cp: ControlPlane,
   dir: string,
   o: ComponentOptions = {},
+  name: string = controllerName,
 ): Promise<StartResult> {
   const main = o.mains?.controller ?? CONTROLLER_MAIN;
   if (!existsSync(main))
@@ -136,8 +141,10 @@ export async function startController(
     cp.server.local,
   );
   const port = o.controller?.metricsPort ?? (await freePort());
-  const env = { ...process.env, KUBECONFIG: kubeconfig, ...controllerEnv(INSTALL_NAMESPACE, port, o) };
-  const rec = startProcess(dir, controllerName, [process.execPath, main], logFile(dir, controllerName), {
+  // A named replica is its own Lease identity; the default keeps host name and PID.
+  const settings = name === controllerName ? o : { ...o, controller: { podName: name, ...o.controller } };
+  const env = { ...process.env, KUBECONFIG: kubeconfig, ...controllerEnv(INSTALL_NAMESPACE, port, settings) };
+  const rec = startProcess(dir, name, [process.execPath, main], logFile(dir, name), {
     env,
     cwd: repoRoot,
   });

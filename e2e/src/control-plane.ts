@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { DEFAULT_NAMESPACE } from '@metallb-ts/manifests';
 import { defaultBinDir } from './paths.js';
 import { createPki, type Pki } from './pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -63,6 +64,11 @@ export interface ControlPlane {
   readonly server: { readonly local: string; readonly lab: string };
   /** Log file of each component. */
   readonly logs: Readonly<Record<ControlPlaneComponent, string>>;
+  /**
+   * kube-apiserver's audit log (JSON lines, one event per request, Metadata level): every request
+   * by a ServiceAccount of the install namespace, i.e. by our components. See `auditPolicy`.
+   */
+  readonly auditLog: string;
   /** Runs kubectl (admin unless told otherwise); never throws. */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<RunResult>;
   /** Runs kubectl and throws with its output unless it exits 0; returns stdout. */
@@ -88,6 +94,8 @@ function paths(dir: string) {
     logDir,
     etcdData: join(dir, 'etcd'),
     adminKubeconfig: join(dir, 'admin.kubeconfig'),
+    auditPolicy: join(dir, 'audit-policy.yaml'),
+    auditLog: join(logDir, 'audit.log'),
     kcmKubeconfig: join(dir, 'kube-controller-manager.kubeconfig'),
     logs: {
       etcd: join(logDir, 'etcd.log'),
@@ -95,6 +103,25 @@ function paths(dir: string) {
       'kube-controller-manager': join(logDir, 'kube-controller-manager.log'),
     } satisfies Record<ControlPlaneComponent, string>,
   };
+}
+
+/**
+ * The API server's audit policy: who our components are (the ServiceAccounts of `namespace`) and
+ * what they did (verb, resource, subresource, namespace, name, response code), without bodies;
+ * nothing about anyone else. The least-privilege test compares this with the generated RBAC.
+ */
+export function auditPolicy(namespace: string): string {
+  return [
+    'apiVersion: audit.k8s.io/v1',
+    'kind: Policy',
+    // One event per request, when its response is complete (watches: also when they start).
+    'omitStages: [RequestReceived]',
+    'rules:',
+    '  - level: Metadata',
+    `    userGroups: ['system:serviceaccounts:${namespace}']`,
+    '  - level: None',
+    '',
+  ].join('\n');
 }
 
 const apiserverSans = [
@@ -201,6 +228,7 @@ function build(options: { dir: string; binDir?: string }): Built {
         '',
       ].join('\n'),
     );
+    writeFileSync(p.auditPolicy, auditPolicy(DEFAULT_NAMESPACE));
     return startProcess(
       dir,
       'kube-apiserver',
@@ -225,6 +253,11 @@ function build(options: { dir: string; binDir?: string }): Built {
         '--enable-aggregator-routing=true',
         '--profiling=false',
         '--event-ttl=2h',
+        `--audit-policy-file=${p.auditPolicy}`,
+        `--audit-log-path=${p.auditLog}`,
+        // Written before the response is sent, so a test reads every request it caused; never
+        // rotated during a run (Metadata level for our two or three ServiceAccounts only).
+        '--audit-log-mode=blocking',
         '--v=1',
       ],
       p.logs['kube-apiserver'],
@@ -298,6 +331,7 @@ function build(options: { dir: string; binDir?: string }): Built {
     adminKubeconfig: p.adminKubeconfig,
     server: { local, lab },
     logs: p.logs,
+    auditLog: p.auditLog,
     kubectl,
     async kubectlOk(args, o) {
       const r = await kubectl(args, o);

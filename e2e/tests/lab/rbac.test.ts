@@ -48,24 +48,29 @@ describe('speaker ServiceAccount', () => {
     expect(r.stdout).toBe('system:serviceaccount:metallb-system:speaker');
   });
 
-  it('may read services, nodes, endpointslices and write leases in metallb-system', async () => {
+  it('may read services, nodes, endpointslices and its gossip key', async () => {
     expectAllowed(await cp.kubectl(['get', 'services', '-A'], { kubeconfig: speaker }));
     expectAllowed(await cp.kubectl(['get', 'nodes'], { kubeconfig: speaker }));
     expectAllowed(
       await cp.kubectl(['get', 'endpointslices.discovery.k8s.io', '-A'], { kubeconfig: speaker }),
     );
+    // list/watch limited by name: the request must select the one Secret.
+    expectAllowed(
+      await cp.kubectl(
+        ['-n', 'metallb-system', 'get', 'secrets', '--field-selector', 'metadata.name=memberlist'],
+        { kubeconfig: speaker },
+      ),
+    );
+  });
+
+  it('writes no leases: membership is gossip, not the API server', async () => {
     const lease = JSON.stringify({
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: 'rbac-test-speaker', namespace: 'metallb-system' },
       spec: { holderIdentity: 'node-1', leaseDurationSeconds: 5 },
     });
-    expectAllowed(await cp.kubectl(['apply', '-f', '-'], { kubeconfig: speaker, input: lease }));
-    expectAllowed(
-      await cp.kubectl(['-n', 'metallb-system', 'delete', 'lease', 'rbac-test-speaker'], {
-        kubeconfig: speaker,
-      }),
-    );
+    expectForbidden(await cp.kubectl(['create', '-f', '-'], { kubeconfig: speaker, input: lease }));
   });
 
   it('is refused (403) what it was not granted', async () => {
@@ -74,7 +79,6 @@ describe('speaker ServiceAccount', () => {
     expectForbidden(
       await cp.kubectl(['-n', ns, 'delete', 'service', 'web', '--dry-run=server'], { kubeconfig: speaker }),
     );
-    // Leases only in the install namespace.
     expectForbidden(await cp.kubectl(['-n', 'default', 'get', 'leases'], { kubeconfig: speaker }));
   });
 });

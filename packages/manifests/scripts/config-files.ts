@@ -44,7 +44,10 @@ function yamlDocument(object: KubeObject, component?: ComponentName): string {
     const rules = doc.get('rules', true);
     if (isSeq(rules))
       rules.items.forEach((item, i) => {
-        if (isMap(item)) item.commentBefore = ` ${reasons[i]!.why}`;
+        if (!isMap(item)) return;
+        const r = reasons[i]!;
+        item.commentBefore =
+          ` ${r.why}` + (r.unusedInLab === undefined ? '' : `\n unused in the lab: ${r.unusedInLab}`);
       });
   }
   return '---\n' + doc.toString(yamlOptions);

@@ -79,7 +79,7 @@ describe('renderConfigFiles', () => {
 
   it('rules carry their reason as a comment', () => {
     expect(files.get('config/rbac/speaker.yaml')).toContain(
-      '# membership leases (MEMBERSHIP=lease only): one per speaker, renewed while alive, removed on shutdown',
+      '# reads the gossip key (and follows its rotation), and no other Secret',
     );
   });
 

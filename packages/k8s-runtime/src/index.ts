@@ -60,14 +60,13 @@ export {
 } from './work-queue.js';
 export {
   createServer,
-  probePlugin,
   type ServerOptions,
   type ProbeServer,
-  type ProbePluginOptions,
   type Check,
   type CheckFn,
   type CheckOutcome,
 } from './server.js';
+export { KubeconfigError, type ClientConfig } from './kubeconfig.js';
 export {
   recorder,
   eventReference,

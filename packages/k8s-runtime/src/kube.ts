@@ -1,6 +1,6 @@
 // The client the components connect with: transport, discovery, object client, watch stream and
 // cache factory put together behind the `Kube` interface (the union of the narrow ports).
-import { KubeConfig } from '@kubernetes/client-node';
+import { Credentials, loadClientConfig } from './credentials.js';
 import { Discovery } from './discovery.js';
 import { createLogger, parseLogLevel, type Logger } from './logger.js';
 import { ObjectClient } from './object-client.js';
@@ -55,13 +55,11 @@ export interface Kube extends KubeReader, KubeWriter, KubeWatcher, CacheFactory 
 }
 
 export function connect(opts: ConnectOptions = {}): Kube {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
+  const credentials = new Credentials(loadClientConfig(opts.kubeconfig));
   // Reconnects and relists must be visible even when the caller did not pass a logger.
   const logger =
     opts.logger ?? createLogger({ component: 'k8s-client', level: parseLogLevel(process.env['LOG_LEVEL']) });
-  const transport = new Transport(kc, {
+  const transport = new Transport(credentials, {
     logger,
     requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
     userAgent: opts.userAgent ?? 'metallb-ts',

@@ -1,20 +1,16 @@
-// How bytes reach the API server: credentials from client-node's KubeConfig (re-read now and then,
-// since exec-plugin and projected ServiceAccount tokens rotate), one keep-alive agent, and one
-// JSON request with an optional total deadline. Knows nothing about kinds or paths.
+// How bytes reach the API server: credentials from our kubeconfig loader (asked before every
+// request; it re-reads rotating tokens and re-runs exec plugins itself), one keep-alive agent, and
+// one JSON request with an optional total deadline. Knows nothing about kinds or paths.
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { Auth, Credentials } from './credentials.js';
 import { KubeError, kubeErrorFromStatus } from './kube-error.js';
 import type { Logger } from './logger.js';
-
-// Tokens from exec plugins and projected ServiceAccount files rotate; re-read the auth headers now and then.
-const HEADER_REFRESH_MS = 60_000;
 
 interface Connection {
   agent: http.Agent;
   secure: boolean;
-  baseHeaders: Record<string, string>;
-  headersAt: number;
+  headers: Readonly<Record<string, string>>;
 }
 
 export interface TransportOptions {
@@ -34,58 +30,42 @@ export interface PreparedStream {
 export class Transport {
   /** The API server URL, without a trailing slash. */
   readonly server: string;
-  private connection: Promise<Connection> | undefined;
+  private readonly secure: boolean;
+  /** The agent and the client certificate it was made with (a new certificate needs a new agent). */
+  private agent: { agent: http.Agent; cert?: Buffer; key?: Buffer } | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly credentials: Credentials,
     private readonly opts: TransportOptions,
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
+    this.server = credentials.config.server;
+    this.secure = this.server.startsWith('https:');
   }
 
   private async connect(): Promise<Connection> {
-    if (!this.connection) {
-      this.connection = (async () => {
-        const o: https.RequestOptions = {};
-        await this.kc.applyToHTTPSOptions(o);
-        const secure = this.server.startsWith('https:');
-        const cluster = this.kc.getCurrentCluster();
-        const agent = secure
-          ? new https.Agent({
-              keepAlive: true,
-              ca: o.ca,
-              cert: o.cert,
-              key: o.key,
-              pfx: o.pfx,
-              passphrase: o.passphrase,
-              rejectUnauthorized: cluster?.skipTLSVerify ? false : (o.rejectUnauthorized ?? true),
-              servername: cluster?.tlsServerName ?? o.servername ?? undefined,
-            })
-          : new http.Agent({ keepAlive: true });
-        return { agent, secure, baseHeaders: headersOf(o), headersAt: Date.now() };
-      })().catch((e: unknown) => {
-        this.connection = undefined;
-        throw new KubeError({
-          status: 0,
-          reason: 'ConfigError',
-          message: `kubeconfig: ${(e as Error).message}`,
-        });
-      });
+    let auth: Auth;
+    try {
+      auth = await this.credentials.auth();
+    } catch (e) {
+      throw new KubeError({ status: 0, reason: 'ConfigError', message: (e as Error).message });
     }
-    const c = await this.connection;
-    if (Date.now() - c.headersAt > HEADER_REFRESH_MS) {
-      c.headersAt = Date.now();
-      const o: https.RequestOptions = {};
-      try {
-        await this.kc.applyToHTTPSOptions(o);
-        c.baseHeaders = headersOf(o);
-      } catch (error) {
-        this.opts.logger.warn('refreshing credentials failed, keeping the old ones', { error });
-      }
+    const current = this.agent;
+    if (current && sameBytes(current.cert, auth.cert) && sameBytes(current.key, auth.key))
+      return { agent: current.agent, secure: this.secure, headers: auth.headers };
+    let agent: http.Agent;
+    try {
+      agent = this.secure
+        ? new https.Agent({ keepAlive: true, ...this.credentials.tls(), cert: auth.cert, key: auth.key })
+        : new http.Agent({ keepAlive: true });
+    } catch (e) {
+      throw new KubeError({ status: 0, reason: 'ConfigError', message: (e as Error).message });
     }
-    return c;
+    if (current) {
+      this.opts.logger.info('client certificate changed, reconnecting', { server: this.server });
+      current.agent.destroy();
+    }
+    this.agent = { agent, ...(auth.cert ? { cert: auth.cert } : {}), ...(auth.key ? { key: auth.key } : {}) };
+    return { agent, secure: this.secure, headers: auth.headers };
   }
 
   /** One request with a JSON (or empty) answer; non-2xx answers reject with a KubeError. */
@@ -112,7 +92,7 @@ export class Transport {
           method,
           agent: c.agent,
           headers: {
-            ...c.baseHeaders,
+            ...c.headers,
             Accept: 'application/json',
             'User-Agent': this.opts.userAgent,
             ...(payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {}),
@@ -167,7 +147,7 @@ export class Transport {
     const c = await this.connect();
     const url = new URL(this.server + path);
     const mod = c.secure ? https : http;
-    const headers = { ...c.baseHeaders, Accept: 'application/json', 'User-Agent': this.opts.userAgent };
+    const headers = { ...c.headers, Accept: 'application/json', 'User-Agent': this.opts.userAgent };
     return {
       url,
       open: (onResponse) => mod.request(url, { method: 'GET', agent: c.agent, headers }, onResponse),
@@ -176,7 +156,7 @@ export class Transport {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    void this.connection?.then((c) => c.agent.destroy()).catch(() => undefined);
+    this.agent?.agent.destroy();
   }
 }
 
@@ -190,12 +170,8 @@ export function parseJson(text: string): unknown {
   }
 }
 
-function headersOf(o: https.RequestOptions): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) out[k] = String(v);
-  if (o.auth && !out['Authorization'])
-    out['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
-  return out;
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.equals(b));
 }
 
 export function networkError(operation: string, e: Error): KubeError {

@@ -5,8 +5,7 @@ import { createLogger } from '../src/logger.js';
 
 const logger = createLogger({ component: 'test', level: 'none' });
 
-// fastify.inject (light-my-request) loads an ESM-only dependency through require(), which jest's
-// ESM mode cannot do; the tests talk to a real listener on loopback instead.
+// The tests talk to a real listener on loopback.
 async function get(url: string) {
   const res = await fetch(url);
   return {
@@ -69,6 +68,26 @@ describe('createServer', () => {
     res = await get(`${base}/readyz`);
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe('ok');
+  });
+
+  it('lists every check with ?verbose, and answers HEAD, 404 and 405', async () => {
+    ready = { ok: false, reason: 'services cache not synced' };
+    let res = await get(`${base}/readyz?verbose`);
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toBe('[-]caches failed: services cache not synced\n[+]never ok\nreadyz check failed\n');
+    ready = true;
+    res = await get(`${base}/readyz?verbose=1`);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('[+]caches ok\n[+]never ok\nreadyz check passed\n');
+    res = await get(`${base}/healthz?verbose`);
+    expect(res.body).toBe('[+]healthz ok\nhealthz check passed\n');
+    const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect((await get(`${base}/nothing`)).statusCode).toBe(404);
+    const post = await fetch(`${base}/metrics`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 
   it('a throwing check fails with its message', async () => {

@@ -23,7 +23,7 @@ import type {
 } from '@metallb-ts/k8s-runtime';
 import { formatTime, isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
-import { applyOutcome } from './apply-outcome.js';
+import { applyOutcome, echoVersions } from './apply-outcome.js';
 import { DeprecationNotices } from './deprecation-notices.js';
 import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
@@ -75,11 +75,14 @@ export class Controller {
   private reportedErrors = new Set<string>();
   private readonly deprecations = new DeprecationNotices();
   /**
-   * Per service: the resourceVersion our last write was computed against. While the cache still
-   * shows that version, our own write is in flight back to us; syncing the stale copy would only
-   * emit spurious events (e.g. ClearAssignment for the address we just moved away from).
+   * Per service: the resourceVersions our last write passes through before the watch shows its
+   * result — the one it was computed against and any intermediate one (when a write took two
+   * requests). While the cache shows one of them our own write is in flight back to us; syncing
+   * that copy would redo the write or emit spurious events (e.g. ClearAssignment for the address
+   * we just moved away from). The final version is never in the set: its watch event is what
+   * re-syncs the service afterwards.
    */
-  private readonly pendingWrite = new Map<string, string>();
+  private readonly pendingWrite = new Map<string, ReadonlySet<string>>();
   /** Services whose last allocation failed: worth another try whenever an address is freed. */
   private readonly waiting = new Set<string>();
   /** Per pool object: the status we last wrote and the version it was compared against. */
@@ -252,7 +255,7 @@ export class Controller {
   private async syncServiceKey(key: string): Promise<SyncResult> {
     const svc = this.services.get(key);
     const rv = svc?.metadata?.resourceVersion;
-    if (rv !== undefined && this.pendingWrite.get(key) === rv) return { kind: 'ok' };
+    if (rv !== undefined && this.pendingWrite.get(key)?.has(rv)) return { kind: 'ok' };
     this.pendingWrite.delete(key);
     const freedBefore = this.allocator.freedCount;
     const opts = this.intentOptions();
@@ -268,8 +271,8 @@ export class Controller {
     const notice = this.deprecations.check(key, svc, opts, intent);
     if (notice) outcome.events.unshift(notice);
     try {
-      const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
-      if (writes > 0 && rv !== undefined) this.pendingWrite.set(key, rv);
+      const { writes, versions } = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
+      if (writes > 0 && rv !== undefined) this.pendingWrite.set(key, echoVersions(rv, versions));
       this.deps.clientMetrics.recordUpdate(true);
       if (writes > 0 || outcome.events.length > 0) {
         this.deps.logger.info('service synced', {

@@ -49,6 +49,35 @@ describe('Controller', () => {
     }
   });
 
+  it('allocating for a burst of Services costs one write per Service, echoes included', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('p', ['10.0.0.0/24']));
+    const controller = await startController(cluster);
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `svc-${i}`);
+      for (const n of names) cluster.put(lbService(n));
+      await eventually(() =>
+        expect(
+          names.filter((n) => ingressOf(cluster.get('Service', 'default', n)).length === 1),
+        ).toHaveLength(20),
+      );
+      // Let every echo come back and be synced: none of them may write again.
+      await settle();
+      await settle();
+      const servicePatches = cluster.patches.filter((p) => p.kind === 'Service');
+      expect(servicePatches).toHaveLength(20);
+      expect(new Set(servicePatches.map((p) => p.name)).size).toBe(20);
+      for (const n of names)
+        expect(
+          cluster.get<KubeObject>('Service', 'default', n)?.metadata?.annotations?.[
+            'metallb.io/ip-allocated-from-pool'
+          ],
+        ).toBe('p');
+    } finally {
+      await controller.stop();
+    }
+  });
+
   it('config reloads that leave the pools as they were re-sync nothing and do not repeat known errors', async () => {
     const cluster = new FakeCluster();
     cluster.put(ipPool('good', ['10.0.0.0/30']));

@@ -78,6 +78,40 @@ describe('Controller', () => {
     }
   });
 
+  it('syncs Services concurrently: their writes overlap and no address is handed out twice', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('p', ['10.0.0.0/27']));
+    const names = Array.from({ length: 30 }, (_, i) => `svc-${i}`);
+    for (const n of names) cluster.put(lbService(n));
+    const kube = cluster.kube;
+    const patch = kube.patch.bind(kube);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    kube.patch = (async (...args: Parameters<typeof patch>) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 10));
+        return await patch(...args);
+      } finally {
+        inFlight--;
+      }
+    }) as typeof kube.patch;
+    const controller = await startController(cluster);
+    try {
+      await eventually(() =>
+        expect(
+          names.filter((n) => ingressOf(cluster.get('Service', 'default', n)).length === 1),
+        ).toHaveLength(30),
+      );
+      const addresses = names.flatMap((n) => ingressOf(cluster.get('Service', 'default', n)));
+      expect(new Set(addresses).size).toBe(30);
+      expect(maxInFlight).toBeGreaterThan(1);
+    } finally {
+      await controller.stop();
+    }
+  });
+
   it('config reloads that leave the pools as they were re-sync nothing and do not repeat known errors', async () => {
     const cluster = new FakeCluster();
     cluster.put(ipPool('good', ['10.0.0.0/30']));

@@ -25,7 +25,7 @@ export interface WatchEvent {
 }
 
 export interface KubeHttp {
-  /** One request; body as JSON or, for a string, sent as is (to send bytes JSON cannot carry). */
+  /** One request; body as JSON, or a string or Buffer sent as is (e.g. bytes that are not UTF-8). */
   send(
     method: string,
     path: string,
@@ -68,7 +68,15 @@ export function kubeHttp(kubeconfigPath: string, maxSockets = 32): KubeHttp {
 
   return {
     send(method, path, body, contentType = 'application/json', timeoutMs = 30_000) {
-      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      // isView, not Buffer.isBuffer: the bytes may come from another realm (jest's VM).
+      const payload =
+        body === undefined
+          ? undefined
+          : typeof body === 'string'
+            ? body
+            : ArrayBuffer.isView(body)
+              ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+              : JSON.stringify(body);
       return new Promise((resolve, reject) => {
         const req = request(
           options(

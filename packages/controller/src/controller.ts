@@ -39,6 +39,15 @@ export const SYNC_CONCURRENCY = 16;
 
 /** Queue key of the pool status writer; service keys always contain a slash, this one cannot clash. */
 const POOL_STATUS_KEY = '@pool-status';
+/**
+ * Queue key of the config reload. A reload rebuilds every pool (huge address lists cost ~30 µs an
+ * entry), so a burst of pool edits is folded into one: the first edit schedules a reload CONFIG_FOLD_MS
+ * later, edits until then ride along, and edits that arrive during a reload cause exactly one more. Reloading on every watch event instead kept the
+ * event loop busy long enough under a storm of pool objects to miss the lease renewal.
+ */
+const CONFIG_KEY = '@config';
+/** A config edit waits this long for the rest of its burst before the reload. */
+const CONFIG_FOLD_MS = 100;
 
 const PLURALS: Record<PoolObjectKind, string> = {
   IPAddressPool: 'ipaddresspools',
@@ -126,8 +135,8 @@ export class Controller {
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
-        if (!configInputChanged(prev, obj)) this.queue.add(POOL_STATUS_KEY);
-        else this.onConfigChange();
+        if (configInputChanged(prev, obj)) this.queue.addAfter(CONFIG_KEY, CONFIG_FOLD_MS);
+        else this.queue.add(POOL_STATUS_KEY);
       });
     }
     // Namespace labels feed serviceAllocation.namespaceSelectors: only a label change matters,
@@ -141,7 +150,12 @@ export class Controller {
     this.enqueueAllServices();
     this.queue.add(POOL_STATUS_KEY);
     void this.queue.run(
-      (key) => (key === POOL_STATUS_KEY ? this.writePoolStatus() : this.syncServiceKey(key)),
+      (key) =>
+        key === POOL_STATUS_KEY
+          ? this.writePoolStatus()
+          : key === CONFIG_KEY
+            ? this.onConfigChange()
+            : this.syncServiceKey(key),
       { concurrency: SYNC_CONCURRENCY },
     );
   }
@@ -161,11 +175,12 @@ export class Controller {
     ] as const;
   }
 
-  private onConfigChange(): void {
+  private async onConfigChange(): Promise<SyncResult> {
     // Only the pools matter to allocation: an edit that leaves them as they were (an
     // L2Advertisement, a label nobody selects on) needs no pass over every Service.
     if (this.reloadConfig()) this.enqueueAllServices();
     this.queue.add(POOL_STATUS_KEY);
+    return { kind: 'ok' };
   }
 
   /** Rebuilds the config; true when the served pools changed (the allocator then has new pools). */

@@ -24,6 +24,7 @@ import type {
 import { formatTime, isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome, echoVersions } from './apply-outcome.js';
+import { configReloadDelay } from './config-reload.js';
 import { DeprecationNotices } from './deprecation-notices.js';
 import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
@@ -40,14 +41,13 @@ export const SYNC_CONCURRENCY = 16;
 /** Queue key of the pool status writer; service keys always contain a slash, this one cannot clash. */
 const POOL_STATUS_KEY = '@pool-status';
 /**
- * Queue key of the config reload. A reload rebuilds every pool (huge address lists cost ~30 µs an
- * entry), so a burst of pool edits is folded into one: the first edit schedules a reload CONFIG_FOLD_MS
- * later, edits until then ride along, and edits that arrive during a reload cause exactly one more. Reloading on every watch event instead kept the
- * event loop busy long enough under a storm of pool objects to miss the lease renewal.
+ * Queue key of the config reload. A reload rebuilds every pool synchronously (huge address lists
+ * cost ~30 µs an entry: seconds for a storm of them), so reloads are folded and spaced: see
+ * `configReloadDelay`. Reloading on every watch event kept the event loop so busy under a storm
+ * of hostile pool objects that the lease renewal missed its deadline and the controller stepped
+ * down (the bad-input e2e test).
  */
 const CONFIG_KEY = '@config';
-/** A config edit waits this long for the rest of its burst before the reload. */
-const CONFIG_FOLD_MS = 100;
 
 const PLURALS: Record<PoolObjectKind, string> = {
   IPAddressPool: 'ipaddresspools',
@@ -88,6 +88,8 @@ export class Controller {
   private statsGeneration = -1;
   /** The served pools of the last reload, to skip reloads that change none of them. */
   private poolsFingerprint: string | undefined;
+  /** How long the last config reload blocked the event loop (ms). */
+  private lastReloadMs = 0;
   /** Config errors reported on the last reload: repeats are not told again. */
   private reportedErrors = new Set<string>();
   private readonly deprecations = new DeprecationNotices();
@@ -135,7 +137,8 @@ export class Controller {
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
-        if (configInputChanged(prev, obj)) this.queue.addAfter(CONFIG_KEY, CONFIG_FOLD_MS);
+        if (configInputChanged(prev, obj))
+          this.queue.addAfter(CONFIG_KEY, configReloadDelay(this.lastReloadMs));
         else this.queue.add(POOL_STATUS_KEY);
       });
     }
@@ -178,7 +181,10 @@ export class Controller {
   private async onConfigChange(): Promise<SyncResult> {
     // Only the pools matter to allocation: an edit that leaves them as they were (an
     // L2Advertisement, a label nobody selects on) needs no pass over every Service.
-    if (this.reloadConfig()) this.enqueueAllServices();
+    const started = performance.now();
+    const changed = this.reloadConfig();
+    this.lastReloadMs = performance.now() - started;
+    if (changed) this.enqueueAllServices();
     this.queue.add(POOL_STATUS_KEY);
     return { kind: 'ok' };
   }

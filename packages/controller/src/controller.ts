@@ -23,14 +23,31 @@ import type {
 } from '@metallb-ts/k8s-runtime';
 import { formatTime, isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
-import { applyOutcome } from './apply-outcome.js';
+import { applyOutcome, echoVersions } from './apply-outcome.js';
+import { configReloadDelay } from './config-reload.js';
 import { DeprecationNotices } from './deprecation-notices.js';
 import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
+/**
+ * Services synced at once. Safe because a sync decides synchronously (syncService reads and
+ * changes the allocator without awaiting) and only then awaits its write; the queue never hands
+ * one key to two workers. With one worker a burst is bound by one PATCH round trip per Service
+ * (the scale benchmark: ~30 Services/s on the lab); the writes are what may overlap.
+ */
+export const SYNC_CONCURRENCY = 16;
+
 /** Queue key of the pool status writer; service keys always contain a slash, this one cannot clash. */
 const POOL_STATUS_KEY = '@pool-status';
+/**
+ * Queue key of the config reload. A reload rebuilds every pool synchronously (huge address lists
+ * cost ~30 µs an entry: seconds for a storm of them), so reloads are folded and spaced: see
+ * `configReloadDelay`. Reloading on every watch event kept the event loop so busy under a storm
+ * of hostile pool objects that the lease renewal missed its deadline and the controller stepped
+ * down (the bad-input e2e test).
+ */
+const CONFIG_KEY = '@config';
 
 const PLURALS: Record<PoolObjectKind, string> = {
   IPAddressPool: 'ipaddresspools',
@@ -73,15 +90,20 @@ export class Controller {
   private statsGeneration = -1;
   /** The served pools of the last reload, to skip reloads that change none of them. */
   private poolsFingerprint: string | undefined;
+  /** How long the last config reload blocked the event loop (ms). */
+  private lastReloadMs = 0;
   /** Config errors reported on the last reload: repeats are not told again. */
   private reportedErrors = new Set<string>();
   private readonly deprecations = new DeprecationNotices();
   /**
-   * Per service: the resourceVersion our last write was computed against. While the cache still
-   * shows that version, our own write is in flight back to us; syncing the stale copy would only
-   * emit spurious events (e.g. ClearAssignment for the address we just moved away from).
+   * Per service: the resourceVersions our last write passes through before the watch shows its
+   * result — the one it was computed against and any intermediate one (when a write took two
+   * requests). While the cache shows one of them our own write is in flight back to us; syncing
+   * that copy would redo the write or emit spurious events (e.g. ClearAssignment for the address
+   * we just moved away from). The final version is never in the set: its watch event is what
+   * re-syncs the service afterwards.
    */
-  private readonly pendingWrite = new Map<string, string>();
+  private readonly pendingWrite = new Map<string, ReadonlySet<string>>();
   /** Services whose last allocation failed: worth another try whenever an address is freed. */
   private readonly waiting = new Set<string>();
   /** Per pool object: the status we last wrote and the version it was compared against. */
@@ -118,8 +140,9 @@ export class Controller {
     for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
-        if (!configInputChanged(prev, obj)) this.queue.add(POOL_STATUS_KEY);
-        else this.onConfigChange();
+        if (configInputChanged(prev, obj))
+          this.queue.addAfter(CONFIG_KEY, configReloadDelay(this.lastReloadMs));
+        else this.queue.add(POOL_STATUS_KEY);
       });
     }
     // Namespace labels feed serviceAllocation.namespaceSelectors: only a label change matters,
@@ -133,8 +156,13 @@ export class Controller {
     this.enqueueAllServices();
     this.queue.add(POOL_STATUS_KEY);
     void this.queue.run(
-      (key) => (key === POOL_STATUS_KEY ? this.writePoolStatus() : this.syncServiceKey(key)),
-      { concurrency: 1 },
+      (key) =>
+        key === POOL_STATUS_KEY
+          ? this.writePoolStatus()
+          : key === CONFIG_KEY
+            ? this.onConfigChange()
+            : this.syncServiceKey(key),
+      { concurrency: SYNC_CONCURRENCY },
     );
   }
 
@@ -153,11 +181,15 @@ export class Controller {
     ] as const;
   }
 
-  private onConfigChange(): void {
+  private async onConfigChange(): Promise<SyncResult> {
     // Only the pools matter to allocation: an edit that leaves them as they were (an
     // L2Advertisement, a label nobody selects on) needs no pass over every Service.
-    if (this.reloadConfig()) this.enqueueAllServices();
+    const started = performance.now();
+    const changed = this.reloadConfig();
+    this.lastReloadMs = performance.now() - started;
+    if (changed) this.enqueueAllServices();
     this.queue.add(POOL_STATUS_KEY);
+    return { kind: 'ok' };
   }
 
   /** Rebuilds the config; true when the served pools changed (the allocator then has new pools). */
@@ -255,7 +287,7 @@ export class Controller {
   private async syncServiceKey(key: string): Promise<SyncResult> {
     const svc = this.services.get(key);
     const rv = svc?.metadata?.resourceVersion;
-    if (rv !== undefined && this.pendingWrite.get(key) === rv) return { kind: 'ok' };
+    if (rv !== undefined && this.pendingWrite.get(key)?.has(rv)) return { kind: 'ok' };
     this.pendingWrite.delete(key);
     const freedBefore = this.allocator.freedCount;
     const opts = this.intentOptions();
@@ -271,8 +303,8 @@ export class Controller {
     const notice = this.deprecations.check(key, svc, opts, intent);
     if (notice) outcome.events.unshift(notice);
     try {
-      const writes = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
-      if (writes > 0 && rv !== undefined) this.pendingWrite.set(key, rv);
+      const { writes, versions } = await applyOutcome(this.deps.kube, this.deps.events, svc, outcome);
+      if (writes > 0 && rv !== undefined) this.pendingWrite.set(key, echoVersions(rv, versions));
       this.deps.clientMetrics.recordUpdate(true);
       if (writes > 0 || outcome.events.length > 0) {
         this.deps.logger.info('service synced', {

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, demoService, waitForIngress } from '../../src/cluster-objects.js';
@@ -328,6 +329,51 @@ describe('layer 2 slice', () => {
         },
         { timeoutMs: 10_000 },
       );
+    });
+  }, 90_000);
+
+  it('after its data link flaps (down ~1 s, then up) the announcing node answers ARP again within seconds', async () => {
+    const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 15_000);
+    const owner = await step('find the announcing node', () =>
+      lab.waitFor(
+        'an ARP answer',
+        async () => {
+          const r = await lab.clientArping(vip!, { count: 1, timeoutMs: 1000 });
+          const node = lab.nodeForMac(r.macs[0]);
+          return r.macs.length === 1 && node ? { done: true, value: node } : { done: false, observed: r };
+        },
+        { timeoutMs: 20_000 },
+      ),
+    );
+    const mac = lab.nodeMacs.get(owner);
+    await step(`flap ${owner}'s data link`, async () => {
+      await lab.setDataLink(owner, false);
+      // The stimulus, not a wait for an outcome: as long a cable pull as the soak's that found the bug.
+      await setTimeout(1_100);
+      await lab.setDataLink(owner, true);
+      await lab.flushClientNeighbours(vip);
+    });
+    await step(`${owner} answers ARP for ${vip} again`, async () => {
+      // One link check (1 s) plus the link's own settling; the full rescan (10 s) must not be needed.
+      const r = await lab.waitFor(
+        `${owner} to answer ARP for ${vip} after the flap`,
+        async () => {
+          const a = await lab.clientArping(vip!, { count: 1, timeoutMs: 500 });
+          return a.macs.length === 1 && a.macs[0] === mac
+            ? { done: true, value: a }
+            : { done: false, observed: a };
+        },
+        { timeoutMs: 8_000, intervalMs: 100 },
+      );
+      expect(r.macs).toEqual([mac]);
+      const reopened = lab
+        .logs(`speaker-${owner}`, 400)
+        .split('\n')
+        .filter((l) => l.includes('"reopening capture"') && l.includes('"data0"'));
+      expect(reopened).not.toEqual([]);
+      // Still answering a while later (not a one-off from a capture about to go deaf).
+      const again = await lab.clientArping(vip!, { count: 3, timeoutMs: 500 });
+      expect(again.macs).toEqual([mac]);
     });
   }, 90_000);
 });

@@ -81,18 +81,63 @@ export interface OpenLinkState {
 
 /**
  * Interfaces come and go (a bond is built after boot, a NIC is renamed or fails): from the links
- * to use now and those open, which to close (gone, errored, or a new MAC) and which to (re)open.
+ * to use now and those open, which to close (gone, errored, stale, or a new MAC) and which to (re)open.
  */
 export function planLinkChanges(
   open: ReadonlyMap<string, OpenLinkState>,
   use: LinkInfo[],
+  /** Open links whose capture must be reopened even though nothing above changed (`linkChanged`). */
+  stale: ReadonlySet<string> = new Set(),
 ): { close: string[]; open: LinkInfo[] } {
   const wanted = new Map(use.map((l) => [l.name, l]));
   const close: string[] = [];
   for (const [name, state] of open) {
     const now = wanted.get(name);
-    if (!now || state.errored || now.mac !== state.mac) close.push(name);
+    if (!now || state.errored || stale.has(name) || now.mac !== state.mac) close.push(name);
   }
   const closing = new Set(close);
   return { close, open: use.filter((l) => !open.has(l.name) || closing.has(l.name)) };
+}
+
+/**
+ * What identifies one life of a link, read when its capture is opened and compared after: the
+ * kernel's ifindex (a new one means the link was deleted and re-created), its carrier change
+ * counter (bumped by every carrier loss and return, however short) and whether it is up now.
+ */
+export interface LinkStamp {
+  ifindex: number;
+  carrierChanges: number;
+  up: boolean;
+}
+
+/** Reads `name`'s stamp from sysfs: three small files, cheap enough to read every second. */
+export function readLinkStamp(name: string, sysClassNet = '/sys/class/net'): LinkStamp | undefined {
+  const read = (f: string) => readFileSync(`${sysClassNet}/${name}/${f}`, 'utf8').trim();
+  try {
+    return {
+      ifindex: Number(read('ifindex')),
+      carrierChanges: Number(read('carrier_changes')),
+      up: read('operstate') !== 'down',
+    };
+  } catch {
+    // Gone (or never there): the caller's full rescan decides what that means.
+    return undefined;
+  }
+}
+
+/**
+ * Whether a capture opened at `atOpen` must be reopened now, and why. A link that went down and
+ * came back keeps its name and MAC, but libpcap's session on it stops delivering once it saw the
+ * interface go down; so any carrier change or new ifindex since open, seen while the link is up
+ * again, means reopen. While it is still down we wait (reopening then would fail or go deaf again);
+ * a link that vanished is reported so the caller rescans and drops it.
+ */
+export function linkChanged(atOpen: LinkStamp, now: LinkStamp | undefined): string | undefined {
+  if (!now) return 'interface vanished';
+  if (now.ifindex !== atOpen.ifindex) return `ifindex changed from ${atOpen.ifindex} to ${now.ifindex}`;
+  if (!now.up) return undefined;
+  if (now.carrierChanges !== atOpen.carrierChanges)
+    return `carrier changed ${now.carrierChanges - atOpen.carrierChanges} time(s) since capture opened`;
+  if (!atOpen.up) return 'came up after capture opened';
+  return undefined;
 }

@@ -1,6 +1,15 @@
 import { parseMac } from '@metallb-ts/l2-proto';
 import type { Logger } from '@metallb-ts/k8s-runtime';
-import { planLinkChanges, readLinks, selectLinks, type LinkInfo, type OpenLinkState } from './interfaces.js';
+import {
+  linkChanged,
+  planLinkChanges,
+  readLinkStamp,
+  readLinks,
+  selectLinks,
+  type LinkInfo,
+  type LinkStamp,
+  type OpenLinkState,
+} from './interfaces.js';
 import { openLink, type WireLink } from './pcap-link.js';
 import { respond, type AnnouncedOn, type ResponderLink } from './responder.js';
 import type { SpeakerMetrics } from './speaker-metrics.js';
@@ -9,6 +18,8 @@ import type { SpeakerMetrics } from './speaker-metrics.js';
 export interface LinkAccess {
   readLinks: () => LinkInfo[];
   openLink: typeof openLink;
+  /** A link's stamp now (`readLinkStamp`); without it, only errors and the full rescan reopen. */
+  readStamp?: (name: string) => LinkStamp | undefined;
 }
 
 /** An open link as the announcer needs it. */
@@ -21,6 +32,8 @@ export interface OpenLinkHandle {
 interface OpenLink extends OpenLinkState {
   wire: WireLink;
   macBytes: Buffer;
+  /** The link's stamp just before the capture opened: a later change means the capture is stale. */
+  stamp: LinkStamp | undefined;
 }
 
 export interface LinkSetOptions {
@@ -34,6 +47,8 @@ export interface LinkSetOptions {
 
 /** How often interfaces are re-read, to pick up links that appear, vanish or fail after start. */
 export const LINK_RESCAN_MS = 10_000;
+/** How often the open links' stamps and capture errors are checked (a flap must not deafen us for long). */
+export const LINK_CHECK_MS = 1_000;
 
 /**
  * The links this speaker answers on: opens and closes pcap captures as interfaces come and go,
@@ -54,20 +69,47 @@ export class LinkSet {
     return l && { name, mac: l.macBytes, inject: (f) => l.wire.inject(f) };
   }
 
-  /** Re-reads interfaces every `LINK_RESCAN_MS`; `onChange` gets the names closed when anything changed. */
+  /**
+   * Checks the open links every `LINK_CHECK_MS` and re-reads all interfaces every `LINK_RESCAN_MS`;
+   * `onChange` gets the names closed (including those reopened) when anything changed.
+   */
   startRescans(onChange: (closed: string[]) => void): void {
+    let ticks = 0;
+    const everyRescan = Math.max(1, Math.round(LINK_RESCAN_MS / LINK_CHECK_MS));
     this.timer = setInterval(() => {
-      const changed = this.sync(false);
+      ticks++;
+      const changed = ticks % everyRescan === 0 ? this.sync(false) : this.check();
       if (changed) onChange(changed.closed);
-    }, LINK_RESCAN_MS);
+    }, LINK_CHECK_MS);
     this.timer.unref();
+  }
+
+  /**
+   * The cheap check: reads only the open links' stamps. Links whose capture errored or whose link
+   * flapped or was re-created since open are reopened (through a full `sync`); the result is as
+   * `sync`'s, undefined when every capture is still good.
+   */
+  check(): { closed: string[] } | undefined {
+    const readStamp = this.o.access ? this.o.access.readStamp : readLinkStamp;
+    const stale = new Set<string>();
+    for (const [name, l] of this.links) {
+      const why = l.errored
+        ? 'capture reported an error'
+        : l.stamp && readStamp
+          ? linkChanged(l.stamp, readStamp(name))
+          : undefined;
+      if (!why) continue;
+      stale.add(name);
+      this.o.logger.warn('reopening capture', { interface: name, why });
+    }
+    return stale.size > 0 ? this.sync(false, stale) : undefined;
   }
 
   /**
    * Opens the links to answer on and closes those gone or failed; the closed names when anything
    * changed (the caller stops announcing on them and recomputes), undefined when nothing did.
    */
-  sync(initial: boolean): { closed: string[] } | undefined {
+  sync(initial: boolean, stale: ReadonlySet<string> = new Set()): { closed: string[] } | undefined {
     const { logger } = this.o;
     let links: LinkInfo[];
     try {
@@ -81,7 +123,7 @@ export class LinkSet {
       for (const s of skipped) logger.debug('interface skipped', { interface: s.name, why: s.why });
       if (use.length === 0) logger.error('no interface to answer on', { skipped });
     }
-    const plan = planLinkChanges(this.links, use);
+    const plan = planLinkChanges(this.links, use, stale);
     for (const name of plan.close) {
       const l = this.links.get(name);
       l?.wire.close();
@@ -106,11 +148,14 @@ export class LinkSet {
     const macBytes = parsed.value;
     // Built once per link: the per-frame path allocates nothing of its own before deciding.
     const responder: ResponderLink = { name: l.name, mac: macBytes };
+    const readStamp = this.o.access ? this.o.access.readStamp : readLinkStamp;
     try {
       const entry: OpenLink = {
         mac: l.mac,
         macBytes,
         errored: false,
+        // Read before opening: a flap in between shows as a change, and the next check reopens.
+        stamp: readStamp?.(l.name),
         wire: (this.o.access?.openLink ?? openLink)(
           l.name,
           (frame) => this.onFrame(responder, entry.wire, frame),

@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { SPEAKER_SETTINGS } from '@metallb-ts/manifests';
-import { planLinkChanges, selectLinks, type LinkInfo } from '../src/interfaces.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  linkChanged,
+  planLinkChanges,
+  readLinkStamp,
+  selectLinks,
+  type LinkInfo,
+  type LinkStamp,
+} from '../src/interfaces.js';
 
 const { interfaceExclude } = SPEAKER_SETTINGS.defs;
 
@@ -71,5 +81,59 @@ describe('planLinkChanges', () => {
   it('nothing to do when the links are unchanged', () => {
     const open = new Map([['data0', { mac: '02:00:00:00:00:01', errored: false }]]);
     expect(planLinkChanges(open, [link('data0')])).toEqual({ close: [], open: [] });
+  });
+});
+
+describe('linkChanged', () => {
+  const atOpen: LinkStamp = { ifindex: 7, carrierChanges: 2, up: true };
+
+  it('keeps a capture whose link has not changed since open', () => {
+    expect(linkChanged(atOpen, { ...atOpen })).toBeUndefined();
+  });
+
+  it('reopens once a link that flapped is up again, however short the flap', () => {
+    expect(linkChanged(atOpen, { ...atOpen, carrierChanges: 4 })).toBe(
+      'carrier changed 2 time(s) since capture opened',
+    );
+  });
+
+  it('waits while the link is still down', () => {
+    expect(linkChanged(atOpen, { ...atOpen, carrierChanges: 3, up: false })).toBeUndefined();
+  });
+
+  it('reopens a link re-created under the same name, even while down, and reports one that vanished', () => {
+    expect(linkChanged(atOpen, { ...atOpen, ifindex: 9, up: false })).toBe('ifindex changed from 7 to 9');
+    expect(linkChanged(atOpen, undefined)).toBe('interface vanished');
+  });
+
+  it('reopens a capture opened while the link was not yet up once it is', () => {
+    expect(linkChanged({ ...atOpen, up: false }, atOpen)).toBe('came up after capture opened');
+  });
+});
+
+describe('readLinkStamp', () => {
+  it('reads ifindex, carrier changes and operstate from sysfs, undefined for a missing link', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sysnet-'));
+    mkdirSync(join(dir, 'data0'));
+    writeFileSync(join(dir, 'data0', 'ifindex'), '12\n');
+    writeFileSync(join(dir, 'data0', 'carrier_changes'), '5\n');
+    writeFileSync(join(dir, 'data0', 'operstate'), 'down\n');
+    expect(readLinkStamp('data0', dir)).toEqual({ ifindex: 12, carrierChanges: 5, up: false });
+    writeFileSync(join(dir, 'data0', 'operstate'), 'up\n');
+    expect(readLinkStamp('data0', dir)).toEqual({ ifindex: 12, carrierChanges: 5, up: true });
+    expect(readLinkStamp('gone0', dir)).toBeUndefined();
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('planLinkChanges with stale links', () => {
+  it('closes and reopens a stale link still in use; a stale link no longer in use is only closed', () => {
+    const open = new Map([
+      ['data0', { mac: '02:00:00:00:00:01', errored: false }],
+      ['data1', { mac: '02:00:00:00:00:01', errored: false }],
+    ]);
+    const plan = planLinkChanges(open, [link('data0'), link('data2')], new Set(['data0', 'data1']));
+    expect(plan.close).toEqual(['data0', 'data1']);
+    expect(plan.open.map((l) => l.name)).toEqual(['data0', 'data2']);
   });
 });

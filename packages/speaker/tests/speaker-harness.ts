@@ -16,7 +16,7 @@ import {
   ipv4ToBytes,
   parseMac,
 } from '@metallb-ts/l2-proto';
-import type { LinkInfo } from '../src/interfaces.js';
+import type { LinkInfo, LinkStamp } from '../src/interfaces.js';
 import { LeaseMembershipPort } from '../src/lease-membership.js';
 import type { WireLink } from '../src/pcap-link.js';
 import { Speaker, type LinkAccess, type SpeakerDeps } from '../src/speaker.js';
@@ -49,11 +49,26 @@ export class FakeLink {
   closed = false;
   /** The next inject throws, as libpcap's does when the send fails. */
   failNextInject = false;
+  /** What sysfs would say about the link now: `flap()` changes it as a down/up would. */
+  stamp: LinkStamp = { ifindex: 2, carrierChanges: 1, up: true };
+  /** How many captures were opened on this link. */
+  opens = 0;
   constructor(readonly info: LinkInfo) {}
+
+  /**
+   * The link went down and came back: the kernel counts two carrier changes, and the open capture
+   * goes deaf without an error, as libpcap's does.
+   */
+  flap(): void {
+    this.stamp = { ...this.stamp, carrierChanges: this.stamp.carrierChanges + 2 };
+    this.deliver = undefined;
+  }
 
   readonly access: LinkAccess = {
     readLinks: () => [this.info],
+    readStamp: () => this.stamp,
     openLink: (name, onFrame, onError): WireLink => {
+      this.opens++;
       // Delivered as pcap-link does: a throwing handler is reported as a capture error.
       this.deliver = (frame) => {
         try {

@@ -72,6 +72,21 @@ describe('Speaker wired to an API server and links', () => {
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]));
   });
 
+  it('after its link flaps the announcing node reopens the capture, re-sends its burst and answers again', async () => {
+    const kube = cluster();
+    const w = await startSpeaker(kube, winner);
+    await startSpeaker(kube, loser);
+    await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
+    const burstsBefore = w.link.arpFrom(VIP, 'request').length;
+
+    w.link.flap();
+    expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]);
+    // Within a couple of link checks (LINK_CHECK_MS), not the full rescan.
+    await eventually(() => expect(w.link.opens).toBe(2));
+    await eventually(() => expect(w.link.arpFrom(VIP, 'request').length).toBeGreaterThan(burstsBefore));
+    expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([MACS[winner]]);
+  });
+
   it('a reply that cannot be sent is one lost reply: the link stays open and the next one goes out', async () => {
     const kube = cluster();
     const w = await startSpeaker(kube, winner);

@@ -664,6 +664,25 @@ describe('restoreService: a restart keeps what an invalid request holds', () => 
     expect(o.pool).toBe('new');
   });
 
+  it('a pool annotation changed while the request is invalid: the restart keeps the address, as the running controller does', () => {
+    const a = new Allocator(
+      pools([
+        ['old', ['203.0.113.5/32']],
+        ['new', ['203.0.113.64/32']],
+      ]),
+    );
+    const holder = svc('holder', {
+      ips: ['203.0.113.5'],
+      lbIP: '203.0.113.5',
+      annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.5', 'metallb.io/address-pool': 'new' },
+    });
+    expect(restoreService('demo/holder', holder, a)).toBe(true);
+    const o = syncService('demo/holder', holder, a);
+    expect(reasons(o)).toEqual(['LoadBalancerFailed']);
+    expect(o.ingress).toBeUndefined();
+    expect(a.assignment('demo/holder')).toEqual({ ips: ['203.0.113.5'], pool: 'old' });
+  });
+
   it('an address outside every pool or held by an older service is still not restored', () => {
     const a = new Allocator(onePool());
     expect(restoreService('demo/first', svc('first', { ips: ['203.0.113.5'] }), a)).toBe(true);

@@ -1,5 +1,5 @@
 import { ANNOTATIONS, LEGACY_ANNOTATIONS } from '@metallb-ts/api';
-import type { Allocator, ServiceRequest } from '@metallb-ts/ipam';
+import type { Allocator, Family, ServiceRequest } from '@metallb-ts/ipam';
 import type { Service } from '@metallb-ts/k8s-runtime';
 import { currentIngress, serviceIntent, type IntentOptions, type ServiceIntent } from './service-intent.js';
 
@@ -47,9 +47,30 @@ function keepCurrent(key: string, current: string[], request: ServiceRequest, al
 }
 
 /**
+ * The request under which a Service keeps exactly the addresses it holds: families and policy
+ * follow those addresses, and neither requested IPs nor a pool annotation narrow it. What stays
+ * from the Service's own request is who it is (namespace, labels: a pool's serviceAllocation) and
+ * how it shares (sharing conflicts still decide who keeps a contested address).
+ */
+export function holdingRequest(request: ServiceRequest, held: readonly string[]): ServiceRequest {
+  const families = held.map((ip) => (ip.includes(':') ? 6 : 4) as Family);
+  const { pool: _ignored, ...rest } = request;
+  return {
+    ...rest,
+    requestedIPs: [],
+    families,
+    familyPolicy: families.length === 2 ? 'RequireDualStack' : 'SingleStack',
+  };
+}
+
+/**
  * Restart step: takes back the addresses a Service holds, and nothing else (no allocation), so
  * that restoring every holder before allocating anything means a restart never reshuffles IPs.
- * Returns false when the Service holds addresses it cannot keep (its normal sync then says why).
+ * Whether the Service's current request is valid, or still fits these addresses, is not asked
+ * here: the running controller keeps them until the Service's sync decides (LoadBalancerFailed
+ * keeps them; a request they no longer fit moves the Service), and a restart must leave the same
+ * state for that sync. Returns false when the Service holds addresses it cannot keep (outside
+ * every pool, or held by an earlier restored service); its normal sync then says why.
  */
 export function restoreService(
   key: string,
@@ -59,7 +80,7 @@ export function restoreService(
 ): boolean {
   const intent = serviceIntent(svc, opts);
   if (intent.kind === 'ignore') return true;
-  return keepCurrent(key, intent.current, intent.request, allocator).ok;
+  return keepCurrent(key, intent.current, holdingRequest(intent.request, intent.current), allocator).ok;
 }
 
 /** `intent` is the Service's serviceIntent when the caller computed it already (once per sync). */

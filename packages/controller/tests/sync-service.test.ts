@@ -593,3 +593,103 @@ describe('restoreService: reservations only', () => {
     expect(a.assignment('demo/c')).toBeUndefined();
   });
 });
+
+describe('restoreService: a restart keeps what an invalid request holds', () => {
+  // One address only, so whoever is restored first is the only one that can have it.
+  const onePool = () => pools([['one', ['203.0.113.5/32']]]);
+  const restart = (holder: Service, other: Service) => {
+    const a = new Allocator(onePool());
+    expect(restoreService('demo/holder', holder, a)).toBe(true);
+    const first = syncService('demo/holder', holder, a);
+    const second = syncService('demo/other', other, a);
+    return { a, first, second };
+  };
+
+  it('RequireDualStack with one requested IP: the holder keeps 203.0.113.5, the other service does not get it', () => {
+    // While the controller ran, the holder got LoadBalancerFailed and kept its address.
+    const holder = svc('holder', {
+      ips: ['203.0.113.5'],
+      ipFamilies: ['IPv4', 'IPv6'],
+      ipFamilyPolicy: 'RequireDualStack',
+      annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.5' },
+    });
+    const { a, first, second } = restart(holder, svc('other'));
+    expect(reasons(first)).toEqual(['LoadBalancerFailed']);
+    expect(first.ingress).toBeUndefined();
+    expect(second.ingress ?? []).not.toContain('203.0.113.5');
+    expect(reasons(second)).toEqual(['AllocationFailed']);
+    expect(a.assignment('demo/holder')?.ips).toEqual(['203.0.113.5']);
+  });
+
+  it('two IPv4 addresses requested by a RequireDualStack service: the holder keeps its address', () => {
+    const holder = svc('holder', {
+      ips: ['203.0.113.5'],
+      ipFamilies: ['IPv4', 'IPv6'],
+      ipFamilyPolicy: 'RequireDualStack',
+      annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.5,203.0.113.6' },
+    });
+    const other = svc('other', { annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.5' } });
+    const { a, first, second } = restart(holder, other);
+    expect(reasons(first)).toEqual(['LoadBalancerFailed']);
+    expect(first.ingress).toBeUndefined();
+    expect(second.ingress ?? []).not.toContain('203.0.113.5');
+    expect(a.assignment('demo/holder')?.ips).toEqual(['203.0.113.5']);
+  });
+
+  it('spec.loadBalancerIP and the annotation both set: the holder keeps its address across a restart', () => {
+    const holder = svc('holder', {
+      ips: ['203.0.113.5'],
+      ipFamilies: ['IPv6'],
+      lbIP: '203.0.113.5',
+      annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.5' },
+    });
+    const { a, first, second } = restart(holder, svc('other'));
+    expect(reasons(first)).toEqual(['LoadBalancerFailed']);
+    expect(second.ingress ?? []).not.toContain('203.0.113.5');
+    expect(a.assignment('demo/holder')?.ips).toEqual(['203.0.113.5']);
+  });
+
+  it('the restored state is the running state: a valid request that no longer fits still moves on its sync', () => {
+    const a = new Allocator(
+      pools([
+        ['old', ['203.0.113.5/32']],
+        ['new', ['203.0.113.64/32']],
+      ]),
+    );
+    const moved = svc('moved', { ips: ['203.0.113.5'], annotations: { 'metallb.io/address-pool': 'new' } });
+    expect(restoreService('demo/moved', moved, a)).toBe(true);
+    expect(a.assignment('demo/moved')?.ips).toEqual(['203.0.113.5']);
+    const o = syncService('demo/moved', moved, a);
+    expect(o.ingress).toEqual(['203.0.113.64']);
+    expect(o.pool).toBe('new');
+  });
+
+  it('a pool annotation changed while the request is invalid: the restart keeps the address, as the running controller does', () => {
+    const a = new Allocator(
+      pools([
+        ['old', ['203.0.113.5/32']],
+        ['new', ['203.0.113.64/32']],
+      ]),
+    );
+    const holder = svc('holder', {
+      ips: ['203.0.113.5'],
+      lbIP: '203.0.113.5',
+      annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.5', 'metallb.io/address-pool': 'new' },
+    });
+    expect(restoreService('demo/holder', holder, a)).toBe(true);
+    const o = syncService('demo/holder', holder, a);
+    expect(reasons(o)).toEqual(['LoadBalancerFailed']);
+    expect(o.ingress).toBeUndefined();
+    expect(a.assignment('demo/holder')).toEqual({ ips: ['203.0.113.5'], pool: 'old' });
+  });
+
+  it('an address outside every pool or held by an older service is still not restored', () => {
+    const a = new Allocator(onePool());
+    expect(restoreService('demo/first', svc('first', { ips: ['203.0.113.5'] }), a)).toBe(true);
+    const invalid = { ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' };
+    expect(restoreService('demo/second', svc('second', { ...invalid, ips: ['203.0.113.5'] }), a)).toBe(false);
+    expect(restoreService('demo/third', svc('third', { ...invalid, ips: ['198.51.100.1'] }), a)).toBe(false);
+    expect(a.assignment('demo/first')?.ips).toEqual(['203.0.113.5']);
+    expect(a.assignment('demo/second')).toBeUndefined();
+  });
+});

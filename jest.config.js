@@ -31,5 +31,13 @@ export default {
       globalSetup: '<rootDir>/e2e/src/jest-global-setup.ts',
       globalTeardown: '<rootDir>/e2e/src/jest-global-teardown.ts',
     },
+    {
+      // Lab tests that find open bugs (see e2e/stress/): `pnpm stress`, not in the test command.
+      ...shared,
+      displayName: 'stress',
+      testMatch: ['<rootDir>/e2e/stress/**/*.test.ts'],
+      globalSetup: '<rootDir>/e2e/src/jest-global-setup.ts',
+      globalTeardown: '<rootDir>/e2e/src/jest-global-teardown.ts',
+    },
   ],
 };

@@ -26,6 +26,7 @@ import {
   type ProcessRecord,
 } from './processes.js';
 import { labNode } from './topology.js';
+import { waitFor } from './wait-for.js';
 
 /** Entry points of the components (the component owners build them with `pnpm build`). */
 export const CONTROLLER_MAIN = join(repoRoot, 'packages', 'controller', 'dist', 'main.js');
@@ -288,4 +289,27 @@ export async function stopComponent(
 export function logs(dir: string, name: string, lines = 60): string {
   const direct = logFile(dir, name);
   return tailFile(direct, lines);
+}
+
+/**
+ * Waits until the operator process is running and its log holds every one of `lines` (e.g. that
+ * it became leader and started its webhook), printing its log when it does not.
+ */
+export async function waitForOperatorLog(
+  dir: string,
+  what: string,
+  lines: readonly string[],
+  name: string = operatorName,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const log = logs(dir, name, 40);
+      if (!componentRunning(dir, name)) return { done: false, observed: `not running; log:\n${log}` };
+      return lines.every((l) => log.includes(l))
+        ? { done: true, value: undefined }
+        : { done: false, observed: log };
+    },
+    { timeoutMs: 40_000, intervalMs: 300 },
+  );
 }

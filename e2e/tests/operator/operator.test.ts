@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { APP_NAME, COMPONENTS, componentRbac, LABELS, WEBHOOK } from '@metallb-ts/manifests';
 import { applyClusterManifests, INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { componentRunning, logs, operatorName, startOperator, stopComponent } from '../../src/components.js';
+import {
+  logs,
+  operatorName,
+  startOperator,
+  stopComponent,
+  waitForOperatorLog,
+} from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { waitFor } from '../../src/wait-for.js';
 
@@ -126,18 +132,10 @@ beforeAll(async () => {
   await apply(componentRbac('operator', NS, VERSION));
   const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
   if (!r.ok) throw new Error(r.error);
-  await waitFor(
-    'the operator to report ready (/readyz) as leader',
-    async () => {
-      if (!componentRunning(dir, operatorName))
-        return { done: false, observed: `not running; log:\n${opLog()}` };
-      const log = opLog();
-      return log.includes('became leader') && log.includes('operator started')
-        ? { done: true, value: undefined }
-        : { done: false, observed: log };
-    },
-    { timeoutMs: 40_000, intervalMs: 300 },
-  );
+  await waitForOperatorLog(dir, 'the operator to report ready (/readyz) as leader', [
+    'became leader',
+    'operator started',
+  ]);
 }, 120_000);
 
 afterAll(async () => {

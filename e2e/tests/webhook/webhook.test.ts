@@ -15,12 +15,12 @@ import {
   waitForDefaultServiceAccount,
 } from '../../src/cluster-setup.js';
 import {
-  componentRunning,
   freePort,
   logs,
   operatorName,
   startOperator,
   stopComponent,
+  waitForOperatorLog,
 } from '../../src/components.js';
 import { MGMT_HOST_IP, attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { MGMT_BRIDGE, createTopology, destroyTopology } from '../../src/topology.js';
@@ -402,18 +402,10 @@ describe('the validating webhook, served by the operator binary', () => {
     const r = await startOperator(cp, dir, { webhookPort });
     if (!r.ok) throw new Error(r.error);
     operatorStarted = true;
-    await waitFor(
-      'the operator to lead and listen for the webhook',
-      async () => {
-        if (!componentRunning(dir, operatorName))
-          return { done: false, observed: `not running; log:\n${opLog()}` };
-        const log = opLog();
-        return log.includes('became leader') && log.includes('webhook server listening')
-          ? { done: true, value: undefined }
-          : { done: false, observed: log };
-      },
-      { timeoutMs: 40_000, intervalMs: 300 },
-    );
+    await waitForOperatorLog(dir, 'the operator to lead and listen for the webhook', [
+      'became leader',
+      'webhook server listening',
+    ]);
     // What the install applies: the rendered Service and configuration (without a caBundle).
     await applyObjects([webhookService(NS, VERSION), webhookConfiguration(NS, VERSION)]);
     await publishEndpoint();

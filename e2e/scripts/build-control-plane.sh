@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the lab's control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl) from the pinned Go tools module, once per Kubernetes version. Binaries are cached
+# Builds the lab's Kubernetes parts (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl, and for the node-mode lab kubelet and kube-proxy) from the pinned Go tools module, once per Kubernetes version. Binaries are cached
 # outside the repository so every clone on this machine reuses them. Prints where it is, because
 # a cold build takes many minutes on two cores.
 set -euo pipefail
@@ -9,7 +9,7 @@ tools="$here/../tools"
 K8S_VERSION=$(cat "$tools/K8S_VERSION")
 cache="${METALLB_TS_CACHE:-$HOME/.cache/metallb-ts}/$K8S_VERSION"
 bin="$cache/bin"
-want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
 missing=()
 for b in "${want[@]}"; do [ -x "$bin/$b" ] || missing+=("$b"); done

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { DEFAULT_NAMESPACE } from '@metallb-ts/manifests';
 import { defaultBinDir } from './paths.js';
-import { createPki, type Pki } from './pki.js';
+import { createPki, issueClientCert, type Pki } from './pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { describeRun, run, type RunResult } from './run.js';
 import { isRunning, readState, startProcess, stopProcess, type ProcessRecord } from './processes.js';
@@ -13,14 +13,21 @@ import { waitFor } from './wait-for.js';
 export const ETCD_CLIENT_PORT = 23790;
 export const ETCD_PEER_PORT = 23800;
 export const APISERVER_PORT = 16443;
+/** kube-scheduler's health port (kubelet lab only). */
+export const SCHEDULER_PORT = 16459;
 /** The host's address on the management bridge; node namespaces reach the API server here. */
 export const MGMT_HOST_IP = '198.51.100.1';
-/** ClusterIP ranges: apart from the management /26 and the data subnets, dual-stack for IPv6 scenarios. */
+/** ClusterIP ranges: apart from the management /25 (nodes and pods) and the data subnets, dual-stack for IPv6 scenarios. */
 export const SERVICE_CIDRS = ['198.51.100.128/25', '2001:db8:ffff::/112'] as const;
 /** First address of the IPv4 service range: the `kubernetes` Service's ClusterIP. */
 export const KUBERNETES_SERVICE_IP = '198.51.100.129';
 
-export const COMPONENT_NAMES = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
+export const COMPONENT_NAMES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+] as const;
 export type ControlPlaneComponent = (typeof COMPONENT_NAMES)[number];
 
 // Off: the lab has no kubelets (node-lifecycle would mark pods NotReady and taint nodes), no cloud,
@@ -36,6 +43,10 @@ const KCM_CONTROLLERS = [
   '-persistentvolume-attach-detach-controller',
 ].join(',');
 
+// With real kubelets (the kubelet lab) nodes have heartbeats, so node-lifecycle runs as in any
+// cluster: a dead node turns NotReady and its pods' endpoints go.
+const KCM_CONTROLLERS_WITH_KUBELETS = KCM_CONTROLLERS.replace(',-node-lifecycle-controller', '');
+
 export interface ControlPlaneOptions {
   /** Working folder: certificates, kubeconfigs, etcd data, logs and the state file. */
   readonly dir: string;
@@ -43,6 +54,11 @@ export interface ControlPlaneOptions {
   readonly binDir?: string;
   /** Start kube-controller-manager too (default true). */
   readonly controllerManager?: boolean;
+  /**
+   * Real kubelets will run the nodes (the kubelet lab): kube-scheduler runs, node-lifecycle is on,
+   * and the API server may call kubelets (logs, exec) with the admin identity.
+   */
+  readonly kubelets?: boolean;
   /** Progress lines (default: none). */
   readonly progress?: (line: string) => void;
 }
@@ -97,10 +113,13 @@ function paths(dir: string) {
     auditPolicy: join(dir, 'audit-policy.yaml'),
     auditLog: join(logDir, 'audit.log'),
     kcmKubeconfig: join(dir, 'kube-controller-manager.kubeconfig'),
+    schedulerKubeconfig: join(dir, 'kube-scheduler.kubeconfig'),
+    kubeletsMarker: join(dir, 'kubelets'),
     logs: {
       etcd: join(logDir, 'etcd.log'),
       'kube-apiserver': join(logDir, 'kube-apiserver.log'),
       'kube-controller-manager': join(logDir, 'kube-controller-manager.log'),
+      'kube-scheduler': join(logDir, 'kube-scheduler.log'),
     } satisfies Record<ControlPlaneComponent, string>,
   };
 }
@@ -258,6 +277,15 @@ function build(options: { dir: string; binDir?: string }): Built {
         // Written before the response is sent, so a test reads every request it caused; never
         // rotated during a run (Metadata level for our two or three ServiceAccounts only).
         '--audit-log-mode=blocking',
+        // Only the kubelet lab has kubelets to call (kubectl logs/exec go through the API server).
+        ...(existsSync(p.kubeletsMarker)
+          ? [
+              `--kubelet-client-certificate=${pki.admin.cert}`,
+              `--kubelet-client-key=${pki.admin.key}`,
+              // Node names do not resolve in the lab; their management addresses do.
+              '--kubelet-preferred-address-types=InternalIP',
+            ]
+          : []),
         '--v=1',
       ],
       p.logs['kube-apiserver'],
@@ -372,6 +400,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const dir = options.dir;
   const p = paths(dir);
   mkdirSync(p.pkiDir, { recursive: true });
+  if (options.kubelets) writeFileSync(p.kubeletsMarker, 'the kubelet lab: the API server calls kubelets\n');
+  else rmSync(p.kubeletsMarker, { force: true });
   mkdirSync(p.logDir, { recursive: true });
   progress(`control plane: credentials in ${p.pkiDir}`);
   const pki = await createPki(p.pkiDir, apiserverSans);
@@ -411,7 +441,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         `--root-ca-file=${pki.ca.cert}`,
         `--cluster-signing-cert-file=${pki.ca.cert}`,
         `--cluster-signing-key-file=${pki.ca.key}`,
-        `--controllers=${KCM_CONTROLLERS}`,
+        `--controllers=${options.kubelets ? KCM_CONTROLLERS_WITH_KUBELETS : KCM_CONTROLLERS}`,
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
         '--secure-port=16457',
@@ -428,6 +458,47 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           throw new Error(`kube-controller-manager exited; see ${p.logs['kube-controller-manager']}`);
         const r = await cp.apiGet('/api/v1/namespaces/kube-system/serviceaccounts/default');
         return r.status === 200 ? { done: true, value: undefined } : { done: false, observed: r.status };
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  }
+  if (options.kubelets) {
+    progress('control plane: kube-scheduler');
+    const cert = await issueClientCert(p.pkiDir, 'kube-scheduler', pki.ca, 'system:kube-scheduler');
+    writeKubeconfig(p.schedulerKubeconfig, cp.server.local, pki.ca.cert, 'system:kube-scheduler', {
+      kind: 'cert',
+      certFile: cert.cert,
+      keyFile: cert.key,
+    });
+    const scheduler = startProcess(
+      dir,
+      'kube-scheduler',
+      [
+        join(binDir, 'kube-scheduler'),
+        `--kubeconfig=${p.schedulerKubeconfig}`,
+        `--authentication-kubeconfig=${p.schedulerKubeconfig}`,
+        `--authorization-kubeconfig=${p.schedulerKubeconfig}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${SCHEDULER_PORT}`,
+        '--v=1',
+      ],
+      p.logs['kube-scheduler'],
+    );
+    await waitFor(
+      `kube-scheduler /healthz on 127.0.0.1:${SCHEDULER_PORT} (log: ${p.logs['kube-scheduler']})`,
+      async () => {
+        if (!isRunning(scheduler)) throw new Error(`kube-scheduler exited; see ${p.logs['kube-scheduler']}`);
+        const r = await run([
+          'curl',
+          '-sk',
+          '--max-time',
+          '2',
+          `https://127.0.0.1:${SCHEDULER_PORT}/healthz`,
+        ]);
+        return r.stdout.trim() === 'ok'
+          ? { done: true, value: undefined }
+          : { done: false, observed: r.stdout };
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );

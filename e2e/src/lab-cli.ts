@@ -6,15 +6,20 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildComponents } from './build-components.js';
 import { applyClusterManifests } from './cluster-setup.js';
-import { applyDemo, DEMO_NAMESPACE, waitForIngress } from './cluster-objects.js';
+import { applyDemo, DEMO_NAMESPACE, DEMO_POOL_RANGE, waitForIngress } from './cluster-objects.js';
 import { attachControlPlane, startControlPlane } from './control-plane.js';
 import { Lab } from './lab.js';
 import { claimLab, ownerAlive, pidsOnLabPorts, readOwner, releaseLab, sweepLeftovers } from './owner.js';
-import { defaultLabDir, e2eRoot } from './paths.js';
+import { defaultLabDir, e2eRoot, repoRoot } from './paths.js';
+import { clientArping, clientCurl, readNodeMacs } from './client.js';
+import { type ControlPlane } from './control-plane.js';
+import { waitFor } from './wait-for.js';
+import { applyMetalLB, applyPodDemo, helmApply, RELEASE, startKubeletLab } from './node-mode/kubelet-lab.js';
 import { isRunning, readState, stateFile, stopAllRecorded } from './processes.js';
 import { run } from './run.js';
 import { CLIENT_NS, LAB_NAMESPACES, topologyGone } from './topology.js';
 import { listNetns } from './netns.js';
+import { nodeLeftovers } from './node-mode/nodes.js';
 
 const t0 = Date.now();
 const say = (line: string): void => {
@@ -27,7 +32,60 @@ function buildControlPlane(): void {
   if (r.status !== 0) throw new Error('building the control plane failed (see above)');
 }
 
+function runScript(what: string, argv: string[]): void {
+  say(`${what}: ${argv.join(' ')}`);
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit', cwd: repoRoot });
+  if (r.status !== 0) throw new Error(`${what} failed (see above)`);
+}
+
+/** Removes what the last life of the lab folder left (its processes first). */
+async function freshLabDir(dir: string): Promise<void> {
+  await claimLab('lab', dir, { progress: say });
+  await stopAllRecorded(dir);
+  for (const sub of ['etcd', 'logs', 'pki', 'state.json', 'registry', 'nodes'])
+    rmSync(join(dir, sub), { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+
+/**
+ * The user's path on real parts: images into a registry, kubelets, `helm install`, `MetalLB`, a
+ * pool and a Service whose backends are pods.
+ */
+async function upKubelets(flags: Set<string>): Promise<void> {
+  const dir = defaultLabDir();
+  buildControlPlane();
+  runScript('node runtime (containerd)', ['bash', join(e2eRoot, 'scripts', 'build-node-runtime.sh')]);
+  runScript('lab images (pause, echo)', ['bash', join(e2eRoot, 'scripts', 'build-lab-images.sh')]);
+  if (!flags.has('--no-build')) runScript('images (bundles, buildah)', ['pnpm', 'images']);
+  say(`lab folder ${dir}`);
+  await freshLabDir(dir);
+  const lab = await startKubeletLab({ dir, progress: say });
+  say(
+    `helm install ${RELEASE} ./charts/metallb-ts --namespace metallb-system (images from ${lab.registry.host})`,
+  );
+  await helmApply(lab, 'install');
+  say(
+    'MetalLB metallb-system/metallb: waiting for Available=True (controller Deployment, speaker DaemonSet)',
+  );
+  await applyMetalLB(lab.cp);
+  say(
+    `demo: IPAddressPool demo (${DEMO_POOL_RANGE}), L2Advertisement demo (data0), Deployment demo (echo pods), Service demo/demo (LoadBalancer, Local)`,
+  );
+  await applyPodDemo(lab);
+  let vip: string;
+  try {
+    [vip] = (await waitForIngress(lab.cp, DEMO_NAMESPACE, 'demo', 60_000)) as [string];
+  } catch (e) {
+    say(`demo: ${e instanceof Error ? e.message : String(e)}`);
+    const pods = await lab.cp.kubectl(['get', 'pods', '-A', '-o', 'wide']);
+    say(`pods:\n${pods.stdout}`);
+    throw new Error('the demo Service got no address');
+  }
+  await reportDemo(lab.cp, dir, vip, () => undefined);
+}
+
 async function up(flags: Set<string>): Promise<void> {
+  if (flags.has('--kubelets')) return upKubelets(flags);
   const dir = defaultLabDir();
   buildControlPlane();
   if (!flags.has('--no-build') && !flags.has('--no-components')) {
@@ -36,13 +94,9 @@ async function up(flags: Set<string>): Promise<void> {
       say('components: build FAILED; starting whatever dist/ holds (see above)');
   }
   say(`lab folder ${dir}`);
-  // Waits (bounded) while an e2e run holds the lab; removes a dead owner's leftovers.
-  await claimLab('lab', dir, { progress: say });
-  // A fresh start every time: whatever this folder's last life left goes first.
-  await stopAllRecorded(dir);
-  for (const sub of ['etcd', 'logs', 'pki', 'state.json'])
-    rmSync(join(dir, sub), { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  // Waits (bounded) while an e2e run holds the lab; removes a dead owner's leftovers, and
+  // whatever this folder's last life left: a fresh start every time.
+  await freshLabDir(dir);
   const cp = await startControlPlane({ dir, progress: say });
   await applyClusterManifests(cp, say);
   const lab = await Lab.start({ cp, dir, progress: say, components: !flags.has('--no-components') });
@@ -65,22 +119,33 @@ async function up(flags: Set<string>): Promise<void> {
     say(`controller log tail:\n${lab.logs('controller', 20)}`);
     throw new Error('the demo Service got no address');
   }
+  await reportDemo(cp, dir, vip, () => {
+    for (const n of lab.nodes) say(`speaker-${n.name} log tail:\n${lab.logs(`speaker-${n.name}`, 15)}`);
+  });
+}
+
+/**
+ * Shows the demo working from the client namespace: who answers ARP for the VIP, what the
+ * ServiceL2Status says, the HTTP answer, and the lines a user can run next.
+ */
+async function reportDemo(cp: ControlPlane, dir: string, vip: string, onNoAnswer: () => void): Promise<void> {
   say(`demo: Service demo/demo got ${vip}; asking "who has ${vip}?" from the client namespace`);
-  const macs = await lab
-    .waitFor(
-      `an ARP answer for ${vip} in the client namespace`,
-      async () => {
-        const r = await lab.clientArping(vip);
-        return r.macs.length > 0 ? { done: true, value: r.macs } : { done: false, observed: r.raw.trim() };
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    )
-    .catch(async (e: unknown) => {
-      say(String(e instanceof Error ? e.message : e));
-      for (const n of lab.nodes) say(`speaker-${n.name} log tail:\n${lab.logs(`speaker-${n.name}`, 15)}`);
-      throw new Error(`nobody answered ARP for ${vip}`);
-    });
-  const announcing = macs.map((m) => `${lab.nodeForMac(m) ?? 'unknown node'} (${m})`).join(', ');
+  const macs = await waitFor(
+    `an ARP answer for ${vip} in the client namespace`,
+    async () => {
+      const r = await clientArping(vip);
+      return r.macs.length > 0 ? { done: true, value: r.macs } : { done: false, observed: r.raw.trim() };
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  ).catch((e: unknown) => {
+    say(String(e instanceof Error ? e.message : e));
+    onNoAnswer();
+    throw new Error(`nobody answered ARP for ${vip}`);
+  });
+  const nodeMacs = await readNodeMacs();
+  const nodeForMac = (m: string): string | undefined =>
+    [...nodeMacs].find(([, mac]) => mac === m.toLowerCase())?.[0];
+  const announcing = macs.map((m) => `${nodeForMac(m) ?? 'unknown node'} (${m})`).join(', ');
   const l2 = await cp.kubectl([
     '-n',
     'metallb-system',
@@ -89,7 +154,7 @@ async function up(flags: Set<string>): Promise<void> {
     '-o',
     'jsonpath={range .items[*]}{.status.node} {end}',
   ]);
-  const curl = await lab.clientCurl(`http://${vip}/`);
+  const curl = await clientCurl(`http://${vip}/`);
   say(
     `demo: ${vip} is announced by ${announcing}${l2.stdout.trim() ? `; ServiceL2Status says ${l2.stdout.trim()}` : ''}`,
   );
@@ -122,16 +187,17 @@ async function down(flags: Set<string>): Promise<void> {
   await sweepLeftovers(say);
   releaseLab(dir);
   const gone = await topologyGone();
+  const nodesLeft = nodeLeftovers([dir]);
   // Only a folder the lab made (it has our state file or CA) is removed.
   if (existsSync(stateFile(dir)) || existsSync(join(dir, 'pki', 'ca.crt')))
     rmSync(dir, { recursive: true, force: true });
   const ports = await pidsOnLabPorts();
-  if (!gone.gone || ports.length > 0) {
+  if (!gone.gone || ports.length > 0 || nodesLeft.length > 0) {
     throw new Error(
-      `left behind: ${[...gone.leftovers, ...ports.map((p) => `pid ${p} on a lab port`)].join(', ')}`,
+      `left behind: ${[...gone.leftovers, ...nodesLeft, ...ports.map((p) => `pid ${p} on a lab port`)].join(', ')}`,
     );
   }
-  say('lab is down: no namespaces, links, bridges, processes or files left');
+  say('lab is down: no namespaces, links, bridges, containers, mounts, cgroups, processes or files left');
 }
 
 async function status(): Promise<void> {
@@ -170,7 +236,9 @@ try {
   else if (verb === 'down') await down(flags);
   else if (verb === 'status') await status();
   else {
-    process.stderr.write('usage: lab.sh up [--no-build] [--no-components] | down [--force] | status\n');
+    process.stderr.write(
+      'usage: lab.sh up [--kubelets] [--no-build] [--no-components] | down [--force] | status\n',
+    );
     process.exit(2);
   }
 } catch (e) {

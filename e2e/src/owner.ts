@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './control-plane.js';
-import { ownerFile } from './paths.js';
+import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SCHEDULER_PORT } from './control-plane.js';
+import { defaultLabDir, ownerFile } from './paths.js';
+import { destroyNodes } from './node-mode/nodes.js';
 import { isRunning, processStartTicks, readState, stopAllRecorded, stopProcess } from './processes.js';
 import { run } from './run.js';
 import { destroyTopology } from './topology.js';
@@ -19,7 +20,7 @@ export interface LabOwner {
 }
 
 /** Fixed ports of the lab's control plane (kube-controller-manager's health port included). */
-export const LAB_PORTS = [ETCD_CLIENT_PORT, ETCD_PEER_PORT, APISERVER_PORT, 16457] as const;
+export const LAB_PORTS = [ETCD_CLIENT_PORT, ETCD_PEER_PORT, APISERVER_PORT, 16457, SCHEDULER_PORT] as const;
 
 export function readOwner(): LabOwner | undefined {
   try {
@@ -106,6 +107,10 @@ export async function sweepLeftovers(progress: (line: string) => void = () => un
     if (stopped.length > 0)
       progress(`lab: stopped leftovers of ${owner.kind} run in ${owner.dir}: ${stopped.join(', ')}`);
   }
+  // Containers live in their own network namespaces and the nodes' cgroups: they go first, with
+  // the mounts, cgroups and machine settings of the kubelet lab (nothing to do after a process lab).
+  const done = await destroyNodes([...new Set([...(owner ? [owner.dir] : []), defaultLabDir()])]);
+  if (done.length > 0) progress(`lab: nodes removed: ${done.join('; ')}`);
   await destroyTopology();
   for (const pid of await pidsOnLabPorts()) {
     progress(`lab: stopping pid ${pid} still listening on a lab port`);

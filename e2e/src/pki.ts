@@ -56,6 +56,27 @@ async function issue(
 }
 
 /**
+ * A client certificate signed by the lab CA, for a Kubernetes user `commonName` in `groups`
+ * (e.g. a kubelet's `system:node:<name>` in `system:nodes`). Issued once; kept when present.
+ */
+export async function issueClientCert(
+  dir: string,
+  name: string,
+  ca: CertFiles,
+  commonName: string,
+  groups: readonly string[] = [],
+): Promise<CertFiles> {
+  const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  if (existsSync(files.cert) && existsSync(files.key)) return files;
+  const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${commonName}`;
+  return issue(dir, name, ca, subject, [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage=clientAuth',
+  ]);
+}
+
+/**
  * Creates the lab's certificate authority and every credential the control plane needs, once per
  * directory (kept when present, so a restarted API server presents the same identity).
  */

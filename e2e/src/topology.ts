@@ -13,8 +13,10 @@ export interface LabNode {
 
 export const MGMT_BRIDGE = 'mlb-mgmt';
 export const DATA_BRIDGE = 'mlb-data';
-export const MGMT_HOST_CIDR = '198.51.100.1/26';
-export const MGMT_PREFIX = 26;
+// A /25: the management /26 (host .1, nodes .11-.13) plus the kubelet lab's pod range .64/26,
+// which the nodes answer for by proxy ARP, so the host reaches pods without a route of its own.
+export const MGMT_HOST_CIDR = '198.51.100.1/25';
+export const MGMT_PREFIX = 25;
 export const DATA_PREFIX = 24;
 export const DATA_PREFIX6 = 64;
 /** Interface names inside the namespaces. */
@@ -126,7 +128,7 @@ async function addVipDevice(ns: string): Promise<void> {
 
 /**
  * Builds the lab network: namespaces node-1..3 and client, the management bridge (host
- * 198.51.100.1/26, nodes .11-.13 on `mgmt0`), the data bridge (no host address; nodes
+ * 198.51.100.1/25, nodes .11-.13 on `mgmt0`), the data bridge (no host address; nodes
  * 203.0.113.11-13 and 2001:db8:1::11-13 on `data0`, client .100 / ::100) and a `kube-ipvs0` dummy
  * in every node. Removes leftovers of an earlier run first.
  */

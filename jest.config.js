@@ -32,6 +32,13 @@ export default {
       globalTeardown: '<rootDir>/e2e/src/jest-global-teardown.ts',
     },
     {
+      // The kubelet lab (real kubelets, containerd, registry, helm install): each file brings its
+      // own lab up and down, so no global set-up. In the test command after the e2e project.
+      ...shared,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/e2e/cluster/**/*.test.ts'],
+    },
+    {
       // Lab tests that find open bugs (see e2e/stress/): `pnpm stress`, not in the test command.
       ...shared,
       displayName: 'stress',

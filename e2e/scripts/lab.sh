@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The lab: a real control plane plus network namespaces as nodes, running metallb-ts.
-#   bash e2e/scripts/lab.sh up [--no-build] [--no-components]   # from nothing to a working VIP
+#   bash e2e/scripts/lab.sh up [--no-build]          # real kubelets + helm install, to a working VIP
+#   bash e2e/scripts/lab.sh up --processes [--no-components]   # components as host processes
 #   bash e2e/scripts/lab.sh status
 #   bash e2e/scripts/lab.sh down [--force]                       # removes everything it made
-# Needs root (network namespaces) and the Debian packages iproute2, iputils-ping, arping,
-# ndisc6, curl, openssl; Go for the first control-plane build.
+# Needs root (network namespaces, cgroups) and what scripts/setup.sh installs and builds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)

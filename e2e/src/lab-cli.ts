@@ -1,6 +1,8 @@
 // The lab command: `up` builds and starts everything from nothing and shows the demo working,
 // `down` removes everything the lab made (also after a crash), `status` shows what runs.
-//   lab-cli.ts up [--no-build] [--no-components] | down [--force] | status
+//   lab-cli.ts up [--no-build]                        real kubelets, helm install (the user's path)
+//   lab-cli.ts up --processes [--no-components]       components as host processes (fast; e2e, benches)
+//   lab-cli.ts down [--force] | status
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -85,7 +87,7 @@ async function upKubelets(flags: Set<string>): Promise<void> {
 }
 
 async function up(flags: Set<string>): Promise<void> {
-  if (flags.has('--kubelets')) return upKubelets(flags);
+  if (!flags.has('--processes')) return upKubelets(flags);
   const dir = defaultLabDir();
   buildControlPlane();
   if (!flags.has('--no-build') && !flags.has('--no-components')) {
@@ -237,7 +239,7 @@ try {
   else if (verb === 'status') await status();
   else {
     process.stderr.write(
-      'usage: lab.sh up [--kubelets] [--no-build] [--no-components] | down [--force] | status\n',
+      'usage: lab.sh up [--processes [--no-components]] [--no-build] | down [--force] | status\n',
     );
     process.exit(2);
   }

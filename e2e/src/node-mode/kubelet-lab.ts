@@ -18,7 +18,8 @@ import { run } from '../run.js';
 import { createTopology, DATA_IF } from '../topology.js';
 import { waitFor } from '../wait-for.js';
 import { missingNodeBinaries } from './binaries.js';
-import { startNodes } from './nodes.js';
+import { killNode, restartNode, startNodes, waitNodesReady } from './nodes.js';
+import { labNode } from '../topology.js';
 import type { NodePlan } from './node-config.js';
 
 /** The lab registry listens on the management bridge only. */
@@ -79,6 +80,20 @@ export async function startKubeletLab(o: StartKubeletLabOptions): Promise<Kubele
     progress,
   });
   return { dir: o.dir, cp, registry, images, plans };
+}
+
+/** A whole node dies: kubelet, runtime, kube-proxy, every container, and its data link. */
+export function killLabNode(lab: KubeletLab, name: string): Promise<void> {
+  return killNode(lab.dir, labNode(name));
+}
+
+/** The node comes back (data link, containerd, kubelet, kube-proxy) and turns Ready again. */
+export async function restartLabNode(lab: KubeletLab, name: string): Promise<void> {
+  await restartNode(
+    { dir: lab.dir, cp: lab.cp, registry: lab.registry.host, sandboxImage: imageOf(lab, 'lab-pause').ref },
+    labNode(name),
+  );
+  await waitNodesReady(lab.cp, lab.dir);
 }
 
 /** The chart values that point every component's image at the lab registry. */

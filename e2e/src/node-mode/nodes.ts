@@ -187,6 +187,8 @@ function logOf(dir: string, name: string): string {
 
 function startContainerd(plan: NodePlan, dir: string): ProcessRecord {
   const bin = containerdBinDir();
+  // A killed containerd leaves its socket behind; waiting for the socket must mean the new one.
+  rmSync(plan.socket, { force: true });
   const name = `containerd-${plan.node.name}`;
   // containerd finds its shim on PATH.
   return startProcess(
@@ -200,7 +202,6 @@ function startContainerd(plan: NodePlan, dir: string): ProcessRecord {
 
 async function startNode(plan: NodePlan, o: StartNodesOptions): Promise<void> {
   const progress = o.progress ?? (() => undefined);
-  await prepareNode(plan, o);
   const containerd = startContainerd(plan, o.dir);
   await waitFor(
     `containerd of ${plan.node.name} to open ${plan.socket} (log: ${containerd.log})`,
@@ -297,6 +298,8 @@ export async function startNodes(o: StartNodesOptions): Promise<NodePlan[]> {
       .join(', ')}); down restores them`,
   );
   const plans = nodePlans(o.dir);
+  // One after the other: openssl keeps the CA's serial number in one file.
+  for (const p of plans) await prepareNode(p, o);
   await Promise.all(plans.map((p) => startNode(p, o)));
   await waitNodesReady(o.cp, o.dir);
   progress('nodes: node-1..3 registered by their kubelets and Ready');
@@ -314,6 +317,17 @@ export async function killNode(dir: string, node: LabNode): Promise<void> {
   await runOk(['ip', '-n', node.name, 'link', 'set', 'data0', 'down']);
   const cgroups = labCgroups().filter((c) => c.includes(`/${plan.cgroupRoot}`));
   await killAll(async () => [...(await netnsPids(node.name)), ...cgroupPids(cgroups)], `node ${node.name}`);
+}
+
+/**
+ * Brings a killed node back as a rebooted machine would: its data link up, then containerd, the
+ * kubelet and kube-proxy again (folders, cgroups and certificates are still there).
+ */
+export async function restartNode(o: StartNodesOptions, node: LabNode): Promise<void> {
+  const plan = nodePlans(o.dir).find((p) => p.node.name === node.name);
+  if (!plan) throw new Error(`no lab node ${node.name}`);
+  await runOk(['ip', '-n', node.name, 'link', 'set', 'data0', 'up']);
+  await startNode(plan, o);
 }
 
 /** Stops one recorded process of the nodes by name (e.g. `kubelet-node-2`). */

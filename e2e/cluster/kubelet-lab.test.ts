@@ -2,6 +2,7 @@
 // kubelets, containerd and kube-proxy, pulling our images from a real registry; then MetalLB, a
 // pool and a Service with backend pods, failover by pod deletion and by node death, a rolling
 // change, removal and uninstall. One lab for the whole file: each step builds on the last.
+import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -39,7 +39,9 @@ func run(cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler(cfg), ReadHeaderTimeout: 5 * time.Second}
+	// A short idle time-out, so a client's kept-alive connection to a VIP does not stay on the old
+	// node's backend across a failover.
+	srv := &http.Server{Handler: handler(cfg), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Second}
 	logger.Info("listening", "addr", listener.Addr().String(), "pod", cfg.Pod, "node", cfg.Node, "version", version)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(listener) }()

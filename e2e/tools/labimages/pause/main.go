@@ -20,6 +20,8 @@ func main() {
 	}
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	// A child that ended before Notify was in place sent its SIGCHLD to nobody.
+	reap()
 	for s := range signals {
 		if s == syscall.SIGCHLD {
 			reap()

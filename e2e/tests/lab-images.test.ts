@@ -2,11 +2,12 @@
 // name and exits 0 on SIGTERM; pause, as PID 1 of a PID namespace (needs root, as the lab does),
 // reaps orphans and exits 0 on SIGTERM or SIGINT.
 import { afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../src/components.js';
 import { buildLabBinaries, type LabBinaries } from '../src/lab-images.js';
+import { e2eRoot } from '../src/paths.js';
 import { waitFor } from '../src/wait-for.js';
 
 jest.setTimeout(60_000);
@@ -45,6 +46,18 @@ function run(name: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Ru
 const stillRunning = (r: Run) => r.child.exitCode === null && r.child.signalCode === null;
 
 describe('echo', () => {
+  it("passes its Go unit tests (configuration from the environment, the handler's answers)", () => {
+    const r = spawnSync('go', ['test', './...'], {
+      cwd: join(e2eRoot, 'tools', 'labimages'),
+      encoding: 'utf8',
+      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
+      timeout: 5 * 60_000,
+    });
+    expect(`exit ${r.status}\n${r.stdout}${r.stderr}`).toMatch(
+      /^exit 0\n[\s\S]*ok\s+metallb-ts\/e2e\/tools\/labimages\/echo/,
+    );
+  }, 300_000);
+
   it('answers GET / with "<pod> on <node>", /healthz with 200, logs one JSON start line, exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const r = run('echo', {

@@ -73,6 +73,31 @@ describe('parseOciIndex', () => {
   });
 });
 
+describe('pushShippedImages', () => {
+  it('pushes nothing and names every missing archive and the command that builds it', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'metallb-ts-no-images-'));
+    const pushes: string[] = [];
+    try {
+      const err = await pushShippedImages(
+        { host: '127.0.0.1:1', push: async (archive) => (pushes.push(archive), 'sha256:x') },
+        empty,
+      ).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      for (const n of ['operator', 'controller', 'speaker'])
+        expect(err?.message).toContain(`${join(empty, `${n}.oci.tar`)} (built by pnpm images)`);
+      for (const n of ['pause', 'echo'])
+        expect(err?.message).toContain(
+          `${join(empty, 'lab', `${n}.oci.tar`)} (built by bash e2e/scripts/build-lab-images.sh)`,
+        );
+      expect(pushes).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('registry on 127.0.0.1', () => {
   let images: LabImages;
   let dir: string;

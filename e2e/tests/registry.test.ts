@@ -168,6 +168,17 @@ describe('registry on 127.0.0.1', () => {
     );
   });
 
+  it('reports a registry that exits during start-up with its log, and forgets it', async () => {
+    // cat stands in for a registry that fails at once: it prints the config it was given, exits 1.
+    const other = await freePort();
+    await expect(
+      startRegistry({ dir, address: '127.0.0.1', port: other, name: 'registry-cat', binary: '/bin/cat' }),
+    ).rejects.toThrow(
+      /registry registry-cat on 127\.0\.0\.1:\d+ exited during start-up; its log .*registry-cat\.log:\n[\s\S]*addr: "127\.0\.0\.1:/,
+    );
+    expect(Object.keys(readState(dir).processes)).toEqual(['registry']);
+  });
+
   it('refuses to start a second registry on a port in use', async () => {
     await expect(startRegistry({ dir, address: '127.0.0.1', port, name: 'registry-2' })).rejects.toThrow(
       `registry: ${hostPort('127.0.0.1', port)} is already in use`,

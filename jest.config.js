@@ -21,6 +21,11 @@ const shared = {
   testEnvironment: 'node',
 };
 
+// e2e tests that need no lab (they start what they test on 127.0.0.1): still selected as `e2e`,
+// but in a project without the global set-up, which claims the lab and starts a control plane
+// (jest runs a project's global set-up only when one of its tests runs).
+const labFree = ['e2e/tests/registry.test.ts', 'e2e/tests/lab-images.test.ts'];
+
 export default {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/packages/*/tests/**/*.test.ts'] },
@@ -28,9 +33,14 @@ export default {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/tests/**/*.test.ts'],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        ...labFree.map((f) => `<rootDir>/${f.replace(/\./g, '\\.')}$`),
+      ],
       globalSetup: '<rootDir>/e2e/src/jest-global-setup.ts',
       globalTeardown: '<rootDir>/e2e/src/jest-global-teardown.ts',
     },
+    { ...shared, displayName: 'e2e', testMatch: labFree.map((f) => `<rootDir>/${f}`) },
     {
       // The kubelet lab (real kubelets, containerd, registry, helm install): each file brings its
       // own lab up and down, so no global set-up. In the test command after the e2e project.

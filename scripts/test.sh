@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: set-up, build, typecheck, lint, unit tests, then the
-# e2e tests against a real control plane and network namespaces (needs root).
+# The whole test suite, from a fresh machine: set-up, build, typecheck, lint, unit tests, the e2e
+# tests against a real control plane and network namespaces, the cluster tests on real kubelets
+# (helm install from our images), and the README's lab command (needs root).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,6 +27,16 @@ node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects un
 step "e2e tests (real kube-apiserver + network namespaces)"
 node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects e2e --runInBand \
   --json --outputFile="$results/e2e.json" || status=1
+step "images: ours (bundles, buildah) and the lab's own (pause, echo)"
+images_ok=1
+{ pnpm images && bash e2e/scripts/build-lab-images.sh >/dev/null; } || { images_ok=0; status=1; echo "=== images FAILED"; }
+step "cluster tests (real kubelets, containerd, a registry, helm install)"
+if [ $images_ok = 1 ]; then
+  node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects cluster --runInBand \
+    --json --outputFile="$results/cluster.json" || status=1
+else
+  echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}' >"$results/cluster.json"
+fi
 step "lab command (README): up prints a working curl line, down leaves nothing"
 if bash e2e/scripts/lab-smoke.sh; then smoke='{"numPassedTests":1,"numFailedTests":0,"numRuntimeErrorTestSuites":0}'
 else smoke='{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0}'; status=1; fi
@@ -38,6 +49,6 @@ node -e '
     catch { failed += 1; console.log("no results from " + f); }
   }
   console.log(`\ntests: ${passed} passed, ${failed} failed`);
-' "$results/unit.json" "$results/e2e.json" "$results/lab-smoke.json"
+' "$results/unit.json" "$results/e2e.json" "$results/cluster.json" "$results/lab-smoke.json"
 echo "=== finished in $(( $(date +%s) - start ))s"
 exit $status

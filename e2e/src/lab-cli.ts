@@ -221,10 +221,16 @@ async function status(): Promise<void> {
     const cp = attachControlPlane({ dir });
     const svcs = await cp.kubectl(['get', 'services', '-A', '--field-selector=spec.type=LoadBalancer']);
     process.stdout.write(`${svcs.stdout}${svcs.stderr}`);
-    if (ns.length > 0) {
+    if (existsSync(join(dir, 'nodes'))) {
+      // The kubelet lab: pods are the truth, kube-proxy keeps no addresses on a device.
+      const pods = await cp.kubectl(['get', 'pods', '-A', '-o', 'wide']);
+      process.stdout.write(`${pods.stdout}${pods.stderr}`);
+    } else if (ns.length > 0) {
       const lab = await Lab.attach(cp, dir);
       for (const n of lab.nodes)
         say(`  ${n.name} kube-ipvs0: ${(await lab.vipsOn(n.name)).join(' ') || '(none)'}`);
+    }
+    if (ns.length > 0) {
       const neigh = await run(['ip', '-n', CLIENT_NS, 'neigh']);
       say(`client neighbours:\n${neigh.stdout.trim()}`);
     }

@@ -32,6 +32,23 @@ export interface RegistryManifest {
   readonly body: string;
 }
 
+/**
+ * containerd's hosts.toml for a plain-HTTP registry at `host` (`address:port`): written as
+ * `<config_path>/<host>/hosts.toml`, with the CRI plugin's registry `config_path` pointing at the
+ * folder, so a kubelet's pull of `<host>/metallb-ts/...` goes to it over HTTP.
+ */
+export function containerdHostsToml(host: string): string {
+  const server = JSON.stringify(`http://${host}`);
+  return [
+    `server = ${server}`,
+    '',
+    `[host.${server}]`,
+    '  capabilities = ["pull", "resolve"]',
+    '  skip_verify = true',
+    '',
+  ].join('\n');
+}
+
 export interface RegistryClient {
   /** `address:port`: the prefix of every image reference pulled from it. */
   readonly host: string;

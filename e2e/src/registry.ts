@@ -17,6 +17,7 @@ import { hostPort, httpGet, registryClient, type RegistryClient } from './regist
 import { waitFor } from './wait-for.js';
 
 export {
+  containerdHostsToml,
   hostPort,
   pushShippedImages,
   registryClient,

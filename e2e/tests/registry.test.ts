@@ -12,6 +12,7 @@ import { parseOciIndex, readOciArchive } from '../src/oci-archive.js';
 import { repoRoot } from '../src/paths.js';
 import { isRunning, readState } from '../src/processes.js';
 import {
+  containerdHostsToml,
   hostPort,
   pushShippedImages,
   registryConfig,
@@ -46,14 +47,29 @@ describe('registryConfig', () => {
   });
 
   it('brackets an IPv6 address', () => {
-    expect(hostPort('2001:db8::1', 5000)).toBe('[2001:db8::1]:5000');
+    expect(hostPort('2001:db8::1', 5999)).toBe('[2001:db8::1]:5999');
     expect(
       (
-        parse(registryConfig({ rootDirectory: '/d', address: '2001:db8::1', port: 5000, secret: 's' })) as {
+        parse(registryConfig({ rootDirectory: '/d', address: '2001:db8::1', port: 5999, secret: 's' })) as {
           http: { addr: string };
         }
       ).http.addr,
-    ).toBe('[2001:db8::1]:5000');
+    ).toBe('[2001:db8::1]:5999');
+  });
+});
+
+describe('containerdHostsToml', () => {
+  it('sends pulls for the registry host to it over plain HTTP', () => {
+    expect(containerdHostsToml('127.0.0.1:5999')).toBe(
+      [
+        'server = "http://127.0.0.1:5999"',
+        '',
+        '[host."http://127.0.0.1:5999"]',
+        '  capabilities = ["pull", "resolve"]',
+        '  skip_verify = true',
+        '',
+      ].join('\n'),
+    );
   });
 });
 

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,7 +14,7 @@ var version = "dev"
 
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "-v" || os.Args[1] == "--version") {
-		fmt.Printf("pause %s\n", version)
+		_, _ = os.Stdout.WriteString("pause " + version + "\n")
 		return
 	}
 	signals := make(chan os.Signal, 16)

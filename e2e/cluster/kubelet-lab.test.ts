@@ -11,18 +11,15 @@ import { clientArping, clientCurl, readNodeMacs } from '../src/client.js';
 import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import { DEMO_NAMESPACE, waitForIngress } from '../src/cluster-objects.js';
 import { netnsPids } from '../src/netns.js';
+import { applyMetalLB, helmApply, helmUninstall } from '../src/node-mode/helm-install.js';
 import {
-  applyMetalLB,
-  applyPodDemo,
-  helmApply,
-  helmUninstall,
   killLabNode,
-  podsOf,
   restartLabNode,
   startKubeletLab,
   type KubeletLab,
 } from '../src/node-mode/kubelet-lab.js';
-import { destroyNodes, nodeLeftovers } from '../src/node-mode/nodes.js';
+import { destroyNodes, nodeLeftovers } from '../src/node-mode/node-teardown.js';
+import { applyPodDemo, podsOf } from '../src/node-mode/pod-demo.js';
 import { claimLab, releaseLab } from '../src/owner.js';
 import { stopAllRecorded } from '../src/processes.js';
 import { destroyTopology } from '../src/topology.js';

@@ -16,12 +16,14 @@ import { defaultLabDir, e2eRoot, repoRoot } from './paths.js';
 import { clientArping, clientCurl, readNodeMacs } from './client.js';
 import { type ControlPlane } from './control-plane.js';
 import { waitFor } from './wait-for.js';
-import { applyMetalLB, applyPodDemo, helmApply, RELEASE, startKubeletLab } from './node-mode/kubelet-lab.js';
+import { applyMetalLB, helmApply, RELEASE } from './node-mode/helm-install.js';
+import { startKubeletLab } from './node-mode/kubelet-lab.js';
+import { applyPodDemo } from './node-mode/pod-demo.js';
 import { isRunning, readState, stateFile, stopAllRecorded } from './processes.js';
 import { run } from './run.js';
 import { CLIENT_NS, LAB_NAMESPACES, topologyGone } from './topology.js';
 import { listNetns } from './netns.js';
-import { nodeLeftovers } from './node-mode/nodes.js';
+import { nodeLeftovers } from './node-mode/node-teardown.js';
 
 const t0 = Date.now();
 const say = (line: string): void => {

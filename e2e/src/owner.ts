@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SCHEDULER_PORT } from './control-plane.js';
 import { defaultLabDir, ownerFile } from './paths.js';
-import { destroyNodes } from './node-mode/nodes.js';
+import { destroyNodes } from './node-mode/node-teardown.js';
 import { isRunning, processStartTicks, readState, stopAllRecorded, stopProcess } from './processes.js';
 import { run } from './run.js';
 import { destroyTopology } from './topology.js';

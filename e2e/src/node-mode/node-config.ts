@@ -2,7 +2,7 @@
 // root and the configuration files of its containerd, CNI, kubelet and kube-proxy. Pure, so the
 // files are checked without starting anything; `nodes.ts` writes them and starts the processes.
 import { join } from 'node:path';
-import type { LabNode } from '../topology.js';
+import { LAB_NODES, type LabNode } from '../topology.js';
 
 /** Pods of all nodes: the /26 after the management /26, one /28 per node (13 pods each). */
 export const POD_CIDR = '198.51.100.64/26';
@@ -132,17 +132,6 @@ export function containerdConfig(plan: NodePlan, sandboxImage: string): string {
   ].join('\n');
 }
 
-/** `hosts.toml` for the lab registry: plain HTTP on the management bridge. */
-export function registryHostsToml(registry: string): string {
-  return [
-    `server = ${toml(`http://${registry}`)}`,
-    '',
-    `[host.${toml(`http://${registry}`)}]`,
-    '  capabilities = ["pull", "resolve"]',
-    '',
-  ].join('\n');
-}
-
 /**
  * The pod network of one node: a bridge `cni0` in the node's namespace holding the gateway of the
  * node's /28. Other nodes and the host reach these pods on the management link by proxy ARP
@@ -256,4 +245,9 @@ export function inNodeNetwork(nodeName: string, argv: readonly string[]): string
   // Not `ip netns exec`: it also remounts /sys for the namespace, which hides the cgroup
   // hierarchies the kubelet and runc must see. nsenter switches the network namespace alone.
   return ['nsenter', `--net=/run/netns/${nodeName}`, '--', ...argv];
+}
+
+/** The plans of all lab nodes for lab folder `dir`. */
+export function nodePlans(dir: string): NodePlan[] {
+  return LAB_NODES.map((n, i) => nodePlan(dir, n, i + 1));
 }

@@ -211,9 +211,9 @@ export function demoService(o: DemoServiceOptions = {}): unknown {
   };
 }
 
-/** The demo: IPAddressPool `demo` (203.0.113.200-220), L2Advertisement `demo`, Service demo/demo. */
-export async function applyDemo(cp: ControlPlane): Promise<void> {
-  await applyJson(cp, [
+/** IPAddressPool `demo` (203.0.113.200-220) and L2Advertisement `demo` (on `interfaces`, or all). */
+export function demoPoolObjects(interfaces?: readonly string[]): unknown[] {
+  return [
     {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'IPAddressPool',
@@ -224,10 +224,14 @@ export async function applyDemo(cp: ControlPlane): Promise<void> {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'L2Advertisement',
       metadata: { name: 'demo', namespace: INSTALL_NAMESPACE },
-      spec: { ipAddressPools: ['demo'] },
+      spec: { ipAddressPools: ['demo'], ...(interfaces ? { interfaces } : {}) },
     },
-    demoService(),
-  ]);
+  ];
+}
+
+/** The demo: IPAddressPool `demo` (203.0.113.200-220), L2Advertisement `demo`, Service demo/demo. */
+export async function applyDemo(cp: ControlPlane): Promise<void> {
+  await applyJson(cp, [...demoPoolObjects(), demoService()]);
 }
 
 /** Endpoint addresses (ready ones) of a Service, from its EndpointSlices. */

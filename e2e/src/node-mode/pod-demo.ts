@@ -1,11 +1,10 @@
 // The demo on real pods: a pool, an L2Advertisement on the data links, one echo pod per node and
 // a LoadBalancer Service in front of them.
-import { INSTALL_NAMESPACE } from '../cluster-setup.js';
 import {
   BACKEND_PORT,
   DEMO_APP_LABEL,
   DEMO_NAMESPACE,
-  DEMO_POOL_RANGE,
+  demoPoolObjects,
   demoService,
 } from '../cluster-objects.js';
 import type { ControlPlane } from '../control-plane.js';
@@ -100,18 +99,7 @@ export function demoDeployment(image: string, replicas = 3): unknown {
 export async function applyPodDemo(lab: Pick<KubeletLab, 'cp' | 'images'>): Promise<void> {
   const items = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } },
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'demo', namespace: INSTALL_NAMESPACE },
-      spec: { addresses: [DEMO_POOL_RANGE] },
-    },
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'L2Advertisement',
-      metadata: { name: 'demo', namespace: INSTALL_NAMESPACE },
-      spec: { ipAddressPools: ['demo'], interfaces: [DATA_IF] },
-    },
+    ...demoPoolObjects([DATA_IF]),
     demoDeployment(imageOf(lab, 'lab-echo').ref),
     demoService({ externalTrafficPolicy: 'Local' }),
   ];

@@ -261,7 +261,7 @@ prometheus:
     # -- Scrape interval.
     interval: ${v.prometheus.podMonitor.interval}
   rules:
-    # -- A PrometheusRule with MetalLB's alerts (stale/unloaded configuration, pool exhausted, pool usage 75/85/95%) and ours (no speaker announcing, address owner flapping).
+    # -- A PrometheusRule with MetalLB's alerts (stale/unloaded configuration, pool exhausted, pool usage 75/85/95%) and ours (no speaker announcing, address owner flapping, a speaker fenced).
     enabled: false
     # -- Pools the pool alerts ignore (e.g. static pools that are full by design).
     excludePools: []

@@ -9,7 +9,7 @@ import {
   selectorLabels,
   type ComponentName,
 } from '@metallb-ts/manifests';
-import { applyDemo } from '../../src/cluster-objects.js';
+import { applyDemo, DEMO_NAMESPACE, demoService } from '../../src/cluster-objects.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { attachControlPlane, MGMT_HOST_IP, type ControlPlane } from '../../src/control-plane.js';
 import { Lab } from '../../src/lab.js';
@@ -214,5 +214,34 @@ describe('Prometheus with Kubernetes service discovery', () => {
     );
     expect(fenced.map((s) => s.metric.node).sort()).toEqual(LAB_NODES.map((n) => n.name));
     expect((await prom!.alerts()).filter((a) => a.labels.alertname === 'MetalLBSpeakerFenced')).toEqual([]);
+  });
+
+  it("filling a one-address pool makes MetalLBAddressPoolExhausted fire in Prometheus' alerts API, with the pool", async () => {
+    await cp.kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'IPAddressPool',
+            metadata: { name: 'tiny', namespace: INSTALL_NAMESPACE },
+            spec: { addresses: ['203.0.113.230/32'], autoAssign: false },
+          },
+          demoService({ name: 'fills-tiny', annotations: { 'metallb.io/address-pool': 'tiny' } }),
+        ],
+      }),
+    });
+    const alerts = await withContext(() =>
+      prom!.waitForAlerts(
+        (a) => a.some((x) => x.labels.alertname === 'MetalLBAddressPoolExhausted' && x.state === 'firing'),
+        150_000,
+      ),
+    );
+    const exhausted = alerts.filter((a) => a.labels.alertname === 'MetalLBAddressPoolExhausted');
+    expect(exhausted.map((a) => [a.labels.pool, a.labels.severity, a.state, a.annotations.summary])).toEqual([
+      ['tiny', 'critical', 'firing', 'IP address pool tiny is exhausted'],
+    ]);
+    await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'service', 'fills-tiny', '--ignore-not-found']);
   });
 });

@@ -93,7 +93,7 @@ function relabel(
 
 /** What endpointslice discovery reports for one endpoint of `service` (its labels, its port). */
 function discovered(
-  service: { metadata: { name: string; namespace?: string; labels: Record<string, string> } },
+  service: { metadata: { name: string; namespace?: string; labels?: Record<string, string> } },
   port: string,
   pod: string,
   node: string,
@@ -103,7 +103,7 @@ function discovered(
     __meta_kubernetes_namespace: service.metadata.namespace ?? '',
     __meta_kubernetes_service_name: service.metadata.name,
     ...Object.fromEntries(
-      Object.entries(service.metadata.labels).map(([k, v]) => [sdLabel('service_label', k), v]),
+      Object.entries(service.metadata.labels ?? {}).map(([k, v]) => [sdLabel('service_label', k), v]),
     ),
     __meta_kubernetes_endpointslice_port_name: port,
     __meta_kubernetes_pod_name: pod,

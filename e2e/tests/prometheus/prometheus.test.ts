@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   COMPONENTS,
+  MEMBERLIST,
   METRICS_PORT,
   MONITORING_PORT_NAME,
   metricsService,
@@ -19,7 +20,7 @@ import {
   waitForComponentsUp,
   type Prometheus,
 } from '../../src/prometheus.js';
-import { LAB_NODES } from '../../src/topology.js';
+import { LAB_NODES, MGMT_IF } from '../../src/topology.js';
 
 /*
  * Prometheus discovers the process-mode lab's controller and speakers as a user's would: Kubernetes
@@ -98,6 +99,29 @@ async function publishPod(p: LabPod): Promise<void> {
     '-p',
     JSON.stringify({ status }),
   ]);
+}
+
+/** Drops (or stops dropping) the gossip datagrams on a node's management link: it loses its majority. */
+async function cutGossip(node: string, op: '-A' | '-D'): Promise<void> {
+  for (const [chain, flag] of [
+    ['INPUT', '-i'],
+    ['OUTPUT', '-o'],
+  ] as const) {
+    const r = await lab!.nsExec(node, [
+      'iptables',
+      op,
+      chain,
+      flag,
+      MGMT_IF,
+      '-p',
+      'udp',
+      '--dport',
+      String(MEMBERLIST.port),
+      '-j',
+      'DROP',
+    ]);
+    if (r.code !== 0) throw new Error(`iptables ${op} ${chain} in ${node}: ${r.stderr}`);
+  }
 }
 
 async function withContext<T>(check: () => Promise<T>): Promise<T> {
@@ -243,5 +267,31 @@ describe('Prometheus with Kubernetes service discovery', () => {
       ['tiny', 'critical', 'firing', 'IP address pool tiny is exhausted'],
     ]);
     await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'service', 'fills-tiny', '--ignore-not-found']);
+  });
+
+  it('a speaker cut off from gossip reports metallb_ts_speaker_fenced 1 and MetalLBSpeakerFenced fires for its node alone', async () => {
+    const cut = LAB_NODES[1]!.name;
+    await cutGossip(cut, '-A');
+    try {
+      const alerts = await withContext(() =>
+        prom!.waitForAlerts(
+          (a) => a.some((x) => x.labels.alertname === 'MetalLBSpeakerFenced' && x.state === 'firing'),
+          150_000,
+        ),
+      );
+      const fenced = alerts.filter((a) => a.labels.alertname === 'MetalLBSpeakerFenced');
+      expect(fenced.map((a) => [a.labels.node, a.labels.job, a.state, a.annotations.summary])).toEqual([
+        [cut, COMPONENTS.speaker.metricsService, 'firing', `The speaker on ${cut} is fenced`],
+      ]);
+    } finally {
+      await cutGossip(cut, '-D');
+    }
+    await withContext(() =>
+      prom!.waitForQuery(
+        'metallb_ts_speaker_fenced',
+        (s) => s.length === LAB_NODES.length && s.every((x) => x.value === 0),
+        60_000,
+      ),
+    );
   });
 });

@@ -18,6 +18,7 @@ import {
   PROMETHEUS_SERVICE_ACCOUNT,
   startPrometheus,
   waitForComponentsUp,
+  type Alert,
   type Prometheus,
 } from '../../src/prometheus.js';
 import { LAB_NODES, MGMT_IF } from '../../src/topology.js';
@@ -240,7 +241,11 @@ describe('Prometheus with Kubernetes service discovery', () => {
     expect((await prom!.alerts()).filter((a) => a.labels.alertname === 'MetalLBSpeakerFenced')).toEqual([]);
   });
 
-  it("filling a one-address pool makes MetalLBAddressPoolExhausted fire in Prometheus' alerts API, with the pool", async () => {
+  // Both alerts wait `for: 1m`: one wait covers both conditions.
+  it('a filled one-address pool fires MetalLBAddressPoolExhausted with its pool, and a speaker cut off from gossip (metallb_ts_speaker_fenced 1) fires MetalLBSpeakerFenced for its node alone', async () => {
+    const cut = LAB_NODES[1]!.name;
+    const firing = (a: Alert[], name: string) =>
+      a.filter((x) => x.labels.alertname === name && x.state === 'firing');
     await cp.kubectlOk(['apply', '-f', '-'], {
       input: JSON.stringify({
         apiVersion: 'v1',
@@ -256,35 +261,39 @@ describe('Prometheus with Kubernetes service discovery', () => {
         ],
       }),
     });
-    const alerts = await withContext(() =>
-      prom!.waitForAlerts(
-        (a) => a.some((x) => x.labels.alertname === 'MetalLBAddressPoolExhausted' && x.state === 'firing'),
-        150_000,
-      ),
-    );
-    const exhausted = alerts.filter((a) => a.labels.alertname === 'MetalLBAddressPoolExhausted');
-    expect(exhausted.map((a) => [a.labels.pool, a.labels.severity, a.state, a.annotations.summary])).toEqual([
-      ['tiny', 'critical', 'firing', 'IP address pool tiny is exhausted'],
-    ]);
-    await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'service', 'fills-tiny', '--ignore-not-found']);
-  });
-
-  it('a speaker cut off from gossip reports metallb_ts_speaker_fenced 1 and MetalLBSpeakerFenced fires for its node alone', async () => {
-    const cut = LAB_NODES[1]!.name;
     await cutGossip(cut, '-A');
     try {
+      await withContext(() =>
+        prom!.waitForQuery(
+          `metallb_ts_speaker_fenced{node="${cut}"}`,
+          (s) => s.length === 1 && s[0]!.value === 1,
+        ),
+      );
       const alerts = await withContext(() =>
         prom!.waitForAlerts(
-          (a) => a.some((x) => x.labels.alertname === 'MetalLBSpeakerFenced' && x.state === 'firing'),
+          (a) =>
+            firing(a, 'MetalLBAddressPoolExhausted').length > 0 &&
+            firing(a, 'MetalLBSpeakerFenced').length > 0,
           150_000,
         ),
       );
-      const fenced = alerts.filter((a) => a.labels.alertname === 'MetalLBSpeakerFenced');
-      expect(fenced.map((a) => [a.labels.node, a.labels.job, a.state, a.annotations.summary])).toEqual([
-        [cut, COMPONENTS.speaker.metricsService, 'firing', `The speaker on ${cut} is fenced`],
-      ]);
+      expect(
+        firing(alerts, 'MetalLBAddressPoolExhausted').map((a) => [
+          a.labels.pool,
+          a.labels.severity,
+          a.annotations.summary,
+        ]),
+      ).toEqual([['tiny', 'critical', 'IP address pool tiny is exhausted']]);
+      expect(
+        firing(alerts, 'MetalLBSpeakerFenced').map((a) => [
+          a.labels.node,
+          a.labels.job,
+          a.annotations.summary,
+        ]),
+      ).toEqual([[cut, COMPONENTS.speaker.metricsService, `The speaker on ${cut} is fenced`]]);
     } finally {
       await cutGossip(cut, '-D');
+      await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'service', 'fills-tiny', '--ignore-not-found']);
     }
     await withContext(() =>
       prom!.waitForQuery(

@@ -35,4 +35,5 @@ pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -vE '^(Progres
 bash e2e/scripts/build-control-plane.sh
 bash e2e/scripts/build-helm.sh
 bash e2e/scripts/build-node-runtime.sh
+bash e2e/scripts/build-prometheus.sh
 say "ready"

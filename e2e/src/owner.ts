@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { APISERVER_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, SCHEDULER_PORT } from './control-plane.js';
 import { defaultLabDir, ownerFile } from './paths.js';
 import { destroyNodes } from './node-mode/node-teardown.js';
+import { PROMETHEUS_PORT } from './prometheus.js';
 import { isRunning, processStartTicks, readState, stopAllRecorded, stopProcess } from './processes.js';
 import { run } from './run.js';
 import { destroyTopology } from './topology.js';
@@ -19,8 +20,15 @@ export interface LabOwner {
   readonly dir: string;
 }
 
-/** Fixed ports of the lab's control plane (kube-controller-manager's health port included). */
-export const LAB_PORTS = [ETCD_CLIENT_PORT, ETCD_PEER_PORT, APISERVER_PORT, 16457, SCHEDULER_PORT] as const;
+/** Fixed ports of the lab's control plane (kube-controller-manager's and kube-scheduler's health ports included) and its Prometheus. */
+export const LAB_PORTS = [
+  ETCD_CLIENT_PORT,
+  ETCD_PEER_PORT,
+  APISERVER_PORT,
+  16457,
+  SCHEDULER_PORT,
+  PROMETHEUS_PORT,
+] as const;
 
 export function readOwner(): LabOwner | undefined {
   try {

@@ -7,12 +7,16 @@ import {
   APP_NAME,
   METALLB_RESOURCE_NAME,
   OPERATOR_SETTINGS,
+  PROMETHEUS_READER,
+  PROMETHEUS_READER_RULES,
   renderOperatorInstall,
+  renderPrometheusReader,
   selectorLabels,
   type ComponentName,
   type KubeObject,
 } from '../src/index.js';
 import { MONITORING_PORT_NAME } from '../src/workloads.js';
+import { yamlDocument } from './config-files.js';
 import { ALERTS, dashboard } from './observability.js';
 
 export const CHART_DIR = 'charts/metallb-ts';
@@ -55,6 +59,8 @@ export function defaultValues() {
       serviceMonitor: { enabled: false, interval: '30s' },
       podMonitor: { enabled: false, interval: '30s' },
       rules: { enabled: false, excludePools: [] as string[], flapping: { owners: 2, window: '15m' } },
+      rbac: { enabled: false },
+      serviceAccount: { ...PROMETHEUS_READER.serviceAccount },
     },
     grafana: { dashboard: { enabled: false } },
   };
@@ -172,6 +178,26 @@ function rulesTemplate(): string {
   return `${TEMPLATE_HEADER}{{- if .Values.prometheus.rules.enabled }}\n---\n${body}{{- end }}\n`;
 }
 
+/**
+ * The Prometheus reader Role and RoleBinding. Rendered when asked for (`prometheus.rbac.enabled`)
+ * and whenever a monitor is on: a ServiceMonitor or PodMonitor is useless to a Prometheus that may
+ * not discover the endpoints in this namespace, and the Role is namespaced and read-only.
+ */
+function prometheusReaderTemplate(): string {
+  const text = renderPrometheusReader('__NAMESPACE__', { name: '__SA_NAME__', namespace: '__SA_NAMESPACE__' })
+    .map((o) => yamlDocument(o, PROMETHEUS_READER_RULES))
+    .join('')
+    .replace(/'?__NAMESPACE__'?/g, '{{ .Release.Namespace }}')
+    .replace(/'?__SA_NAME__'?/g, '{{ .Values.prometheus.serviceAccount.name | quote }}')
+    .replace(/'?__SA_NAMESPACE__'?/g, '{{ .Values.prometheus.serviceAccount.namespace | quote }}');
+  return (
+    TEMPLATE_HEADER +
+    '{{- if or .Values.prometheus.rbac.enabled .Values.prometheus.serviceMonitor.enabled .Values.prometheus.podMonitor.enabled }}\n' +
+    text +
+    '{{- end }}\n'
+  );
+}
+
 function dashboardTemplate(): string {
   return (
     TEMPLATE_HEADER +
@@ -235,7 +261,7 @@ prometheus:
     # -- Scrape interval.
     interval: ${v.prometheus.podMonitor.interval}
   rules:
-    # -- A PrometheusRule with MetalLB's alerts (stale/unloaded configuration, pool exhausted, pool usage 75/85/95%) and ours (no speaker announcing, address owner flapping).
+    # -- A PrometheusRule with MetalLB's alerts (stale/unloaded configuration, pool exhausted, pool usage 75/85/95%) and ours (no speaker announcing, address owner flapping, a speaker fenced).
     enabled: false
     # -- Pools the pool alerts ignore (e.g. static pools that are full by design).
     excludePools: []
@@ -244,6 +270,14 @@ prometheus:
       owners: ${v.prometheus.rules.flapping.owners}
       # -- The window of MetalLBAddressOwnerFlapping (a Prometheus duration).
       window: ${v.prometheus.rules.flapping.window}
+  rbac:
+    # -- A read-only Role and RoleBinding in this namespace that let Prometheus discover the metrics endpoints (services, endpoints, endpointslices, pods). Also rendered whenever serviceMonitor or podMonitor is enabled.
+    enabled: false
+  serviceAccount:
+    # -- The ServiceAccount Prometheus runs as (the reader RoleBinding's subject; kube-prometheus' default).
+    name: ${v.prometheus.serviceAccount.name}
+    # -- Its namespace.
+    namespace: ${v.prometheus.serviceAccount.namespace}
 
 grafana:
   dashboard:
@@ -324,6 +358,13 @@ function valuesSchema(): Record<string, unknown> {
             window: duration('The window.'),
           }),
         }),
+        rbac: obj('The Prometheus reader Role and RoleBinding.', {
+          enabled: bool('Create them (also created whenever a monitor is enabled).'),
+        }),
+        serviceAccount: obj("The ServiceAccount Prometheus runs as (the reader RoleBinding's subject).", {
+          name: str('Its name.', { minLength: 1 }),
+          namespace: str('Its namespace.', { minLength: 1 }),
+        }),
       }),
       grafana: obj('Grafana.', {
         dashboard: obj('The dashboard ConfigMap.', {
@@ -401,6 +442,7 @@ export function renderChartFiles(): Map<string, string> {
   files.set(`${CHART_DIR}/templates/monitors.yaml`, monitorsTemplate());
   files.set(`${CHART_DIR}/templates/prometheusrule.yaml`, rulesTemplate());
   files.set(`${CHART_DIR}/templates/dashboard.yaml`, dashboardTemplate());
+  files.set(`${CHART_DIR}/templates/prometheus-reader.yaml`, prometheusReaderTemplate());
   files.set(`${CHART_DIR}/templates/NOTES.txt`, notes());
   files.set(`${CHART_DIR}/dashboards/${APP_NAME}.json`, JSON.stringify(dashboard(), null, 2) + '\n');
   files.set(`${CHART_DIR}/values.yaml`, valuesYaml());

@@ -8,16 +8,19 @@ import {
   DEFAULT_NAMESPACE,
   namespaceObject,
   OPERATOR_SETTINGS,
+  PROMETHEUS_READER_RULES,
   renderOperatorInstall,
+  renderPrometheusReader,
   RULES,
   settingsTable,
   type ComponentName,
   type KubeObject,
+  type Rule,
 } from '../src/index.js';
 
 export const REGENERATE = 'pnpm --filter @metallb-ts/manifests gen';
 /** The directories under the repository root that only the generator writes. */
-export const GENERATED_DIRS = ['config/crds', 'config/rbac', 'config/operator'] as const;
+export const GENERATED_DIRS = ['config/crds', 'config/rbac', 'config/operator', 'config/prometheus'] as const;
 export const SETTINGS_BEGIN = '<!-- settings:begin -->';
 export const SETTINGS_END = '<!-- settings:end -->';
 /** The operator image in the generated install (the component images are its settings' defaults). */
@@ -36,11 +39,19 @@ const header = (source: string, about: string): string =>
 
 const yamlOptions = { lineWidth: 0, singleQuote: true } as const;
 
-/** One YAML document; a Role's or ClusterRole's rules each carry their reason as a comment. */
-function yamlDocument(object: KubeObject, component?: ComponentName): string {
+/**
+ * One YAML document; a Role's or ClusterRole's rules each carry their reason as a comment (the
+ * component's rules, or `reasons` given outright).
+ */
+export function yamlDocument(object: KubeObject, component?: ComponentName | readonly Rule[]): string {
   const doc = new Document(object);
   if (component && (object.kind === 'Role' || object.kind === 'ClusterRole')) {
-    const reasons = object.kind === 'Role' ? RULES[component].namespaced : RULES[component].cluster;
+    const reasons =
+      typeof component !== 'string'
+        ? component
+        : object.kind === 'Role'
+          ? RULES[component].namespaced
+          : RULES[component].cluster;
     const rules = doc.get('rules', true);
     if (isSeq(rules))
       rules.items.forEach((item, i) => {
@@ -53,7 +64,7 @@ function yamlDocument(object: KubeObject, component?: ComponentName): string {
   return '---\n' + doc.toString(yamlOptions);
 }
 
-const yamlFile = (head: string, objects: KubeObject[], component?: ComponentName): string =>
+const yamlFile = (head: string, objects: KubeObject[], component?: ComponentName | readonly Rule[]): string =>
   head + objects.map((o) => yamlDocument(o, component)).join('');
 
 /** Every generated file under the repository root: relative path -> content. */
@@ -79,6 +90,20 @@ export function renderConfigFiles(): Map<string, string> {
       `config/rbac/${c}.yaml`,
       yamlFile(header('packages/manifests/src/rbac.ts', about[c]), componentRbac(c, ns), c),
     );
+
+  files.set(
+    'config/prometheus/reader.yaml',
+    yamlFile(
+      header(
+        'packages/manifests/src/prometheus-rbac.ts',
+        'The Prometheus reader: lets a Prometheus discover the metrics endpoints in the install\n' +
+          "namespace with Kubernetes service discovery. Bound to kube-prometheus' monitoring/prometheus-k8s;\n" +
+          'edit the subject for another Prometheus (the chart: prometheus.serviceAccount.*).',
+      ),
+      renderPrometheusReader(ns),
+      PROMETHEUS_READER_RULES,
+    ),
+  );
 
   const install = renderOperatorInstall({
     namespace: ns,

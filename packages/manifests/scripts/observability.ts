@@ -85,6 +85,18 @@ export const ALERTS: readonly AlertRule[] = [
         'Address {{ "{{ $labels.ip }}" }} was announced by {{ "{{ $value }}" }} nodes within {{ .Values.prometheus.rules.flapping.window }}: its owner flaps (speakers losing membership, nodes flapping Ready).',
     },
   },
+  {
+    alert: 'MetalLBSpeakerFenced',
+    // The speaker's membership verdict: cut off from a majority, declared dead, no gossip key...
+    expr: 'metallb_ts_speaker_fenced == 1',
+    for: '1m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'The speaker on {{ "{{ $labels.node }}" }} is fenced',
+      description:
+        'The speaker on {{ "{{ $labels.node }}" }} ({{ "{{ $labels.instance }}" }}) has fenced itself from its membership: it announces no address and its peers took over. Check its gossip port, its key Secret and its logs (membership verdict).',
+    },
+  },
 ];
 
 /** A Grafana panel: a title and its PromQL queries with their legends. */

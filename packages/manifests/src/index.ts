@@ -7,3 +7,4 @@ export * from './rbac-usage.js';
 export * from './workloads.js';
 export * from './services.js';
 export * from './install.js';
+export * from './prometheus-rbac.js';

@@ -126,3 +126,13 @@ export const MEMBERLIST = {
   secondaryKey: 'secretkey-secondary',
   port: 7946,
 } as const;
+
+/**
+ * The Prometheus reader: a Role and RoleBinding in the install namespace that let a Prometheus
+ * (its ServiceAccount lives elsewhere) discover the metrics Services' endpoints and pods. The
+ * default subject is kube-prometheus' `monitoring/prometheus-k8s`.
+ */
+export const PROMETHEUS_READER = {
+  role: `${APP_NAME}-prometheus-reader`,
+  serviceAccount: { name: 'prometheus-k8s', namespace: 'monitoring' },
+} as const;

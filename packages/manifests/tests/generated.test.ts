@@ -14,7 +14,7 @@ import {
 } from '../scripts/config-files.js';
 import { crds } from '@metallb-ts/api';
 import { CHART_GENERATED_DIRS, renderChartFiles } from '../scripts/chart-files.js';
-import { renderComponentsRbac, settingsTable } from '../src/index.js';
+import { renderComponentsRbac, renderPrometheusReader, settingsTable } from '../src/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const files = renderConfigFiles();
@@ -75,6 +75,13 @@ describe('renderConfigFiles', () => {
     const parsed = [...files.keys()].filter((p) => p.startsWith('config/rbac/')).flatMap((p) => objectsIn(p));
     expect(parsed[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'metallb-system' } });
     expect(parsed.slice(1)).toEqual(renderComponentsRbac('metallb-system'));
+  });
+
+  it('config/prometheus parses back to the Prometheus reader Role and RoleBinding, each rule with its reason', () => {
+    expect(objectsIn('config/prometheus/reader.yaml')).toEqual(renderPrometheusReader('metallb-system'));
+    expect(files.get('config/prometheus/reader.yaml')).toContain(
+      "# service discovery (role endpointslice): the metrics Services' EndpointSlices",
+    );
   });
 
   it('rules carry their reason as a comment', () => {

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { DEFAULT_NAMESPACE, OPERATOR_SETTINGS, renderOperatorInstall } from '@metallb-ts/manifests';
+import {
+  DEFAULT_NAMESPACE,
+  OPERATOR_SETTINGS,
+  PROMETHEUS_READER,
+  renderOperatorInstall,
+  renderPrometheusReader,
+} from '@metallb-ts/manifests';
 import { ALERTS } from '../../manifests/scripts/observability.js';
 import { CHART_APP_VERSION, defaultValues } from '../../manifests/scripts/chart-files.js';
 import { CHART, helm, promtool, setFlags } from '../src/tools.js';
@@ -144,6 +150,51 @@ describe('helm template', () => {
       'metallb-ts-operator',
       'metallb-ts-speaker',
     ]);
+  });
+});
+
+describe('the Prometheus reader Role', () => {
+  const reader = (objs: Obj[]) =>
+    objs.filter((o) => o.metadata.name === PROMETHEUS_READER.role).map((o) => o.kind);
+
+  it('is not rendered by default', () => {
+    expect(reader(template())).toEqual([]);
+  });
+
+  it.each([
+    ['prometheus.rbac.enabled', { 'prometheus.rbac.enabled': true }],
+    ['a ServiceMonitor', { 'prometheus.serviceMonitor.enabled': true }],
+    ['a PodMonitor', { 'prometheus.podMonitor.enabled': true }],
+  ])('is rendered for %s', (_name, values) => {
+    expect(reader(template(values))).toEqual(['Role', 'RoleBinding']);
+  });
+
+  it('equals what the one source renders, bound to the ServiceAccount the values name', () => {
+    const objs = template({
+      'prometheus.rbac.enabled': true,
+      'prometheus.serviceAccount.name': 'prom',
+      'prometheus.serviceAccount.namespace': 'observability',
+    }).filter((o) => o.metadata.name === PROMETHEUS_READER.role);
+    expect(objs).toEqual(
+      JSON.parse(
+        JSON.stringify(
+          renderPrometheusReader(DEFAULT_NAMESPACE, { name: 'prom', namespace: 'observability' }),
+        ),
+      ),
+    );
+  });
+
+  it('refuses an empty ServiceAccount name, naming it', () => {
+    const r = helm([
+      'template',
+      CHART,
+      ...setFlags({ 'prometheus.rbac.enabled': true }),
+      '--set',
+      'prometheus.serviceAccount.name=',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('/prometheus/serviceAccount/name');
+    expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
   });
 });
 

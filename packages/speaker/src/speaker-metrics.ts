@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from '@metallb-ts/k8s-runtime';
+import type { VerdictState } from './membership-port.js';
 
 /** The speaker's MetalLB metrics, by the names dashboards already use. */
 export class SpeakerMetrics {
@@ -6,6 +7,7 @@ export class SpeakerMetrics {
   private readonly requests: Counter;
   private readonly responses: Counter;
   private readonly gratuitous: Counter;
+  private readonly fencedGauge: Gauge;
 
   constructor(
     registry: Registry,
@@ -25,6 +27,17 @@ export class SpeakerMetrics {
     );
     this.responses = perIp('metallb_layer2_responses_sent', 'Number of layer2 responses sent');
     this.gratuitous = perIp('metallb_layer2_gratuitous_sent', 'Number of gratuitous layer2 packets sent');
+    this.fencedGauge = new Gauge({
+      name: 'metallb_ts_speaker_fenced',
+      help: '1 while the membership verdict fences this speaker (it announces nothing; peers take over), else 0',
+      labelNames: ['node'],
+      registers: [registry],
+    });
+  }
+
+  /** The membership verdict just computed: fenced is 1, alive and holding (starting up) are 0. */
+  verdict(state: VerdictState): void {
+    this.fencedGauge.set({ node: this.node }, state === 'fenced' ? 1 : 0);
   }
 
   /**

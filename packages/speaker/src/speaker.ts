@@ -235,6 +235,7 @@ export class Speaker {
     const now = Date.now();
     const snapshot = this.membership.snapshot(now);
     this.logVerdict(snapshot.verdict, snapshot.alive);
+    this.metrics.verdict(snapshot.verdict.state);
     if (snapshot.recheckAt !== undefined) this.queue.addAfter(RECOMPUTE, snapshot.recheckAt - now);
     const alive = electionAlive(this.opts.nodeName, snapshot);
     const view = buildView({

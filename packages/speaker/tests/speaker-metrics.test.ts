@@ -20,3 +20,21 @@ describe('SpeakerMetrics.announced', () => {
     expect(await announcedSeries(registry)).toEqual([]);
   });
 });
+
+describe('SpeakerMetrics.verdict', () => {
+  const fenced = async (registry: ReturnType<typeof createRegistry>) =>
+    (await registry.getSingleMetric('metallb_ts_speaker_fenced')!.get()).values.map(
+      (v) => `${v.labels.node}=${v.value}`,
+    );
+
+  it('is 1 only while the verdict is fenced, with the node', async () => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const m = new SpeakerMetrics(registry, 'node-1');
+    m.verdict('holding');
+    expect(await fenced(registry)).toEqual(['node-1=0']);
+    m.verdict('fenced');
+    expect(await fenced(registry)).toEqual(['node-1=1']);
+    m.verdict('alive');
+    expect(await fenced(registry)).toEqual(['node-1=0']);
+  });
+});

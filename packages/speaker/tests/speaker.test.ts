@@ -109,10 +109,16 @@ describe('Speaker wired to an API server and links', () => {
     await startSpeaker(kube, loser);
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
 
+    const fenced = async () =>
+      (await w.registry.getSingleMetric('metallb_ts_speaker_fenced')!.get()).values.map((v) => v.value);
+    expect(await fenced()).toEqual([0]);
+
     kube.down = true;
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([]));
+    expect(await fenced()).toEqual([1]);
     kube.down = false;
     await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toHaveLength(1));
+    expect(await fenced()).toEqual([0]);
     // Three bounded polls of up to 10 s each: the lease must lapse, then the caches relist with backoff.
   }, 35_000);
 });

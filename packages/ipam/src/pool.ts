@@ -124,7 +124,7 @@ class RangeIndex {
 }
 
 /** A pool's `addresses` read on their own, before any other pool is looked at. */
-interface ParsedAddresses {
+export interface ParsedAddresses {
   /** The entries in order, up to the first bad one. */
   readonly ranges: readonly AddressRange[];
   /** The first entry that is unreadable or overlaps an earlier entry (it is `ranges.length`). */
@@ -136,33 +136,62 @@ interface ParsedAddresses {
   readonly families: readonly Family[];
 }
 
+/** A parsed list and a copy of the entries it was parsed from. */
+interface Remembered {
+  readonly entries: readonly unknown[];
+  readonly parsed: ParsedAddresses;
+}
+
 /**
- * Parsed address lists by the list they were read from, with a copy of its entries to tell a list
- * changed in place. The config is rebuilt from the same cached objects on every edit of any pool
- * (and up to three times per edit, see LastGoodConfig): parsing a pool of 2,000 entries again
- * each time was most of a reload. Weak, so a list is forgotten with its object.
+ * Parsed address lists, by the list they were read from and by its text. The config is rebuilt
+ * from the cached objects on every edit of any pool (up to three times per edit, see
+ * LastGoodConfig), and an object comes back as a new copy after every write to it (its status, its
+ * last-valid-spec annotation): parsing a pool of 2,000 entries again each time was most of a
+ * reload. The copy of the entries tells a list changed in place; the text map is bounded by the
+ * entries it holds, least recently used first out.
  */
-const parsedLists = new WeakMap<
-  readonly unknown[],
-  { entries: readonly unknown[]; parsed: ParsedAddresses }
->();
+const byList = new WeakMap<readonly unknown[], Remembered>();
+const byText = new Map<string, Remembered>();
+let rememberedEntries = 0;
+/** About 30 MB of parsed ranges at most; a storm of 1,000 hostile pools lists ~100,000 entries. */
+const MAX_REMEMBERED_ENTRIES = 200_000;
+
+const sameEntries = (r: Remembered, addresses: readonly unknown[]) =>
+  r.entries.length === addresses.length && r.entries.every((e, i) => e === addresses[i]);
+
+/** The text key of a list: entries that are not strings make the list unreadable anyway. */
+const textKey = (addresses: readonly unknown[]) => JSON.stringify(addresses) ?? '';
 
 /**
  * Reads a pool's address list: every entry parsed, overlaps between its own entries found. Pure;
- * the result is remembered per list, so calling it ahead of `buildPoolSet` (e.g. a pool at a time,
- * between other work) makes that call cheap.
+ * the result is remembered, so calling it ahead of `buildPoolSet` (e.g. a pool at a time, between
+ * other work) makes that call cheap.
  */
 export function parseAddressList(addresses: readonly unknown[]): ParsedAddresses {
-  const hit = parsedLists.get(addresses);
-  if (
-    hit !== undefined &&
-    hit.entries.length === addresses.length &&
-    hit.entries.every((e, i) => e === addresses[i])
-  )
-    return hit.parsed;
-  const parsed = readAddressList(addresses);
-  parsedLists.set(addresses, { entries: [...addresses], parsed });
-  return parsed;
+  const mine = byList.get(addresses);
+  if (mine !== undefined && sameEntries(mine, addresses)) return mine.parsed;
+  const key = textKey(addresses);
+  const known = byText.get(key);
+  let remembered: Remembered;
+  if (known !== undefined && sameEntries(known, addresses)) {
+    byText.delete(key);
+    remembered = known;
+  } else {
+    if (known !== undefined) {
+      byText.delete(key);
+      rememberedEntries -= known.entries.length;
+    }
+    remembered = { entries: [...addresses], parsed: readAddressList(addresses) };
+    rememberedEntries += addresses.length;
+  }
+  byText.set(key, remembered);
+  byList.set(addresses, remembered);
+  for (const [oldest, r] of byText) {
+    if (rememberedEntries <= MAX_REMEMBERED_ENTRIES || r === remembered) break;
+    byText.delete(oldest);
+    rememberedEntries -= r.entries.length;
+  }
+  return remembered.parsed;
 }
 
 function readAddressList(addresses: readonly unknown[]): ParsedAddresses {

@@ -4,6 +4,7 @@ import {
   LAST_VALID_SPEC_ANNOTATION,
   LastGoodConfig,
   type AddressPool,
+  type ConfigPool,
   type IPAddressPool,
   type L2Advertisement,
   type PoolObjectKind,
@@ -24,7 +25,7 @@ import type {
 import { formatTime, isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome, echoVersions } from './apply-outcome.js';
-import { configReloadDelay } from './config-reload.js';
+import { configReloadDelay, readAddressListsAhead, samePools } from './config-reload.js';
 import { DeprecationNotices } from './deprecation-notices.js';
 import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
@@ -89,7 +90,7 @@ export class Controller {
   /** Allocator generation the metrics and pool status were last computed for. */
   private statsGeneration = -1;
   /** The served pools of the last reload, to skip reloads that change none of them. */
-  private poolsFingerprint: string | undefined;
+  private servedPools: readonly ConfigPool[] | undefined;
   /** How long the last config reload blocked the event loop (ms). */
   private lastReloadMs = 0;
   /** Config errors reported on the last reload: repeats are not told again. */
@@ -184,6 +185,10 @@ export class Controller {
   private async onConfigChange(): Promise<SyncResult> {
     // Only the pools matter to allocation: an edit that leaves them as they were (an
     // L2Advertisement, a label nobody selects on) needs no pass over every Service.
+    // A reload starts on a macrotask of its own: the work just before it (often the previous
+    // reload, when edits arrived during it) has used the event loop for a while already.
+    await new Promise((resolve) => setImmediate(resolve));
+    await readAddressListsAhead(() => [...this.ipAddressPools.list(), ...this.addressPools.list()]);
     const started = performance.now();
     const changed = this.reloadConfig();
     this.lastReloadMs = performance.now() - started;
@@ -220,11 +225,8 @@ export class Controller {
     if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
     this.deps.clientMetrics.setConfigLoaded(true);
     this.deps.clientMetrics.setConfigStale(errors.length > 0);
-    const fingerprint = JSON.stringify(config.pools, (_k, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : v,
-    );
-    if (fingerprint === this.poolsFingerprint) return false;
-    this.poolsFingerprint = fingerprint;
+    if (samePools(this.servedPools, config.pools)) return false;
+    this.servedPools = config.pools;
     // Evicted services are re-synced by the full enqueue that follows a pool change.
     for (const ev of this.allocator.setPools(config.pools))
       this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });

@@ -27,7 +27,12 @@ import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome, echoVersions } from './apply-outcome.js';
 import { configReloadDelay, readAddressListsAhead, samePools } from './config-reload.js';
 import { DeprecationNotices } from './deprecation-notices.js';
-import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
+import {
+  ownVerdictMayChange,
+  poolStatusUpdates,
+  servedPoolKey,
+  type ConfigVerdicts,
+} from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
@@ -85,6 +90,8 @@ export class Controller {
   private running = false;
   /** What the last config reload said about each object: the status writer's input. */
   private verdicts: ConfigVerdicts = { errors: [], stale: new Set(), served: new Set() };
+  /** servedPoolKeys of config objects created or edited since the last reload read them. */
+  private readonly unread = new Set<string>();
   /** False once the API server refused an annotation write on a pool object (RBAC). */
   private mayRecordSpecs = true;
   /** Allocator generation the metrics and pool status were last computed for. */
@@ -138,12 +145,13 @@ export class Controller {
     this.reloadConfig();
     this.restoreAssignments();
     this.services.onChange((key) => this.queue.add(key));
-    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) {
+    for (const [kind, c] of this.configCaches()) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
-        if (configInputChanged(prev, obj))
-          this.queue.addAfter(CONFIG_KEY, configReloadDelay(this.lastReloadMs));
-        else this.queue.add(POOL_STATUS_KEY);
+        if (!configInputChanged(prev, obj)) return this.queue.add(POOL_STATUS_KEY);
+        if (ownVerdictMayChange(prev, obj))
+          this.unread.add(servedPoolKey(kind, obj?.metadata?.namespace, obj?.metadata?.name ?? ''));
+        this.queue.addAfter(CONFIG_KEY, configReloadDelay(this.lastReloadMs));
       });
     }
     // Namespace labels feed serviceAllocation.namespaceSelectors: only a label change matters,
@@ -170,6 +178,14 @@ export class Controller {
   async stop(): Promise<void> {
     await this.queue.shutdown();
     for (const c of this.caches()) await c.stop();
+  }
+
+  private configCaches() {
+    return [
+      ['IPAddressPool', this.ipAddressPools],
+      ['AddressPool', this.addressPools],
+      ['L2Advertisement', this.l2Advertisements],
+    ] as const;
   }
 
   private caches() {
@@ -199,6 +215,8 @@ export class Controller {
 
   /** Rebuilds the config; true when the served pools changed (the allocator then has new pools). */
   private reloadConfig(): boolean {
+    // Synchronous from here: every object in the caches now is read by this reload.
+    this.unread.clear();
     const { config, errors, stale } = this.configState.update({
       addressPools: this.addressPools.list(),
       ipAddressPools: this.ipAddressPools.list(),
@@ -337,7 +355,7 @@ export class Controller {
     const updates = poolStatusUpdates(
       [...pools, ...this.l2Advertisements.list()],
       this.allocator.stats(),
-      this.verdicts,
+      { ...this.verdicts, unread: new Set(this.unread) },
       formatTime(new Date()),
     );
     let failed: unknown;

@@ -176,6 +176,7 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     await this.queue.shutdown();
     for (const c of this.caches()) await c.stop();
   }

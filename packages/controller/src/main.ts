@@ -3,9 +3,7 @@
 // leader election: two controllers that both allocate would hand one address to two services.
 import { packageVersion, runComponent, startupSettings } from '@metallb-ts/k8s-runtime';
 import { COMPONENTS, CONTROLLER_SETTINGS, LEASES, readSettings, settingsHelp } from '@metallb-ts/manifests';
-import { AllocatorMetrics } from './allocator-metrics.js';
-import { Controller } from './controller.js';
-import { ensureMemberlistSecret } from './memberlist-secret.js';
+import { controllerWork } from './controller-work.js';
 
 const settings = startupSettings({
   component: 'controller',
@@ -14,7 +12,6 @@ const settings = startupSettings({
   help: () => settingsHelp(CONTROLLER_SETTINGS),
   read: () => readSettings(CONTROLLER_SETTINGS, process.env),
 });
-let allocatorMetrics: AllocatorMetrics | undefined;
 await runComponent({
   name: 'controller',
   settings,
@@ -38,16 +35,5 @@ await runComponent({
     retryPeriodMs: 500,
   },
   startFields: { loadBalancerClass: settings.loadBalancerClass ?? '(none)' },
-  // One Controller per leadership term; the metrics are registered once per process.
-  work: ({ kube, logger, registry, clientMetrics, events }) =>
-    new Controller({
-      kube,
-      events,
-      logger,
-      namespace: settings.namespace,
-      loadBalancerClass: settings.loadBalancerClass,
-      allocatorMetrics: (allocatorMetrics ??= new AllocatorMetrics(registry)),
-      clientMetrics,
-      ensureSecrets: (signal) => ensureMemberlistSecret(kube, settings.namespace, logger, signal),
-    }),
+  work: controllerWork({ namespace: settings.namespace, loadBalancerClass: settings.loadBalancerClass }),
 });

@@ -113,8 +113,12 @@ function stringList(value: unknown): value is string[] {
 
 interface PoolCandidate {
   id: Identity;
-  /** Tie-breaker for objects with the same identity (impossible in a real cluster, but keeps the result order-free). */
-  content: string;
+  /**
+   * Tie-breaker for objects with the same identity (impossible in a real cluster, but keeps the
+   * result order-free). Read only on a tie: writing out every object on every build was a large
+   * part of a reload of big pools.
+   */
+  content: () => string;
   /** `metadata.creationTimestamp` in ms (unset or unreadable = 0, i.e. oldest). */
   created: number;
   labels: Record<string, string>;
@@ -172,7 +176,14 @@ function readAddressFields(
 }
 
 function candidate(id: Identity, obj: unknown, spec: PoolSpec, legacyLayer2: boolean): PoolCandidate {
-  return { id, content: stableText(obj), created: createdAt(obj), labels: labelsOf(obj), spec, legacyLayer2 };
+  return {
+    id,
+    content: () => stableText(obj),
+    created: createdAt(obj),
+    labels: labelsOf(obj),
+    spec,
+    legacyLayer2,
+  };
 }
 
 function readAddressPool(obj: unknown, errors: ObjectError[]): PoolCandidate | undefined {
@@ -276,7 +287,7 @@ export function buildConfig(objs: PoolObjects): { config: Config; errors: Object
       compareText(a.id.kind, b.id.kind) ||
       compareText(a.id.namespace, b.id.namespace) ||
       compareText(a.id.name, b.id.name) ||
-      compareText(a.content, b.content),
+      compareText(a.content(), b.content()),
   );
 
   const byName = new Map<string, PoolCandidate>();

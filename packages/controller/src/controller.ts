@@ -4,6 +4,7 @@ import {
   LAST_VALID_SPEC_ANNOTATION,
   LastGoodConfig,
   type AddressPool,
+  type ConfigPool,
   type IPAddressPool,
   type L2Advertisement,
   type PoolObjectKind,
@@ -24,9 +25,14 @@ import type {
 import { formatTime, isForbidden, objectKey, WorkQueue } from '@metallb-ts/k8s-runtime';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import { applyOutcome, echoVersions } from './apply-outcome.js';
-import { configReloadDelay } from './config-reload.js';
+import { configReloadDelay, readAddressListsAhead, samePools } from './config-reload.js';
 import { DeprecationNotices } from './deprecation-notices.js';
-import { poolStatusUpdates, servedPoolKey, type ConfigVerdicts } from './pool-status-updates.js';
+import {
+  ownVerdictMayChange,
+  poolStatusUpdates,
+  servedPoolKey,
+  type ConfigVerdicts,
+} from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
 import { restoreService, syncService } from './sync-service.js';
 
@@ -84,12 +90,14 @@ export class Controller {
   private running = false;
   /** What the last config reload said about each object: the status writer's input. */
   private verdicts: ConfigVerdicts = { errors: [], stale: new Set(), served: new Set() };
+  /** servedPoolKeys of config objects created or edited since the last reload read them. */
+  private readonly unread = new Set<string>();
   /** False once the API server refused an annotation write on a pool object (RBAC). */
   private mayRecordSpecs = true;
   /** Allocator generation the metrics and pool status were last computed for. */
   private statsGeneration = -1;
   /** The served pools of the last reload, to skip reloads that change none of them. */
-  private poolsFingerprint: string | undefined;
+  private servedPools: readonly ConfigPool[] | undefined;
   /** How long the last config reload blocked the event loop (ms). */
   private lastReloadMs = 0;
   /** Config errors reported on the last reload: repeats are not told again. */
@@ -137,12 +145,13 @@ export class Controller {
     this.reloadConfig();
     this.restoreAssignments();
     this.services.onChange((key) => this.queue.add(key));
-    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements]) {
+    for (const [kind, c] of this.configCaches()) {
       c.onChange((_key, obj, prev) => {
         // Our own status writes come back as changes: they touch no config, only the status.
-        if (configInputChanged(prev, obj))
-          this.queue.addAfter(CONFIG_KEY, configReloadDelay(this.lastReloadMs));
-        else this.queue.add(POOL_STATUS_KEY);
+        if (!configInputChanged(prev, obj)) return this.queue.add(POOL_STATUS_KEY);
+        if (ownVerdictMayChange(prev, obj))
+          this.unread.add(servedPoolKey(kind, obj?.metadata?.namespace, obj?.metadata?.name ?? ''));
+        this.queue.addAfter(CONFIG_KEY, configReloadDelay(this.lastReloadMs));
       });
     }
     // Namespace labels feed serviceAllocation.namespaceSelectors: only a label change matters,
@@ -167,8 +176,17 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     await this.queue.shutdown();
     for (const c of this.caches()) await c.stop();
+  }
+
+  private configCaches() {
+    return [
+      ['IPAddressPool', this.ipAddressPools],
+      ['AddressPool', this.addressPools],
+      ['L2Advertisement', this.l2Advertisements],
+    ] as const;
   }
 
   private caches() {
@@ -184,6 +202,10 @@ export class Controller {
   private async onConfigChange(): Promise<SyncResult> {
     // Only the pools matter to allocation: an edit that leaves them as they were (an
     // L2Advertisement, a label nobody selects on) needs no pass over every Service.
+    // A reload starts on a macrotask of its own: the work just before it (often the previous
+    // reload, when edits arrived during it) has used the event loop for a while already.
+    await new Promise((resolve) => setImmediate(resolve));
+    await readAddressListsAhead(() => [...this.ipAddressPools.list(), ...this.addressPools.list()]);
     const started = performance.now();
     const changed = this.reloadConfig();
     this.lastReloadMs = performance.now() - started;
@@ -194,6 +216,8 @@ export class Controller {
 
   /** Rebuilds the config; true when the served pools changed (the allocator then has new pools). */
   private reloadConfig(): boolean {
+    // Synchronous from here: every object in the caches now is read by this reload.
+    this.unread.clear();
     const { config, errors, stale } = this.configState.update({
       addressPools: this.addressPools.list(),
       ipAddressPools: this.ipAddressPools.list(),
@@ -220,11 +244,8 @@ export class Controller {
     if (stale.length > 0) this.deps.logger.warn('serving last valid version of invalid objects', { stale });
     this.deps.clientMetrics.setConfigLoaded(true);
     this.deps.clientMetrics.setConfigStale(errors.length > 0);
-    const fingerprint = JSON.stringify(config.pools, (_k, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : v,
-    );
-    if (fingerprint === this.poolsFingerprint) return false;
-    this.poolsFingerprint = fingerprint;
+    if (samePools(this.servedPools, config.pools)) return false;
+    this.servedPools = config.pools;
     // Evicted services are re-synced by the full enqueue that follows a pool change.
     for (const ev of this.allocator.setPools(config.pools))
       this.deps.logger.warn('address left every pool; service will move', { key: ev.key, reason: ev.reason });
@@ -335,7 +356,7 @@ export class Controller {
     const updates = poolStatusUpdates(
       [...pools, ...this.l2Advertisements.list()],
       this.allocator.stats(),
-      this.verdicts,
+      { ...this.verdicts, unread: new Set(this.unread) },
       formatTime(new Date()),
     );
     let failed: unknown;

@@ -14,3 +14,5 @@ export {
   type PoolStatusUpdate,
 } from './pool-status-updates.js';
 export { AllocatorMetrics } from './allocator-metrics.js';
+export { Controller, type ControllerDeps } from './controller.js';
+export { controllerWork, type ControllerWorkOptions } from './controller-work.js';

@@ -25,6 +25,12 @@ export interface ConfigVerdicts {
   stale: ReadonlySet<string>;
   /** Pool objects whose pool is served (as written or from the last valid version). */
   served: ReadonlySet<string>;
+  /**
+   * Objects created or edited since that build (their reload is still to come): nothing is known
+   * about them yet, so nothing is written. Without this a new pool read as "no errors" (Valid=True)
+   * until its reload, and an edited one was stamped with the verdict on its previous spec.
+   */
+  unread?: ReadonlySet<string>;
 }
 
 export interface PoolStatusUpdate {
@@ -42,6 +48,21 @@ export interface PoolStatusUpdate {
 
 const FIELDS = ['assignedIPv4', 'assignedIPv6', 'availableIPv4', 'availableIPv6'] as const;
 
+/**
+ * Whether an edit may change what a reload says about the object itself: it is new, or its spec
+ * or uid changed. Labels and the recorded last valid spec (the controller's own annotation) do
+ * not: the verdict on the spec as written stays what it was.
+ */
+export function ownVerdictMayChange(prev: unknown, obj: unknown): boolean {
+  if (obj === undefined) return false;
+  if (prev === undefined) return true;
+  const of = (o: unknown) => o as { spec?: unknown; metadata?: { uid?: string } };
+  return (
+    of(prev).metadata?.uid !== of(obj).metadata?.uid ||
+    JSON.stringify(of(prev).spec) !== JSON.stringify(of(obj).spec)
+  );
+}
+
 /** The key `served` uses for a pool object: the pool name alone would not tell duplicates apart. */
 export const servedPoolKey = (kind: string, namespace: string | undefined, name: string) =>
   `${kind}/${namespace ?? ''}/${name}`;
@@ -54,7 +75,7 @@ export const servedPoolKey = (kind: string, namespace: string | undefined, name:
  * read as "empty pool" rather than "broken pool"; their condition says why. `served` holds the
  * servedPoolKey of the objects actually served, so an object that lost a name clash (an
  * AddressPool and an IPAddressPool of one name) is not shown the winner's usage. `now` is the
- * transition time of a condition whose status changes.
+ * transition time of a condition whose status changes. Objects in `unread` are left alone.
  */
 export function poolStatusUpdates(
   objects: readonly PoolObjectView[],
@@ -72,6 +93,7 @@ export function poolStatusUpdates(
     const name = o.metadata?.name;
     if (!name) continue;
     const key = servedPoolKey(o.kind, o.metadata?.namespace, name);
+    if (verdicts.unread?.has(key)) continue;
     const usage =
       o.kind !== 'L2Advertisement' && verdicts.served.has(key) ? poolStatusFor(stats, name) : undefined;
     const valid = validCondition({

@@ -165,9 +165,17 @@ describe('Controller', () => {
       await eventually(async () => expect(await syncs()).toBeGreaterThan(before));
       // ...and a re-sync that changes no assignment computes no stats.
       expect(stats).toHaveBeenCalled();
-      // Quiet first: the pool status writes of that reload (and their echoes) also read stats.
-      await settle();
-      await settle();
+      // Quiet first: the pool status writes of that reload, their echoes and the reload the
+      // recorded last valid spec triggers (up to twice the last reload's time later) also read
+      // stats. Two fixed settles raced that reload on a busy machine.
+      await eventually(
+        async () => {
+          stats.mockClear();
+          await new Promise((r) => setTimeout(r, 300));
+          expect(stats).not.toHaveBeenCalled();
+        },
+        { timeoutMs: 5000 },
+      );
       stats.mockClear();
       cluster.put({
         ...lbService('web'),

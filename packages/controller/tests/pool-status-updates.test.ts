@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Allocator, buildPoolSet } from '@metallb-ts/ipam';
 import { MAX_STATUS_COUNT, type Condition, type ObjectError } from '@metallb-ts/api';
 import {
+  ownVerdictMayChange,
   poolStatusUpdates,
   servedPoolKey,
   type ConfigVerdicts,
@@ -270,5 +271,34 @@ describe('poolStatusUpdates: the Valid condition', () => {
     expect(again.status.conditions?.[1]?.lastTransitionTime).not.toBe(
       first.status.conditions?.[1]?.lastTransitionTime,
     );
+  });
+});
+
+describe('objects the last reload did not read', () => {
+  it('get no status at all, not even Valid=True for want of errors', () => {
+    const updates = poolStatusUpdates(
+      [obj('IPAddressPool', 'v4'), obj('IPAddressPool', 'new'), obj('L2Advertisement', 'new-l2')],
+      allocator().stats(),
+      {
+        ...verdicts({ served: [['IPAddressPool', 'v4']] }),
+        unread: new Set([key('IPAddressPool', 'new'), key('L2Advertisement', 'new-l2')]),
+      },
+      NOW,
+    );
+    expect(updates.map((u) => u.name)).toEqual(['v4']);
+  });
+
+  it('are new ones and ones whose spec or uid changed; labels and annotations are no reason', () => {
+    const pool = { spec: { addresses: ['203.0.113.0/30'] }, metadata: { uid: 'u1', labels: { a: 'b' } } };
+    expect(ownVerdictMayChange(undefined, pool)).toBe(true);
+    expect(ownVerdictMayChange(pool, undefined)).toBe(false);
+    expect(ownVerdictMayChange(pool, { ...pool, spec: { addresses: ['203.0.113.0/29'] } })).toBe(true);
+    expect(ownVerdictMayChange(pool, { ...pool, metadata: { uid: 'u2', labels: { a: 'b' } } })).toBe(true);
+    expect(
+      ownVerdictMayChange(pool, {
+        ...pool,
+        metadata: { uid: 'u1', labels: { a: 'c' }, annotations: { 'metallb.io/last-valid-spec': '{}' } },
+      }),
+    ).toBe(false);
   });
 });

@@ -91,3 +91,28 @@ export function parseAddressSpec(spec: string): Result<AddressRange, AddressSpec
   const first = addr.value.value & ~mask;
   return ok({ family: addr.value.family, first, last: first | mask });
 }
+
+const joined = new WeakMap<readonly AddressRange[], readonly AddressRange[]>();
+
+/**
+ * The same addresses as `ranges`, sorted by family then first address, with ranges that touch or
+ * overlap joined into one: a pool listing 2,000 consecutive /128s is one range here. Remembered
+ * per array (a pool's ranges are never changed in place), as the allocator asks on every pool
+ * change for every pool.
+ */
+export function joinedRanges(ranges: readonly AddressRange[]): readonly AddressRange[] {
+  const known = joined.get(ranges);
+  if (known !== undefined) return known;
+  const sorted = [...ranges].sort((a, b) =>
+    a.family !== b.family ? a.family - b.family : a.first < b.first ? -1 : a.first > b.first ? 1 : 0,
+  );
+  const out: AddressRange[] = [];
+  for (const r of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && last.family === r.family && r.first <= last.last + 1n) {
+      if (r.last > last.last) out[out.length - 1] = { family: last.family, first: last.first, last: r.last };
+    } else out.push({ family: r.family, first: r.first, last: r.last });
+  }
+  joined.set(ranges, out);
+  return out;
+}

@@ -39,8 +39,13 @@ function parseIpv4(text: string): Result<IpValue, string> {
 
 function parseIpv6(text: string): Result<IpValue, string> {
   if (text.includes('%')) return err('not a valid IPv6 address: zone indexes are not allowed');
-  if (!ipaddr.IPv6.isValid(text)) return err('not a valid IPv6 address');
-  const parts = ipaddr.IPv6.parse(text).parts;
+  // One parse, not isValid and then parse: both run the whole parser (a pool may list thousands).
+  let parts: number[];
+  try {
+    parts = ipaddr.IPv6.parse(text).parts;
+  } catch {
+    return err('not a valid IPv6 address');
+  }
   let value = 0n;
   for (const part of parts) value = (value << 16n) | BigInt(part);
   return ok({ family: 6, value });

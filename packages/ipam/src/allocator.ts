@@ -1,4 +1,5 @@
 import { formatIp, parseIp } from './address.js';
+import { joinedRanges } from './address-spec.js';
 import type { IpValue } from './address.js';
 import { IntervalSet } from './interval-set.js';
 import { matchesSelector } from './label-selector.js';
@@ -203,7 +204,7 @@ export class Allocator {
     for (const pool of pools) {
       if (states.has(pool.name)) continue;
       const state: PoolState = { pool, free: new Map(), total: new Map(), inUse: new Map() };
-      for (const range of pool.ranges) {
+      for (const range of joinedRanges(pool.ranges)) {
         let set = state.free.get(range.family);
         if (set === undefined) {
           set = new IntervalSet();

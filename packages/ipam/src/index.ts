@@ -13,8 +13,8 @@ export type {
   SelectorProblem,
 } from './label-selector.js';
 export { labelKeyProblem, labelValueProblem, matchesSelector, validateSelector } from './label-selector.js';
-export type { Pool, PoolSpec, PoolError, ServiceAllocation } from './pool.js';
-export { buildPoolSet } from './pool.js';
+export type { ParsedAddresses, Pool, PoolSpec, PoolError, ServiceAllocation } from './pool.js';
+export { buildPoolSet, parseAddressList } from './pool.js';
 export type { PortSpec, SharingRequest } from './sharing.js';
 export { sharingConflict } from './sharing.js';
 export type {

@@ -1,4 +1,5 @@
 import type { IpValue } from './address.js';
+import { joinedRanges } from './address-spec.js';
 import type { Pool } from './pool.js';
 import type { Family } from './result.js';
 
@@ -22,7 +23,7 @@ export class PoolRanges {
     for (const pool of pools) {
       if (names.has(pool.name)) continue;
       names.add(pool.name);
-      for (const r of pool.ranges)
+      for (const r of joinedRanges(pool.ranges))
         this.ranges.push({ family: r.family, first: r.first, last: r.last, pool: pool.name });
     }
     this.ranges.sort((a, b) =>

@@ -32,7 +32,10 @@ export interface ComponentContext {
 
 /** A component's work: the Controller, the Speaker, the operator's reconciler. */
 export interface ComponentWork {
-  /** Starts working (after leadership, when elected); `signal` aborts at shutdown. Rejecting ends the process with 1. */
+  /**
+   * Starts working (after leadership, when elected); `signal` aborts at shutdown and when the
+   * leadership term ends. Rejecting ends the process with 1, unless `signal` aborted first.
+   */
   start(signal: AbortSignal): Promise<void>;
   /** Stops working; the first shutdown step. */
   stop(): Promise<void>;
@@ -61,10 +64,19 @@ export interface ComponentOptions {
   eventHost?: string;
   /** Fields on every log line (e.g. `{ node }`). */
   logContext?: Record<string, unknown>;
-  /** Only the holder of this Lease works; losing it ends the process with 1 (a fresh start restores state). */
+  /**
+   * Only the holder of this Lease works. Losing it stops the work (its signal aborts, then
+   * `stop()`), and the process campaigns again; winning again builds a fresh work with `work`, as
+   * a restarted process would, and starts it.
+   */
   leaderElection?: LeaderElectionSettings;
   /** Fields of the "started" log line. */
   startFields?: Record<string, unknown>;
+  /**
+   * Builds the work: once at start, and once more for every leadership term after a lost lease (a
+   * work is started and stopped at most once). Create what must exist once per process (metrics
+   * in `ctx.registry`) outside it.
+   */
   work: (ctx: ComponentContext) => ComponentWork;
   /**
    * Work every replica does whatever the election says (the operator's webhook server): started
@@ -88,6 +100,7 @@ export interface ComponentOptions {
 
 export interface RunningComponent {
   readonly context: ComponentContext;
+  /** The work of the current leadership term (or the next one, while not leading). */
   readonly work: ComponentWork;
   /** The work every replica does, when given. */
   readonly always: ComponentWork | undefined;
@@ -122,7 +135,12 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
     clientMetrics: createK8sClientMetrics(registry),
     events: recorder(kube, { component: opts.eventSource, host: opts.eventHost, logger }),
   };
-  const work = opts.work(context);
+  // The work of the current (or next) leadership term. A work is used for one term only: after a
+  // lost lease the next term gets a freshly built one, with nothing carried over in memory.
+  let work = opts.work(context);
+  let workStarted = false;
+  let workStopped: Promise<void> | undefined;
+  const stopWork = (): Promise<void> => (workStopped ??= work.stop());
   const always = opts.always?.(context);
   const abort = new AbortController();
   const abortAlways = new AbortController();
@@ -130,7 +148,8 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
 
   const startWork = (w: ComponentWork, signal: AbortSignal, what: string): void => {
     w.start(signal).catch((error: unknown) => {
-      if (stopping) return;
+      // A term that ended while its work was starting (caches still syncing) is no failure.
+      if (stopping || signal.aborted) return;
       logger.error(`${opts.name} failed to start${what}`, { error });
       exit(1);
     });
@@ -147,15 +166,24 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
         renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
         retryPeriodMs: election.retryPeriodMs ?? 2_000,
         logger,
-        onStartedLeading: () => {
+        onStartedLeading: (term) => {
+          if (workStarted) {
+            work = opts.work(context);
+            workStarted = false;
+            workStopped = undefined;
+          }
           logger.info('became leader; starting', { identity });
-          startWork(work, abort.signal, '');
+          workStarted = true;
+          startWork(work, AbortSignal.any([abort.signal, term]), '');
         },
-        onStoppedLeading: () => {
-          // A planned stop gives the lease back itself; only a lost lease ends the process.
+        onStoppedLeading: async () => {
+          // A planned stop gives the lease back and stops the work itself.
           if (stopping) return;
-          logger.error('lost leadership; exiting so a fresh start restores state', { identity });
-          exit(1);
+          // The elector campaigns again once this resolves: the work is done writing by then, so
+          // the next term (ours or another replica's) never overlaps with it.
+          logger.error('lost leadership; stopping the leader work and campaigning again', { identity });
+          await stopWork();
+          logger.info('leader work stopped; campaigning again', { identity });
         },
       })
     : undefined;
@@ -193,7 +221,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
         name: 'stop work',
         run: async () => {
           stopping = true;
-          await work.stop();
+          await stopWork();
         },
       },
       { name: 'release lease', run: async () => elector?.release() },
@@ -217,5 +245,15 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
       ...(opts.shutdownDeadlineMs !== undefined ? { deadlineMs: opts.shutdownDeadlineMs } : {}),
     },
   );
-  return { context, work, always, server, address, isLeader, stop: (reason) => shutdown.trigger(reason) };
+  return {
+    context,
+    get work() {
+      return work;
+    },
+    always,
+    server,
+    address,
+    isLeader,
+    stop: (reason) => shutdown.trigger(reason),
+  };
 }

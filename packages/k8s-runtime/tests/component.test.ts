@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { runComponent, type ComponentWork, type RunningComponent } from '../src/component.js';
-import { leaseRef, type Lease } from '../src/lease-elector.js';
+import type { Lease } from '../src/lease-elector.js';
 import { silentLogger } from '../src/logger.js';
 import { workGroup } from '../src/work-group.js';
 import { createRegistry } from '../src/metrics.js';
@@ -19,7 +19,7 @@ class RecordingWork implements ComponentWork {
   ready = false;
   signal: AbortSignal | undefined;
   constructor(
-    private readonly id: string,
+    readonly id: string,
     private readonly log: string[],
     private readonly api: FakeKube,
     private readonly startError?: Error,
@@ -50,9 +50,16 @@ async function start(
   log: string[],
   id: string,
   opts: { elect?: boolean; startError?: Error; timing?: typeof fast; always?: boolean } = {},
-): Promise<{ run: RunningComponent; work: RecordingWork; always: RecordingWork; exits: number[] }> {
+): Promise<{
+  run: RunningComponent;
+  work: RecordingWork;
+  always: RecordingWork;
+  exits: number[];
+  built: RecordingWork[];
+}> {
   const exits: number[] = [];
   const work = new RecordingWork(id, log, api, opts.startError);
+  const built: RecordingWork[] = [];
   const always = new RecordingWork(`${id}-always`, log, api);
   const run = await runComponent({
     name: 'test',
@@ -60,8 +67,11 @@ async function start(
     eventSource: 'metallb-test',
     leaderElection: opts.elect ? { lease: 'test-lease', identity: id, ...(opts.timing ?? fast) } : undefined,
     work: (ctx) => {
-      log.push(`${id} built (namespace ${ctx.settings.namespace})`);
-      return work;
+      // Every term after the first gets a work of its own: `a#2`, `a#3`, ...
+      const w = built.length === 0 ? work : new RecordingWork(`${id}#${built.length + 1}`, log, api);
+      built.push(w);
+      log.push(`${w.id} built (namespace ${ctx.settings.namespace})`);
+      return w;
     },
     ...(opts.always ? { always: () => always } : {}),
     connect: () => api,
@@ -74,7 +84,7 @@ async function start(
     registry: createRegistry({ defaultMetrics: false }),
   });
   running.push(run);
-  return { run, work, always, exits };
+  return { run, work, always, exits, built };
 }
 
 const get = (run: RunningComponent, path: string) => fetch(`http://127.0.0.1:${run.address.port}${path}`);
@@ -135,19 +145,43 @@ describe('runComponent', () => {
     expect(b.exits).toEqual([]);
   });
 
-  it('ends the process with 1 when the lease is lost, but not on a planned stop', async () => {
+  it('steps down when the lease is lost: the work stops, the process campaigns again and a fresh work starts on winning', async () => {
     const api = new FakeKube();
     const log: string[] = [];
-    const { run, exits } = await start(api, log, 'a', {
+    const { run, exits, built } = await start(api, log, 'a', {
       elect: true,
       timing: { leaseDurationMs: 400, renewDeadlineMs: 200, retryPeriodMs: 20 },
     });
-    await until(() => run.isLeader(), 'a leads');
+    await until(() => run.isLeader() && log.includes('a start'), 'a leads and works');
     api.down = true; // renewals fail until the deadline passes
-    await until(() => exits.length > 0, 'exit after losing the lease');
-    expect(exits).toEqual([1]);
+    await until(() => log.some((l) => l.startsWith('a stop')), 'the work stops after losing the lease');
+    expect(run.isLeader()).toBe(false);
+    expect(built[0]!.signal?.aborted).toBe(true);
+    // Not leading: nothing runs, and the process stays (it is ready: it has nothing to do).
+    expect(log.filter((l) => l.startsWith('a#2'))).toEqual([]);
+    expect(await readyz(run)).toBe(200);
     api.down = false;
-    expect(await api.get<Lease>(leaseRef('metallb-system', 'test-lease'))).toBeDefined();
+    await until(() => run.isLeader() && log.includes('a#2 start'), 'a leads again with a fresh work');
+    expect(built).toHaveLength(2);
+    expect(run.work).toBe(built[1]);
+    expect(built[1]!.signal?.aborted).toBe(false);
+    expect(log).toEqual([
+      'a built (namespace metallb-system)',
+      'a start',
+      'a aborted (lease holder=a)',
+      'a stop (aborted=true, lease holder=a)',
+      'a#2 built (namespace metallb-system)',
+      'a#2 start',
+    ]);
+    expect(exits).toEqual([]);
+    // A planned stop then stops the fresh work and gives the lease back.
+    running.splice(running.indexOf(run), 1);
+    expect(await run.stop('test')).toBe(0);
+    expect(log.slice(6)).toEqual([
+      'a#2 stop (aborted=false, lease holder=a)',
+      'a#2 aborted (lease holder=)',
+      'a exit 0',
+    ]);
   });
 
   it('ends the process with 1 when the work fails to start', async () => {

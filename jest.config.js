@@ -48,13 +48,5 @@ export default {
       displayName: 'cluster',
       testMatch: ['<rootDir>/e2e/cluster/**/*.test.ts'],
     },
-    {
-      // Lab tests that find open bugs (see e2e/stress/): `pnpm stress`, not in the test command.
-      ...shared,
-      displayName: 'stress',
-      testMatch: ['<rootDir>/e2e/stress/**/*.test.ts'],
-      globalSetup: '<rootDir>/e2e/src/jest-global-setup.ts',
-      globalTeardown: '<rootDir>/e2e/src/jest-global-teardown.ts',
-    },
   ],
 };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { COMPONENTS, LABELS } from '@metallb-ts/manifests';
 import { clientArping, clientCurl, readNodeMacs } from '../src/client.js';
 import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
-import { DEMO_NAMESPACE, waitForIngress } from '../src/cluster-objects.js';
+import { DEMO_NAMESPACE, demoService, waitForIngress } from '../src/cluster-objects.js';
 import { netnsPids } from '../src/netns.js';
 import { applyMetalLB, helmApply, helmUninstall } from '../src/node-mode/helm-install.js';
 import {
@@ -21,6 +21,12 @@ import {
 import { destroyNodes, nodeLeftovers } from '../src/node-mode/node-teardown.js';
 import { applyPodDemo, podsOf } from '../src/node-mode/pod-demo.js';
 import { claimLab, releaseLab } from '../src/owner.js';
+import {
+  PROMETHEUS_SERVICE_ACCOUNT,
+  startPrometheus,
+  waitForComponentsUp,
+  type Prometheus,
+} from '../src/prometheus.js';
 import { stopAllRecorded } from '../src/processes.js';
 import { destroyTopology } from '../src/topology.js';
 import { sleep, waitFor } from '../src/wait-for.js';
@@ -36,6 +42,7 @@ const selector = (component: 'operator' | 'controller' | 'speaker'): string =>
 let dir = '';
 let lab: KubeletLab;
 let vip = '';
+let prom: Prometheus | undefined;
 let nodeMacs = new Map<string, string>();
 
 /** The node whose data MAC answers ARP for the VIP now (undefined while nobody answers). */
@@ -82,7 +89,12 @@ afterAll(async () => {
 });
 
 test('helm install: the operator runs as a pod from its image, Ready, as the chart ServiceAccount', async () => {
-  await helmApply(lab, 'install');
+  // As a user with Prometheus would: the chart grants its ServiceAccount discovery in our namespace.
+  await helmApply(lab, 'install', {
+    'prometheus.rbac.enabled': 'true',
+    'prometheus.serviceAccount.name': PROMETHEUS_SERVICE_ACCOUNT.name,
+    'prometheus.serviceAccount.namespace': PROMETHEUS_SERVICE_ACCOUNT.namespace,
+  });
   const pods = await podsOf(lab.cp, INSTALL_NAMESPACE, selector('operator'));
   expect(pods).toHaveLength(1);
   expect(pods[0]).toMatchObject({ phase: 'Running', ready: true });
@@ -151,6 +163,45 @@ test('a pool and a Service: the client reaches a backend pod through the VIP', a
   expect(curl.body.trim()).toMatch(new RegExp(`^demo-[a-z0-9-]+ on ${node}$`));
 });
 
+test('Prometheus finds every component through the API server and scrapes it; the demo pool reads 1 address in use', async () => {
+  prom = await startPrometheus({
+    dir: join(dir, 'prometheus'),
+    cp: lab.cp,
+    stateDir: dir,
+    readerFromChart: true,
+    progress,
+  });
+  const up = await waitForComponentsUp(prom, {
+    operator: true,
+    controller: true,
+    speakerNodes: ['node-1', 'node-2', 'node-3'],
+  });
+  expect(up.every((s) => s.value === 1)).toBe(true);
+  const inUse = await prom.waitForQuery(
+    'metallb_allocator_addresses_in_use_total{pool="demo"}',
+    (samples) => samples.length === 1 && samples[0]!.value === 1,
+  );
+  expect(inUse[0]!.value).toBe(1);
+  // A one-address pool filled by a Service: MetalLBAddressPoolExhausted waits `for: 1m`, so it is
+  // checked after the next steps.
+  await lab.cp.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'IPAddressPool',
+          metadata: { name: 'tiny', namespace: INSTALL_NAMESPACE },
+          spec: { addresses: ['203.0.113.230/32'], autoAssign: false },
+        },
+        demoService({ name: 'fills-tiny', annotations: { 'metallb.io/address-pool': 'tiny' } }),
+      ],
+    }),
+  });
+  await waitForIngress(lab.cp, DEMO_NAMESPACE, 'fills-tiny', 30_000);
+});
+
 test('kubectl delete pod of the announcing speaker: the VIP moves, then comes back', async () => {
   const owner = (await announcingNode())!;
   const speaker = (await podsOf(lab.cp, INSTALL_NAMESPACE, selector('speaker'))).find(
@@ -211,6 +262,20 @@ test('helm upgrade and a changed logLevel roll the speakers one node at a time w
   expect(maxUnready).toBeLessThanOrEqual(1);
   expect(curls.failed).toEqual([]);
   expect(curls.ok).toBeGreaterThan(3);
+});
+
+test("Prometheus fires MetalLBAddressPoolExhausted for the filled pool, from the chart's rules", async () => {
+  const alerts = await prom!.waitForAlerts(
+    (a) => a.some((x) => x.labels.alertname === 'MetalLBAddressPoolExhausted' && x.state === 'firing'),
+    150_000,
+  );
+  const exhausted = alerts.filter(
+    (a) => a.labels.alertname === 'MetalLBAddressPoolExhausted' && a.state === 'firing',
+  );
+  expect(exhausted.map((a) => a.labels.pool)).toEqual(['tiny']);
+  await lab.cp.kubectlOk(['-n', DEMO_NAMESPACE, 'delete', 'service', 'fills-tiny', '--wait=true']);
+  await prom!.stop();
+  prom = undefined;
 });
 
 test('a whole node dies (kubelet, runtime, containers, data link): the VIP moves within the failover time', async () => {

@@ -226,6 +226,8 @@ export interface StartPrometheusOptions {
   /** The folder whose state file records the process (default: the control plane's, so `down` stops it). */
   readonly stateDir?: string;
   readonly intervalSeconds?: number;
+  /** The chart was installed with prometheus.rbac.enabled: it brings the reader Role and binding. */
+  readonly readerFromChart?: boolean;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -366,11 +368,14 @@ export async function startPrometheus(o: StartPrometheusOptions): Promise<Promet
     log: join(o.dir, 'prometheus.log'),
   };
 
-  progress(`prometheus: ServiceAccount ${sa.namespace}/${sa.name}, bound to the reader Role in ${namespace}`);
+  progress(
+    `prometheus: ServiceAccount ${sa.namespace}/${sa.name}, bound to the reader Role in ${namespace}${o.readerFromChart ? ' (by the chart)' : ''}`,
+  );
   const objects = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: sa.namespace } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa.name, namespace: sa.namespace } },
-    ...renderPrometheusReader(namespace, sa),
+    // A chart installed with prometheus.rbac.enabled brings the same Role and RoleBinding.
+    ...(o.readerFromChart ? [] : renderPrometheusReader(namespace, sa)),
   ];
   await o.cp.kubectlOk(['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),

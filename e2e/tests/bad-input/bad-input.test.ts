@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { collectionPath, generateStorm, type BadCase } from '../src/bad-input.js';
-import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
-import { componentRecord, componentRunning, controllerName, speakerName } from '../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../src/control-plane.js';
-import { kubeHttp, mapLimit, type KubeHttp } from '../src/kube-http.js';
-import { Lab, resetClusterObjects } from '../src/lab.js';
-import { waitFor } from '../src/wait-for.js';
+import { collectionPath, generateStorm, type BadCase } from '../../src/bad-input.js';
+import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
+import { componentRecord, componentRunning, controllerName, speakerName } from '../../src/components.js';
+import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { kubeHttp, mapLimit, type KubeHttp } from '../../src/kube-http.js';
+import { Lab, resetClusterObjects } from '../../src/lab.js';
+import { waitFor } from '../../src/wait-for.js';
 
 /*
  * Bad input at volume, through the real API server, while healthy Services hold addresses: a

@@ -10,7 +10,9 @@ import { LeaseElector } from './lease-elector.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { createK8sClientMetrics, createRegistry, type K8sClientMetrics } from './metrics.js';
 import { createServer, type ProbeServer } from './server.js';
+import { resolveOwner, type OwnerTarget } from './owner.js';
 import { onShutdown, type ShutdownHandle } from './shutdown.js';
+import type { OwnerReference } from './types.js';
 
 /** The settings every binary has (parsed by the caller; this package does not read the environment). */
 export interface CommonSettings {
@@ -28,6 +30,8 @@ export interface ComponentContext {
   readonly registry: Registry;
   readonly clientMetrics: K8sClientMetrics;
   readonly events: EventRecorder;
+  /** The reference to `ComponentOptions.owner`, read at start; unset without one. */
+  readonly owner: OwnerReference | undefined;
 }
 
 /** A component's work: the Controller, the Speaker, the operator's reconciler. */
@@ -63,6 +67,12 @@ export interface ComponentOptions {
   logContext?: Record<string, unknown>;
   /** Only the holder of this Lease works; losing it ends the process with 1 (a fresh start restores state). */
   leaderElection?: LeaderElectionSettings;
+  /**
+   * The object (in the component's namespace) that owns what the component creates: its Lease
+   * gets the reference, and the work finds it in `context.owner`. Read once at start; when it
+   * cannot be read the component runs without (and logs why).
+   */
+  owner?: OwnerTarget;
   /** Fields of the "started" log line. */
   startFields?: Record<string, unknown>;
   work: (ctx: ComponentContext) => ComponentWork;
@@ -114,6 +124,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
   const logger = opts.logContext ? base.child(opts.logContext) : base;
   const kube = (opts.connect ?? ((l: Logger) => connect({ logger: l })))(logger);
   const registry = opts.registry ?? createRegistry();
+  const owner = opts.owner ? await resolveOwner(kube, settings.namespace, opts.owner, { logger }) : undefined;
   const context: ComponentContext = {
     settings,
     logger,
@@ -121,6 +132,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
     registry,
     clientMetrics: createK8sClientMetrics(registry),
     events: recorder(kube, { component: opts.eventSource, host: opts.eventHost, logger }),
+    owner,
   };
   const work = opts.work(context);
   const always = opts.always?.(context);
@@ -147,6 +159,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
         renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
         retryPeriodMs: election.retryPeriodMs ?? 2_000,
         logger,
+        ...(owner ? { ownerReferences: [owner] } : {}),
         onStartedLeading: () => {
           logger.info('became leader; starting', { identity });
           startWork(work, abort.signal, '');

@@ -34,8 +34,16 @@ await runComponent({
     renewDeadlineMs: 2_000,
     retryPeriodMs: 500,
   },
+  // Its Deployment owns what it creates for the install (the Lease above, the gossip key Secret),
+  // so they go with the Deployment: see memberlistSecret for why not the operator's cleanup.
+  owner: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    plural: 'deployments',
+    name: COMPONENTS.controller.workload,
+  },
   startFields: { loadBalancerClass: settings.loadBalancerClass ?? '(none)' },
-  work: ({ kube, logger, registry, clientMetrics, events }) =>
+  work: ({ kube, logger, registry, clientMetrics, events, owner }) =>
     new Controller({
       kube,
       events,
@@ -44,6 +52,6 @@ await runComponent({
       loadBalancerClass: settings.loadBalancerClass,
       allocatorMetrics: new AllocatorMetrics(registry),
       clientMetrics,
-      ensureSecrets: (signal) => ensureMemberlistSecret(kube, settings.namespace, logger, signal),
+      ensureSecrets: (signal) => ensureMemberlistSecret(kube, settings.namespace, logger, signal, owner),
     }),
 });

@@ -1,6 +1,7 @@
 // What every binary does around its own work, written once: logger, API client, metrics
 // registry with the Kubernetes client metrics, event recorder, the /metrics /healthz /readyz
-// server, optional leader election, and a graceful shutdown in the one right order. A binary's
+// server, the owner of what it creates (read once), optional leader election, and a graceful
+// shutdown in the one right order. A binary's
 // `main.ts` parses its settings and hands this a factory for its work.
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';

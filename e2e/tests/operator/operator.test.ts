@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { APP_NAME, COMPONENTS, componentRbac, LABELS, WEBHOOK } from '@metallb-ts/manifests';
+import { APP_NAME, COMPONENTS, componentRbac, LABELS, LEASES, WEBHOOK } from '@metallb-ts/manifests';
 import { applyClusterManifests, INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import {
   logs,
@@ -122,6 +122,21 @@ async function madeFor(name: string, uid: string): Promise<string[]> {
 
 const opLog = () => logs(dir, operatorName, 40);
 
+/** Named as the chart names the operator's Deployment, scaled to zero. */
+const operatorDeployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: COMPONENTS.operator.workload, namespace: NS },
+  spec: {
+    replicas: 0,
+    selector: { matchLabels: { 'e2e.metallb-ts/stand-in': 'operator' } },
+    template: {
+      metadata: { labels: { 'e2e.metallb-ts/stand-in': 'operator' } },
+      spec: { containers: [{ name: 'operator', image: 'registry.invalid/operator:e2e' }] },
+    },
+  },
+};
+
 beforeAll(async () => {
   const d = process.env.METALLB_TS_LAB_DIR;
   if (!d) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
@@ -130,6 +145,9 @@ beforeAll(async () => {
   await cp.kubectl(['-n', NS, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
   // The operator's own ServiceAccount and RBAC, from the one source (what its install applies).
   await apply(componentRbac('operator', NS, VERSION));
+  // A stand-in for the chart's Deployment (no pods: the operator runs as a process): the operator
+  // reads it at start and makes it the owner of its Lease and webhook certificate Secret.
+  await apply([operatorDeployment]);
   const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
   if (!r.ok) throw new Error(r.error);
   await waitForOperatorLog(dir, 'the operator to report ready (/readyz) as leader', [
@@ -153,8 +171,10 @@ afterAll(async () => {
     );
   await stopComponent(dir, operatorName, 'SIGTERM');
   await stopComponent(dir, STANDBY, 'SIGTERM');
-  // The webhook certificate the operator made (it is not owned by MetalLB/metallb).
+  // The webhook certificate the operator made (it is not owned by MetalLB/metallb), if a test
+  // failed before its owner went.
   await cp.kubectl(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--ignore-not-found']);
+  await cp.kubectl(['-n', NS, 'delete', 'deployment', COMPONENTS.operator.workload, '--ignore-not-found']);
   await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
   // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC,
   // which carry the same names: the tests after this one need them back.
@@ -460,4 +480,36 @@ describe('operator against the real API server', () => {
       { timeoutMs: 60_000, intervalMs: 500 },
     );
   }, 150_000);
+
+  it("deleting the operator's Deployment (helm uninstall) garbage-collects its Lease and webhook certificate", async () => {
+    const deployment = await json<Obj>(['-n', NS, 'get', 'deployment', COMPONENTS.operator.workload]);
+    // Stopped first, as helm uninstall's Deployment deletion stops it: it hands its Lease back.
+    await stopComponent(dir, operatorName, 'SIGTERM');
+    const mine = [`lease/${LEASES.operator}`, `secret/${WEBHOOK.certSecret}`];
+    for (const o of mine) {
+      const obj = await json<Obj>(['-n', NS, 'get', o]);
+      expect([o, obj.metadata.ownerReferences]).toEqual([
+        o,
+        [
+          expect.objectContaining({
+            kind: 'Deployment',
+            name: COMPONENTS.operator.workload,
+            uid: deployment.metadata.uid,
+          }),
+        ],
+      ]);
+    }
+    await cp.kubectlOk(['-n', NS, 'delete', 'deployment', COMPONENTS.operator.workload]);
+    await waitFor(
+      `${mine.join(' and ')} removed by the garbage collector`,
+      async () => {
+        const r = await cp.kubectl(['-n', NS, 'get', ...mine, '--ignore-not-found', '-o', 'name']);
+        const left = r.stdout.trim();
+        return r.code === 0 && left === ''
+          ? { done: true, value: undefined }
+          : { done: false, observed: left || r.stderr };
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  }, 90_000);
 });

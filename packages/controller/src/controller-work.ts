@@ -15,7 +15,7 @@ export interface ControllerWorkOptions {
  */
 export function controllerWork(opts: ControllerWorkOptions): (ctx: ComponentContext) => Controller {
   let allocatorMetrics: AllocatorMetrics | undefined;
-  return ({ kube, logger, registry, clientMetrics, events }) =>
+  return ({ kube, logger, registry, clientMetrics, events, owner }) =>
     new Controller({
       kube,
       events,
@@ -24,6 +24,6 @@ export function controllerWork(opts: ControllerWorkOptions): (ctx: ComponentCont
       loadBalancerClass: opts.loadBalancerClass,
       allocatorMetrics: (allocatorMetrics ??= new AllocatorMetrics(registry)),
       clientMetrics,
-      ensureSecrets: (signal) => ensureMemberlistSecret(kube, opts.namespace, logger, signal),
+      ensureSecrets: (signal) => ensureMemberlistSecret(kube, opts.namespace, logger, signal, owner),
     });
 }

@@ -34,6 +34,14 @@ await runComponent({
     renewDeadlineMs: 2_000,
     retryPeriodMs: 500,
   },
+  // Its Deployment owns what it creates for the install (the Lease above, the gossip key Secret),
+  // so they go with the Deployment: see memberlistSecret for why not the operator's cleanup.
+  owner: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    plural: 'deployments',
+    name: COMPONENTS.controller.workload,
+  },
   startFields: { loadBalancerClass: settings.loadBalancerClass ?? '(none)' },
   work: controllerWork({ namespace: settings.namespace, loadBalancerClass: settings.loadBalancerClass }),
 });

@@ -20,6 +20,19 @@ describe('ensureMemberlistSecret', () => {
     expect(Buffer.from(s?.data?.[MEMBERLIST.key] ?? '', 'base64')).toHaveLength(MEMBERLIST_KEY_BYTES);
   });
 
+  it("is owned by the controller's Deployment, so it is garbage-collected with it", async () => {
+    const kube = new FakeKube();
+    const owner = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'controller', uid: 'u-ctrl' };
+    await ensureMemberlistSecret(kube, NS, logger, new AbortController().signal, owner);
+    expect(secretOf(kube)?.metadata?.ownerReferences).toEqual([owner]);
+  });
+
+  it('has no owner when the controller has none (a process outside a cluster)', async () => {
+    const kube = new FakeKube();
+    await ensureMemberlistSecret(kube, NS, logger, new AbortController().signal);
+    expect(secretOf(kube)?.metadata).not.toHaveProperty('ownerReferences');
+  });
+
   it('leaves an existing Secret (and its rotation) alone', async () => {
     const kube = new FakeKube();
     const data = { [MEMBERLIST.key]: Buffer.alloc(32, 7).toString('base64') };

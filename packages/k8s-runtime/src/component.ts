@@ -1,6 +1,7 @@
 // What every binary does around its own work, written once: logger, API client, metrics
 // registry with the Kubernetes client metrics, event recorder, the /metrics /healthz /readyz
-// server, optional leader election, and a graceful shutdown in the one right order. A binary's
+// server, the owner of what it creates (read once), optional leader election, and a graceful
+// shutdown in the one right order. A binary's
 // `main.ts` parses its settings and hands this a factory for its work.
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
@@ -10,7 +11,9 @@ import { LeaseElector } from './lease-elector.js';
 import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { createK8sClientMetrics, createRegistry, type K8sClientMetrics } from './metrics.js';
 import { createServer, type ProbeServer } from './server.js';
+import { resolveOwner, type OwnerTarget } from './owner.js';
 import { onShutdown, type ShutdownHandle } from './shutdown.js';
+import type { OwnerReference } from './types.js';
 
 /** The settings every binary has (parsed by the caller; this package does not read the environment). */
 export interface CommonSettings {
@@ -28,6 +31,8 @@ export interface ComponentContext {
   readonly registry: Registry;
   readonly clientMetrics: K8sClientMetrics;
   readonly events: EventRecorder;
+  /** The reference to `ComponentOptions.owner`, read at start; unset without one. */
+  readonly owner: OwnerReference | undefined;
 }
 
 /** A component's work: the Controller, the Speaker, the operator's reconciler. */
@@ -70,6 +75,12 @@ export interface ComponentOptions {
    * a restarted process would, and starts it.
    */
   leaderElection?: LeaderElectionSettings;
+  /**
+   * The object (in the component's namespace) that owns what the component creates: its Lease
+   * gets the reference, and the work finds it in `context.owner`. Read once at start; when it
+   * cannot be read the component runs without (and logs why).
+   */
+  owner?: OwnerTarget;
   /** Fields of the "started" log line. */
   startFields?: Record<string, unknown>;
   /**
@@ -127,6 +138,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
   const logger = opts.logContext ? base.child(opts.logContext) : base;
   const kube = (opts.connect ?? ((l: Logger) => connect({ logger: l })))(logger);
   const registry = opts.registry ?? createRegistry();
+  const owner = opts.owner ? await resolveOwner(kube, settings.namespace, opts.owner, { logger }) : undefined;
   const context: ComponentContext = {
     settings,
     logger,
@@ -134,6 +146,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
     registry,
     clientMetrics: createK8sClientMetrics(registry),
     events: recorder(kube, { component: opts.eventSource, host: opts.eventHost, logger }),
+    owner,
   };
   // The work of the current (or next) leadership term. A work is used for one term only: after a
   // lost lease the next term gets a freshly built one, with nothing carried over in memory.
@@ -166,6 +179,7 @@ export async function runComponent(opts: ComponentOptions): Promise<RunningCompo
         renewDeadlineMs: election.renewDeadlineMs ?? 10_000,
         retryPeriodMs: election.retryPeriodMs ?? 2_000,
         logger,
+        ...(owner ? { ownerReferences: [owner] } : {}),
         onStartedLeading: (term) => {
           if (workStarted) {
             work = opts.work(context);

@@ -23,7 +23,16 @@ export {
   type ManagedFieldsEntry,
   type ObjectMeta,
   type ObjectRef,
+  type OwnerReference,
 } from './types.js';
+export {
+  ownedOnlyBy,
+  ownerReferenceTo,
+  resolveOwner,
+  type OwnerReferenceResult,
+  type OwnerTarget,
+  type ResolveOwnerOptions,
+} from './owner.js';
 export {
   connect,
   type Kube,

@@ -3,7 +3,7 @@ import type { KubeReader, KubeWriter } from './ports.js';
 import { isConflict, isNotFound, isAlreadyExists } from './kube-error.js';
 import { silentLogger, type Logger } from './logger.js';
 import { formatMicroTime } from './time.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject, OwnerReference } from './types.js';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -44,6 +44,11 @@ export interface LeaseElectorOptions {
   logger?: Logger;
   /** Wall clock for the timestamps written into the Lease. Default Date.now. */
   now?: () => number;
+  /**
+   * Written on the Lease when this elector creates or takes it (e.g. the Deployment running the
+   * candidates), so the garbage collector deletes the Lease with its owner.
+   */
+  ownerReferences?: readonly OwnerReference[];
 }
 
 type LeaseApi = Pick<KubeReader, 'get'> & Pick<KubeWriter, 'create' | 'replace'>;
@@ -278,7 +283,7 @@ export class LeaseElector {
           {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
-            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            metadata: { name: this.opts.name, namespace: this.opts.namespace, ...this.owners() },
             spec: {
               holderIdentity: this.opts.identity,
               leaseDurationSeconds: durationSeconds,
@@ -306,6 +311,8 @@ export class LeaseElector {
     }
     const next: Lease = {
       ...current,
+      // A Lease made before it had an owner (or by a Deployment since recreated) gets ours.
+      metadata: { ...current.metadata, ...this.owners() },
       spec: {
         ...spec,
         holderIdentity: this.opts.identity,
@@ -323,6 +330,12 @@ export class LeaseElector {
       if (!isConflict(error)) this.logger.warn('updating the lease failed', { error });
       return false;
     }
+  }
+
+  /** `{ ownerReferences }` when configured, else nothing (keeps what the Lease has). */
+  private owners(): { ownerReferences?: OwnerReference[] } {
+    const refs = this.opts.ownerReferences;
+    return refs && refs.length > 0 ? { ownerReferences: [...refs] } : {};
   }
 
   private remember(lease: Lease): void {

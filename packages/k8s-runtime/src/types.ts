@@ -10,17 +10,23 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  ownerReferences?: Array<{
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
-  }>;
+  ownerReferences?: OwnerReference[];
   finalizers?: string[];
   /** Server-side apply's record of which manager owns which fields. */
   managedFields?: ManagedFieldsEntry[];
+}
+
+/**
+ * An object this one depends on: when the owner is deleted, the garbage collector deletes this one
+ * (same namespace; a cluster-scoped owner for cluster-scoped dependents).
+ */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 /** One manager's fields (`fieldsV1`: nested `{"f:<key>": {...}}`, a node without children is a field). */

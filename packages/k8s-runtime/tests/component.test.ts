@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { runComponent, type ComponentWork, type RunningComponent } from '../src/component.js';
 import type { Lease } from '../src/lease-elector.js';
 import { silentLogger } from '../src/logger.js';
+import type { OwnerTarget } from '../src/owner.js';
 import { workGroup } from '../src/work-group.js';
 import { createRegistry } from '../src/metrics.js';
 import { FakeKube, until } from '../src/testing/index.js';
@@ -49,7 +50,13 @@ async function start(
   api: FakeKube,
   log: string[],
   id: string,
-  opts: { elect?: boolean; startError?: Error; timing?: typeof fast; always?: boolean } = {},
+  opts: {
+    elect?: boolean;
+    startError?: Error;
+    timing?: typeof fast;
+    always?: boolean;
+    owner?: OwnerTarget;
+  } = {},
 ): Promise<{
   run: RunningComponent;
   work: RecordingWork;
@@ -66,11 +73,13 @@ async function start(
     settings,
     eventSource: 'metallb-test',
     leaderElection: opts.elect ? { lease: 'test-lease', identity: id, ...(opts.timing ?? fast) } : undefined,
+    ...(opts.owner ? { owner: opts.owner } : {}),
     work: (ctx) => {
       // Every term after the first gets a work of its own: `a#2`, `a#3`, ...
       const w = built.length === 0 ? work : new RecordingWork(`${id}#${built.length + 1}`, log, api);
       built.push(w);
       log.push(`${w.id} built (namespace ${ctx.settings.namespace})`);
+      if (ctx.owner) log.push(`${w.id} owned by ${ctx.owner.kind} ${ctx.owner.name} ${ctx.owner.uid}`);
       return w;
     },
     ...(opts.always ? { always: () => always } : {}),
@@ -103,6 +112,40 @@ describe('runComponent', () => {
     expect((await get(run, '/healthz')).status).toBe(200);
     // The Kubernetes client metrics are registered in the component's registry.
     expect(await (await get(run, '/metrics')).text()).toContain('metallb_k8s_client_updates_total');
+  });
+
+  it('reads its owner once at start: the work gets the reference and the Lease carries it', async () => {
+    const api = new FakeKube();
+    api.put({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'test', namespace: 'metallb-system' },
+    });
+    const log: string[] = [];
+    const owner = { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', name: 'test' };
+    const { run } = await start(api, log, 'a', { elect: true, owner });
+    await until(() => run.isLeader() && log.includes('a start'), 'a leads and works');
+    expect(log).toEqual([
+      'a built (namespace metallb-system)',
+      'a owned by Deployment test uid-test',
+      'a start',
+    ]);
+    expect(api.find<Lease>('Lease', 'metallb-system', 'test-lease')?.metadata?.ownerReferences).toEqual([
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'test', uid: 'uid-test' },
+    ]);
+    expect(api.calls.filter((c) => c.startsWith('get Deployment'))).toEqual(['get Deployment test']);
+  });
+
+  it('runs without an owner that does not exist', async () => {
+    const api = new FakeKube();
+    const log: string[] = [];
+    const owner = { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', name: 'gone' };
+    const { run } = await start(api, log, 'a', { elect: true, owner });
+    await until(() => run.isLeader() && log.includes('a start'), 'a leads and works');
+    expect(run.context.owner).toBeUndefined();
+    expect(api.find<Lease>('Lease', 'metallb-system', 'test-lease')?.metadata).not.toHaveProperty(
+      'ownerReferences',
+    );
   });
 
   it('shuts down in order: stop work (still holding the lease, not aborted), release, abort, close, exit 0', async () => {

@@ -182,6 +182,63 @@ describe('LeaseElector', () => {
     }
   });
 
+  it('writes its owner on the Lease it creates, and on a Lease it takes that had none', async () => {
+    const owner = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'controller', uid: 'u-deploy' };
+    const candidate = (api: FakeKube, identity: string) =>
+      new LeaseElector(api, {
+        namespace: 'metallb-system',
+        name: 'metallb-controller',
+        identity,
+        leaseDurationMs: 60_000,
+        renewDeadlineMs: 30_000,
+        retryPeriodMs: 20,
+        ownerReferences: [owner],
+        onStartedLeading: () => {},
+        onStoppedLeading: () => {},
+      });
+    const fresh = new FakeKube();
+    const a = candidate(fresh, 'a');
+    const ac = new AbortController();
+    const run = a.run(ac.signal);
+    await until(() => a.isLeader(), 'a leads');
+    expect(
+      fresh.find<Lease>('Lease', 'metallb-system', 'metallb-controller')?.metadata?.ownerReferences,
+    ).toEqual([owner]);
+    ac.abort();
+    await run;
+
+    // A Lease left by a version without owners (released: empty holder) is taken and adopted.
+    const old = new FakeKube();
+    old.put({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'metallb-controller', namespace: 'metallb-system' },
+      spec: { holderIdentity: '', leaseDurationSeconds: 1 },
+    } as Lease);
+    const b = candidate(old, 'b');
+    const ac2 = new AbortController();
+    const run2 = b.run(ac2.signal);
+    await until(() => b.isLeader(), 'b leads');
+    const lease = old.find<Lease>('Lease', 'metallb-system', 'metallb-controller');
+    expect(lease?.metadata?.ownerReferences).toEqual([owner]);
+    expect(lease?.spec?.holderIdentity).toBe('b');
+    ac2.abort();
+    await run2;
+  });
+
+  it('without owners leaves the Lease without ownerReferences', async () => {
+    const api = new FakeKube();
+    const a = elector(api, 'a', []);
+    const ac = new AbortController();
+    const run = a.run(ac.signal);
+    await until(() => a.isLeader(), 'a leads');
+    expect(api.find<Lease>('Lease', 'metallb-system', 'metallb-controller')?.metadata).not.toHaveProperty(
+      'ownerReferences',
+    );
+    ac.abort();
+    await run;
+  });
+
   it('rejects a renew deadline not shorter than the lease', () => {
     expect(() =>
       elector(new FakeKube(), 'x', [], { leaseDurationMs: 100, renewDeadlineMs: 100, retryPeriodMs: 10 }),

@@ -104,6 +104,13 @@ export const CONTROLLER_RULES: ComponentRules = {
       "checks at start whether the speakers' gossip key Secret exists, and no other Secret",
       [MEMBERLIST.secret],
     ),
+    rule(
+      ['apps'],
+      ['deployments'],
+      ['get'],
+      'reads its own Deployment once at start: it owns the gossip key Secret and the Lease, so they go with it',
+      [COMPONENTS.controller.workload],
+    ),
   ],
 };
 
@@ -133,6 +140,24 @@ export const SPEAKER_RULES: ComponentRules = {
       ['patch'],
       'fills in the status of its ServiceL2Status objects',
     ),
+    {
+      ...rule(
+        [GROUP],
+        ['servicel2statuses'],
+        ['patch'],
+        'hands its ServiceL2Status objects over to its own Pod when a restart finds them owned by the previous one',
+      ),
+      unusedInLab: 'the lab runs speakers as processes, without a Pod to own their objects (POD_NAME unset)',
+    },
+    {
+      ...rule(
+        [''],
+        ['pods'],
+        ['get'],
+        'reads its own Pod once at start (by POD_NAME): the Pod owns the ServiceL2Status objects it writes',
+      ),
+      unusedInLab: 'the lab runs speakers as processes, without a Pod (POD_NAME unset)',
+    },
     // No leases: membership is gossip. `MEMBERSHIP=lease` (one Lease per speaker) is for unit tests
     // against FakeKube; a deployed speaker never writes to the API server for membership.
     rule([''], ['secrets'], CACHE, 'reads the gossip key (and follows its rotation), and no other Secret', [
@@ -178,7 +203,7 @@ export const OPERATOR_OWN_RULES: ComponentRules = {
       ['apps'],
       ['deployments', 'daemonsets'],
       [...READ, ...WRITE],
-      'applies and heals the controller and speaker',
+      'applies and heals the controller and speaker, and reads its own Deployment at start (it owns the Lease and the webhook certificate Secret)',
     ),
     rule(
       [''],

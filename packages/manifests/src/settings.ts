@@ -275,6 +275,12 @@ export const SPEAKER_SETTINGS = defineSettings({
       'LOAD_BALANCER_CLASS',
       'announce only Services of this class (set it as on the controller)',
     ),
+    podName: text(
+      'POD_NAME',
+      'its Pod, which owns the ServiceL2Status objects it writes (deleting the Pod deletes them)',
+      '',
+      { fromField: 'metadata.name', docDefault: 'unset: they have no owner' },
+    ),
   },
   check: (v) =>
     v.membershipLeaseMs < 2 * v.membershipRenewMs

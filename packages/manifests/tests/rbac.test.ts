@@ -49,6 +49,8 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
     ['update', 'coordination.k8s.io', 'leases', 'namespaced'],
     ['get', '', 'secrets', 'namespaced', MEMBERLIST.secret],
     ['create', '', 'secrets', 'namespaced'],
+    // Its owner, read once at start (runComponent's `owner`).
+    ['get', 'apps', 'deployments', 'namespaced', COMPONENTS.controller.workload],
   ],
   speaker: [
     ['list', '', 'services', 'cluster'],
@@ -65,6 +67,10 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
     ['create', 'metallb.io', 'servicel2statuses', 'namespaced'],
     ['delete', 'metallb.io', 'servicel2statuses', 'namespaced'],
     ['patch', 'metallb.io', 'servicel2statuses/status', 'namespaced'],
+    // Re-owning its objects after a restart (a merge patch of metadata.ownerReferences).
+    ['patch', 'metallb.io', 'servicel2statuses', 'namespaced'],
+    // Its own Pod, read once at start (runComponent's `owner`).
+    ['get', '', 'pods', 'namespaced'],
     ['list', '', 'secrets', 'namespaced', MEMBERLIST.secret],
     ['watch', '', 'secrets', 'namespaced', MEMBERLIST.secret],
   ],
@@ -110,6 +116,8 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
     ['create', '', 'events', 'namespaced'],
     ['get', 'coordination.k8s.io', 'leases', 'namespaced'],
     ['update', 'coordination.k8s.io', 'leases', 'namespaced'],
+    // Its own Deployment, read once at start: it owns the Lease and the webhook certificate Secret.
+    ['get', 'apps', 'deployments', 'namespaced', COMPONENTS.operator.workload],
   ],
 };
 
@@ -170,6 +178,11 @@ describe.each(Object.keys(CALLS) as ComponentName[])('%s rules', (component) => 
 describe('least privilege', () => {
   it.each([
     ['controller', 'get', '', 'pods', 'cluster', undefined],
+    ['controller', 'get', '', 'pods', 'namespaced', undefined],
+    ['controller', 'get', 'apps', 'deployments', 'namespaced', COMPONENTS.speaker.workload],
+    ['controller', 'list', 'apps', 'deployments', 'namespaced', undefined],
+    ['speaker', 'get', '', 'pods', 'cluster', undefined],
+    ['speaker', 'list', '', 'pods', 'namespaced', undefined],
     ['controller', 'get', '', 'secrets', 'namespaced', undefined],
     ['controller', 'list', '', 'nodes', 'cluster', undefined],
     ['controller', 'list', 'discovery.k8s.io', 'endpointslices', 'cluster', undefined],

@@ -24,6 +24,14 @@ await runComponent({
   settings,
   eventSource: COMPONENTS.operator.eventSource,
   leaderElection: { lease: LEASES.operator, identity: settings.podName || undefined },
+  // The chart's Deployment owns what the operator creates for itself (its Lease, the webhook
+  // certificate Secret): `helm uninstall` deletes the Deployment and the garbage collector the rest.
+  owner: {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    plural: 'deployments',
+    name: COMPONENTS.operator.workload,
+  },
   startFields: {
     version,
     controllerImage: settings.controllerImage,
@@ -31,7 +39,7 @@ await runComponent({
     webhookPort: settings.webhookPort,
   },
   always: ({ kube, logger }) => new WebhookServing({ kube, logger, namespace, port: settings.webhookPort }),
-  work: ({ kube, logger, events }) =>
+  work: ({ kube, logger, events, owner }) =>
     workGroup([
       new Operator({
         kube,
@@ -42,6 +50,6 @@ await runComponent({
         images: { controller: settings.controllerImage, speaker: settings.speakerImage },
         version,
       }),
-      new WebhookCertificates({ kube, events, logger, namespace }),
+      new WebhookCertificates({ kube, events, logger, namespace, ...(owner ? { owner } : {}) }),
     ]),
 });

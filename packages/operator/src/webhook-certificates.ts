@@ -17,7 +17,7 @@ import { certSecretCache, certSecretKey } from './webhook-serving.js';
 
 export interface WebhookCertificatesOptions extends Pick<
   CertReconcilerOptions,
-  'namespace' | 'logger' | 'now' | 'generate' | 'validityMs'
+  'namespace' | 'logger' | 'now' | 'generate' | 'validityMs' | 'owner'
 > {
   readonly kube: CertKube & Pick<Kube, 'watchCache'>;
   readonly events: EventRecorder;
@@ -46,7 +46,7 @@ export function certificateNote(
 ): CertificateNote | undefined {
   if (action.action === 'created')
     return existedBefore ? { reason: 'Repaired', message: `restored deleted Secret ${key}` } : undefined;
-  if (action.action === 'unchanged') return undefined;
+  if (action.action === 'unchanged' || action.action === 'adopted') return undefined;
   return DRIFT.has(action.reason)
     ? {
         reason: 'Repaired',

@@ -203,6 +203,7 @@ async function waitServed(port: number, pem: string): Promise<void> {
 describe('certificateNote', () => {
   it.each([
     [{ action: 'unchanged' as const }, true, undefined],
+    [{ action: 'adopted' as const }, true, undefined],
     [{ action: 'created' as const }, false, undefined],
     [{ action: 'created' as const }, true, { reason: 'Repaired', message: `restored deleted Secret ${KEY}` }],
     [

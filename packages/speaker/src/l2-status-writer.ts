@@ -6,6 +6,7 @@ import {
   type AnnouncedService,
   type L2StatusCleanup,
   type L2StatusPlan,
+  type L2StatusWriter,
 } from './l2-status.js';
 
 /** What writing ServiceL2Status objects needs from the API. */
@@ -13,7 +14,8 @@ export type L2StatusApi = Pick<KubeWriter, 'create' | 'patch' | 'delete'>;
 
 /**
  * Carries out a plan from `planL2Statuses`: creates (then writes status, a subresource), updates
- * status, deletes. An object that already exists or is already gone is not an error.
+ * status, re-owns (a merge patch replaces `ownerReferences` whole, dropping the old Pod), deletes.
+ * An object that already exists or is already gone is not an error.
  */
 export async function writeL2StatusPlan(
   kube: L2StatusApi,
@@ -35,6 +37,20 @@ export async function writeL2StatusPlan(
   }
   for (const o of plan.update)
     await kube.patch(ref(o.metadata.name), { status: o.status }, { type: 'merge', subresource: 'status' });
+  for (const o of plan.reown) {
+    // Gone meanwhile (the garbage collector took it with the old Pod): the next pass creates it.
+    await kube
+      .patch(
+        ref(o.metadata.name),
+        { metadata: { ownerReferences: o.metadata.ownerReferences ?? [] } },
+        {
+          type: 'merge',
+        },
+      )
+      .catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
+  }
   for (const name of plan.delete) {
     await kube.delete(ref(name)).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
@@ -59,8 +75,7 @@ export class L2StatusSync {
 
   constructor(
     private readonly kube: L2StatusApi,
-    private readonly namespace: string,
-    private readonly node: string,
+    private readonly writer: L2StatusWriter,
     private readonly statuses: Pick<ResourceCache<ServiceL2Status>, 'list'>,
     private readonly serviceExists: (service: string) => boolean,
   ) {}
@@ -72,14 +87,13 @@ export class L2StatusSync {
   async sync(): Promise<void> {
     const { announced, cleanup } = this.want;
     const plan = planL2Statuses(
-      this.namespace,
-      this.node,
+      this.writer,
       [...announced],
       this.statuses.list(),
       this.serviceExists,
       cleanup,
     );
-    await writeL2StatusPlan(this.kube, this.namespace, plan);
+    await writeL2StatusPlan(this.kube, this.writer.namespace, plan);
   }
 
   /** On a planned leave: the successor writes its own; ours would claim an announcement that ended. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP, SERVICE_L2_STATUS_LABELS, type ServiceL2Status } from '@metallb-ts/api';
+import { ownedOnlyBy, type OwnerReference } from '@metallb-ts/k8s-runtime';
 
 /** A service this node announces, and on which interfaces. */
 export interface AnnouncedService {
@@ -8,9 +9,26 @@ export interface AnnouncedService {
   interfaces: string[];
 }
 
+/** Who writes ServiceL2Status objects: the speaker of `node`, and the Pod it runs in. */
+export interface L2StatusWriter {
+  /** Where the objects live (the install namespace). */
+  readonly namespace: string;
+  readonly node: string;
+  /**
+   * The speaker's Pod: it owns every object this speaker writes, so the garbage collector deletes
+   * them with the Pod (as MetalLB does). Unset when the speaker runs outside a Pod.
+   */
+  readonly owner?: OwnerReference;
+}
+
 export interface L2StatusPlan {
   create: ServiceL2Status[];
   update: ServiceL2Status[];
+  /**
+   * Existing objects of this node to hand over to this speaker's Pod (their `ownerReferences` as
+   * desired): a restarted speaker reuses its objects by name, and they still name the old Pod.
+   */
+  reown: ServiceL2Status[];
   delete: string[];
 }
 
@@ -22,7 +40,8 @@ export function l2StatusName(node: string, service: string): string {
   return `l2-${createHash('sha256').update(`${node}/${service}`).digest('hex').slice(0, 20)}`;
 }
 
-export function desiredL2Status(namespace: string, node: string, a: AnnouncedService): ServiceL2Status {
+export function desiredL2Status(writer: L2StatusWriter, a: AnnouncedService): ServiceL2Status {
+  const { namespace, node, owner } = writer;
   const [serviceNamespace = '', serviceName = ''] = a.service.split('/');
   return {
     apiVersion: `${GROUP}/v1beta1` as 'metallb.io/v1beta1',
@@ -35,6 +54,7 @@ export function desiredL2Status(namespace: string, node: string, a: AnnouncedSer
         [SERVICE_L2_STATUS_LABELS.serviceName]: serviceName,
         [SERVICE_L2_STATUS_LABELS.serviceNamespace]: serviceNamespace,
       },
+      ...(owner ? { ownerReferences: [owner] } : {}),
     },
     status: {
       node,
@@ -68,24 +88,28 @@ const serviceOf = (o: ServiceL2Status) =>
  * with `cleanup` so are those of dead nodes and of services no node announces.
  */
 export function planL2Statuses(
-  namespace: string,
-  node: string,
+  writer: L2StatusWriter,
   want: AnnouncedService[],
   have: ServiceL2Status[],
   serviceExists: (service: string) => boolean = () => true,
   cleanup?: L2StatusCleanup,
 ): L2StatusPlan {
+  const { node, owner } = writer;
   const mine = have.filter((h) => nodeOf(h) === node);
   const byName = new Map(mine.map((h) => [h.metadata.name, h]));
-  const plan: L2StatusPlan = { create: [], update: [], delete: [] };
+  const plan: L2StatusPlan = { create: [], update: [], reown: [], delete: [] };
   const wanted = new Set<string>();
   for (const a of want) {
-    const d = desiredL2Status(namespace, node, a);
+    const d = desiredL2Status(writer, a);
     wanted.add(d.metadata.name);
     const h = byName.get(d.metadata.name);
-    if (!h) plan.create.push(d);
+    if (!h) {
+      plan.create.push(d);
+      continue;
+    }
     // Structural: the API server hands custom resources back with their keys in its own order.
-    else if (!isDeepStrictEqual(h.status ?? {}, d.status)) plan.update.push(d);
+    if (!isDeepStrictEqual(h.status ?? {}, d.status)) plan.update.push(d);
+    if (owner && !ownedOnlyBy(h.metadata.ownerReferences, owner)) plan.reown.push(d);
   }
   for (const h of mine) if (!wanted.has(h.metadata.name)) plan.delete.push(h.metadata.name);
   const ours = new Set(want.map((a) => a.service));

@@ -21,14 +21,20 @@ await runComponent({
   eventSource: COMPONENTS.speaker.eventSource,
   eventHost: settings.nodeName,
   logContext: { node: settings.nodeName },
+  // Its Pod owns the ServiceL2Status objects it writes: they go with the Pod (MetalLB's way), so
+  // neither a dead speaker nor an uninstall leaves them behind.
+  ...(settings.podName
+    ? { owner: { apiVersion: 'v1', kind: 'Pod', plural: 'pods', name: settings.podName } }
+    : {}),
   startFields: { membership, loadBalancerClass: options.loadBalancerClass ?? '(none)' },
-  work: ({ kube, logger, registry, clientMetrics, events }) =>
+  work: ({ kube, logger, registry, clientMetrics, events, owner }) =>
     new Speaker(options, {
       kube,
       logger,
       registry,
       clientMetrics,
       events,
+      ...(owner ? { owner } : {}),
       membership: membershipPort(membership, { kube, logger, registry, events, options }),
     }),
 });

@@ -19,6 +19,7 @@ import type {
   SyncResult,
   EndpointSlice,
   Node as KubeNode,
+  OwnerReference,
   Service,
 } from '@metallb-ts/k8s-runtime';
 import { WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
@@ -57,6 +58,8 @@ export interface SpeakerDeps {
   /** Who is alive and whether we may announce: gossip in production, Leases or a fake in tests. */
   membership: (ctx: MembershipContext) => MembershipPort;
   links?: LinkAccess;
+  /** The speaker's Pod, owner of the ServiceL2Status objects it writes (unset outside a Pod). */
+  owner?: OwnerReference;
 }
 
 /** An address served now, and on which links. */
@@ -137,8 +140,7 @@ export class Speaker {
     });
     this.l2Status = new L2StatusSync(
       kube,
-      opts.namespace,
-      opts.nodeName,
+      { namespace: opts.namespace, node: opts.nodeName, ...(deps.owner ? { owner: deps.owner } : {}) },
       this.l2Statuses,
       (svc) => this.services.get(svc) !== undefined,
     );

@@ -232,6 +232,8 @@ export async function startSpeaker(
   kube: FakeKube,
   node: string,
   membership: MembershipFactory = leaseMembership,
+  /** The speaker's Pod (`SpeakerDeps.owner`); unset as for a process. */
+  owner?: SpeakerDeps['owner'],
 ): Promise<Running> {
   const link = new FakeLink({
     name: 'eth0',
@@ -263,6 +265,7 @@ export async function startSpeaker(
       clientMetrics: createK8sClientMetrics(registry),
       links: link.access,
       membership: membership(kube, node, { logger, registry, events: recorder }),
+      ...(owner ? { owner } : {}),
     },
   );
   const abort = new AbortController();

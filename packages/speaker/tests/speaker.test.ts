@@ -45,6 +45,16 @@ describe('Speaker wired to an API server and links', () => {
     expect(events).toContainEqual(expect.objectContaining({ reason: 'nodeAssigned', name: 'web' }));
   });
 
+  it("the ServiceL2Status it writes is owned by the speaker's Pod", async () => {
+    const kube = cluster();
+    const pod = { apiVersion: 'v1', kind: 'Pod', name: `speaker-${winner}`, uid: `u-${winner}` };
+    await startSpeaker(kube, winner, undefined, pod);
+    await eventually(() => {
+      const statuses = [...kube.objects.values()].filter((o) => o.kind === 'ServiceL2Status');
+      expect(statuses.map((s) => s.metadata?.ownerReferences)).toEqual([[pod]]);
+    });
+  });
+
   it('a planned leave hands the VIP over: the other node announces and answers at once', async () => {
     const kube = cluster();
     const w = await startSpeaker(kube, winner);

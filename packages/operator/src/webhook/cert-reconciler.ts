@@ -2,7 +2,14 @@
 // One level-based pass: read both objects, decide (pure functions in certificates.ts), write what
 // differs. Run it at start, whenever either object changes (a deleted or edited Secret is repaired
 // on the next pass) and at `recheckAt` (rotation).
-import { isNotFound, type Kube, type KubeObject, type Logger } from '@metallb-ts/k8s-runtime';
+import {
+  isNotFound,
+  ownedOnlyBy,
+  type Kube,
+  type KubeObject,
+  type Logger,
+  type OwnerReference,
+} from '@metallb-ts/k8s-runtime';
 import { APP_NAME, FIELD_MANAGERS, LABELS, WEBHOOK } from '@metallb-ts/manifests';
 import {
   bundleFromSecretData,
@@ -30,11 +37,18 @@ export interface CertReconcilerOptions {
   readonly generate?: (o: GenerateOptions) => CertBundle;
   /** Lifetime of new certificates. Default 365 days. */
   readonly validityMs?: number;
+  /**
+   * Owns the Secret: the operator's own Deployment, so `helm uninstall` deleting it lets the
+   * garbage collector delete the Secret too. Unset (a process outside a cluster): no owner.
+   */
+  readonly owner?: OwnerReference;
 }
 
 export type SecretAction =
   | { action: 'unchanged' }
   | { action: 'created' }
+  /** The certificate was fine; the Secret only lacked the owner (made by an earlier version or Deployment). */
+  | { action: 'adopted' }
   | { action: 'replaced'; reason: RotationReason | 'incomplete' };
 
 export interface CertReconcileOutcome {
@@ -136,6 +150,7 @@ export class WebhookCertReconciler {
           [LABELS.component]: 'webhook',
           [LABELS.managedBy]: FIELD_MANAGERS.operator,
         },
+        ...(this.o.owner ? { ownerReferences: [this.o.owner] } : {}),
       },
       // The type of a Secret cannot change; a hand-made Opaque Secret keeps its type.
       type: current?.type ?? 'kubernetes.io/tls',
@@ -160,7 +175,19 @@ export class WebhookCertReconciler {
     }
     const stored = bundleFromSecretData(current.data);
     const reason = stored ? bundleProblem(stored, this.now(), this.dnsNames) : 'incomplete';
-    if (stored && !reason) return { secret: { action: 'unchanged' }, bundle: stored };
+    if (stored && !reason) {
+      const owner = this.o.owner;
+      if (!owner || ownedOnlyBy(current.metadata?.ownerReferences, owner))
+        return { secret: { action: 'unchanged' }, bundle: stored };
+      await step(`set the owner of Secret ${key}`, () =>
+        this.o.kube.replace(this.secretObject(stored, current)),
+      );
+      this.o.logger.info('webhook certificate Secret now owned by', {
+        key,
+        owner: `${owner.kind} ${owner.name}`,
+      });
+      return { secret: { action: 'adopted' }, bundle: stored };
+    }
     const bundle = this.fresh(stored?.caCert);
     await step(`replace Secret ${key}`, () => this.o.kube.replace(this.secretObject(bundle, current)));
     this.o.logger.info('webhook certificate replaced', { key, reason });

@@ -39,7 +39,14 @@ function configuration(caBundle?: string): Vwc {
   };
 }
 
-function setup(o: { withConfiguration?: boolean } = {}) {
+const OPERATOR_DEPLOYMENT = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  name: 'operator',
+  uid: 'u-operator',
+};
+
+function setup(o: { withConfiguration?: boolean; owner?: typeof OPERATOR_DEPLOYMENT } = {}) {
   const kube = new FakeKube();
   let now = new Date('2026-06-01T00:00:00Z');
   const clock = { set: (d: Date) => (now = d) };
@@ -52,6 +59,7 @@ function setup(o: { withConfiguration?: boolean } = {}) {
     validityMs: 30 * DAY,
     // Smaller keys keep the test quick; production uses 2048 bits.
     generate: (g) => generateCertificates({ ...g, keyBits: 1024 }),
+    ...(o.owner ? { owner: o.owner } : {}),
   });
   const secret = () => kube.find<Secret>('Secret', NS, WEBHOOK.certSecret);
   const stored = (): CertBundle => bundleFromSecretData(secret()?.data)!;
@@ -95,6 +103,35 @@ describe('WebhookCertReconciler', () => {
     t.kube.calls = [];
     const again = await t.reconciler.reconcile();
     expect(again).toEqual({ ...first, secret: { action: 'unchanged' }, patchedWebhooks: [] });
+    expect(t.writes()).toEqual([]);
+  });
+
+  it("makes the Secret owned by the operator's Deployment, so helm uninstall garbage-collects it", async () => {
+    const t = setup({ owner: OPERATOR_DEPLOYMENT });
+    await t.reconciler.reconcile();
+    expect(t.secret()?.metadata?.ownerReferences).toEqual([OPERATOR_DEPLOYMENT]);
+    // A rotation or repair keeps the owner.
+    t.kube.put({ ...t.secret()!, data: { 'tls.crt': 'x' } } as Secret);
+    const repaired = await t.reconciler.reconcile();
+    expect(repaired.secret).toEqual({ action: 'replaced', reason: 'incomplete' });
+    expect(t.secret()?.metadata?.ownerReferences).toEqual([OPERATOR_DEPLOYMENT]);
+  });
+
+  it('adopts a valid Secret made without the owner (or for a Deployment since recreated), once', async () => {
+    const before = setup();
+    const made = await before.reconciler.reconcile();
+    expect(before.secret()?.metadata).not.toHaveProperty('ownerReferences');
+    const t = setup({ owner: OPERATOR_DEPLOYMENT });
+    const stale = { ...OPERATOR_DEPLOYMENT, uid: 'u-old-operator' };
+    t.kube.put({ ...before.secret()!, metadata: { ...before.secret()!.metadata, ownerReferences: [stale] } });
+    const out = await t.reconciler.reconcile();
+    expect(out.secret).toEqual({ action: 'adopted' });
+    // The certificate is kept: adopting is not a rotation.
+    expect(out.bundle).toEqual(made.bundle);
+    expect(t.stored()).toEqual(made.bundle);
+    expect(t.secret()?.metadata?.ownerReferences).toEqual([OPERATOR_DEPLOYMENT]);
+    t.kube.calls = [];
+    expect((await t.reconciler.reconcile()).secret).toEqual({ action: 'unchanged' });
     expect(t.writes()).toEqual([]);
   });
 

@@ -30,7 +30,6 @@ import { nodeArgvFor } from './paths.js';
 import { readState, startProcess, stopProcess, tailFile, forgetProcess } from './processes.js';
 import { run } from './run.js';
 import {
-  CLIENT_NS,
   createTopology,
   DATA_IF,
   describeTopology,

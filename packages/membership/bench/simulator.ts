@@ -19,6 +19,8 @@ export interface SimOptions {
   /** Per member: a tie-breaker (two-node tests). */
   readonly tieBreaker?: (name: string) => MembershipConfig['tieBreaker'];
   readonly onEvent?: (member: string, event: MembershipEvent, now: number) => void;
+  /** Every datagram a member sends, before loss and cuts (tests inspect the wire). */
+  readonly onSend?: (from: string, to: string, bytes: Buffer, now: number) => void;
 }
 
 type SimEvent =
@@ -210,6 +212,7 @@ export class Simulation {
   ): void {
     for (const ev of step.events) this.o.onEvent?.(from, ev, this.now);
     for (const out of step.send) {
+      this.o.onSend?.(from, out.to, out.bytes, this.now);
       if (
         this.dead.has(out.to) ||
         this.blocked.has(from) ||

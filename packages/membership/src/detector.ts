@@ -146,24 +146,17 @@ export class Detector {
   /** The earliest time tick() has something to do (past stages that wait for a verdict excluded). */
   nextDue(now: number): number {
     const t = this.host.timing;
+    const stages = [t.retryAfterMs, t.indirectAfterMs, t.suspectAfterMs, t.deadAfterMs, t.suspicionMaxMs];
     let due = Infinity;
-    const at = (time: number) => {
+    const upcoming = (time: number) => {
       if (time > now) due = Math.min(due, time);
     };
-    for (const [name, n] of this.neighbours) {
+    for (const n of this.neighbours.values()) {
       due = Math.min(due, n.nextAt);
       const silence = now - n.evidenceAt;
       if (silence >= t.retryAfterMs) due = Math.min(due, Math.max(now, n.pingedAt + t.retryIntervalMs));
-      for (const stage of [
-        t.retryAfterMs,
-        t.indirectAfterMs,
-        t.suspectAfterMs,
-        t.deadAfterMs,
-        t.suspicionMaxMs,
-      ])
-        at(n.evidenceAt + stage);
-      if (silence >= t.indirectAfterMs) at(n.indirectAt + t.indirectIntervalMs);
-      void name;
+      if (silence >= t.indirectAfterMs) upcoming(n.indirectAt + t.indirectIntervalMs);
+      for (const stage of stages) upcoming(n.evidenceAt + stage);
     }
     return due;
   }

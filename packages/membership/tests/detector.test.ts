@@ -113,6 +113,26 @@ describe('probing', () => {
     expect(sent.some((s) => s.from === b && s.type === 'ping')).toBe(true);
   });
 
+  it('a pair woken together pings in step once, then alternates again without doubling its pings', () => {
+    const { sim, sent, names } = cluster(2);
+    const [a, b] = names as [string, string];
+    sim.run(5_000);
+    // Both ends stall together, then both ping at once on waking: only one of them may follow.
+    sim.stop(a);
+    sim.stop(b);
+    sim.run(5_300);
+    sim.resume(a);
+    sim.resume(b);
+    sim.run(12_000);
+    const heard = sent.filter((s) => s.from === b && s.to === a && s.now > 7_000).map((s) => s.now);
+    const gaps = heard.slice(1).map((x, i) => x - heard[i]!);
+    expect(gaps.length).toBeGreaterThan(20);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(DEFAULT_TIMING.probeIntervalMs / 2 + 2);
+    // In step, each would follow the other and both would ping every interval/2: twice the packets.
+    const pings = sent.filter((s) => s.type === 'ping' && s.now >= 5_300 && s.now < 7_000).length;
+    expect(pings).toBeLessThanOrEqual((2 * 1_700) / DEFAULT_TIMING.probeIntervalMs + 2);
+  });
+
   it('costs at most 50 packets per second sent plus received per member at 1% loss', () => {
     const { sim, names } = cluster(60, { loss: 0.01 });
     sim.run(2_000);

@@ -19,6 +19,8 @@ export interface SimOptions {
   /** Per member: a tie-breaker (two-node tests). */
   readonly tieBreaker?: (name: string) => MembershipConfig['tieBreaker'];
   readonly onEvent?: (member: string, event: MembershipEvent, now: number) => void;
+  /** Every datagram a member sends, before loss and cuts (tests inspect the wire). */
+  readonly onSend?: (from: string, to: string, bytes: Buffer, now: number) => void;
 }
 
 type SimEvent =
@@ -86,6 +88,8 @@ export class Simulation {
   private readonly stopped = new Map<string, Array<{ from: string; bytes: Buffer }>>();
   /** Cut links: `a|b` dropped both ways. */
   private readonly cut = new Set<string>();
+  /** Blocked members: every datagram to or from them is dropped (a firewall rule, a dead switch port). */
+  private readonly blocked = new Set<string>();
   loss: number;
   delivered = 0;
 
@@ -147,6 +151,15 @@ export class Simulation {
     this.cut.delete(`${b}|${a}`);
   }
 
+  /** Drops every datagram to or from `name` until unblock (also those already in flight). */
+  block(name: string): void {
+    this.blocked.add(name);
+  }
+
+  unblock(name: string): void {
+    this.blocked.delete(name);
+  }
+
   leave(name: string): void {
     this.dispatch(name, this.member(name).leave(this.now));
   }
@@ -174,7 +187,7 @@ export class Simulation {
           continue;
         this.scheduled.delete(e.member);
         this.runTick(e.member);
-      } else if (!this.dead.has(e.to)) {
+      } else if (!this.dead.has(e.to) && !this.blocked.has(e.to)) {
         const backlog = this.stopped.get(e.to);
         if (backlog) backlog.push({ from: e.from, bytes: e.bytes });
         else this.receive(e.to, e.from, e.bytes);
@@ -199,7 +212,15 @@ export class Simulation {
   ): void {
     for (const ev of step.events) this.o.onEvent?.(from, ev, this.now);
     for (const out of step.send) {
-      if (this.dead.has(out.to) || this.cut.has(`${from}|${out.to}`) || this.random() < this.loss) continue;
+      this.o.onSend?.(from, out.to, out.bytes, this.now);
+      if (
+        this.dead.has(out.to) ||
+        this.blocked.has(from) ||
+        this.blocked.has(out.to) ||
+        this.cut.has(`${from}|${out.to}`) ||
+        this.random() < this.loss
+      )
+        continue;
       const latency = (this.o.latencyMs ?? 0.2) + this.random() * (this.o.jitterMs ?? 0.3);
       this.queue.push({
         at: this.now + latency,

@@ -2,27 +2,42 @@ import { keysProblem, type MembershipKeys } from './keys.js';
 import { memberNameProblem } from './names.js';
 import type { TieBreak } from './quorum.js';
 
-/** Failure-detector timings. Defaults are for a LAN (sub-millisecond RTT). */
+/**
+ * Failure-detector timings. Defaults are for a LAN (sub-millisecond RTT): with 4 neighbours each
+ * member sends and receives about 16 / probeIntervalMs packets (42 per second), detects a death
+ * in under 400 ms, and never declares a member whose event loop or network stopped for 300 ms.
+ */
 export interface Timing {
-  /** k: how many ring successors each member probes, and so how many watchers each member has. */
+  /** k: how many ring neighbours each member watches (half successors, half predecessors); they watch it back. */
   readonly watchers: number;
-  /** How often a watcher pings each of its targets (k watchers, so a member is pinged every interval/k). */
+  /**
+   * How often a member pings each neighbour. Each side of a pair pings, half an interval apart
+   * (a ping received moves our next one there), so either end hears the other every interval/2.
+   */
   readonly probeIntervalMs: number;
-  /** Wait for the direct ack before asking helpers. */
-  readonly probeTimeoutMs: number;
-  /** How many other members are asked to ping a silent target (ping-req). */
+  /** A neighbour silent this long is pinged again every retryIntervalMs (one lost packet costs little). */
+  readonly retryAfterMs: number;
+  readonly retryIntervalMs: number;
+  /** A neighbour silent this long: ask `indirectProbes` of its other neighbours to ping it for us. */
+  readonly indirectAfterMs: number;
+  /** How many members are asked to ping a silent neighbour (ping-req), its own watchers first. */
   readonly indirectProbes: number;
-  /** Wait for any helper's indirect-ack before suspecting. */
-  readonly indirectTimeoutMs: number;
-  /** Suspicion before declaring dead once `confirmations` watchers independently suspect. */
-  readonly suspicionMinMs: number;
-  /** Suspicion before declaring dead on this watcher's evidence alone (its own probes keep failing). */
-  readonly suspicionMaxMs: number;
-  /** Independent suspicions (watchers whose own direct and indirect probes failed) for the short wait. */
+  /** Between rounds of ping-req while the silence lasts; a helper relays an ack this long. */
+  readonly indirectIntervalMs: number;
+  /** Silence after which this member suspects a neighbour (told to it, so it can refute, and to its watchers). */
+  readonly suspectAfterMs: number;
+  /**
+   * Silence after which it declares the neighbour dead, once `confirmations` watchers (itself
+   * included) suspect it. Must exceed the longest stall to survive (300 ms) plus probeIntervalMs/2.
+   */
+  readonly deadAfterMs: number;
+  /** Independent suspicions (watchers that heard nothing for suspectAfterMs) needed for deadAfterMs. */
   readonly confirmations: number;
+  /** Silence after which it declares the neighbour dead on its own evidence alone. */
+  readonly suspicionMaxMs: number;
   /** A ring neighbour counts as reached for quorum if heard from this recently. */
   readonly quorumWindowMs: number;
-  /** A tick later than planned by more than this means this process stalled: its probe timeouts are void. */
+  /** A tick later than planned by more than this means this process stalled: the silences it measured are void. */
   readonly stallMs: number;
   /** Resend join to members that have not acknowledged it. */
   readonly joinRetryMs: number;
@@ -35,15 +50,18 @@ export interface Timing {
 }
 
 export const DEFAULT_TIMING: Timing = {
-  watchers: 3,
-  probeIntervalMs: 250,
-  probeTimeoutMs: 100,
-  indirectProbes: 3,
-  indirectTimeoutMs: 100,
-  suspicionMinMs: 300,
-  suspicionMaxMs: 1500,
+  watchers: 4,
+  probeIntervalMs: 380,
+  retryAfterMs: 200,
+  retryIntervalMs: 20,
+  indirectAfterMs: 250,
+  indirectProbes: 2,
+  indirectIntervalMs: 100,
+  suspectAfterMs: 490,
+  deadAfterMs: 530,
   confirmations: 2,
-  quorumWindowMs: 400,
+  suspicionMaxMs: 1500,
+  quorumWindowMs: 260,
   stallMs: 150,
   joinRetryMs: 500,
   maxPiggyback: 8,
@@ -77,8 +95,10 @@ export interface MembershipConfig {
 
 /**
  * Why `config` cannot run, or undefined. The fence must come before any takeover: a member cut
- * off stops counting its neighbours after `quorumWindowMs`, and the majority side declares it dead
- * no sooner than `probeTimeoutMs + indirectTimeoutMs + suspicionMinMs` after its last ack.
+ * off stops counting a neighbour `quorumWindowMs` after it last heard it, and the last exchanges
+ * of its pairs lie within probeIntervalMs/2 of each other, so the first watcher reaches
+ * `deadAfterMs` of silence no sooner than quorumWindowMs + probeIntervalMs/2 would allow; an
+ * undetected stall (< stallMs) delays the fence by as much.
  */
 export function configProblem(config: MembershipConfig): string | undefined {
   const name = memberNameProblem(config.name);
@@ -96,8 +116,12 @@ export function configProblem(config: MembershipConfig): string | undefined {
     if (!Number.isFinite(value) || value < 0) return `membership timing ${field} must be >= 0, got ${value}`;
   }
   if (t.watchers < 1) return `membership timing watchers must be >= 1, got ${t.watchers}`;
-  const earliestDeath = t.probeTimeoutMs + t.indirectTimeoutMs + t.suspicionMinMs;
-  if (t.quorumWindowMs + t.stallMs > earliestDeath + t.probeIntervalMs / 2)
-    return `membership timing: quorumWindowMs (${t.quorumWindowMs}) must be well below probeTimeoutMs + indirectTimeoutMs + suspicionMinMs (${earliestDeath}), or a cut-off member would still announce when the others take over`;
+  if (t.probeIntervalMs <= 0 || t.retryIntervalMs <= 0)
+    return `membership timing probeIntervalMs and retryIntervalMs must be > 0, got ${t.probeIntervalMs} and ${t.retryIntervalMs}`;
+  if (t.suspectAfterMs > t.deadAfterMs || t.deadAfterMs > t.suspicionMaxMs)
+    return `membership timing must keep suspectAfterMs (${t.suspectAfterMs}) <= deadAfterMs (${t.deadAfterMs}) <= suspicionMaxMs (${t.suspicionMaxMs})`;
+  const fenceBy = t.quorumWindowMs + Math.max(t.probeIntervalMs / 2, t.stallMs);
+  if (fenceBy >= t.deadAfterMs)
+    return `membership timing: quorumWindowMs (${t.quorumWindowMs}) + max(probeIntervalMs / 2, stallMs) = ${fenceBy} must stay below deadAfterMs (${t.deadAfterMs}), or a cut-off member would still announce when the others take over`;
   return undefined;
 }

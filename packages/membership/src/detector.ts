@@ -4,16 +4,22 @@ import type { DeathReason } from './messages.js';
 import type { Counters } from './metrics.js';
 import type { MemberTable } from './table.js';
 
-interface Pending {
-  readonly stage: 'direct' | 'indirect';
-  readonly sequence: number;
-  readonly sentAt: number;
-  readonly deadline: number;
-}
-
-interface ProbeState {
+/** What this member knows about one ring neighbour. */
+interface Neighbour {
+  /** Next regular ping. */
   nextAt: number;
-  pending?: Pending;
+  /** Latest ping sent to it (regular or retry). */
+  pingedAt: number;
+  /** Latest evidence it runs: a packet from it, or a helper's indirect-ack. Reset when we stall. */
+  evidenceAt: number;
+  /** Latest packet received from it directly. */
+  heardAt: number;
+  /** When we sent the latest ping it answered. */
+  answeredAt: number;
+  /** Latest ping-req about it. */
+  indirectAt: number;
+  /** The ping-req's sequence, to match the helpers' indirect-acks. */
+  indirectSequence?: number;
 }
 
 interface Relay {
@@ -23,11 +29,6 @@ interface Relay {
   readonly deadline: number;
 }
 
-interface Suspicion {
-  readonly incarnation: number;
-  since: number;
-}
-
 /** What the detector needs from the member it runs in. */
 export interface DetectorHost {
   readonly name: string;
@@ -35,7 +36,7 @@ export interface DetectorHost {
   readonly timing: Timing;
   readonly counters: Counters;
   readonly random: () => number;
-  /** Ring successors this member probes. */
+  /** Ring neighbours this member probes (and that probe it). */
   targets(): readonly string[];
   watchersOf(member: string): readonly string[];
   /** Whether this member may suspect or declare others (it is a member and not cut off). */
@@ -47,111 +48,155 @@ export interface DetectorHost {
   declareDead(step: StepResult, member: string, incarnation: number, reason: DeathReason, now: number): void;
 }
 
+/** Pure: what a watcher does about a neighbour that has been silent for `silence` ms. */
+export type SilenceAction = 'none' | 'retry' | 'indirect' | 'suspect' | 'dead';
+
 /**
- * Targeted failure detection. Each member pings its k ring successors every probeIntervalMs
- * (random phase); a missing ack after probeTimeoutMs makes it ask `indirectProbes` random members
- * to ping the target for it; no indirect-ack after indirectTimeoutMs makes it suspect the target
- * (told to the target, so it can refute, and to the target's other watchers, who probe at once).
- * It declares the target dead after suspicionMinMs once `confirmations` watchers suspect it, or
- * after suspicionMaxMs on its own evidence; any packet from the target calls its suspicion off.
+ * The stages a silence goes through, each implying the ones before (see Timing). `confirmed`:
+ * enough watchers suspect the neighbour at its current incarnation.
+ */
+export function silenceStage(t: Timing, silence: number, confirmed: boolean): SilenceAction {
+  if (silence >= t.deadAfterMs && (confirmed || silence >= t.suspicionMaxMs)) return 'dead';
+  if (silence >= t.suspectAfterMs) return 'suspect';
+  if (silence >= t.indirectAfterMs) return 'indirect';
+  if (silence >= t.retryAfterMs) return 'retry';
+  return 'none';
+}
+
+/**
+ * Targeted failure detection by silence. Each member pings its k ring neighbours every
+ * probeIntervalMs, half an interval away from their pings to it, and every packet either way is
+ * evidence for both ends. A neighbour silent for retryAfterMs is pinged again every
+ * retryIntervalMs; after indirectAfterMs its other watchers are asked to ping it for us (one bad
+ * link is not a death); after suspectAfterMs we suspect it (told to it, so it can refute, and to
+ * its watchers, who count it as a confirmation); after deadAfterMs we declare it dead once
+ * `confirmations` watchers suspect it, or after suspicionMaxMs on our own evidence.
  */
 export class Detector {
-  private readonly probes = new Map<string, ProbeState>();
+  private readonly neighbours = new Map<string, Neighbour>();
+  /** Pings we sent to neighbours: sequence -> target and time, until answered or old. */
+  private readonly pings = new Map<number, { target: string; at: number }>();
   private readonly relays = new Map<number, Relay>();
-  private readonly suspicions = new Map<string, Suspicion>();
-  /** Per target: when we sent the latest probe it answered (directly or through a helper). */
-  private readonly answered = new Map<string, number>();
+  /** Members we suspect ourselves, at which incarnation. */
+  private readonly suspicions = new Map<string, number>();
   /** Who independently suspects each member, at which incarnation. */
   private readonly suspectors = new Map<string, { incarnation: number; by: Set<string> }>();
+  /** When we last found out that we had stalled: packets read right after prove nothing about now. */
+  private stalledAt = -Infinity;
 
   constructor(private readonly host: DetectorHost) {}
 
-  /** This process stalled (GC, SIGSTOP): timeouts that ran out meanwhile say nothing about the targets. */
+  /** This process stalled (GC, SIGSTOP): the silences it measured meanwhile say nothing about the others. */
   stalled(now: number): void {
-    for (const p of this.probes.values()) {
-      p.pending = undefined;
-      p.nextAt = now; // probe at once: until fresh answers come back, we are fenced
+    this.stalledAt = now;
+    for (const n of this.neighbours.values()) {
+      n.evidenceAt = Math.max(n.evidenceAt, now);
+      n.nextAt = now; // ping at once: until fresh answers come back, we are fenced
+      n.indirectAt = -Infinity;
+      n.indirectSequence = undefined;
     }
-    for (const s of this.suspicions.values()) s.since = now;
     this.relays.clear();
   }
 
   tick(step: StepResult, now: number): void {
     const h = this.host;
     const t = h.timing;
-    this.syncTargets(now);
-    for (const [target, p] of this.probes) {
-      if (p.pending && now >= p.pending.deadline) {
-        const helpers = p.pending.stage === 'direct' ? this.helpers(target) : [];
-        if (helpers.length > 0) {
-          const sequence = h.pingReq(step, helpers, target);
-          p.pending = {
-            stage: 'indirect',
-            sequence,
-            sentAt: p.pending.sentAt,
-            deadline: now + t.indirectTimeoutMs,
-          };
-        } else {
-          p.pending = undefined;
-          this.failed(step, target, now);
-        }
+    this.syncNeighbours(now);
+    let judge: boolean | undefined;
+    const mayJudge = () => (judge ??= h.mayJudge(now));
+    for (const [name, n] of this.neighbours) {
+      const record = h.table.get(name);
+      const silence = now - n.evidenceAt;
+      const stage = record ? silenceStage(t, silence, this.confirmed(name, record.incarnation)) : 'none';
+      if (now >= n.nextAt) {
+        this.pingNeighbour(step, name, n, now);
+        n.nextAt = Math.max(n.nextAt + t.probeIntervalMs, now);
+      } else if (stage !== 'none' && now - n.pingedAt >= t.retryIntervalMs) {
+        this.pingNeighbour(step, name, n, now);
       }
-      if (!p.pending && now >= p.nextAt) {
-        const sequence = h.ping(step, target);
-        p.pending = { stage: 'direct', sequence, sentAt: now, deadline: now + t.probeTimeoutMs };
-        p.nextAt = Math.max(p.nextAt + t.probeIntervalMs, now);
+      if ((stage === 'indirect' || stage === 'suspect') && now - n.indirectAt >= t.indirectIntervalMs) {
+        const helpers = this.helpers(name);
+        n.indirectAt = now;
+        if (helpers.length > 0) n.indirectSequence = h.pingReq(step, helpers, name);
+      }
+      if (!record || record.status === 'dead' || record.status === 'left') continue;
+      if (
+        (stage === 'suspect' || stage === 'dead') &&
+        this.suspicions.get(name) !== record.incarnation &&
+        mayJudge()
+      ) {
+        this.suspicions.set(name, record.incarnation);
+        this.onSuspicion(name, record.incarnation, h.name);
+        h.counters.suspicionsRaised++;
+        h.suspect(step, name, record.incarnation, now);
+      } else if (stage === 'dead' && this.suspicions.get(name) === record.incarnation && mayJudge()) {
+        const confirmed = this.confirmed(name, record.incarnation);
+        this.suspicions.delete(name);
+        h.declareDead(step, name, record.incarnation, confirmed ? 'confirmed' : 'suspicion-timeout', now);
       }
     }
-    for (const [member, s] of this.suspicions) {
+    for (const [member, incarnation] of this.suspicions) {
       const record = h.table.get(member);
-      if (record?.status !== 'suspect' || record.incarnation !== s.incarnation) {
-        this.suspicions.delete(member);
-        continue;
-      }
-      const confirmed = this.confirmed(member, s.incarnation);
-      if (now - s.since >= (confirmed ? t.suspicionMinMs : t.suspicionMaxMs) && h.mayJudge(now)) {
-        this.suspicions.delete(member);
-        h.declareDead(step, member, s.incarnation, confirmed ? 'confirmed' : 'suspicion-timeout', now);
-      }
+      if (record?.status !== 'suspect' || record.incarnation !== incarnation) this.suspicions.delete(member);
     }
     for (const [sequence, r] of this.relays) if (now >= r.deadline) this.relays.delete(sequence);
+    for (const [sequence, p] of this.pings) if (now - p.at > t.suspicionMaxMs) this.pings.delete(sequence);
   }
 
-  /** The earliest time tick() has something to do. */
-  nextDue(): number {
+  /** The earliest time tick() has something to do (past stages that wait for a verdict excluded). */
+  nextDue(now: number): number {
     const t = this.host.timing;
+    const stages = [t.retryAfterMs, t.indirectAfterMs, t.suspectAfterMs, t.deadAfterMs, t.suspicionMaxMs];
     let due = Infinity;
-    for (const p of this.probes.values()) due = Math.min(due, p.pending ? p.pending.deadline : p.nextAt);
-    for (const [member, s] of this.suspicions) {
-      const wait = this.confirmed(member, s.incarnation) ? t.suspicionMinMs : t.suspicionMaxMs;
-      due = Math.min(due, s.since + wait);
+    const upcoming = (time: number) => {
+      if (time > now) due = Math.min(due, time);
+    };
+    for (const n of this.neighbours.values()) {
+      due = Math.min(due, n.nextAt);
+      const silence = now - n.evidenceAt;
+      if (silence >= t.retryAfterMs) due = Math.min(due, Math.max(now, n.pingedAt + t.retryIntervalMs));
+      if (silence >= t.indirectAfterMs) upcoming(n.indirectAt + t.indirectIntervalMs);
+      for (const stage of stages) upcoming(n.evidenceAt + stage);
     }
     return due;
   }
 
-  /** When we sent the latest probe `member` answered; -Infinity if never. */
-  answeredAt(member: string): number {
-    return this.answered.get(member) ?? -Infinity;
+  /**
+   * The latest contact with `member` that counts for quorum: a packet from it, but after a stall
+   * only once it has answered a ping sent since (the backlog read on waking proves nothing).
+   */
+  reachedAt(member: string): number {
+    const n = this.neighbours.get(member);
+    if (!n) return -Infinity;
+    return n.answeredAt >= this.stalledAt ? Math.max(n.heardAt, n.answeredAt) : n.answeredAt;
   }
 
-  private answer(member: string, sentAt: number): void {
-    if (sentAt > this.answeredAt(member)) this.answered.set(member, sentAt);
-  }
-
-  /** Any authenticated packet from `member` proves it is running: our own suspicion ends. */
-  heardFrom(member: string): void {
+  /** An authenticated packet from `member` proves it is running: its silence and our suspicion end. */
+  heardFrom(member: string, now: number): void {
     this.suspicions.delete(member);
+    const n = this.neighbours.get(member);
+    if (!n) return;
+    n.heardAt = now;
+    n.evidenceAt = Math.max(n.evidenceAt, now);
+  }
+
+  /**
+   * A neighbour pinged us. The higher-named member of a pair follows: its next ping goes half an
+   * interval after the lower-named one's, so the pair alternates and either end hears the other
+   * every probeIntervalMs / 2. (If both followed, pinging in step would be a fixed point too.)
+   */
+  onPing(from: string, now: number): void {
+    const n = this.neighbours.get(from);
+    if (n && this.host.name > from) n.nextAt = now + this.host.timing.probeIntervalMs / 2;
   }
 
   onAck(step: StepResult, from: string, probe: number, now: number): void {
-    const p = this.probes.get(from);
-    if (p?.pending && p.pending.stage === 'direct' && p.pending.sequence === probe) {
-      this.host.counters.observeRtt(now - p.pending.sentAt);
-      this.answer(from, p.pending.sentAt);
-      p.pending = undefined;
-    } else if (p?.pending?.stage === 'indirect') {
-      this.answer(from, p.pending.sentAt); // a late direct ack during the indirect stage is as good
-      p.pending = undefined;
+    const sent = this.pings.get(probe);
+    const n = this.neighbours.get(from);
+    if (sent && sent.target === from) {
+      this.pings.delete(probe);
+      this.host.counters.observeRtt(now - sent.at);
+      if (n) n.answeredAt = Math.max(n.answeredAt, sent.at);
     }
     const relay = this.relays.get(probe);
     if (relay && relay.target === from) {
@@ -168,29 +213,27 @@ export class Detector {
       requester: from,
       requesterSequence,
       target,
-      deadline: now + this.host.timing.indirectTimeoutMs,
+      deadline: now + this.host.timing.indirectIntervalMs,
     });
   }
 
-  onIndirectAck(target: string, probe: number): void {
-    const p = this.probes.get(target);
-    if (p?.pending?.stage === 'indirect' && p.pending.sequence === probe) {
-      this.answer(target, p.pending.sentAt);
-      p.pending = undefined;
+  /** A helper reached `target` for us: evidence it runs, though not a contact of ours for quorum. */
+  onIndirectAck(target: string, probe: number, now: number): void {
+    const n = this.neighbours.get(target);
+    if (n && n.indirectSequence === probe) {
+      n.evidenceAt = Math.max(n.evidenceAt, now);
       this.suspicions.delete(target);
     }
   }
 
-  /** `by` says its own probes of `member` failed at `incarnation`; a watcher of ours probes now. */
-  onSuspicion(member: string, incarnation: number, by: string, now: number): void {
+  /** `by` heard nothing from `member` at `incarnation` for suspectAfterMs. */
+  onSuspicion(member: string, incarnation: number, by: string): void {
     let s = this.suspectors.get(member);
     if (!s || s.incarnation !== incarnation) {
       s = { incarnation, by: new Set() };
       this.suspectors.set(member, s);
     }
     s.by.add(by);
-    const p = this.probes.get(member);
-    if (p && !p.pending && by !== this.host.name) p.nextAt = now;
   }
 
   /** The member is alive again at a higher incarnation, dead or gone: drop what we held about it. */
@@ -199,16 +242,10 @@ export class Detector {
     this.suspectors.delete(member);
   }
 
-  private failed(step: StepResult, target: string, now: number): void {
-    const h = this.host;
-    if (!h.mayJudge(now)) return;
-    const record = h.table.get(target);
-    if (!record || record.status === 'dead' || record.status === 'left') return;
-    this.onSuspicion(target, record.incarnation, h.name, now);
-    if (this.suspicions.has(target)) return; // still failing: the timer already runs
-    this.suspicions.set(target, { incarnation: record.incarnation, since: now });
-    h.counters.suspicionsRaised++;
-    h.suspect(step, target, record.incarnation, now);
+  private pingNeighbour(step: StepResult, name: string, n: Neighbour, now: number): void {
+    const sequence = this.host.ping(step, name);
+    this.pings.set(sequence, { target: name, at: now });
+    n.pingedAt = now;
   }
 
   private confirmed(member: string, incarnation: number): boolean {
@@ -218,39 +255,49 @@ export class Detector {
     return have >= Math.max(1, Math.min(this.host.timing.confirmations, watchers));
   }
 
-  private syncTargets(now: number): void {
+  private syncNeighbours(now: number): void {
     const targets = this.host.targets();
-    for (const name of this.probes.keys()) {
-      if (!targets.includes(name)) {
-        this.probes.delete(name);
-        this.answered.delete(name);
-      }
-    }
+    for (const name of this.neighbours.keys()) if (!targets.includes(name)) this.neighbours.delete(name);
     for (const name of targets) {
-      if (!this.probes.has(name))
-        this.probes.set(name, { nextAt: now + this.host.random() * this.host.timing.probeIntervalMs });
+      if (this.neighbours.has(name)) continue;
+      this.neighbours.set(name, {
+        nextAt: now + this.host.random() * this.host.timing.probeIntervalMs,
+        pingedAt: -Infinity,
+        evidenceAt: now,
+        heardAt: -Infinity,
+        answeredAt: -Infinity,
+        indirectAt: -Infinity,
+      });
     }
   }
 
-  /** Up to `indirectProbes` random members believed alive, other than us and the target. */
+  /** Up to `indirectProbes` helpers believed alive: the target's other watchers first, then random members. */
   private helpers(target: string): string[] {
     const h = this.host;
-    const ring = h.table.ring;
     const want = h.timing.indirectProbes;
-    const out = new Set<string>();
+    if (want === 0) return [];
     const usable = (n: string) => n !== h.name && n !== target && h.table.get(n)?.status === 'alive';
+    const out = shuffle(h.watchersOf(target).filter(usable), h.random).slice(0, want);
+    const ring = h.table.ring;
     if (ring.size <= 4 * want + 2) {
-      const all = ring.names.filter(usable);
-      for (let i = 0; i < Math.min(want, all.length); i++) {
-        const j = i + Math.floor(h.random() * (all.length - i));
-        [all[i], all[j]] = [all[j] as string, all[i] as string];
-      }
-      return all.slice(0, want);
+      const rest = shuffle(
+        ring.names.filter((n) => usable(n) && !out.includes(n)),
+        h.random,
+      );
+      return [...out, ...rest].slice(0, want);
     }
-    for (let tries = 0; tries < 4 * want && out.size < want; tries++) {
+    for (let tries = 0; tries < 4 * want && out.length < want; tries++) {
       const n = ring.names[Math.floor(h.random() * ring.size)] as string;
-      if (usable(n)) out.add(n);
+      if (usable(n) && !out.includes(n)) out.push(n);
     }
-    return [...out];
+    return out;
   }
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }

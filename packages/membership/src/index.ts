@@ -43,5 +43,7 @@ export { REJECT_LABELS, RTT_BUCKETS_MS } from './metrics.js';
 export type { MembershipMetrics, RejectLabel } from './metrics.js';
 export type { MembershipEvent, Outgoing, StepResult } from './events.js';
 export { Membership } from './membership.js';
+export { silenceStage } from './detector.js';
+export type { SilenceAction } from './detector.js';
 export type { MemberRecord } from './table.js';
 export type { ReceiveResult } from './membership.js';

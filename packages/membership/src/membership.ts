@@ -51,6 +51,9 @@ export class Membership {
   private joinCause: 'start' | 'declared-dead' = 'start';
   private expectedTickAt?: number;
   private lastVerdict = '';
+  /** Death broadcasts to send a second time (one lost datagram must not leave a member behind). */
+  private echoes: Array<{ readonly at: number; readonly to: readonly string[]; readonly message: Message }> =
+    [];
 
   constructor(config: MembershipConfig) {
     const problem = configProblem(config);
@@ -96,6 +99,9 @@ export class Membership {
     if (this.expectedTickAt !== undefined && now - this.expectedTickAt > this.timing.stallMs)
       this.detector.stalled(now);
     this.detector.tick(step, now);
+    const due = this.echoes.filter((e) => e.at <= now);
+    this.echoes = this.echoes.filter((e) => e.at > now);
+    for (const e of due) this.outbox.send(step, e.to, e.message, this.incarnation, 0);
     this.finish(step, now);
     return step;
   }
@@ -128,11 +134,13 @@ export class Membership {
 
   /** When tick() must run next (ms, same clock as `now`). */
   nextTickAt(now: number): number {
-    let due = Math.min(this.detector.nextDue(), now + this.timing.probeIntervalMs);
+    // Never longer than half the stall threshold, so a stall is noticed however idle we were.
+    let due = Math.min(this.detector.nextDue(now), now + this.timing.stallMs / 2);
     if (this.phase === 'joining') due = Math.min(due, Math.max(now, this.joining.nextAttemptAt));
+    for (const e of this.echoes) due = Math.min(due, e.at);
     // The fence must be reported when a neighbour's contact ages out, not at the next probe.
     for (const n of this.view.targets()) {
-      const at = this.detector.answeredAt(n) + this.timing.quorumWindowMs;
+      const at = this.detector.reachedAt(n) + this.timing.quorumWindowMs;
       if (at > now) due = Math.min(due, at);
     }
     // Never in the past: work that is due but blocked (no quorum to judge) waits for a later tick.
@@ -197,7 +205,7 @@ export class Membership {
         });
       return;
     }
-    this.detector.heardFrom(p.sender);
+    this.detector.heardFrom(p.sender, now);
     this.evidence(step, p);
     for (const u of p.updates) this.rumour(step, u, p.sender, now);
     switch (m.type) {
@@ -206,6 +214,7 @@ export class Membership {
           this.counters.rejected.misdirected++;
           return;
         }
+        this.detector.onPing(p.sender, now);
         this.send(step, [p.sender], { type: 'ack', probe: p.sequence });
         return;
       case 'ack':
@@ -215,10 +224,10 @@ export class Membership {
       case 'ping-req':
         return this.detector.onPingReq(step, p.sender, p.sequence, m.target, now);
       case 'indirect-ack':
-        return this.detector.onIndirectAck(m.target, m.probe);
+        return this.detector.onIndirectAck(m.target, m.probe, now);
       case 'suspect':
         this.rumour(step, { status: 'suspect', member: m.member, incarnation: m.incarnation }, p.sender, now);
-        if (m.member !== this.name) this.detector.onSuspicion(m.member, m.incarnation, p.sender, now);
+        if (m.member !== this.name) this.detector.onSuspicion(m.member, m.incarnation, p.sender);
         return;
       case 'alive':
         return this.rumour(
@@ -260,7 +269,7 @@ export class Membership {
       return;
     }
     if (known?.status === 'left' && known.incarnation >= p.incarnation) return;
-    this.detector.heardFrom(p.sender);
+    this.detector.heardFrom(p.sender, now);
     this.evidence(step, p);
     for (const u of p.updates) this.rumour(step, u, p.sender, now);
     this.send(step, [p.sender], { type: 'ack', probe: p.sequence });
@@ -372,11 +381,11 @@ export class Membership {
   }
 
   /**
-   * Reached = answered a probe we sent within the quorum window. Only our own round trips count:
-   * packets that waited in the socket while we were stopped prove nothing about now.
+   * Reached = heard from within the quorum window (see Detector.reachedAt: after a stall, only
+   * once it answered a fresh probe; packets that waited in the socket prove nothing about now).
    */
   private heard(name: string, now: number): boolean {
-    return now - this.detector.answeredAt(name) <= this.timing.quorumWindowMs;
+    return now - this.detector.reachedAt(name) <= this.timing.quorumWindowMs;
   }
 
   private reachTest(now: number): MajorityTest {
@@ -384,7 +393,7 @@ export class Membership {
     const reached = neighbours.filter((n) => this.heard(n, now));
     const lowest = [this.name, ...neighbours].sort()[0];
     return {
-      label: 'ring targets answering',
+      label: 'ring neighbours heard',
       reached: 1 + reached.length,
       total: 1 + neighbours.length,
       lowestOnOurSide: lowest === this.name || reached.includes(lowest as string),
@@ -400,11 +409,9 @@ export class Membership {
       random: this.random,
       targets: () => this.view.targets(),
       watchersOf: (m) => this.view.watchersOf(m),
-      mayJudge: (now) => {
-        if (this.phase !== 'member') return false;
-        const t = this.reachTest(now);
-        return 2 * t.reached >= t.total;
-      },
+      // Only a member that may announce judges others: a cut-off minority (or the losing half of
+      // a tie) never declares the majority dead.
+      mayJudge: (now) => this.phase === 'member' && this.mayAnnounce(now).ok,
       ping: (step, target) => this.send(step, [target], { type: 'ping', target }),
       pingReq: (step, helpers, target) => this.send(step, helpers, { type: 'ping-req', target }),
       indirectAck: (step, requester, target, probe) =>
@@ -419,7 +426,9 @@ export class Membership {
         this.counters.deathsDeclared++;
         const everyone = this.view.table.names('alive', 'suspect').filter((n) => n !== this.name);
         this.rumour(step, { status: 'dead', member, incarnation }, this.name, now, reason);
-        this.outbox.send(step, everyone, { type: 'dead', member, incarnation, reason }, this.incarnation, 0);
+        const dead: Message = { type: 'dead', member, incarnation, reason };
+        this.outbox.send(step, everyone, dead, this.incarnation, 0);
+        this.echoes.push({ at: now + this.timing.retryIntervalMs, to: everyone, message: dead });
       },
     };
   }

@@ -2,11 +2,14 @@
  * May this member announce? Pure: every input is a value.
  *
  * Two majority tests, both must pass:
- * - reach: this member plus the ring targets that answered one of its probes sent in the last
- *   `quorumWindowMs` must be more than half of itself plus all its targets. Only its own round
- *   trips count (packets queued while it was stopped prove nothing). In a cluster of at most 2k+1
- *   members it probes everyone, so this is an exact majority; in a large cluster it is a sample
- *   of k that goes silent within `quorumWindowMs` when this member is cut off.
+ * - reach: this member plus the ring neighbours it heard from in the last `quorumWindowMs` must
+ *   be more than half of itself plus all its neighbours. After a stall of its own, a neighbour
+ *   counts only once it answered a probe sent since (packets queued while it was stopped prove
+ *   nothing). In a cluster of at most k+1 members it probes everyone, so this is an exact
+ *   majority; in a large cluster it is a sample of k that goes silent within `quorumWindowMs`
+ *   when this member is cut off.
+ * Only a member whose verdict is ok suspects or declares others, so a cut-off minority (or the
+ * losing half of a tie) never declares the majority dead.
  * - view: members it believes alive or suspect (itself included) must be more than half of the
  *   members it knows that have not left. Dead members stay in the denominator (a partition looks
  *   like deaths) until they leave gracefully or the speaker forgets them (Node deleted).

@@ -10,9 +10,9 @@ function compare(a: number, an: string, b: number, bn: string): number {
 }
 
 /**
- * The consistent-hash ring every member computes from the names it knows. A member probes its
- * `k` successors (its targets) and is probed by its `k` predecessors (its watchers), skipping
- * members the caller marks unusable (dead, left). Immutable: adding a name returns a new ring, so
+ * The consistent-hash ring every member computes from the names it knows. A member watches its
+ * nearest successors and predecessors (see MemberView.neighbours), skipping members the caller
+ * marks unusable (dead, left). Immutable: adding a name returns a new ring, so
  * members built from the same peer list share one.
  */
 export class Ring {

@@ -10,7 +10,7 @@ import { MemberTable } from './table.js';
  */
 export class MemberView {
   readonly table: MemberTable;
-  private cache = { version: -1, targets: [] as string[], watchers: [] as string[] };
+  private cache = { version: -1, targets: [] as string[] };
 
   constructor(
     private readonly self: string,
@@ -31,31 +31,36 @@ export class MemberView {
   }
 
   /**
-   * How many successors each member probes: k, or everyone else in a cluster of at most 2k+1,
-   * so small clusters (the common case) get an exact majority test.
+   * The ring neighbours of `member` that are up: everyone else in a cluster of at most k+1 (an
+   * exact majority test for small clusters), else its ceil(k/2) successors and floor(k/2)
+   * predecessors. Symmetric: a member watches exactly the members that watch it, so every probe
+   * and every ack is evidence for both ends of the pair.
    */
-  fanout(): number {
-    return this.table.ring.size <= 2 * this.k + 1 ? this.table.ring.size : this.k;
+  neighbours(member: string): string[] {
+    const ring = this.table.ring;
+    const up = (n: string) => this.isUp(n);
+    if (ring.size <= this.k + 1) return ring.names.filter((n) => n !== member && up(n));
+    const out = ring.successors(member, Math.ceil(this.k / 2), up);
+    for (const p of ring.predecessors(member, Math.floor(this.k / 2), up)) if (!out.includes(p)) out.push(p);
+    return out;
   }
 
-  /** Our ring successors that are up: the members we probe, and our quorum sample. */
+  /** Our ring neighbours that are up: the members we probe, our watchers, and our quorum sample. */
   targets(): readonly string[] {
     return this.derived().targets;
   }
 
+  /** The members that watch `member` (its neighbours). */
   watchersOf(member: string): readonly string[] {
-    if (member === this.self) return this.derived().watchers;
-    return this.table.ring.predecessors(member, this.fanout(), (n) => this.isUp(n));
+    return member === this.self ? this.derived().targets : this.neighbours(member);
   }
 
-  /** Whether `member` probes `other` or is probed by it (a joiner's neighbours hand it the table). */
+  /** Whether `member` and `other` watch each other (a joiner's neighbours hand it the table). */
   near(member: string, other: string): boolean {
-    const k = this.fanout();
-    const up = (n: string) => this.isUp(n);
     return (
-      this.table.ring.size <= 2 * this.k + 1 ||
-      this.table.ring.successors(member, k, up).includes(other) ||
-      this.table.ring.predecessors(member, k, up).includes(other)
+      this.table.ring.size <= this.k + 1 ||
+      this.neighbours(member).includes(other) ||
+      this.neighbours(other).includes(member)
     );
   }
 
@@ -97,13 +102,7 @@ export class MemberView {
 
   private derived(): typeof this.cache {
     if (this.cache.version !== this.table.version) {
-      const k = this.fanout();
-      const up = (n: string) => this.isUp(n);
-      this.cache = {
-        version: this.table.version,
-        targets: this.table.ring.successors(this.self, k, up),
-        watchers: this.table.ring.predecessors(this.self, k, up),
-      };
+      this.cache = { version: this.table.version, targets: this.neighbours(this.self) };
     }
     return this.cache;
   }

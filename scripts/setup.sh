@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { echo "[setup] $*"; }
 
-apt_packages=(iproute2 iputils-ping arping ndisc6 tcpdump tshark libpcap-dev curl openssl build-essential python3 psmisc prometheus buildah docker-registry skopeo runc conntrack)
+apt_packages=(iproute2 iputils-ping arping ndisc6 tcpdump tshark libpcap-dev curl openssl build-essential python3 psmisc prometheus buildah docker-registry skopeo runc conntrack containernetworking-plugins iptables util-linux)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMPONENTS, LABELS } from '@metallb-ts/manifests';
+import { queriedMetricNames } from '../../packages/manifests/scripts/observability.js';
 import { clientArping, clientCurl, readNodeMacs } from '../src/client.js';
 import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import { DEMO_NAMESPACE, demoService, waitForIngress } from '../src/cluster-objects.js';
@@ -182,6 +183,21 @@ test('Prometheus finds every component through the API server and scrapes it; th
     (samples) => samples.length === 1 && samples[0]!.value === 1,
   );
   expect(inUse[0]!.value).toBe(1);
+  // Every metric the chart's alerts and dashboard query is one the running pods export: checked
+  // against the metric families Prometheus scraped (histograms by their family name).
+  const missing = await waitFor(
+    'the metric families Prometheus scraped to include every name the alerts and dashboard use',
+    async () => {
+      const res = await fetch(`${prom!.url}/api/v1/metadata`, { signal: AbortSignal.timeout(5_000) });
+      const families = new Set(Object.keys(((await res.json()) as { data: Record<string, unknown> }).data));
+      const absent = queriedMetricNames().filter(
+        (n) => !families.has(n) && !families.has(n.replace(/_(bucket|sum|count)$/, '')),
+      );
+      return absent.length === 0 ? { done: true, value: absent } : { done: false, observed: absent };
+    },
+    { timeoutMs: 30_000, intervalMs: 1_000 },
+  );
+  expect(missing).toEqual([]);
   // A one-address pool filled by a Service: MetalLBAddressPoolExhausted waits `for: 1m`, so it is
   // checked after the next steps.
   await lab.cp.kubectlOk(['apply', '-f', '-'], {

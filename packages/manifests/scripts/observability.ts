@@ -176,6 +176,20 @@ export const DASHBOARD_PANELS: readonly DashboardPanel[] = [
 ];
 
 /** The Grafana dashboard model (schema 39) made of `DASHBOARD_PANELS`, two per row. */
+/** Metric names in a PromQL expression (ours and the process metrics prom-client exports). */
+export function metricNames(expr: string): string[] {
+  return [...expr.matchAll(/\b((?:metallb|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
+}
+
+/** Every metric name the alerts and the dashboard query, once each. */
+export function queriedMetricNames(): string[] {
+  const used = [
+    ...ALERTS.map((a) => a.expr),
+    ...DASHBOARD_PANELS.flatMap((p) => p.queries.map((q) => q.expr)),
+  ].flatMap(metricNames);
+  return [...new Set(used)].sort();
+}
+
 export function dashboard(): Record<string, unknown> {
   return {
     title: 'metallb-ts',

@@ -238,15 +238,23 @@ async function main(): Promise<void> {
     row('node -e (floor)', '', 'idle', await floor());
     const controllerUrl = `http://127.0.0.1:${await freePort()}`;
     const speakerUrl = `http://${labNode(SPEAKER_NODE).mgmtIp}:${SPEAKER_METRICS_PORT}`;
-    const variants: [string, ComponentOptions['mains']][] = [
-      ['unbundled', undefined],
-      ['bundled', { controller: bundleMain(binary('controller')), speaker: bundleMain(binary('speaker')) }],
+    const bundles = { controller: bundleMain(binary('controller')), speaker: bundleMain(binary('speaker')) };
+    // `as shipped` is the images' entry point: the bundle under the binary's own Node flags.
+    const variants: [string, ComponentOptions['mains'], ComponentOptions['nodeFlags']][] = [
+      ['unbundled', undefined, undefined],
+      ['bundled', bundles, undefined],
+      [
+        `as shipped (${binary('speaker').nodeFlags.join(' ')})`,
+        bundles,
+        { controller: binary('controller').nodeFlags, speaker: binary('speaker').nodeFlags },
+      ],
     ];
-    for (const [variant, mains] of variants) {
+    for (const [variant, mains, nodeFlags] of variants) {
       const o: ComponentOptions = {
         logLevel: 'info',
         controller: { metricsPort: Number(new URL(controllerUrl).port) },
         ...(mains ? { mains } : {}),
+        ...(nodeFlags ? { nodeFlags } : {}),
       };
       const must = (name: string, r: StartResult) => {
         if (!r.ok) throw new Error(`${name} (${variant}): ${r.error}`);

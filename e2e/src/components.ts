@@ -74,6 +74,8 @@ export interface ComponentOptions {
   readonly logLevel?: SettingLogLevel;
   /** Entry points to run instead of `dist/main.js` (e.g. the bundles of `pnpm bundle`). */
   readonly mains?: { readonly controller?: string; readonly speaker?: string };
+  /** Node.js flags before the entry point (e.g. the images' `nodeFlags`). */
+  readonly nodeFlags?: { readonly controller?: readonly string[]; readonly speaker?: readonly string[] };
 }
 
 /**
@@ -145,7 +147,8 @@ export async function startController(
   // A named replica is its own Lease identity; the default keeps host name and PID.
   const settings = name === controllerName ? o : { ...o, controller: { podName: name, ...o.controller } };
   const env = { ...process.env, KUBECONFIG: kubeconfig, ...controllerEnv(INSTALL_NAMESPACE, port, settings) };
-  const rec = startProcess(dir, name, [process.execPath, main], logFile(dir, name), {
+  const argv = [process.execPath, ...(o.nodeFlags?.controller ?? []), main];
+  const rec = startProcess(dir, name, argv, logFile(dir, name), {
     env,
     cwd: repoRoot,
   });
@@ -222,7 +225,7 @@ export async function startSpeaker(
   const rec = startProcess(
     dir,
     speakerName(node),
-    ['ip', 'netns', 'exec', n.name, process.execPath, main],
+    ['ip', 'netns', 'exec', n.name, process.execPath, ...(o.nodeFlags?.speaker ?? []), main],
     logFile(dir, speakerName(node)),
     {
       env,

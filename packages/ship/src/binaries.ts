@@ -27,7 +27,17 @@ export interface Binary {
   readonly natives: readonly NativeAddon[];
   /** Runs as this numeric user in its image; undefined = root (the speaker needs NET_RAW). */
   readonly uid: number | undefined;
+  /** Node.js flags of the image's entry point, before the bundle (see LEAN_NODE_FLAGS). */
+  readonly nodeFlags: readonly string[];
 }
+
+/**
+ * V8's young generation grows to 16 MiB per semi-space by default, and every page it touched
+ * stays resident: most of a small process's RSS above its heap. Our processes allocate little
+ * per event, so 1 MiB semi-spaces cost a few more (sub-millisecond) scavenges and save resident
+ * memory on every node (`pnpm bench memory` measures both in one run).
+ */
+export const LEAN_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 const PCAP: NativeAddon = {
   package: 'pcap',
@@ -47,9 +57,27 @@ const PCAP: NativeAddon = {
 
 // The image's user is the one the rendered pod runs as (manifests' securityContext), so the two agree.
 export const BINARIES: readonly Binary[] = [
-  { name: 'operator', entry: 'packages/operator/dist/main.js', natives: [], uid: NON_ROOT_UID },
-  { name: 'controller', entry: 'packages/controller/dist/main.js', natives: [], uid: NON_ROOT_UID },
-  { name: 'speaker', entry: 'packages/speaker/dist/main.js', natives: [PCAP], uid: undefined },
+  {
+    name: 'operator',
+    entry: 'packages/operator/dist/main.js',
+    natives: [],
+    uid: NON_ROOT_UID,
+    nodeFlags: LEAN_NODE_FLAGS,
+  },
+  {
+    name: 'controller',
+    entry: 'packages/controller/dist/main.js',
+    natives: [],
+    uid: NON_ROOT_UID,
+    nodeFlags: LEAN_NODE_FLAGS,
+  },
+  {
+    name: 'speaker',
+    entry: 'packages/speaker/dist/main.js',
+    natives: [PCAP],
+    uid: undefined,
+    nodeFlags: LEAN_NODE_FLAGS,
+  },
 ];
 
 /** Where `pnpm bundle` writes, and the images read: `build/bundle/<name>/main.mjs`. */

@@ -134,7 +134,7 @@ export function buildImage(b: Binary): ImageResult {
     buildah([
       'config',
       '--entrypoint',
-      JSON.stringify([NODE_IN_IMAGE, `${APP_IN_IMAGE}/main.mjs`]),
+      JSON.stringify([NODE_IN_IMAGE, ...b.nodeFlags, `${APP_IN_IMAGE}/main.mjs`]),
       '--cmd',
       '',
       '--user',

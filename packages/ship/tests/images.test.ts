@@ -83,9 +83,9 @@ describe.each(BINARIES.map((b) => [b.name, b] as const))('image %s', (_name, b) 
   });
 
   it('its entry point answers --version from the root filesystem alone', () => {
-    const [node, main] = get().config.config.Entrypoint!;
-    expect([node, main]).toEqual([NODE_IN_IMAGE, `${APP_IN_IMAGE}/main.mjs`]);
-    const r = inImage([node!, main!, '--version']);
+    const entrypoint = get().config.config.Entrypoint!;
+    expect(entrypoint).toEqual([NODE_IN_IMAGE, ...b.nodeFlags, `${APP_IN_IMAGE}/main.mjs`]);
+    const r = inImage([...entrypoint, '--version']);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -93,8 +93,7 @@ describe.each(BINARIES.map((b) => [b.name, b] as const))('image %s', (_name, b) 
   // A refused setting makes the entry point load the whole bundle (every static import is
   // evaluated first) and exit 2 with its own message naming the variable.
   it('its entry point loads the whole bundle and answers a bad setting with its own error', () => {
-    const [node, main] = get().config.config.Entrypoint!;
-    const r = inImage([node!, main!], { LOG_LEVEL: 'bogus' });
+    const r = inImage([...get().config.config.Entrypoint!], { LOG_LEVEL: 'bogus' });
     expect(r.status).toBe(2);
     // One JSON line per refused setting (the speaker also misses NODE_NAME here).
     const lines = r.stderr

@@ -24,7 +24,11 @@ const shared = {
 // e2e tests that need no lab (they start what they test on 127.0.0.1): still selected as `e2e`,
 // but in a project without the global set-up, which claims the lab and starts a control plane
 // (jest runs a project's global set-up only when one of its tests runs).
-const labFree = ['e2e/tests/registry.test.ts', 'e2e/tests/lab-images.test.ts'];
+const labFree = [
+  'e2e/tests/registry.test.ts',
+  'e2e/tests/lab-images.test.ts',
+  'e2e/tests/failover-probe.test.ts',
+];
 
 export default {
   projects: [

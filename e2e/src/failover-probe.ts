@@ -62,12 +62,15 @@ export function servedByChanges(successes: readonly Success[], from: number, to:
 
 /** Per ARP request (by arping's index), the MACs that answered it; unanswered requests are absent. */
 export interface ArpWindow {
+  /** Requests sent (arping's own count when it printed one, else the count asked for). */
   readonly requests: number;
   readonly answers: ReadonlyMap<number, ReadonlySet<string>>;
 }
 
-/** Parses Habets arping output (`... bytes from <mac> (<ip>): index=<n> ...`). */
-export function parseArping(stdout: string, requests: number): ArpWindow {
+/** Parses Habets arping output (`... bytes from <mac> (<ip>): index=<n> ...`, `<n> packets transmitted`). */
+export function parseArping(stdout: string, asked: number): ArpWindow {
+  const sent = /(\d+) packets transmitted/.exec(stdout);
+  const requests = sent ? Number(sent[1]) : asked;
   const answers = new Map<number, Set<string>>();
   for (const m of stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) .*?index=(\d+)/g)) {
     const i = Number(m[2]);

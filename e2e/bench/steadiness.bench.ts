@@ -4,6 +4,8 @@
 // announces it (the owner) goes through one of these, once each:
 //   steady 60s            nothing happens: the speakers' API writes (create/update/patch/delete by
 //                         the speaker ServiceAccount, from the API server's audit log) per second
+// Every window starts once the owner alone answers ARP, the client's entry points at it, and the
+// speakers have made no API write for 5 s (start-up and the previous scenario's writes are done).
 //   CPU hog 30s           as many busy loops as cores, started in the owner's namespace
 //   5% loss 30s           every packet in or out of the owner's management (gossip) link dropped
 //                         with probability 5% (iptables statistic, inside the owner's namespace)
@@ -53,6 +55,8 @@ const STEADY_S = 60;
 const API_OUT_S = 60;
 const AFTER_S = 15;
 const PARTITION_S = 10;
+/** A window starts only after the speakers made no API write for this long. */
+const QUIET_MS = 5_000;
 const NODES = ['node-1', 'node-2', 'node-3'];
 const ALL_SCENARIOS = [
   'steady',
@@ -156,9 +160,23 @@ async function main(): Promise<void> {
     const l = lab;
     const speakerUser = serviceAccountUser(INSTALL_NAMESPACE, COMPONENTS.speaker.serviceAccount);
 
+    const speakerWritesSince = (since: number) =>
+      readAuditLog(cp.auditLog, since).filter((u) => u.user === speakerUser && WRITE_VERBS.has(u.verb));
+
     /** Watches `seconds` from now while `fault` runs (it must end within the window). */
     const observe = async (seconds: number, fault: (t0: number) => Promise<void>): Promise<Observed> => {
       await settledOn(l, vip, ownerMac, owner);
+      // Steady state starts once the start-up writes (statuses of the new announcements) are done.
+      await l.waitFor(
+        `no API write by the speakers for ${QUIET_MS} ms`,
+        () => {
+          const recent = speakerWritesSince(Date.now() - QUIET_MS);
+          return recent.length === 0
+            ? { done: true, value: true }
+            : { done: false, observed: recent.map((u) => `${u.verb} ${u.resource}`) };
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
       const prober = await startProber(vip, INTERVAL_MS);
       try {
         await l.waitFor(
@@ -181,9 +199,7 @@ async function main(): Promise<void> {
         ]);
         if (faulted !== undefined) throw faulted;
         const t1 = Math.max(Date.now(), t0 + seconds * 1000);
-        const writes = readAuditLog(cp.auditLog, t0).filter(
-          (u) => u.user === speakerUser && WRITE_VERBS.has(u.verb) && u.receivedMs <= t1,
-        );
+        const writes = speakerWritesSince(t0).filter((u) => u.receivedMs <= t1);
         return {
           seconds: (t1 - t0) / 1000,
           arp,

@@ -28,6 +28,7 @@ const labFree = [
   'e2e/tests/registry.test.ts',
   'e2e/tests/lab-images.test.ts',
   'e2e/tests/node-mode/node-config.test.ts',
+  'e2e/tests/failover-probe.test.ts',
 ];
 
 export default {

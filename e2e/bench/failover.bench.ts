@@ -12,19 +12,26 @@
 // takeover = hit -> the client's neighbour entry for the VIP carries the successor's MAC (moved
 //            by the successor's gratuitous ARP; the client never asks).
 // Usage: pnpm bench failover   [REPS=20] [SCENARIOS=SIGKILL,node death,...]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../src/cluster-objects.js';
 import { applyClusterManifests } from '../src/cluster-setup.js';
 import { startControlPlane } from '../src/control-plane.js';
+import {
+  arpWindow,
+  p99,
+  setLink,
+  settledOn as settled,
+  sleepUntil,
+  startProber,
+  stats,
+  twoMacRequests,
+} from '../src/failover-probe.js';
 import { Lab } from '../src/lab.js';
-import { CLIENT_NS, DATA_IF, MGMT_IF } from '../src/topology.js';
+import { MGMT_IF } from '../src/topology.js';
 import { claimLab, releaseLab } from '../src/owner.js';
-import { nodeArgvFor } from '../src/paths.js';
 import { stopAllRecorded } from '../src/processes.js';
 
 const REPS = Number(process.env.REPS ?? 20);
@@ -38,74 +45,6 @@ const SCENARIOS: Scenario[] = process.env.SCENARIOS
     ) as Scenario[])
   : [...ALL_SCENARIOS];
 const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
-
-interface Prober {
-  successes: { t: number; node: string }[];
-  stop(): Promise<void>;
-}
-
-function startProber(vip: string): Promise<Prober> {
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', CLIENT_NS, ...nodeArgvFor('prober'), `http://${vip}/`, String(INTERVAL_MS), '200'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const successes: Prober['successes'] = [];
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    rl.on('line', (line) => {
-      const [a, b] = line.split(' ');
-      if (a === 'ready') {
-        resolve({
-          successes,
-          stop: () =>
-            new Promise((done) => {
-              child.once('exit', () => done());
-              child.kill('SIGTERM');
-            }),
-        });
-      } else if (b) successes.push({ t: Number(a), node: b });
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`prober exited early (${code})`)));
-  });
-}
-
-function stats(xs: number[]): { min: number; median: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0] ?? NaN, median: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
-}
-
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] ?? NaN;
-}
-
-async function sleepUntil(t: number): Promise<void> {
-  const ms = t - Date.now();
-  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
-}
-
-async function setLink(l: Lab, node: string, dev: string, up: boolean): Promise<void> {
-  const r = await l.nsExec(node, ['ip', 'link', 'set', dev, up ? 'up' : 'down']);
-  if (r.code !== 0) throw new Error(`ip link set ${dev} ${up ? 'up' : 'down'} in ${node}: ${r.stderr}`);
-}
-
-/** ARP requests every 20 ms for `seconds` from the client; how many were answered by two MACs. */
-async function arpConflicts(l: Lab, vip: string, seconds: number): Promise<number> {
-  const count = Math.round(seconds * 50);
-  const r = await l.nsExec(
-    CLIENT_NS,
-    ['arping', '-c', String(count), '-W', '0.02', '-w', String(seconds + 2), '-i', DATA_IF, vip],
-    seconds * 1000 + 10_000,
-  );
-  const byIndex = new Map<string, Set<string>>();
-  for (const m of r.stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) .*?index=(\d+)/g))
-    byIndex.set(m[2]!, (byIndex.get(m[2]!) ?? new Set()).add(m[1]!.toLowerCase()));
-  return [...byIndex.values()].filter((s) => s.size > 1).length;
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
@@ -130,28 +69,7 @@ async function main(): Promise<void> {
     log(`VIP ${vip}: owner ${owner} (${ownerMac}), successor ${successor} (${successorMac})`);
     const l = lab;
 
-    const settledOn = async (mac: string, node: string) => {
-      await l.waitFor(
-        `ARP for ${vip} answered by ${node} only`,
-        async () => {
-          const r = await l.clientArping(vip!, { count: 1, timeoutMs: 500 });
-          return r.macs.length === 1 && r.macs[0] === mac
-            ? { done: true, value: r }
-            : { done: false, observed: r };
-        },
-        { timeoutMs: 30_000, intervalMs: 100 },
-      );
-      // arping uses a packet socket: only real traffic makes the client's kernel hold an entry.
-      await l.waitFor(
-        `client's neighbour entry to point at ${node}`,
-        async () => {
-          await l.clientCurl(`http://${vip}/`, { timeoutMs: 1000 });
-          const n = await l.clientNeighbour(vip!);
-          return n.mac === mac ? { done: true, value: n } : { done: false, observed: n };
-        },
-        { timeoutMs: 30_000, intervalMs: 50 },
-      );
-    };
+    const settledOn = (mac: string, node: string) => settled(l, vip!, mac, node);
 
     const rows: Record<string, string | number>[] = [];
     for (const scenario of SCENARIOS) {
@@ -160,7 +78,7 @@ async function main(): Promise<void> {
       const conflicts: number[] = [];
       for (let rep = 1; rep <= REPS; rep++) {
         await settledOn(ownerMac, owner);
-        const prober = await startProber(vip!);
+        const prober = await startProber(vip!, INTERVAL_MS);
         await l.waitFor(
           'the prober to see steady successes',
           () =>
@@ -207,9 +125,9 @@ async function main(): Promise<void> {
         if (scenario === 'SIGSTOP 10s') {
           // Thawed after 10 s from the hit: from then on, count ARP requests two MACs answer.
           await sleepUntil(hit + 10_000);
-          const watching = arpConflicts(l, vip!, 4);
+          const watching = arpWindow(l, vip!, 4);
           await l.killSpeaker(owner, 'SIGCONT');
-          const c = await watching;
+          const c = twoMacRequests(await watching);
           conflicts.push(c);
           log(`SIGSTOP 10s #${rep}: ${c} ARP request(s) answered by two MACs after SIGCONT`);
         } else {

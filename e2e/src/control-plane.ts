@@ -93,6 +93,10 @@ export interface ControlPlane {
   apiGet(path: string): Promise<{ status: number; body: string }>;
   /** Stops kube-apiserver and starts it again (etcd and the controller manager keep running). */
   restartApiServer(): Promise<void>;
+  /** Stops kube-apiserver and leaves it stopped (etcd and the controller manager keep running). */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again after `stopApiServer`, with the same flags, and waits for /readyz. */
+  startApiServer(): Promise<void>;
   /**
    * Stops etcd (by the PID the lab recorded) and starts it again with the same flags and data
    * dir, then waits for etcd's health and the API server's /readyz (which reconnects by itself).
@@ -369,6 +373,11 @@ function build(options: { dir: string; binDir?: string }): Built {
     apiGet,
     async restartApiServer() {
       await stopComponent('kube-apiserver');
+      startApiServer();
+      await waitReady();
+    },
+    stopApiServer: () => stopComponent('kube-apiserver'),
+    async startApiServer() {
       startApiServer();
       await waitReady();
     },

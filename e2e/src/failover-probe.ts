@@ -1,0 +1,149 @@
+// What the failover and steadiness benchmarks observe from the client namespace: an HTTP prober
+// on fresh connections (who served, and when), ARP requests every 20 ms (which MACs answered
+// each one), and the pure summaries of both (longest gap, owner changes, two-MAC requests).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Lab } from './lab.js';
+import { nodeArgvFor } from './paths.js';
+import { CLIENT_NS, DATA_IF } from './topology.js';
+
+/** One successful GET: when (epoch ms) and which node's backend answered. */
+export interface Success {
+  readonly t: number;
+  readonly node: string;
+}
+
+export interface Prober {
+  readonly successes: Success[];
+  stop(): Promise<void>;
+}
+
+/** Starts `prober.ts` in the client namespace (one GET to `http://vip/` every `intervalMs`). */
+export function startProber(vip: string, intervalMs: number): Promise<Prober> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', CLIENT_NS, ...nodeArgvFor('prober'), `http://${vip}/`, String(intervalMs), '200'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const successes: Success[] = [];
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.on('line', (line) => {
+      const [a, b] = line.split(' ');
+      if (a === 'ready') {
+        resolve({
+          successes,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      } else if (b) successes.push({ t: Number(a), node: b });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`prober exited early (${code})`)));
+  });
+}
+
+/** Longest gap (ms) between consecutive successes with `from <= t <= to`; the window's edges count as successes. */
+export function longestGap(successes: readonly Success[], from: number, to: number): number {
+  const ts = [from, ...successes.map((s) => s.t).filter((t) => t >= from && t <= to), to];
+  let gap = 0;
+  for (let i = 1; i < ts.length; i++) gap = Math.max(gap, ts[i]! - ts[i - 1]!);
+  return gap;
+}
+
+/** How often the node serving the prober changed between consecutive successes in [from, to]. */
+export function servedByChanges(successes: readonly Success[], from: number, to: number): number {
+  const nodes = successes.filter((s) => s.t >= from && s.t <= to).map((s) => s.node);
+  return nodes.filter((n, i) => i > 0 && n !== nodes[i - 1]).length;
+}
+
+/** Per ARP request (by arping's index), the MACs that answered it; unanswered requests are absent. */
+export interface ArpWindow {
+  /** Requests sent (arping's own count when it printed one, else the count asked for). */
+  readonly requests: number;
+  readonly answers: ReadonlyMap<number, ReadonlySet<string>>;
+}
+
+/** Parses Habets arping output (`... bytes from <mac> (<ip>): index=<n> ...`, `<n> packets transmitted`). */
+export function parseArping(stdout: string, asked: number): ArpWindow {
+  const sent = /(\d+) packets transmitted/.exec(stdout);
+  const requests = sent ? Number(sent[1]) : asked;
+  const answers = new Map<number, Set<string>>();
+  for (const m of stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) .*?index=(\d+)/g)) {
+    const i = Number(m[2]);
+    answers.set(i, (answers.get(i) ?? new Set<string>()).add(m[1]!.toLowerCase()));
+  }
+  return { requests, answers };
+}
+
+/** Requests answered by more than one MAC (two nodes announcing the address at once). */
+export function twoMacRequests(w: ArpWindow): number {
+  return [...w.answers.values()].filter((s) => s.size > 1).length;
+}
+
+/** How often the MAC answering changed from one single-answer request to the next (owner changes). */
+export function answerChanges(w: ArpWindow): number {
+  const single = [...w.answers]
+    .filter(([, macs]) => macs.size === 1)
+    .sort(([a], [b]) => a - b)
+    .map(([, macs]) => [...macs][0]!);
+  return single.filter((m, i) => i > 0 && m !== single[i - 1]).length;
+}
+
+/** ARP requests for `vip` every 20 ms for `seconds` from the client, and who answered each. */
+export async function arpWindow(l: Lab, vip: string, seconds: number): Promise<ArpWindow> {
+  const count = Math.round(seconds * 50);
+  const r = await l.nsExec(
+    CLIENT_NS,
+    ['arping', '-c', String(count), '-W', '0.02', '-w', String(seconds + 2), '-i', DATA_IF, vip],
+    seconds * 1000 + 10_000,
+  );
+  return parseArping(r.stdout, count);
+}
+
+export async function setLink(l: Lab, node: string, dev: string, up: boolean): Promise<void> {
+  const r = await l.nsExec(node, ['ip', 'link', 'set', dev, up ? 'up' : 'down']);
+  if (r.code !== 0) throw new Error(`ip link set ${dev} ${up ? 'up' : 'down'} in ${node}: ${r.stderr}`);
+}
+
+/** Waits until ARP for `vip` is answered by `node` (`mac`) alone and the client's entry points there. */
+export async function settledOn(l: Lab, vip: string, mac: string, node: string): Promise<void> {
+  await l.waitFor(
+    `ARP for ${vip} answered by ${node} only`,
+    async () => {
+      const r = await l.clientArping(vip, { count: 1, timeoutMs: 500 });
+      return r.macs.length === 1 && r.macs[0] === mac
+        ? { done: true, value: r }
+        : { done: false, observed: r };
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  // arping uses a packet socket: only real traffic makes the client's kernel hold an entry.
+  await l.waitFor(
+    `client's neighbour entry to point at ${node}`,
+    async () => {
+      await l.clientCurl(`http://${vip}/`, { timeoutMs: 1000 });
+      const n = await l.clientNeighbour(vip);
+      return n.mac === mac ? { done: true, value: n } : { done: false, observed: n };
+    },
+    { timeoutMs: 30_000, intervalMs: 50 },
+  );
+}
+
+export function stats(xs: number[]): { min: number; median: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0] ?? NaN, median: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+export function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] ?? NaN;
+}
+
+export async function sleepUntil(t: number): Promise<void> {
+  const ms = t - Date.now();
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}

@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       ['unbundled', undefined, undefined],
       ['bundled', bundles, undefined],
       [
-        `as shipped (${binary('speaker').nodeFlags.join(' ')})`,
+        'as shipped (image Node flags)',
         bundles,
         { controller: binary('controller').nodeFlags, speaker: binary('speaker').nodeFlags },
       ],
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
       await removeBenchObjects(cp);
     }
     console.log(
-      `\nMemory in the lab (max over ${WINDOW_MS} ms, sampled every 250 ms; ${SERVICES} IPv6 LoadBalancer Services over ${POOLS.length} pools; binaries: ${BINARIES.map((b) => b.name).join(', ')})`,
+      `\nMemory in the lab (max over ${WINDOW_MS} ms, sampled every 250 ms; ${SERVICES} IPv6 LoadBalancer Services over ${POOLS.length} pools; binaries and their image Node flags: ${BINARIES.map((b) => `${b.name} ${b.nodeFlags.join(' ') || '(none)'}`).join(', ')})`,
     );
     console.log(
       'Targets: speaker <= 64 MiB idle, <= 96 MiB at 1,000 Services; controller <= 96 MiB at 1,000; ready < 1000 ms',

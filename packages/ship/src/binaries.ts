@@ -37,7 +37,7 @@ export interface Binary {
  * allocate little per event, so 1 MiB semi-spaces cost a few more (sub-millisecond) scavenges and
  * save resident memory (controller at 1,000 Services: 99.5 -> 75.8 MiB in one `pnpm bench memory`
  * run). The speaker rebuilds its view per event: at 1 MiB its short-lived objects were promoted
- * and its old space grew (108 -> 121 MiB at 1,000 Services), so it gets room for one view.
+ * and its old space grew (108 -> 121 MiB at 1,000 Services); at 4 MiB it went 107 -> 89 MiB.
  */
 export const LEAN_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 export const SPEAKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

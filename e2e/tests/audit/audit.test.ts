@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { COMPONENTS, compareUsage, describeUsage, RULES, type ComponentName } from '@metallb-ts/manifests';
+import {
+  COMPONENTS,
+  compareUsage,
+  describeUsage,
+  LEASES,
+  RULES,
+  type ComponentName,
+} from '@metallb-ts/manifests';
 import { readAuditLog, serviceAccountUser } from '../../src/audit.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { DEMO_NAMESPACE, demoService, waitForIngress } from '../../src/cluster-objects.js';
@@ -75,6 +82,16 @@ beforeAll(async () => {
   const dir = process.env.METALLB_TS_LAB_DIR;
   if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
   cp = attachControlPlane({ dir });
+  // The controller's Lease outlives earlier tests' controllers; without it the workload below
+  // starts a controller that must create it, as on a fresh install, whatever ran before.
+  await cp.kubectlOk([
+    '-n',
+    INSTALL_NAMESPACE,
+    'delete',
+    'leases.coordination.k8s.io',
+    LEASES.controller,
+    '--ignore-not-found',
+  ]);
   // Only what happens from here on counts: earlier tests make refused requests on purpose.
   startedMs = Date.now();
   lab = await Lab.start({ cp, progress: (l) => process.stderr.write(`[lab] ${l}\n`) });

@@ -12,13 +12,9 @@
 // takeover = hit -> the client's neighbour entry for the VIP carries the successor's MAC (moved
 //            by the successor's gratuitous ARP; the client never asks).
 // Usage: pnpm bench failover   [REPS=20] [SCENARIOS=SIGKILL,node death,...]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { withBenchLab } from '../src/bench-lab.js';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../src/cluster-objects.js';
-import { applyClusterManifests } from '../src/cluster-setup.js';
-import { startControlPlane } from '../src/control-plane.js';
 import {
   arpWindow,
   p99,
@@ -29,10 +25,7 @@ import {
   stats,
   twoMacRequests,
 } from '../src/failover-probe.js';
-import { Lab } from '../src/lab.js';
 import { MGMT_IF } from '../src/topology.js';
-import { claimLab, releaseLab } from '../src/owner.js';
-import { stopAllRecorded } from '../src/processes.js';
 
 const REPS = Number(process.env.REPS ?? 20);
 const INTERVAL_MS = 20;
@@ -47,16 +40,7 @@ const SCENARIOS: Scenario[] = process.env.SCENARIOS
 const log = (line: string) => process.stderr.write(`[failover] ${line}\n`);
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
-  await claimLab('lab', dir, { progress: log });
-  let lab: Lab | undefined;
-  try {
-    // Inside the try: a control plane that fails half-way must still be stopped and the lab released.
-    const cp = await startControlPlane({ dir, progress: log });
-    await applyClusterManifests(cp, log);
-    lab = await Lab.start({ cp, progress: log });
-    if (lab.componentErrors.size > 0)
-      throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  await withBenchLab(log, async ({ cp, lab }) => {
     await applyDemo(cp);
     const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000);
     const owner = electNode(NODES, vip!)!;
@@ -154,16 +138,7 @@ async function main(): Promise<void> {
       `\nFailover in the lab (VIP ${vip}, prober every ${INTERVAL_MS} ms, gossip membership, default timings)`,
     );
     console.table(rows);
-  } catch (e) {
-    if (lab) log(await lab.dump().catch(() => 'dump failed'));
-    throw e;
-  } finally {
-    await lab?.stop().catch(() => undefined);
-    // Everything the folder recorded, the control plane included (also one that started half-way).
-    await stopAllRecorded(dir).catch(() => undefined);
-    releaseLab(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();

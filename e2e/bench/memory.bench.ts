@@ -7,15 +7,15 @@
 // Each memory figure is the largest of the samples taken every 250 ms over WINDOW_MS once the
 // state is reached (idle: ready; loaded: every Service has its address).
 // Usage: flock /tmp/metallb-ts-lab.lock pnpm bench memory     [SERVICES=1000 WINDOW_MS=5000]
+import { withBenchLab } from '../src/bench-lab.js';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BINARIES, binary, bundleMain } from '../../packages/ship/src/binaries.js';
 import { bundle } from '../../packages/ship/src/bundle.js';
 import { apiRequest } from '../src/api-request.js';
-import { INSTALL_NAMESPACE, applyClusterManifests } from '../src/cluster-setup.js';
+import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import { DEMO_APP_LABEL, BACKEND_PORT } from '../src/cluster-objects.js';
 import {
   componentRecord,
@@ -29,10 +29,7 @@ import {
   type ComponentOptions,
   type StartResult,
 } from '../src/components.js';
-import { startControlPlane, type ControlPlane } from '../src/control-plane.js';
-import { Lab } from '../src/lab.js';
-import { claimLab, releaseLab } from '../src/owner.js';
-import { stopAllRecorded } from '../src/processes.js';
+import { type ControlPlane } from '../src/control-plane.js';
 import { labNode } from '../src/topology.js';
 import { waitFor } from '../src/wait-for.js';
 
@@ -212,9 +209,6 @@ async function removeBenchObjects(cp: ControlPlane): Promise<void> {
 type Row = Record<string, string | number>;
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
-  await claimLab('lab', dir, { progress: log });
-  let lab: Lab | undefined;
   const rows: Row[] = [];
   const row = (component: string, variant: string, state: string, s: Sample, readyMs?: number) => {
     rows.push({
@@ -229,88 +223,84 @@ async function main(): Promise<void> {
       `${component} ${variant} ${state}: RSS ${(s.rss / MiB).toFixed(1)} MiB, heap ${(s.heap / MiB).toFixed(1)} MiB`,
     );
   };
-  try {
-    // The bundles of exactly the dist/ that bench.sh just built.
-    for (const b of BINARIES) log(`bundled ${b.name}: ${((await bundle(b)).bytes / 1024).toFixed(0)} KiB`);
-    const cp = await startControlPlane({ dir, progress: log });
-    await applyClusterManifests(cp, log);
-    lab = await Lab.start({ cp, progress: log, components: false });
-    row('node -e (floor)', '', 'idle', await floor());
-    const controllerUrl = `http://127.0.0.1:${await freePort()}`;
-    const speakerUrl = `http://${labNode(SPEAKER_NODE).mgmtIp}:${SPEAKER_METRICS_PORT}`;
-    const bundles = { controller: bundleMain(binary('controller')), speaker: bundleMain(binary('speaker')) };
-    // `as shipped` is the images' entry point: the bundle under the binary's own Node flags.
-    const variants: [string, ComponentOptions['mains'], ComponentOptions['nodeFlags']][] = [
-      ['unbundled', undefined, undefined],
-      ['bundled', bundles, undefined],
-      [
-        'as shipped (image Node flags)',
-        bundles,
-        { controller: binary('controller').nodeFlags, speaker: binary('speaker').nodeFlags },
-      ],
-    ];
-    for (const [variant, mains, nodeFlags] of variants) {
-      const o: ComponentOptions = {
-        logLevel: 'info',
-        controller: { metricsPort: Number(new URL(controllerUrl).port) },
-        ...(mains ? { mains } : {}),
-        ...(nodeFlags ? { nodeFlags } : {}),
+  // The bundles of exactly the dist/ that bench.sh just built.
+  for (const b of BINARIES) log(`bundled ${b.name}: ${((await bundle(b)).bytes / 1024).toFixed(0)} KiB`);
+  await withBenchLab(
+    log,
+    async ({ cp, dir }) => {
+      row('node -e (floor)', '', 'idle', await floor());
+      const controllerUrl = `http://127.0.0.1:${await freePort()}`;
+      const speakerUrl = `http://${labNode(SPEAKER_NODE).mgmtIp}:${SPEAKER_METRICS_PORT}`;
+      const bundles = {
+        controller: bundleMain(binary('controller')),
+        speaker: bundleMain(binary('speaker')),
       };
-      const must = (name: string, r: StartResult) => {
-        if (!r.ok) throw new Error(`${name} (${variant}): ${r.error}`);
-        return r.value;
-      };
-      const c0 = Date.now();
-      const c = must(controllerName, await startController(cp, dir, o));
-      const cReady = await waitReady('controller', controllerUrl, c0);
-      const s0 = Date.now();
-      const s = must(speakerName(SPEAKER_NODE), await startSpeaker(cp, dir, SPEAKER_NODE, o));
-      const sReady = await waitReady('speaker', speakerUrl, s0);
-      row('controller', variant, 'idle', await sampleWindow(c.pid, controllerUrl), cReady);
-      row('speaker', variant, 'idle', await sampleWindow(s.pid, speakerUrl), sReady);
+      // `as shipped` is the images' entry point: the bundle under the binary's own Node flags.
+      const variants: [string, ComponentOptions['mains'], ComponentOptions['nodeFlags']][] = [
+        ['unbundled', undefined, undefined],
+        ['bundled', bundles, undefined],
+        [
+          'as shipped (image Node flags)',
+          bundles,
+          { controller: binary('controller').nodeFlags, speaker: binary('speaker').nodeFlags },
+        ],
+      ];
+      for (const [variant, mains, nodeFlags] of variants) {
+        const o: ComponentOptions = {
+          logLevel: 'info',
+          controller: { metricsPort: Number(new URL(controllerUrl).port) },
+          ...(mains ? { mains } : {}),
+          ...(nodeFlags ? { nodeFlags } : {}),
+        };
+        const must = (name: string, r: StartResult) => {
+          if (!r.ok) throw new Error(`${name} (${variant}): ${r.error}`);
+          return r.value;
+        };
+        const c0 = Date.now();
+        const c = must(controllerName, await startController(cp, dir, o));
+        const cReady = await waitReady('controller', controllerUrl, c0);
+        const s0 = Date.now();
+        const s = must(speakerName(SPEAKER_NODE), await startSpeaker(cp, dir, SPEAKER_NODE, o));
+        const sReady = await waitReady('speaker', speakerUrl, s0);
+        row('controller', variant, 'idle', await sampleWindow(c.pid, controllerUrl), cReady);
+        row('speaker', variant, 'idle', await sampleWindow(s.pid, speakerUrl), sReady);
 
-      const file = join(dir, 'bench-pools.json');
-      writeFileSync(file, JSON.stringify(benchPools()));
-      await cp.kubectlOk(['create', 'namespace', NAMESPACE]);
-      const t0 = Date.now();
-      await cp.kubectlOk(['create', '-f', file]);
-      await createServices(cp, benchServices(SERVICES));
-      log(`${SERVICES} Services and ${POOLS.length} pools created in ${Date.now() - t0} ms`);
-      await waitFor(
-        `all ${SERVICES} Services to have an address`,
-        async () => {
-          const n = await withIngress(cp);
-          return n === SERVICES
-            ? { done: true, value: n }
-            : { done: false, observed: `${n} with an address` };
-        },
-        { timeoutMs: 300_000, intervalMs: 1000 },
+        const file = join(dir, 'bench-pools.json');
+        writeFileSync(file, JSON.stringify(benchPools()));
+        await cp.kubectlOk(['create', 'namespace', NAMESPACE]);
+        const t0 = Date.now();
+        await cp.kubectlOk(['create', '-f', file]);
+        await createServices(cp, benchServices(SERVICES));
+        log(`${SERVICES} Services and ${POOLS.length} pools created in ${Date.now() - t0} ms`);
+        await waitFor(
+          `all ${SERVICES} Services to have an address`,
+          async () => {
+            const n = await withIngress(cp);
+            return n === SERVICES
+              ? { done: true, value: n }
+              : { done: false, observed: `${n} with an address` };
+          },
+          { timeoutMs: 300_000, intervalMs: 1000 },
+        );
+        log(`all ${SERVICES} Services have an address ${Date.now() - t0} ms after the create began`);
+        row('controller', variant, `${SERVICES} Services`, await sampleWindow(c.pid, controllerUrl));
+        row('speaker', variant, `${SERVICES} Services`, await sampleWindow(s.pid, speakerUrl));
+        if (componentRecord(dir, controllerName)?.pid !== c.pid)
+          throw new Error('the controller restarted during the run');
+        await stopComponent(dir, controllerName);
+        await stopComponent(dir, speakerName(SPEAKER_NODE));
+        await removeBenchObjects(cp);
+      }
+      console.log(
+        `\nMemory in the lab (max over ${WINDOW_MS} ms, sampled every 250 ms; ${SERVICES} IPv6 LoadBalancer Services over ${POOLS.length} pools; binaries and their image Node flags: ${BINARIES.map((b) => `${b.name} ${b.nodeFlags.join(' ') || '(none)'}`).join(', ')})`,
       );
-      log(`all ${SERVICES} Services have an address ${Date.now() - t0} ms after the create began`);
-      row('controller', variant, `${SERVICES} Services`, await sampleWindow(c.pid, controllerUrl));
-      row('speaker', variant, `${SERVICES} Services`, await sampleWindow(s.pid, speakerUrl));
-      if (componentRecord(dir, controllerName)?.pid !== c.pid)
-        throw new Error('the controller restarted during the run');
-      await stopComponent(dir, controllerName);
-      await stopComponent(dir, speakerName(SPEAKER_NODE));
-      await removeBenchObjects(cp);
-    }
-    console.log(
-      `\nMemory in the lab (max over ${WINDOW_MS} ms, sampled every 250 ms; ${SERVICES} IPv6 LoadBalancer Services over ${POOLS.length} pools; binaries and their image Node flags: ${BINARIES.map((b) => `${b.name} ${b.nodeFlags.join(' ') || '(none)'}`).join(', ')})`,
-    );
-    console.log(
-      'Targets: speaker <= 64 MiB idle, <= 96 MiB at 1,000 Services; controller <= 96 MiB at 1,000; ready < 1000 ms',
-    );
-    console.table(rows);
-  } catch (e) {
-    if (lab) log(await lab.dump().catch(() => 'dump failed'));
-    throw e;
-  } finally {
-    await lab?.stop().catch(() => undefined);
-    await stopAllRecorded(dir).catch(() => undefined);
-    releaseLab(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
+      console.log(
+        'Targets: speaker <= 64 MiB idle, <= 96 MiB at 1,000 Services; controller <= 96 MiB at 1,000; ready < 1000 ms',
+      );
+      console.table(rows);
+    },
+    { components: false },
+  );
 }
 
 await main();

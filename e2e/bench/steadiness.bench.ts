@@ -22,16 +22,15 @@
 //          ARP unanswered  = ARP requests nobody answered (a fenced or silent owner);
 //          speaker writes  = API writes by the speakers during the window.
 // Usage: pnpm bench steadiness   [FAULT_SECONDS=30] [SCENARIOS=CPU hog,partition,...]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { withBenchLab } from '../src/bench-lab.js';
+import { cpus } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { COMPONENTS } from '@metallb-ts/manifests';
 import { electNode } from '@metallb-ts/speaker';
 import { readAuditLog, serviceAccountUser } from '../src/audit.js';
 import { applyDemo, DEMO_NAMESPACE, demoService, waitForIngress } from '../src/cluster-objects.js';
-import { applyClusterManifests, INSTALL_NAMESPACE } from '../src/cluster-setup.js';
-import { startControlPlane, type ControlPlane } from '../src/control-plane.js';
+import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
+import { type ControlPlane } from '../src/control-plane.js';
 import {
   answerChanges,
   arpWindow,
@@ -45,8 +44,7 @@ import {
   type ArpWindow,
 } from '../src/failover-probe.js';
 import { Lab } from '../src/lab.js';
-import { claimLab, releaseLab } from '../src/owner.js';
-import { readState, signalProcess, stopAllRecorded } from '../src/processes.js';
+import { readState, signalProcess } from '../src/processes.js';
 import { MGMT_IF } from '../src/topology.js';
 
 const INTERVAL_MS = 20;
@@ -134,15 +132,7 @@ function apiRecord(cp: ControlPlane) {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
-  await claimLab('lab', dir, { progress: log });
-  let lab: Lab | undefined;
-  try {
-    const cp = await startControlPlane({ dir, progress: log });
-    await applyClusterManifests(cp, log);
-    lab = await Lab.start({ cp, progress: log });
-    if (lab.componentErrors.size > 0)
-      throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  await withBenchLab(log, async ({ cp, lab }) => {
     await applyDemo(cp);
     const extra = ['demo-2', 'demo-3'];
     await cp.kubectlOk(['apply', '-f', '-'], {
@@ -341,15 +331,7 @@ async function main(): Promise<void> {
         `${INTERVAL_MS} ms, gossip membership, default timings)`,
     );
     console.table(rows);
-  } catch (e) {
-    if (lab) log(await lab.dump().catch(() => 'dump failed'));
-    throw e;
-  } finally {
-    await lab?.stop().catch(() => undefined);
-    await stopAllRecorded(dir).catch(() => undefined);
-    releaseLab(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();

@@ -10,7 +10,7 @@ import { COMPONENTS, LABELS } from '@metallb-ts/manifests';
 import { queriedMetricNames } from '../../packages/manifests/scripts/observability.js';
 import { clientArping, clientCurl, readNodeMacs } from '../src/client.js';
 import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
-import { DEMO_NAMESPACE, demoService, waitForIngress } from '../src/cluster-objects.js';
+import { DEMO_NAMESPACE, filledPoolObjects, waitForIngress } from '../src/cluster-objects.js';
 import { netnsPids } from '../src/netns.js';
 import { applyMetalLB, helmApply, helmUninstall } from '../src/node-mode/helm-install.js';
 import {
@@ -204,15 +204,7 @@ test('Prometheus finds every component through the API server and scrapes it; th
     input: JSON.stringify({
       apiVersion: 'v1',
       kind: 'List',
-      items: [
-        {
-          apiVersion: 'metallb.io/v1beta1',
-          kind: 'IPAddressPool',
-          metadata: { name: 'tiny', namespace: INSTALL_NAMESPACE },
-          spec: { addresses: ['203.0.113.230/32'], autoAssign: false },
-        },
-        demoService({ name: 'fills-tiny', annotations: { 'metallb.io/address-pool': 'tiny' } }),
-      ],
+      items: filledPoolObjects(),
     }),
   });
   await waitForIngress(lab.cp, DEMO_NAMESPACE, 'fills-tiny', 30_000);

@@ -229,6 +229,22 @@ export function demoPoolObjects(interfaces?: readonly string[]): unknown[] {
   ];
 }
 
+/**
+ * A pool of one address (`tiny`, not auto-assigned) and Service demo/fills-tiny asking for it: the
+ * pool is full, so MetalLBAddressPoolExhausted must fire for it.
+ */
+export function filledPoolObjects(): unknown[] {
+  return [
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'tiny', namespace: INSTALL_NAMESPACE },
+      spec: { addresses: ['203.0.113.230/32'], autoAssign: false },
+    },
+    demoService({ name: 'fills-tiny', annotations: { 'metallb.io/address-pool': 'tiny' } }),
+  ];
+}
+
 /** The demo: IPAddressPool `demo` (203.0.113.200-220), L2Advertisement `demo`, Service demo/demo. */
 export async function applyDemo(cp: ControlPlane): Promise<void> {
   await applyJson(cp, [...demoPoolObjects(), demoService()]);

@@ -10,7 +10,7 @@ import {
   selectorLabels,
   type ComponentName,
 } from '@metallb-ts/manifests';
-import { applyDemo, DEMO_NAMESPACE, demoService } from '../../src/cluster-objects.js';
+import { applyDemo, DEMO_NAMESPACE, filledPoolObjects } from '../../src/cluster-objects.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { attachControlPlane, MGMT_HOST_IP, type ControlPlane } from '../../src/control-plane.js';
 import { Lab } from '../../src/lab.js';
@@ -250,15 +250,7 @@ describe('Prometheus with Kubernetes service discovery', () => {
       input: JSON.stringify({
         apiVersion: 'v1',
         kind: 'List',
-        items: [
-          {
-            apiVersion: 'metallb.io/v1beta1',
-            kind: 'IPAddressPool',
-            metadata: { name: 'tiny', namespace: INSTALL_NAMESPACE },
-            spec: { addresses: ['203.0.113.230/32'], autoAssign: false },
-          },
-          demoService({ name: 'fills-tiny', annotations: { 'metallb.io/address-pool': 'tiny' } }),
-        ],
+        items: filledPoolObjects(),
       }),
     });
     await cutGossip(cut, '-A');

@@ -10,6 +10,8 @@ export const POD_CIDR = '198.51.100.64/26';
 export const CNI_NETWORK = 'metallb-ts-lab';
 /** The one machine-wide folder containerd's shims use (their socket root cannot be moved). */
 export const CONTAINERD_MACHINE_DIR = '/run/containerd';
+/** Every node's cgroup root starts so in each hierarchy: the teardown finds them by it. */
+export const CGROUP_PREFIX = 'metallb-ts-lab-';
 
 export interface NodePlan {
   readonly node: LabNode;
@@ -65,7 +67,7 @@ export function nodePlan(labDir: string, node: LabNode, index: number): NodePlan
     dir,
     stateDir,
     socket: join(stateDir, 'containerd.sock'),
-    cgroupRoot: `metallb-ts-lab-${node.name}`,
+    cgroupRoot: `${CGROUP_PREFIX}${node.name}`,
     files: {
       containerdConfig: join(dir, 'containerd.toml'),
       cniConfDir: join(dir, 'cni', 'net.d'),

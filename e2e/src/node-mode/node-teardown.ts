@@ -8,11 +8,10 @@ import { run, runOk } from '../run.js';
 import { LAB_NODES, type LabNode } from '../topology.js';
 import { sleep } from '../wait-for.js';
 import { restoreHost } from './host-state.js';
-import { nodePlans } from './node-config.js';
+import { CGROUP_PREFIX, nodePlans } from './node-config.js';
 
 /** Where every node's containerd keeps its state (sockets, container mounts, pod namespaces). */
 export const STATE_ROOT = '/run/metallb-ts-lab';
-const CGROUP_PREFIX = 'metallb-ts-lab-';
 
 /** Mount points of every cgroup hierarchy (v1 controllers, the named systemd one, or v2). */
 export function cgroupHierarchies(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {

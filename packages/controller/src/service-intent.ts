@@ -69,7 +69,9 @@ export function serviceIntent(svc: Service, opts: IntentOptions = {}): ServiceIn
   }
   request.requestedIPs = (fromAnnotation ?? fromSpec ?? '')
     .split(',')
-    .map((s) => s.trim())
+    // Spaces around commas go, as Go's strings.TrimSpace drops them in MetalLB; a byte-order mark
+    // is not space (JS's trim() would drop it), so it stays and the refusal names the value as written.
+    .map((s) => s.replace(/^[^\S\uFEFF]+|[^\S\uFEFF]+$/g, ''))
     .filter((s) => s.length > 0);
   return { kind: 'allocate', request, current };
 }

@@ -82,3 +82,20 @@ function mergeInterfaces(a: string[], b: string[]): string[] {
   if (a.length === 0 || b.length === 0) return [];
   return [...new Set([...a, ...b])].sort();
 }
+
+/** An address served now, and on which links. */
+export type Served = Announcement & { links: string[] };
+
+/** Each announcement on the links it names that exist, or on every one of `links` when it names none. */
+export function servedOn(
+  announce: ReadonlyMap<string, Announcement>,
+  links: readonly string[],
+): Map<string, Served> {
+  const served = new Map<string, Served>();
+  for (const [ip, a] of announce)
+    served.set(ip, {
+      ...a,
+      links: a.interfaces.length === 0 ? [...links] : a.interfaces.filter((i) => links.includes(i)),
+    });
+  return served;
+}

@@ -121,3 +121,58 @@ export function planL2Statuses(
   }
   return plan;
 }
+
+/**
+ * How long this node's own ServiceL2Status outlives an announcement it stopped, before it is
+ * deleted. A fence shorter than the membership's death threshold (530 ms of silence) never hands
+ * the service to anyone: peers still see this node alive and elect it, so deleting and re-creating
+ * the object for it is churn (three writes per service per blip). A longer withdrawal is a real
+ * handover, and the successor writes the truth at once anyway: it creates its own object and
+ * deletes this node's (it owns the service's status). One second covers the death threshold with
+ * room for timers running late on a loaded node, and still records a withdrawal nobody takes over
+ * (no ready endpoint, every node fenced) well before MetalLB would even fail over (~5 s).
+ */
+export const L2_STATUS_WITHDRAWAL_GRACE_MS = 1000;
+
+/** Which of this node's objects a withdrawal grace keeps for now, and what to remember for next time. */
+export interface WithdrawalGrace {
+  /** Names of this node's objects to leave alone although their service is no longer announced. */
+  readonly keep: ReadonlySet<string>;
+  /** Service -> when this node was first seen no longer announcing it (ms), for the next pass. */
+  readonly withdrawnSince: ReadonlyMap<string, number>;
+  /** When the earliest kept object's grace ends: look again then. */
+  readonly recheckAt?: number;
+}
+
+/**
+ * The withdrawal grace as a pure step: this node's objects whose service it no longer announces
+ * are kept until they have been withdrawn for `graceMs` (counted from `withdrawnSince`, the
+ * previous step's answer, or from `now` when the withdrawal is new). An announcement that comes
+ * back within the grace leaves its object untouched. A deleted Service is no withdrawal: its
+ * object goes at once.
+ */
+export function withdrawalGrace(
+  node: string,
+  want: readonly AnnouncedService[],
+  have: readonly ServiceL2Status[],
+  serviceExists: (service: string) => boolean,
+  withdrawnSince: ReadonlyMap<string, number>,
+  now: number,
+  graceMs: number,
+): WithdrawalGrace {
+  const wanted = new Set(want.map((a) => a.service));
+  const keep = new Set<string>();
+  const since = new Map<string, number>();
+  let recheckAt: number | undefined;
+  for (const h of have) {
+    const service = serviceOf(h);
+    if (nodeOf(h) !== node || wanted.has(service) || !serviceExists(service)) continue;
+    const from = withdrawnSince.get(service) ?? now;
+    const until = from + graceMs;
+    if (now >= until) continue;
+    keep.add(h.metadata.name);
+    since.set(service, from);
+    recheckAt = Math.min(recheckAt ?? until, until);
+  }
+  return { keep, withdrawnSince: since, ...(recheckAt !== undefined ? { recheckAt } : {}) };
+}

@@ -23,11 +23,16 @@ import type {
   Service,
 } from '@metallb-ts/k8s-runtime';
 import { WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
-import { decideAnnouncements, type Announcement, type ServiceDecision } from './announcements.js';
+import { decideAnnouncements, servedOn, type Served, type ServiceDecision } from './announcements.js';
 import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
 import { LinkSet, type LinkAccess } from './link-set.js';
-import { announcedServices, L2StatusSync } from './l2-status-writer.js';
-import { electionAlive, type MembershipPort, type MembershipVerdict } from './membership-port.js';
+import { L2StatusSync, l2StatusWant } from './l2-status-writer.js';
+import {
+  electionAlive,
+  type MembershipPort,
+  type MembershipSnapshot,
+  type MembershipVerdict,
+} from './membership-port.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
 import { buildView } from './view-builder.js';
 
@@ -41,6 +46,8 @@ export interface SpeakerOptions {
   ignoreExcludeLabel?: boolean;
   /** Serve only Services of this `spec.loadBalancerClass` (unset: only Services without one). */
   loadBalancerClass?: string;
+  /** How long a stopped announcement's ServiceL2Status stays (default L2_STATUS_WITHDRAWAL_GRACE_MS). */
+  statusGraceMs?: number;
 }
 
 /** The caches a membership implementation may read (peers' addresses, the Node list). */
@@ -61,9 +68,6 @@ export interface SpeakerDeps {
   /** The speaker's Pod, owner of the ServiceL2Status objects it writes (unset outside a Pod). */
   owner?: OwnerReference;
 }
-
-/** An address served now, and on which links. */
-type Served = Announcement & { links: string[] };
 
 const RECOMPUTE = 'announcements';
 /** ServiceL2Status writes run under their own key, so slow API calls never delay (un)announcing. */
@@ -95,7 +99,7 @@ export class Speaker {
   private config: Config | undefined;
   /** ip -> announcement currently served; owned by the recompute, read by the responders. */
   private served = new Map<string, Served>();
-  /** Last winner per service, so the nodeAssigned event and the election log fire on a change only. */
+  /** Last winner per service, so the election log fires on a change only. */
   private readonly winners = new Map<string, string | undefined>();
   private lastVerdict: MembershipVerdict | undefined;
   private running = false;
@@ -143,6 +147,7 @@ export class Speaker {
       { namespace: opts.namespace, node: opts.nodeName, ...(deps.owner ? { owner: deps.owner } : {}) },
       this.l2Statuses,
       (svc) => this.services.get(svc) !== undefined,
+      opts.statusGraceMs,
     );
     this.queue = new WorkQueue({ logger });
   }
@@ -231,14 +236,11 @@ export class Speaker {
     return config;
   }
 
-  /** Synchronous on purpose: nothing here waits on I/O, so fencing takes effect at once. */
-  private recompute(): SyncResult {
-    if (!this.running) return { kind: 'ok' };
-    const now = Date.now();
-    const snapshot = this.membership.snapshot(now);
-    this.logVerdict(snapshot.verdict, snapshot.alive);
-    this.metrics.verdict(snapshot.verdict.state);
-    if (snapshot.recheckAt !== undefined) this.queue.addAfter(RECOMPUTE, snapshot.recheckAt - now);
+  /**
+   * What this node must serve, from one membership snapshot and the current caches and links.
+   * Both queue keys call it: the status is derived from the same inputs, never handed over.
+   */
+  private decide(snapshot: MembershipSnapshot) {
     const alive = electionAlive(this.opts.nodeName, snapshot);
     const view = buildView({
       me: this.opts.nodeName,
@@ -253,29 +255,27 @@ export class Speaker {
         : {}),
     });
     const { decisions, announce } = decideAnnouncements(view);
-    const next = this.apply(announce);
-    this.served = next;
-    this.reportWinners(decisions);
-    const winners = new Map(decisions.map((d) => [d.service, d.winner]));
-    // While fenced or holding our view of the others is unreliable: judge no other node's objects.
-    this.l2Status.set({
-      announced: announcedServices(next.values()),
-      ...(snapshot.verdict.state === 'alive'
-        ? { cleanup: { alive, hasWinner: (svc: string) => winners.get(svc) !== undefined } }
-        : {}),
-    });
+    return { alive, decisions, served: servedOn(announce, this.links.names()) };
+  }
+
+  /** Synchronous on purpose: nothing here waits on I/O, so fencing takes effect at once. */
+  private recompute(): SyncResult {
+    if (!this.running) return { kind: 'ok' };
+    const now = Date.now();
+    const snapshot = this.membership.snapshot(now);
+    this.logVerdict(snapshot.verdict, snapshot.alive);
+    this.metrics.verdict(snapshot.verdict.state);
+    if (snapshot.recheckAt !== undefined) this.queue.addAfter(RECOMPUTE, snapshot.recheckAt - now);
+    const { decisions, served } = this.decide(snapshot);
+    this.apply(served);
+    this.served = served;
+    this.logWinners(decisions);
     this.queue.add(L2STATUS);
     return { kind: 'ok' };
   }
 
-  /** Starts and stops announcements for the difference to what is served now; returns the new set. */
-  private apply(announce: Map<string, Announcement>): Map<string, Served> {
-    const allLinks = this.links.names();
-    const next = new Map<string, Served>();
-    for (const [ip, a] of announce) {
-      const links = a.interfaces.length === 0 ? allLinks : a.interfaces.filter((i) => allLinks.includes(i));
-      next.set(ip, { ...a, links });
-    }
+  /** Starts and stops announcements for the difference between what is served now and `next`. */
+  private apply(next: ReadonlyMap<string, Served>): void {
     for (const [ip, was] of this.served) {
       const now = next.get(ip);
       for (const link of was.links) if (!now?.links.includes(link)) this.announcer.stop(ip, link);
@@ -293,7 +293,6 @@ export class Speaker {
       if (!was) this.deps.logger.info('announcing', { ip, services: a.services, interfaces: a.links });
       this.metrics.announced(ip, was?.services ?? [], a.services);
     }
-    return next;
   }
 
   private logVerdict(verdict: MembershipVerdict, alive: ReadonlySet<string>): void {
@@ -308,34 +307,50 @@ export class Speaker {
     });
   }
 
-  private reportWinners(decisions: readonly ServiceDecision[]): void {
+  private logWinners(decisions: readonly ServiceDecision[]): void {
     for (const d of decisions) {
       if (this.winners.get(d.service) === d.winner) continue;
       this.winners.set(d.service, d.winner);
       this.deps.logger.debug('election', { key: d.service, winner: d.winner, candidates: d.candidates });
-      const svc = this.services.get(d.service);
-      if (d.winner === this.opts.nodeName && svc) {
-        void this.deps.events.emit(
-          svc,
-          'Normal',
-          'nodeAssigned',
-          `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
-        );
-      }
     }
     const decided = new Set(decisions.map((d) => d.service));
     for (const key of [...this.winners.keys()]) if (!decided.has(key)) this.winners.delete(key);
   }
 
+  /**
+   * Level-based like the recompute: reads the membership and caches again and writes what they
+   * imply. nodeAssigned is emitted when this node's object is created or taken over, so a fence
+   * the withdrawal grace absorbs costs no event either.
+   */
   private async syncL2Statuses(): Promise<SyncResult> {
     // After stop() began, stop() itself removes our objects.
     if (!this.running) return { kind: 'ok' };
+    const now = Date.now();
+    const snapshot = this.membership.snapshot(now);
+    const { alive, decisions, served } = this.decide(snapshot);
+    const want = l2StatusWant(served.values(), {
+      verdict: snapshot.verdict.state,
+      alive,
+      winners: new Map(decisions.map((d) => [d.service, d.winner])),
+    });
     try {
-      await this.l2Status.sync();
+      const { claimed, recheckAt } = await this.l2Status.sync(want, now);
+      for (const svc of claimed) this.emitAssigned(svc);
+      return recheckAt !== undefined ? { kind: 'requeueAfter', ms: recheckAt - now } : { kind: 'ok' };
     } catch (error) {
       this.deps.clientMetrics.recordUpdate(false);
       return { kind: 'retry', error };
     }
-    return { kind: 'ok' };
+  }
+
+  private emitAssigned(service: string): void {
+    const svc = this.services.get(service);
+    if (!svc) return;
+    void this.deps.events.emit(
+      svc,
+      'Normal',
+      'nodeAssigned',
+      `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
+    );
   }
 }

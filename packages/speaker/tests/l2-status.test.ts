@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import type { ServiceL2Status } from '@metallb-ts/api';
-import { desiredL2Status, l2StatusName, planL2Statuses } from '../src/l2-status.js';
+import { desiredL2Status, l2StatusName, planL2Statuses, withdrawalGrace } from '../src/l2-status.js';
 import { L2StatusSync } from '../src/l2-status-writer.js';
 
 describe('planL2Statuses', () => {
@@ -195,8 +195,8 @@ describe("ServiceL2Status objects are owned by the speaker's Pod (gone with the 
     const list = () =>
       [...kube.objects.values()].filter((o) => o.kind === 'ServiceL2Status') as ServiceL2Status[];
     const sync = new L2StatusSync(kube, writer, { list }, () => true);
-    sync.set({ announced: [a, { service: 'demo/b', interfaces: ['data1'] }] });
-    await sync.sync();
+    const want = { announced: [a, { service: 'demo/b', interfaces: ['data1'] }] };
+    expect([...(await sync.sync(want, 0)).claimed].sort()).toEqual(['demo/a', 'demo/b']);
     const owners = Object.fromEntries(
       list().map((o) => [o.metadata.labels?.['metallb.io/service-name'], o.metadata.ownerReferences]),
     );
@@ -204,7 +204,98 @@ describe("ServiceL2Status objects are owned by the speaker's Pod (gone with the 
     expect(kube.find<ServiceL2Status>('ServiceL2Status', ns, old.metadata.name)?.status).toEqual(old.status);
     // A second pass writes nothing.
     kube.calls = [];
-    await sync.sync();
+    expect(await sync.sync(want, 1)).toEqual({ claimed: [] });
     expect(kube.calls).toEqual([]);
+  });
+});
+
+describe('a withdrawal is written only once it has lasted the grace (no churn on short fences)', () => {
+  const ns = 'metallb-system';
+  const writer = { namespace: ns, node: 'node-1' };
+  const a = { service: 'demo/a', interfaces: ['data0'] };
+  const b = { service: 'demo/b', interfaces: ['data0'] };
+  const mineA = desiredL2Status(writer, a);
+  const mineB = desiredL2Status(writer, b);
+  const exists = () => true;
+
+  it('keeps a just-withdrawn object, counts its grace from the first pass that saw it, then lets it go', () => {
+    const first = withdrawalGrace('node-1', [b], [mineA, mineB], exists, new Map(), 1000, 500);
+    expect(first).toEqual({
+      keep: new Set([mineA.metadata.name]),
+      withdrawnSince: new Map([['demo/a', 1000]]),
+      recheckAt: 1500,
+    });
+    const later = withdrawalGrace('node-1', [b], [mineA, mineB], exists, first.withdrawnSince, 1400, 500);
+    expect(later.keep).toEqual(new Set([mineA.metadata.name]));
+    expect(later.recheckAt).toBe(1500);
+    const over = withdrawalGrace('node-1', [b], [mineA, mineB], exists, later.withdrawnSince, 1500, 500);
+    expect(over).toEqual({ keep: new Set(), withdrawnSince: new Map() });
+  });
+
+  it('an announcement back within the grace forgets the withdrawal: the next one gets a full grace', () => {
+    const out = withdrawalGrace('node-1', [], [mineA], exists, new Map(), 0, 500);
+    const back = withdrawalGrace('node-1', [a], [mineA], exists, out.withdrawnSince, 100, 500);
+    expect(back).toEqual({ keep: new Set(), withdrawnSince: new Map() });
+    const again = withdrawalGrace('node-1', [], [mineA], exists, back.withdrawnSince, 3000, 500);
+    expect(again.recheckAt).toBe(3500);
+  });
+
+  it("keeps nothing for a deleted Service, nor another node's object", () => {
+    const theirs = desiredL2Status({ namespace: ns, node: 'node-2' }, b);
+    const g = withdrawalGrace('node-1', [], [mineA, theirs], (s) => s !== 'demo/a', new Map(), 0, 500);
+    expect(g).toEqual({ keep: new Set(), withdrawnSince: new Map() });
+  });
+
+  it('the sync: a fence shorter than the grace writes nothing; a longer one deletes after the grace', async () => {
+    const kube = new FakeKube();
+    const list = () =>
+      [...kube.objects.values()].filter((o) => o.kind === 'ServiceL2Status') as ServiceL2Status[];
+    const sync = new L2StatusSync(kube, writer, { list }, exists, 1000);
+    const alive = { announced: [a], cleanup: { alive: new Set(['node-1']), hasWinner: () => true } };
+    const fenced = { announced: [] };
+    await sync.sync(alive, 0);
+    expect(list().map((o) => o.metadata.name)).toEqual([mineA.metadata.name]);
+    kube.calls = [];
+
+    // 90 ms fenced, then alive again: the object was never touched.
+    expect(await sync.sync(fenced, 10_000)).toEqual({ claimed: [], recheckAt: 11_000 });
+    expect(await sync.sync(alive, 10_090)).toEqual({ claimed: [] });
+    expect(kube.calls).toEqual([]);
+
+    // Fenced for good: kept until the grace ends, then deleted.
+    await sync.sync(fenced, 20_000);
+    expect(await sync.sync(fenced, 20_999)).toEqual({ claimed: [], recheckAt: 21_000 });
+    expect(kube.calls).toEqual([]);
+    expect(await sync.sync(fenced, 21_000)).toEqual({ claimed: [] });
+    expect(kube.calls).toEqual([`delete ServiceL2Status ${mineA.metadata.name}`]);
+    expect(list()).toEqual([]);
+  });
+
+  it("a kept object does not make this node the owner: another node's object for the service stays", async () => {
+    const kube = new FakeKube();
+    const successor = desiredL2Status({ namespace: ns, node: 'node-2' }, a);
+    kube.put(mineA);
+    kube.put(successor);
+    const list = () =>
+      [...kube.objects.values()].filter((o) => o.kind === 'ServiceL2Status') as ServiceL2Status[];
+    const sync = new L2StatusSync(kube, writer, { list }, exists, 1000);
+    await sync.sync({ announced: [] }, 0);
+    expect(kube.calls).toEqual([]);
+    expect(
+      list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual([mineA.metadata.name, successor.metadata.name].sort());
+  });
+
+  it('a planned leave (clear) deletes at once, grace or not', async () => {
+    const kube = new FakeKube();
+    kube.put(mineA);
+    const list = () =>
+      [...kube.objects.values()].filter((o) => o.kind === 'ServiceL2Status') as ServiceL2Status[];
+    const sync = new L2StatusSync(kube, writer, { list }, exists, 60_000);
+    await sync.sync({ announced: [] }, 0);
+    await sync.clear();
+    expect(list()).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import type { MembershipPort, MembershipSnapshot } from '../src/membership-port.
 import {
   cluster,
   eventually,
+  events,
   MACS,
   NS,
   startSpeaker,
@@ -91,11 +92,16 @@ describe('Speaker on the gossip membership', () => {
 /** A port the test drives: the seam the election reads. */
 class FakePort implements MembershipPort {
   snap: MembershipSnapshot = { alive: new Set(), verdict: { state: 'holding', reason: 'test' } };
+  /** How often the speaker has read a snapshot. */
+  reads = 0;
   private readonly listeners: (() => void)[] = [];
   start = async () => {};
   stop = async () => {};
   readiness = () => ({ ready: this.snap.verdict.state !== 'fenced' });
-  snapshot = () => this.snap;
+  snapshot = () => {
+    this.reads++;
+    return this.snap;
+  };
   onChange(l: () => void) {
     this.listeners.push(l);
   }
@@ -126,5 +132,61 @@ describe('Speaker on a membership port it is handed', () => {
     );
     port.set({ alive: new Set([other]), verdict: { state: 'alive', reason: 'back' } });
     await eventually(() => expect(asked()).toEqual([MACS[node]]));
+  });
+});
+
+describe('a fence is not written to the API unless it outlasts the status grace', () => {
+  const node = electNode(['node-a', 'node-b'], VIP)!;
+  const other = node === 'node-a' ? 'node-b' : 'node-a';
+  const alive: MembershipSnapshot = { alive: new Set([other]), verdict: { state: 'alive', reason: 'test' } };
+  const fenced: MembershipSnapshot = {
+    alive: new Set([other]),
+    verdict: { state: 'fenced', reason: 'gossip blip' },
+  };
+  const statusWrites = (calls: string[]) => calls.filter((c) => c.includes('ServiceL2Status'));
+  const statusNodes = (kube: ReturnType<typeof cluster>) =>
+    [...kube.objects.values()]
+      .filter((o) => o.kind === 'ServiceL2Status')
+      .map((o) => (o as { status?: { node?: string } }).status?.node);
+  const assigned = () => events.filter((e) => e.reason === 'nodeAssigned' && e.name === 'web').length;
+
+  async function announcing(graceMs: number) {
+    const port = new FakePort();
+    const kube = cluster(['node-a', 'node-b']);
+    const r = await startSpeaker(kube, node, () => () => port, undefined, { statusGraceMs: graceMs });
+    const asked = () => r.link.arpFrom(VIP, 'reply', r.link.ask(VIP));
+    port.set(alive);
+    await eventually(() => expect(asked()).toEqual([MACS[node]]));
+    await eventually(() => expect(statusNodes(kube)).toEqual([node]));
+    await eventually(() => expect(assigned()).toBe(1));
+    kube.calls = [];
+    return { port, kube, asked };
+  }
+
+  it('a short fence silences the node at once, yet rewrites no ServiceL2Status and emits no event', async () => {
+    const { port, kube, asked } = await announcing(60_000);
+    const reads = port.reads;
+    port.set(fenced);
+    await eventually(() => expect(asked()).toEqual([]));
+    // Both keys have looked at the fenced snapshot: the recompute and the status pass.
+    await eventually(() => expect(port.reads).toBeGreaterThanOrEqual(reads + 2));
+    port.set(alive);
+    await eventually(() => expect(asked()).toEqual([MACS[node]]));
+    await eventually(() => expect(port.reads).toBeGreaterThanOrEqual(reads + 4));
+    expect(statusWrites(kube.calls)).toEqual([]);
+    expect(statusNodes(kube)).toEqual([node]);
+    expect(assigned()).toBe(1);
+  });
+
+  it('a fence longer than the grace deletes the object after the grace; announcing again claims it anew', async () => {
+    const { port, kube, asked } = await announcing(300);
+    const t0 = Date.now();
+    port.set(fenced);
+    await eventually(() => expect(asked()).toEqual([]));
+    await eventually(() => expect(statusNodes(kube)).toEqual([]));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    port.set(alive);
+    await eventually(() => expect(statusNodes(kube)).toEqual([node]));
+    await eventually(() => expect(assigned()).toBe(2));
   });
 });

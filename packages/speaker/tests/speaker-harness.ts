@@ -19,7 +19,7 @@ import {
 import type { LinkInfo, LinkStamp } from '../src/interfaces.js';
 import { LeaseMembershipPort } from '../src/lease-membership.js';
 import type { WireLink } from '../src/pcap-link.js';
-import { Speaker, type LinkAccess, type SpeakerDeps } from '../src/speaker.js';
+import { Speaker, type LinkAccess, type SpeakerDeps, type SpeakerOptions } from '../src/speaker.js';
 
 /*
  * The Speaker class wired to an in-memory API server and fake links: the same objects and frames
@@ -234,6 +234,8 @@ export async function startSpeaker(
   membership: MembershipFactory = leaseMembership,
   /** The speaker's Pod (`SpeakerDeps.owner`); unset as for a process. */
   owner?: SpeakerDeps['owner'],
+  /** Options beyond the harness's own (node, namespace, links, fast announcer). */
+  extra: Pick<SpeakerOptions, 'statusGraceMs'> = {},
 ): Promise<Running> {
   const link = new FakeLink({
     name: 'eth0',
@@ -256,6 +258,7 @@ export async function startSpeaker(
       namespace: NS,
       exclude: [],
       announcer: { burstMs: [0], refreshMs: 0 },
+      ...extra,
     },
     {
       kube: kube,

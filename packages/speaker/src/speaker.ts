@@ -1,26 +1,13 @@
-import {
-  configInputChanged,
-  GROUP,
-  type AddressPool,
-  type Config,
-  type IPAddressPool,
-  type L2Advertisement,
-  type ServiceL2Status,
-} from '@metallb-ts/api';
-import { LastGoodConfig } from '@metallb-ts/api';
 import type {
   EventRecorder,
   K8sClientMetrics,
   CacheFactory,
   KubeWriter,
-  KubeObject,
   Logger,
   ResourceCache,
   SyncResult,
-  EndpointSlice,
   Node as KubeNode,
   OwnerReference,
-  Service,
 } from '@metallb-ts/k8s-runtime';
 import { WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
 import { decideAnnouncements, servedOn, type Served, type ServiceDecision } from './announcements.js';
@@ -33,6 +20,7 @@ import {
   type MembershipSnapshot,
   type MembershipVerdict,
 } from './membership-port.js';
+import { SpeakerCaches } from './speaker-caches.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
 import { buildView } from './view-builder.js';
 
@@ -80,23 +68,13 @@ const L2STATUS = 'l2status';
  * responders read the result.
  */
 export class Speaker {
-  private readonly services: ResourceCache<Service>;
-  private readonly slices: ResourceCache<EndpointSlice>;
-  private readonly nodes: ResourceCache<KubeNode>;
-  private readonly ipAddressPools: ResourceCache<IPAddressPool>;
-  private readonly addressPools: ResourceCache<AddressPool>;
-  private readonly l2Advertisements: ResourceCache<L2Advertisement>;
-  /** Every ServiceL2Status: ours, and other nodes' ones we may have to clean up. */
-  private readonly l2Statuses: ResourceCache<ServiceL2Status>;
+  private readonly caches: SpeakerCaches;
   private readonly membership: MembershipPort;
   private readonly links: LinkSet;
   private readonly l2Status: L2StatusSync;
   private readonly queue: WorkQueue;
   private readonly announcer: Announcer;
   private readonly metrics: SpeakerMetrics;
-  private readonly configState = new LastGoodConfig();
-  /** The config built from the pool caches; dropped when one of them changes what it depends on. */
-  private config: Config | undefined;
   /** ip -> announcement currently served; owned by the recompute, read by the responders. */
   private served = new Map<string, Served>();
   /** Last winner per service, so the election log fires on a change only. */
@@ -109,26 +87,8 @@ export class Speaker {
     private readonly deps: SpeakerDeps,
   ) {
     const { kube, logger } = deps;
-    this.services = kube.watchCache<Service>({
-      apiVersion: 'v1',
-      kind: 'Service',
-      plural: 'services',
-      logger,
-    });
-    this.slices = kube.watchCache<EndpointSlice>({
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      plural: 'endpointslices',
-      logger,
-    });
-    this.nodes = kube.watchCache<KubeNode>({ apiVersion: 'v1', kind: 'Node', plural: 'nodes', logger });
-    const crd = <T extends KubeObject>(kind: string, plural: string) =>
-      kube.watchCache<T>({ apiVersion: `${GROUP}/v1beta1`, kind, plural, namespace: opts.namespace, logger });
-    this.ipAddressPools = crd<IPAddressPool>('IPAddressPool', 'ipaddresspools');
-    this.addressPools = crd<AddressPool>('AddressPool', 'addresspools');
-    this.l2Advertisements = crd<L2Advertisement>('L2Advertisement', 'l2advertisements');
-    this.l2Statuses = crd<ServiceL2Status>('ServiceL2Status', 'servicel2statuses');
-    this.membership = deps.membership({ nodes: this.nodes });
+    this.caches = new SpeakerCaches(kube, opts.namespace, logger, deps.clientMetrics);
+    this.membership = deps.membership({ nodes: this.caches.nodes });
     this.metrics = new SpeakerMetrics(deps.registry, opts.nodeName);
     this.announcer = new Announcer({
       ...(opts.announcer ?? DEFAULT_ANNOUNCER_OPTIONS),
@@ -145,8 +105,8 @@ export class Speaker {
     this.l2Status = new L2StatusSync(
       kube,
       { namespace: opts.namespace, node: opts.nodeName, ...(deps.owner ? { owner: deps.owner } : {}) },
-      this.l2Statuses,
-      (svc) => this.services.get(svc) !== undefined,
+      this.caches.l2Statuses,
+      (svc) => this.caches.services.get(svc) !== undefined,
       opts.statusGraceMs,
     );
     this.queue = new WorkQueue({ logger });
@@ -158,25 +118,11 @@ export class Speaker {
 
   async start(signal: AbortSignal): Promise<void> {
     this.links.sync(true);
-    const caches = this.recomputeSources();
     // The Node cache first: the membership finds its peers in it.
-    await this.nodes.waitForSync(signal);
-    await Promise.all([
-      ...caches.map((c) => c.waitForSync(signal)),
-      this.l2Statuses.waitForSync(signal),
-      this.membership.start(signal),
-    ]);
+    await this.caches.nodes.waitForSync(signal);
+    await Promise.all([this.caches.waitForSync(signal), this.membership.start(signal)]);
     const recompute = () => this.queue.add(RECOMPUTE);
-    for (const c of [this.services, this.slices, this.nodes]) c.onChange(recompute);
-    // The controller writes pool usage into status after every allocation: only a change the
-    // config depends on is worth rebuilding it.
-    for (const c of [this.ipAddressPools, this.addressPools, this.l2Advertisements])
-      c.onChange((_key, obj, prev) => {
-        if (!configInputChanged(prev, obj)) return;
-        this.config = undefined;
-        recompute();
-      });
-    this.l2Statuses.onChange(() => this.queue.add(L2STATUS));
+    this.caches.listen({ recompute, statuses: () => this.queue.add(L2STATUS) });
     this.membership.onChange(recompute);
     this.links.startRescans((closed) => {
       // The announcer holds senders bound to the closed wires: drop them before the recompute rebinds.
@@ -205,35 +151,7 @@ export class Speaker {
       .clear()
       .catch((error) => this.deps.logger.warn('removing ServiceL2Status objects failed', { error }));
     this.links.close();
-    for (const c of [...this.recomputeSources(), this.l2Statuses]) await c.stop();
-  }
-
-  /** The caches whose every change means "recompute what this node announces". */
-  private recomputeSources() {
-    return [
-      this.services,
-      this.slices,
-      this.nodes,
-      this.ipAddressPools,
-      this.addressPools,
-      this.l2Advertisements,
-    ] as const;
-  }
-
-  private loadConfig(): Config {
-    if (this.config) return this.config;
-    const { config, errors } = this.configState.update({
-      addressPools: this.addressPools.list(),
-      ipAddressPools: this.ipAddressPools.list(),
-      l2Advertisements: this.l2Advertisements.list(),
-    });
-    // The controller reports these on the objects; the speaker only notes that it saw them.
-    if (errors.length > 0)
-      this.deps.logger.warn('configuration has invalid objects', { errors: errors.map((e) => e.message) });
-    this.deps.clientMetrics.setConfigLoaded(true);
-    this.deps.clientMetrics.setConfigStale(errors.length > 0);
-    this.config = config;
-    return config;
+    await this.caches.stop();
   }
 
   /**
@@ -244,10 +162,10 @@ export class Speaker {
     const alive = electionAlive(this.opts.nodeName, snapshot);
     const view = buildView({
       me: this.opts.nodeName,
-      services: this.services.list(),
-      slices: this.slices.list(),
-      nodes: this.nodes.list(),
-      config: this.loadConfig(),
+      services: this.caches.services.list(),
+      slices: this.caches.slices.list(),
+      nodes: this.caches.nodes.list(),
+      config: this.caches.config(),
       alive,
       ...(this.opts.loadBalancerClass ? { loadBalancerClass: this.opts.loadBalancerClass } : {}),
       ...(this.opts.ignoreExcludeLabel !== undefined
@@ -344,7 +262,7 @@ export class Speaker {
   }
 
   private emitAssigned(service: string): void {
-    const svc = this.services.get(service);
+    const svc = this.caches.services.get(service);
     if (!svc) return;
     void this.deps.events.emit(
       svc,

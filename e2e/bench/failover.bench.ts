@@ -4,6 +4,9 @@
 //   SIGKILL          the speaker dies; the node itself (kernel, service proxy, backend) lives on
 //   SIGKILL+link     the speaker dies and the node's data link goes down
 //   node death       the speaker dies and both links (data and management/gossip) go down
+//   node death, API SIGSTOP
+//                    the same node death while kube-apiserver is frozen (SIGSTOP from 1 s before
+//                    the hit until the successor serves): failover must not need the API server
 //   SIGSTOP 10s      the speaker freezes for 10 s, then SIGCONT: it must learn it lost the
 //                    address and never answer in conflict (counted: ARP requests with 2 MACs)
 //   SIGTERM          planned handover: the speaker leaves cleanly
@@ -17,20 +20,31 @@ import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../src/cluster-objects.js';
 import {
   arpWindow,
+  freezeApiServer,
+  killNode,
   p99,
-  setLink,
+  reviveLinks,
   settledOn as settled,
   sleepUntil,
   startProber,
   stats,
   twoMacRequests,
+  type Prober,
 } from '../src/failover-probe.js';
-import { MGMT_IF } from '../src/topology.js';
 
 const REPS = Number(process.env.REPS ?? 20);
 const INTERVAL_MS = 20;
 const NODES = ['node-1', 'node-2', 'node-3'];
-const ALL_SCENARIOS = ['SIGKILL', 'SIGKILL+link', 'node death', 'SIGSTOP 10s', 'SIGTERM'] as const;
+const ALL_SCENARIOS = [
+  'SIGKILL',
+  'SIGKILL+link',
+  'node death',
+  'node death, API SIGSTOP',
+  'SIGSTOP 10s',
+  'SIGTERM',
+] as const;
+/** How long the API server is frozen before the node dies in 'node death, API SIGSTOP'. */
+const API_FROZEN_BEFORE_MS = 1000;
 type Scenario = (typeof ALL_SCENARIOS)[number];
 const SCENARIOS: Scenario[] = process.env.SCENARIOS
   ? (process.env.SCENARIOS.split(',').filter((x) =>
@@ -55,6 +69,41 @@ async function main(): Promise<void> {
 
     const settledOn = (mac: string, node: string) => settled(l, vip!, mac, node);
 
+    /**
+     * Hits the owner as `scenario` says and waits until the successor serves the prober: when the
+     * hit was, and when the client's neighbour entry moved to the successor.
+     */
+    const hitAndMeasure = async (
+      scenario: Scenario,
+      prober: Prober,
+    ): Promise<{ hit: number; moved: number }> => {
+      const hit = Date.now();
+      if (scenario === 'SIGTERM') await l.killSpeaker(owner, 'SIGTERM');
+      else if (scenario === 'SIGSTOP 10s') await l.killSpeaker(owner, 'SIGSTOP');
+      else if (scenario === 'node death' || scenario === 'node death, API SIGSTOP') await killNode(l, owner);
+      else {
+        await l.killSpeaker(owner, 'SIGKILL');
+        if (scenario === 'SIGKILL+link') await l.setDataLink(owner, false);
+      }
+      const moved = await l.waitFor(
+        'the neighbour entry to move to the successor',
+        async () => {
+          const n = await l.clientNeighbour(vip!);
+          return n.mac === successorMac ? { done: true, value: Date.now() } : { done: false, observed: n };
+        },
+        { timeoutMs: 30_000, intervalMs: 10 },
+      );
+      await l.waitFor(
+        'a success served by the successor',
+        () =>
+          prober.successes.some((s) => s.t > hit && s.node === successor)
+            ? { done: true, value: true }
+            : { done: false, observed: prober.successes.slice(-3) },
+        { timeoutMs: 30_000, intervalMs: 20 },
+      );
+      return { hit, moved };
+    };
+
     const rows: Record<string, string | number>[] = [];
     for (const scenario of SCENARIOS) {
       const outages: number[] = [];
@@ -71,30 +120,17 @@ async function main(): Promise<void> {
               : { done: false, observed: prober.successes.length },
           { timeoutMs: 10_000 },
         );
-        const hit = Date.now();
-        if (scenario === 'SIGTERM') await l.killSpeaker(owner, 'SIGTERM');
-        else if (scenario === 'SIGSTOP 10s') await l.killSpeaker(owner, 'SIGSTOP');
-        else {
-          await l.killSpeaker(owner, 'SIGKILL');
-          if (scenario !== 'SIGKILL') await l.setDataLink(owner, false);
-          if (scenario === 'node death') await setLink(l, owner, MGMT_IF, false);
-        }
-        const moved = await l.waitFor(
-          'the neighbour entry to move to the successor',
-          async () => {
-            const n = await l.clientNeighbour(vip!);
-            return n.mac === successorMac ? { done: true, value: Date.now() } : { done: false, observed: n };
-          },
-          { timeoutMs: 30_000, intervalMs: 10 },
-        );
-        await l.waitFor(
-          'a success served by the successor',
-          () =>
-            prober.successes.some((s) => s.t > hit && s.node === successor)
-              ? { done: true, value: true }
-              : { done: false, observed: prober.successes.slice(-3) },
-          { timeoutMs: 30_000, intervalMs: 20 },
-        );
+        let measured: { hit: number; moved: number };
+        if (scenario === 'node death, API SIGSTOP') {
+          const thaw = freezeApiServer(cp);
+          try {
+            await sleepUntil(Date.now() + API_FROZEN_BEFORE_MS);
+            measured = await hitAndMeasure(scenario, prober);
+          } finally {
+            thaw();
+          }
+        } else measured = await hitAndMeasure(scenario, prober);
+        const { hit, moved } = measured;
         await prober.stop();
         const window = prober.successes.filter((s) => s.t >= hit - 200);
         const firstBySuccessor = window.findIndex((s) => s.t > hit && s.node === successor);
@@ -104,8 +140,8 @@ async function main(): Promise<void> {
         outages.push(outage);
         takeovers.push(moved - hit);
         log(`${scenario} #${rep}: outage ${outage} ms, takeover ${moved - hit} ms`);
-        if (scenario === 'node death') await setLink(l, owner, MGMT_IF, true);
-        if (scenario === 'SIGKILL+link' || scenario === 'node death') await l.setDataLink(owner, true);
+        if (scenario === 'node death' || scenario === 'node death, API SIGSTOP') await reviveLinks(l, owner);
+        if (scenario === 'SIGKILL+link') await l.setDataLink(owner, true);
         if (scenario === 'SIGSTOP 10s') {
           // Thawed after 10 s from the hit: from then on, count ARP requests two MACs answer.
           await sleepUntil(hit + 10_000);

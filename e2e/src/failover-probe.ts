@@ -1,11 +1,14 @@
 // What the failover and steadiness benchmarks observe from the client namespace: an HTTP prober
 // on fresh connections (who served, and when), ARP requests every 20 ms (which MACs answered
-// each one), and the pure summaries of both (longest gap, owner changes, two-MAC requests).
+// each one), and the pure summaries of both (longest gap, owner changes, two-MAC requests); and
+// the faults both inflict the same way (a node death, a frozen API server).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { ControlPlane } from './control-plane.js';
 import type { Lab } from './lab.js';
 import { nodeArgvFor } from './paths.js';
-import { CLIENT_NS, DATA_IF } from './topology.js';
+import { readState, signalProcess } from './processes.js';
+import { CLIENT_NS, DATA_IF, MGMT_IF } from './topology.js';
 
 /** One successful GET: when (epoch ms) and which node's backend answered. */
 export interface Success {
@@ -107,6 +110,33 @@ export async function arpWindow(l: Lab, vip: string, seconds: number): Promise<A
 export async function setLink(l: Lab, node: string, dev: string, up: boolean): Promise<void> {
   const r = await l.nsExec(node, ['ip', 'link', 'set', dev, up ? 'up' : 'down']);
   if (r.code !== 0) throw new Error(`ip link set ${dev} ${up ? 'up' : 'down'} in ${node}: ${r.stderr}`);
+}
+
+/**
+ * A node dies: its speaker is SIGKILLed, then its data and management (gossip) links go down, so
+ * neither the client nor a peer hears from it again. `reviveLinks` undoes the links; the caller
+ * restarts the speaker.
+ */
+export async function killNode(l: Lab, node: string): Promise<void> {
+  await l.killSpeaker(node, 'SIGKILL');
+  await l.setDataLink(node, false);
+  await setLink(l, node, MGMT_IF, false);
+}
+
+export async function reviveLinks(l: Lab, node: string): Promise<void> {
+  await setLink(l, node, MGMT_IF, true);
+  await l.setDataLink(node, true);
+}
+
+/**
+ * Freezes the lab's kube-apiserver (SIGSTOP: connections stay open and nothing answers, the
+ * harder case than a refused connection). Returns the thaw (SIGCONT); call it in a `finally`.
+ */
+export function freezeApiServer(cp: ControlPlane): () => void {
+  const rec = readState(cp.dir).processes['kube-apiserver'];
+  if (!rec) throw new Error(`kube-apiserver is not recorded in ${cp.dir}`);
+  if (!signalProcess(rec, 'SIGSTOP')) throw new Error(`SIGSTOP kube-apiserver (pid ${rec.pid}) failed`);
+  return () => void signalProcess(rec, 'SIGCONT');
 }
 
 /** Waits until ARP for `vip` is answered by `node` (`mac`) alone and the client's entry points there. */

@@ -4,7 +4,7 @@
 //   SIGKILL          the speaker dies; the node itself (kernel, service proxy, backend) lives on
 //   SIGKILL+link     the speaker dies and the node's data link goes down
 //   node death       the speaker dies and both links (data and management/gossip) go down
-//   node death, API SIGSTOP
+//   node death + API SIGSTOP
 //                    the same node death while kube-apiserver is frozen (SIGSTOP from 1 s before
 //                    the hit until the successor serves): failover must not need the API server
 //   SIGSTOP 10s      the speaker freezes for 10 s, then SIGCONT: it must learn it lost the
@@ -39,11 +39,11 @@ const ALL_SCENARIOS = [
   'SIGKILL',
   'SIGKILL+link',
   'node death',
-  'node death, API SIGSTOP',
+  'node death + API SIGSTOP',
   'SIGSTOP 10s',
   'SIGTERM',
 ] as const;
-/** How long the API server is frozen before the node dies in 'node death, API SIGSTOP'. */
+/** How long the API server is frozen before the node dies in 'node death + API SIGSTOP'. */
 const API_FROZEN_BEFORE_MS = 1000;
 type Scenario = (typeof ALL_SCENARIOS)[number];
 const SCENARIOS: Scenario[] = process.env.SCENARIOS
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       const hit = Date.now();
       if (scenario === 'SIGTERM') await l.killSpeaker(owner, 'SIGTERM');
       else if (scenario === 'SIGSTOP 10s') await l.killSpeaker(owner, 'SIGSTOP');
-      else if (scenario === 'node death' || scenario === 'node death, API SIGSTOP') await killNode(l, owner);
+      else if (scenario === 'node death' || scenario === 'node death + API SIGSTOP') await killNode(l, owner);
       else {
         await l.killSpeaker(owner, 'SIGKILL');
         if (scenario === 'SIGKILL+link') await l.setDataLink(owner, false);
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
           { timeoutMs: 10_000 },
         );
         let measured: { hit: number; moved: number };
-        if (scenario === 'node death, API SIGSTOP') {
+        if (scenario === 'node death + API SIGSTOP') {
           const thaw = freezeApiServer(cp);
           try {
             await sleepUntil(Date.now() + API_FROZEN_BEFORE_MS);
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         outages.push(outage);
         takeovers.push(moved - hit);
         log(`${scenario} #${rep}: outage ${outage} ms, takeover ${moved - hit} ms`);
-        if (scenario === 'node death' || scenario === 'node death, API SIGSTOP') await reviveLinks(l, owner);
+        if (scenario === 'node death' || scenario === 'node death + API SIGSTOP') await reviveLinks(l, owner);
         if (scenario === 'SIGKILL+link') await l.setDataLink(owner, true);
         if (scenario === 'SIGSTOP 10s') {
           // Thawed after 10 s from the hit: from then on, count ARP requests two MACs answer.

@@ -69,6 +69,10 @@ export function reportTable(r: SoakReport): string {
       r.supervisedRestarts.map((x) => `step ${x.step}: ${x.name}`).join('; ') || 'none',
     ],
     ['settle median / max', `${r.settleMs.median} / ${r.settleMs.max} ms`],
+    [
+      'time in ops / API settle / wire',
+      [r.spentMs.op, r.spentMs.api, r.spentMs.wire].map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' / '),
+    ],
     ...Object.entries(r.chaosMs).map(([k, xs]) => [`${k} (ms, each)`, xs.join(' ')]),
     ...Object.entries(r.opCounts)
       .sort()

@@ -34,6 +34,13 @@ import {
 
 let k: Kube;
 let ns: string;
+/** Only the test's own ConfigMaps (not the namespace's kube-root-ca.crt, which comes when it likes). */
+const LABEL = 'e2e.metallb-ts/watch-expiry';
+const SELECTOR = `${LABEL}=yes`;
+const mine = (name: string, v: string) => {
+  const cm = configMap(ns, name, { v });
+  return { ...cm, metadata: { ...cm.metadata, labels: { [LABEL]: 'yes' } } };
+};
 
 beforeAll(async () => {
   k = kube();
@@ -87,7 +94,7 @@ async function answerTo(resourceVersion: string): Promise<'gone' | string> {
   try {
     await k.watch(
       configMapRef(ns),
-      { resourceVersion, timeoutSeconds: 2, allowWatchBookmarks: false },
+      { resourceVersion, labelSelector: SELECTOR, timeoutSeconds: 2, allowWatchBookmarks: false },
       (type, obj) => seen.push(`${type} ${obj.metadata?.name}`),
       stop.signal,
     );
@@ -105,8 +112,8 @@ describe('a watch resuming from a compacted resourceVersion, against the real AP
     const dir = process.env.METALLB_TS_LAB_DIR;
     if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
     const cp = attachControlPlane({ dir });
-    await k.create(configMap(ns, 'stays', { v: '1' }));
-    await k.create(configMap(ns, 'goes', { v: '1' }));
+    await k.create(mine('stays', '1'));
+    await k.create(mine('goes', '1'));
 
     const { logger, lines } = captureLogger('rt-expiry');
     const watcher = kube(logger);
@@ -116,6 +123,7 @@ describe('a watch resuming from a compacted resourceVersion, against the real AP
       kind: 'ConfigMap',
       plural: 'configmaps',
       namespace: ns,
+      labelSelector: SELECTOR,
       logger,
     });
     const changes: string[] = [];
@@ -141,7 +149,7 @@ describe('a watch resuming from a compacted resourceVersion, against the real AP
 
       // Meanwhile: a create, an update and a delete, then the history behind them goes away.
       changes.length = 0;
-      await k.create(configMap(ns, 'born', { v: '1' }));
+      await k.create(mine('born', '1'));
       await k.patch(configMapRef(ns, 'stays'), { data: { v: '2' } }, { type: 'merge' });
       await k.delete(configMapRef(ns, 'goes'));
       const compactedAt = await compactEtcd();
@@ -189,7 +197,9 @@ describe('a watch resuming from a compacted resourceVersion, against the real AP
         20_000,
         () => changes,
       );
-      const server = (await k.list<LooseKubeObject>(configMapRef(ns))).map((o) => o.metadata?.name).sort();
+      const server = (await k.list<LooseKubeObject>(configMapRef(ns), { labelSelector: SELECTOR }))
+        .map((o) => o.metadata?.name)
+        .sort();
       expect(
         cache
           .list()

@@ -47,7 +47,7 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env) {
     seed: seedFrom(env),
     steps: int('SOAK_STEPS', 300),
     maxDurationMs: env.SOAK_DURATION_S ? int('SOAK_DURATION_S', 1) * 1000 : undefined,
-    strictOutage: env.SOAK_STRICT_OUTAGE === '1',
+    strictOutage: env.SOAK_STRICT_OUTAGE !== '0',
     keepGoing: env.SOAK_KEEP_GOING === '1',
     weights: weightsFrom(env),
   };

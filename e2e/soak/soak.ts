@@ -24,7 +24,7 @@ export interface SoakOptions {
   readonly weights?: OpWeights;
   /**
    * Count an address going unanswered during a kube-apiserver/etcd restart as a violation
-   * (true) or only as a finding (false: speaker membership today depends on the API server).
+   * (true) or only as a finding (false).
    */
   readonly strictOutage: boolean;
   /** Keep going after a violating step (the long profile); default: stop at the first. */

@@ -1,6 +1,8 @@
 // Performs the soak's operations against the lab: Services, pools and advertisements through the
 // API server (server-side apply as field manager `soak`), chaos through the lab's process and
 // network handles. Every component the soak stops it starts again within the same operation.
+import { hostname } from 'node:os';
+import { LEASES } from '@metallb-ts/manifests';
 import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import {
   componentRunning,
@@ -27,6 +29,7 @@ import type { Chaos, Op } from './ops.js';
 const POOLS = `/apis/metallb.io/v1beta1/namespaces/${INSTALL_NAMESPACE}/ipaddresspools`;
 const ADVERTS = `/apis/metallb.io/v1beta1/namespaces/${INSTALL_NAMESPACE}/l2advertisements`;
 const SERVICES = `/api/v1/namespaces/${SOAK_NAMESPACE}/services`;
+const CONTROLLER_LEASE = `/apis/coordination.k8s.io/v1/namespaces/${INSTALL_NAMESPACE}/leases/${LEASES.controller}`;
 
 export interface OpResult {
   /** The API server refused the op: its message. */
@@ -164,25 +167,38 @@ export class Driver {
     }
   }
 
-  /** Starts the controller and waits (bounded) until it is ready as leader. */
+  /**
+   * Starts the controller and waits (bounded) until it leads (the Lease names it) and is ready.
+   * /readyz alone says nothing here: a replica that does not lead is ready, and after a SIGKILL
+   * the new process leads only once the dead one's Lease has lapsed; operations performed before
+   * that would take effect a step later, blamed on that step.
+   */
   async startController(): Promise<void> {
-    const { lab } = this.o;
+    const { lab, api } = this.o;
     const metricsPort = await freePort();
     const r = await startController(lab.cp, lab.dir, {
       ...this.o.componentOptions,
       controller: { ...this.o.componentOptions.controller, metricsPort },
     });
     if (!r.ok) throw new Error(`controller did not start: ${r.error}`);
+    // The controller's Lease identity: its pod name, or host name and PID (see runComponent).
+    const identity = this.o.componentOptions.controller?.podName || `${hostname()}-${r.value.pid}`;
     await waitFor(
-      'the restarted controller to report ready (/readyz)',
+      `the restarted controller (${identity}) to lead and report ready (/readyz)`,
       async () => {
         if (!componentRunning(lab.dir, controllerName))
           throw new Error(`controller exited; log:\n${logs(lab.dir, controllerName, 30)}`);
+        const lease = await api
+          .getJson<{ spec?: { holderIdentity?: string } }>(CONTROLLER_LEASE)
+          .then((l) => l.spec?.holderIdentity ?? 'nobody')
+          .catch((e: unknown) => `unreadable: ${String(e)}`);
         const status = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
           (x) => x.status,
           (e: unknown) => String(e),
         );
-        return status === 200 ? { done: true, value: undefined } : { done: false, observed: status };
+        return lease === identity && status === 200
+          ? { done: true, value: undefined }
+          : { done: false, observed: { lease, readyz: status } };
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );

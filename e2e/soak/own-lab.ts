@@ -47,7 +47,7 @@ export function soakSettings(env: NodeJS.ProcessEnv = process.env) {
     seed: seedFrom(env),
     steps: int('SOAK_STEPS', 300),
     maxDurationMs: env.SOAK_DURATION_S ? int('SOAK_DURATION_S', 1) * 1000 : undefined,
-    strictOutage: env.SOAK_STRICT_OUTAGE === '1',
+    strictOutage: env.SOAK_STRICT_OUTAGE !== '0',
     keepGoing: env.SOAK_KEEP_GOING === '1',
     weights: weightsFrom(env),
   };
@@ -69,6 +69,10 @@ export function reportTable(r: SoakReport): string {
       r.supervisedRestarts.map((x) => `step ${x.step}: ${x.name}`).join('; ') || 'none',
     ],
     ['settle median / max', `${r.settleMs.median} / ${r.settleMs.max} ms`],
+    [
+      'time in ops / API settle / wire',
+      [r.spentMs.op, r.spentMs.api, r.spentMs.wire].map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' / '),
+    ],
     ...Object.entries(r.chaosMs).map(([k, xs]) => [`${k} (ms, each)`, xs.join(' ')]),
     ...Object.entries(r.opCounts)
       .sort()

@@ -24,7 +24,7 @@ export interface SoakOptions {
   readonly weights?: OpWeights;
   /**
    * Count an address going unanswered during a kube-apiserver/etcd restart as a violation
-   * (true) or only as a finding (false: speaker membership today depends on the API server).
+   * (true) or only as a finding (false).
    */
   readonly strictOutage: boolean;
   /** Keep going after a violating step (the long profile); default: stop at the first. */
@@ -50,6 +50,9 @@ export interface SoakReport {
   /** Withdrawals during control-plane restarts (violations only when `strictOutage`). */
   readonly outageWithdrawals: readonly { step: number; op: string; ips: readonly string[] }[];
   readonly settleMs: { readonly median: number; readonly max: number };
+  /** Where the run's time went, summed over its steps: performing the operations, waiting for
+   * the API view to settle, probing the wire. */
+  readonly spentMs: { readonly op: number; readonly api: number; readonly wire: number };
   readonly chaosMs: Readonly<Record<string, number[]>>;
   /** Planned exits (see supervise.ts) the soak restarted, as a kubelet would. */
   readonly supervisedRestarts: readonly { step: number; name: string }[];
@@ -117,6 +120,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const settles: number[] = [];
   const supervisedRestarts: { step: number; name: string }[] = [];
   let refused = 0;
+  const spentMs = { op: 0, api: 0, wire: 0 };
   const t0 = Date.now();
   let step = 0;
   const replay = `SOAK_SEED=${o.seed} SOAK_STEPS=${o.steps}`;
@@ -133,8 +137,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const key = opKey(op);
       opCounts[key] = (opCounts[key] ?? 0) + 1;
       let result: OpResult;
+      const opStart = Date.now();
       try {
         result = await driver.perform(op);
+        spentMs.op += Date.now() - opStart;
       } catch (e) {
         throw new Error(
           `step ${step} (${line}) failed to run: ${e instanceof Error ? e.message : String(e)}`,
@@ -162,7 +168,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           if (!r.ok) throw new Error(`restarting ${name}: ${r.error}`);
         }
       };
-      const { truth, violations } = await settle(
+      const { truth, violations, wireMs } = await settle(
         o.lab,
         api,
         model,
@@ -173,6 +179,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         restart,
       );
       settles.push(Date.now() - ts);
+      spentMs.wire += wireMs;
+      spentMs.api += Date.now() - ts - wireMs;
 
       const all = [...violations];
       if (result.withdrawn && result.withdrawn.length > 0) {
@@ -204,6 +212,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     failures,
     outageWithdrawals,
     settleMs: { median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted[sorted.length - 1] ?? 0 },
+    spentMs,
     chaosMs,
     supervisedRestarts,
     replay,
@@ -212,7 +221,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
 /**
  * Polls until the API view is stable (two equal reads) and every invariant holds, or the budget
- * runs out; returns the last truth and what it violates. A crash ends the wait at once.
+ * runs out; returns the last truth, what it violates and how long the wire probes took. A crash
+ * ends the wait at once.
  */
 async function settle(
   lab: Lab,
@@ -223,9 +233,10 @@ async function settle(
   nodeMacs: ReadonlySet<string>,
   budgetMs: number,
   restart: (name: string) => Promise<void>,
-): Promise<{ truth: Truth; violations: Violation[] }> {
+): Promise<{ truth: Truth; violations: Violation[]; wireMs: number }> {
   let deadline = Date.now() + budgetMs;
   let lastSig = '';
+  let wireMs = 0;
   for (;;) {
     const exited = exitedComponents(lab);
     for (const e of exited.filter((x) => x.planned)) {
@@ -243,11 +254,13 @@ async function settle(
       const expired = Date.now() >= deadline;
       if (crashed.length > 0 || (stable && apiViolations.length === 0) || expired) {
         const { announced, silent } = expectedOnWire(model, apiTruth.services);
+        const probeStart = Date.now();
         const wire = await probeWire(lab, [...announced, ...silent]);
+        wireMs += Date.now() - probeStart;
         const truth: Truth = { ...pending, wire };
         const violations = checkInvariants({ model, prev, now: truth, touched, nodeMacs });
         if (violations.length === 0 || crashed.length > 0 || Date.now() >= deadline)
-          return { truth, violations };
+          return { truth, violations, wireMs };
       }
     } else if (Date.now() >= deadline) {
       throw new Error(`the API server did not answer for ${budgetMs} ms`);

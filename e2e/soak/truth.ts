@@ -56,13 +56,16 @@ export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services'
   return { services, failures };
 }
 
-/** Who answers for each address (parallel probes from the client namespace). */
+/**
+ * Who answers for each address (parallel probes from the client namespace): two requests 200 ms
+ * apart, each answered within 300 ms or not at all (a speaker answers in milliseconds).
+ */
 export async function probeWire(lab: Lab, ips: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const queue = [...ips];
   const worker = async () => {
     for (let ip = queue.shift(); ip !== undefined; ip = queue.shift()) {
-      const r = await lab.clientArping(ip, { count: 2, timeoutMs: 500 });
+      const r = await lab.clientArping(ip, { count: 2, intervalMs: 200, timeoutMs: 300 });
       out.set(ip, r.macs);
     }
   };

@@ -22,22 +22,35 @@ export interface Neighbour {
   readonly state: string[];
 }
 
+/** How `clientArping` asks. */
+export interface ArpingOptions {
+  /** Requests to send (default 1). */
+  readonly count?: number;
+  /** How long each request may wait for answers (default 1000 ms). */
+  readonly timeoutMs?: number;
+  /**
+   * Send the requests this far apart and stop once `count` answers arrived, instead of one a
+   * second (arping's pace) until the whole time-out passed: a probe of an answered address takes
+   * about one interval, of a silent one `intervalMs * (count - 1) + timeoutMs`. Two MACs answering
+   * one request are both seen either way. NDP (ndisc6) then waits `intervalMs` per solicitation.
+   */
+  readonly intervalMs?: number;
+}
+
 /**
  * Asks "who has ip?" from the client namespace: ARP (arping) for IPv4, Neighbor Solicitation
  * (ndisc6) for IPv6. Returns every distinct MAC that answered.
  */
-export async function clientArping(
-  ip: string,
-  o: { count?: number; timeoutMs?: number } = {},
-): Promise<ArpingResult> {
+export async function clientArping(ip: string, o: ArpingOptions = {}): Promise<ArpingResult> {
   const count = o.count ?? 1;
   const timeoutMs = o.timeoutMs ?? 1_000;
   if (ip.includes(':')) {
+    const waitMs = o.intervalMs ?? timeoutMs;
     const r = await nsExec(
       CLIENT_NS,
-      ['ndisc6', '-m', '-n', '-r', String(count), '-w', String(timeoutMs), ip, DATA_IF],
+      ['ndisc6', '-m', '-n', '-r', String(count), '-w', String(waitMs), ip, DATA_IF],
       {
-        timeoutMs: timeoutMs * count + 5_000,
+        timeoutMs: waitMs * count + 5_000,
       },
     );
     const macs = [...r.stdout.matchAll(/Target link-layer address:\s*([0-9A-Fa-f:]{17})/g)].map((m) =>
@@ -45,14 +58,20 @@ export async function clientArping(
     );
     return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
   }
-  const seconds = Math.max(1, Math.ceil((timeoutMs * count) / 1000));
-  const r = await nsExec(
-    CLIENT_NS,
-    ['arping', '-c', String(count), '-w', String(seconds), '-I', DATA_IF, ip],
-    {
-      timeoutMs: seconds * 1000 + 5_000,
-    },
-  );
+  let pace: string[];
+  let deadlineMs: number;
+  if (o.intervalMs === undefined) {
+    // arping's own pace: a request a second until the deadline.
+    const seconds = Math.max(1, Math.ceil((timeoutMs * count) / 1000));
+    pace = ['-w', String(seconds)];
+    deadlineMs = seconds * 1000;
+  } else {
+    deadlineMs = o.intervalMs * (count - 1) + timeoutMs;
+    pace = ['-C', String(count), '-W', String(o.intervalMs / 1000), '-w', String(deadlineMs / 1000)];
+  }
+  const r = await nsExec(CLIENT_NS, ['arping', '-c', String(count), ...pace, '-I', DATA_IF, ip], {
+    timeoutMs: deadlineMs + 5_000,
+  });
   const macs = [...r.stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) /g)].map((m) => m[1]!.toLowerCase());
   return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
 }

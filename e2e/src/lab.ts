@@ -21,6 +21,7 @@ import {
   clientNeighbour,
   flushClientNeighbours,
   readNodeMacs,
+  type ArpingOptions,
   type ArpingResult,
   type CurlResult,
   type Neighbour,
@@ -180,7 +181,7 @@ export class Lab {
   }
 
   /** See `clientArping` in client.ts. */
-  clientArping(ip: string, o: { count?: number; timeoutMs?: number } = {}): Promise<ArpingResult> {
+  clientArping(ip: string, o: ArpingOptions = {}): Promise<ArpingResult> {
     return clientArping(ip, o);
   }
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { controllerName, startSpeaker } from '../../src/components.js';
-import { attachControlPlane, ETCD_CLIENT_PORT } from '../../src/control-plane.js';
+import { attachControlPlane } from '../../src/control-plane.js';
+import { compactEtcd } from '../../src/etcd.js';
 import { Lab } from '../../src/lab.js';
 import { sleep } from '../../src/wait-for.js';
 import { soakApi, type SoakApi } from '../../soak/api.js';
@@ -92,22 +93,6 @@ async function waitAddressed(names: readonly string[], what: string): Promise<Ma
     },
     { timeoutMs: 60_000, intervalMs: 300 },
   );
-}
-
-/** Compacts etcd at its latest revision: any watch resuming from an older resourceVersion gets 410 Gone. */
-async function compactEtcd(): Promise<number> {
-  const base = `http://127.0.0.1:${ETCD_CLIENT_PORT}/v3/kv`;
-  const range = await fetch(`${base}/range`, {
-    method: 'POST',
-    body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
-  });
-  const revision = Number(((await range.json()) as { header: { revision: string } }).header.revision);
-  const c = await fetch(`${base}/compaction`, {
-    method: 'POST',
-    body: JSON.stringify({ revision, physical: true }),
-  });
-  if (!c.ok) throw new Error(`etcd compaction at ${revision}: ${c.status} ${await c.text()}`);
-  return revision;
 }
 
 function expectNoneMoved(before: Map<string, string[]>, after: Map<string, string[]>): void {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { APP_NAME, COMPONENTS, componentRbac, LABELS, LEASES, WEBHOOK } from '@metallb-ts/manifests';
-import { applyClusterManifests, INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
+import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import {
   logs,
   operatorName,
@@ -9,6 +9,7 @@ import {
   waitForOperatorLog,
 } from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { operatorDeployment, restoreLabRbac } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
@@ -122,21 +123,6 @@ async function madeFor(name: string, uid: string): Promise<string[]> {
 
 const opLog = () => logs(dir, operatorName, 40);
 
-/** Named as the chart names the operator's Deployment, scaled to zero. */
-const operatorDeployment = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: COMPONENTS.operator.workload, namespace: NS },
-  spec: {
-    replicas: 0,
-    selector: { matchLabels: { 'e2e.metallb-ts/stand-in': 'operator' } },
-    template: {
-      metadata: { labels: { 'e2e.metallb-ts/stand-in': 'operator' } },
-      spec: { containers: [{ name: 'operator', image: 'registry.invalid/operator:e2e' }] },
-    },
-  },
-};
-
 beforeAll(async () => {
   const d = process.env.METALLB_TS_LAB_DIR;
   if (!d) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
@@ -178,29 +164,7 @@ afterAll(async () => {
   await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
   // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC,
   // which carry the same names: the tests after this one need them back.
-  await applyClusterManifests(cp);
-  await waitFor("the lab's controller and speaker accounts and RBAC back", async () => {
-    const back = await cp.kubectl([
-      '-n',
-      NS,
-      'get',
-      `serviceaccount/${COMPONENTS.controller.serviceAccount}`,
-      `serviceaccount/${COMPONENTS.speaker.serviceAccount}`,
-      `clusterrole/${COMPONENTS.controller.clusterRole}`,
-      `clusterrole/${COMPONENTS.speaker.clusterRole}`,
-      '-o',
-      'name',
-    ]);
-    return back.code === 0 ? { done: true, value: undefined } : { done: false, observed: back.stderr };
-  });
-  for (const o of [...componentRbac('operator', NS, VERSION)].reverse())
-    await cp.kubectl([
-      'delete',
-      o.kind.toLowerCase(),
-      o.metadata.name,
-      ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []),
-      '--ignore-not-found',
-    ]);
+  await restoreLabRbac(cp, VERSION);
 }, 150_000);
 
 describe('operator against the real API server', () => {

@@ -45,10 +45,7 @@ const VERB_ORDER: readonly Verb[] = ['get', 'list', 'watch', 'create', 'update',
 // What the components really call (e2e/tests/audit proves it against the API server's audit
 // log): caches list and watch, writes are merge patches, the elector reads and replaces.
 const CACHE: Verb[] = ['list', 'watch'];
-// The operator's own rules (not audited in the lab yet).
 const READ: Verb[] = ['get', 'list', 'watch'];
-const WRITE: Verb[] = ['create', 'update', 'patch', 'delete'];
-const STATUS: Verb[] = ['update', 'patch'];
 
 const rule = (
   apiGroups: string[],
@@ -166,26 +163,44 @@ export const SPEAKER_RULES: ComponentRules = {
   ],
 };
 
-/** What the operator itself does, before the rights it must hold to grant the components theirs. */
+/**
+ * `create` for what the operator applies: server-side apply creates a missing object with a
+ * PATCH, which the API server authorizes as `create` too while its audit log records `patch`.
+ */
+const ssaCreate = (apiGroups: string[], resources: string[], what: string): Rule => ({
+  ...rule(apiGroups, resources, ['create'], `creates ${what} (server-side apply)`),
+  unusedInLab:
+    'server-side apply creates a missing object with a PATCH: the API server authorizes it as create, the audit log records patch',
+});
+
+/**
+ * What the operator itself does, before the rights it must hold to grant the components theirs.
+ * e2e/tests/audit/operator-audit.test.ts compares these with what it used.
+ */
 export const OPERATOR_OWN_RULES: ComponentRules = {
   cluster: [
     rule(
       ['rbac.authorization.k8s.io'],
       ['clusterroles', 'clusterrolebindings'],
-      ['create', 'list', 'watch'],
-      "creates the components' ClusterRoles and bindings and watches them for drift",
+      ['list', 'watch'],
+      "watches the components' ClusterRoles and bindings for drift",
+    ),
+    ssaCreate(
+      ['rbac.authorization.k8s.io'],
+      ['clusterroles', 'clusterrolebindings'],
+      "the components' ClusterRoles and bindings (create cannot be limited by name)",
     ),
     rule(
       ['rbac.authorization.k8s.io'],
       ['clusterroles', 'clusterrolebindings'],
-      ['get', 'patch', 'update', 'delete'],
+      ['get', 'patch', 'delete'],
       "applies and removes the components' ClusterRoles and bindings, and no others",
       [COMPONENTS.controller.clusterRole, COMPONENTS.speaker.clusterRole],
     ),
     rule(
       ['admissionregistration.k8s.io'],
       ['validatingwebhookconfigurations'],
-      ['get', 'list', 'watch', 'patch', 'update'],
+      ['get', 'list', 'watch', 'patch'],
       'watches its own webhook configuration (by name) and patches the CA bundle into it, and no other',
       [WEBHOOK.configuration],
     ),
@@ -197,47 +212,62 @@ export const OPERATOR_OWN_RULES: ComponentRules = {
     ),
   ],
   namespaced: [
-    rule([GROUP], ['metallbs'], READ, 'reconciles the MetalLB resource'),
-    rule([GROUP], ['metallbs/status'], STATUS, 'reports Available, Progressing, Degraded and Upgradeable'),
+    rule(
+      [GROUP],
+      ['metallbs'],
+      READ,
+      'reconciles the MetalLB resource, and reads it to report a webhook certificate event on it',
+    ),
+    rule([GROUP], ['metallbs/status'], ['patch'], 'reports Available, Progressing, Degraded and Upgradeable'),
     rule(
       ['apps'],
       ['deployments', 'daemonsets'],
-      [...READ, ...WRITE],
-      'applies and heals the controller and speaker, and reads its own Deployment at start (it owns the Lease and the webhook certificate Secret)',
+      [...READ, 'patch', 'delete'],
+      'applies and heals the controller and speaker, deletes what it no longer renders, and reads its own Deployment at start (it owns the Lease and the webhook certificate Secret)',
     ),
+    ssaCreate(['apps'], ['deployments', 'daemonsets'], 'the controller Deployment and the speaker DaemonSet'),
     rule(
       [''],
-      ['serviceaccounts', 'services', 'secrets'],
-      [...READ, ...WRITE],
-      "applies the components' ServiceAccounts and metrics Services, and watches Secrets it deploys for drift",
+      ['serviceaccounts', 'services'],
+      [...READ, 'patch', 'delete'],
+      "applies and heals the components' ServiceAccounts and metrics Services, and deletes what it no longer renders",
     ),
-    rule(
-      [''],
-      ['secrets'],
-      ['get', 'list', 'watch', 'create', 'update', 'patch'],
-      'the webhook: every replica watches the certificate Secret; the leader creates, rotates and repairs it',
-    ),
-    rule(
-      [GROUP],
-      ['ipaddresspools', 'addresspools'],
-      ['list'],
-      'the webhook reads the existing pools live to refuse an overlapping one',
-    ),
+    ssaCreate([''], ['serviceaccounts', 'services'], "the components' ServiceAccounts and metrics Services"),
     rule(
       ['rbac.authorization.k8s.io'],
       ['roles', 'rolebindings'],
-      [...READ, ...WRITE],
-      "applies and heals the components' Roles and bindings",
+      [...READ, 'patch', 'delete'],
+      "applies and heals the components' Roles and bindings, and deletes what it no longer renders",
     ),
-    ...eventRules('the operator'),
-    rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update', 'patch'], 'leader election'),
-    rule([''], ['secrets'], ['create'], "creates the speakers' gossip key Secret when it is missing"),
+    ssaCreate(['rbac.authorization.k8s.io'], ['roles', 'rolebindings'], "the components' Roles and bindings"),
     rule(
       [''],
       ['secrets'],
-      ['get'],
-      "checks whether the speakers' gossip key Secret exists, and no other Secret",
-      [MEMBERLIST.secret],
+      ['delete'],
+      'deletes a Secret it applied for an earlier version and no longer renders (it renders none today)',
+    ),
+    rule(
+      [''],
+      ['secrets'],
+      ['get', 'list', 'watch', 'create', 'update'],
+      'the webhook: every replica watches the certificate Secret; the leader creates it, and replaces it to rotate or repair it',
+    ),
+    {
+      ...rule(
+        [GROUP],
+        ['ipaddresspools', 'addresspools'],
+        ['list'],
+        'the webhook reads the existing pools live to refuse an overlapping one',
+      ),
+      unusedInLab:
+        "the audit's API server never calls the webhook; e2e/tests/webhook routes it to the operator, which lists pools as its ServiceAccount",
+    },
+    ...eventRules('the operator'),
+    rule(
+      ['coordination.k8s.io'],
+      ['leases'],
+      ['get', 'create', 'update'],
+      'leader election: reads, takes, renews and hands back its Lease',
     ),
   ],
 };

@@ -1,0 +1,58 @@
+// What a lab test needs around the operator process: the stand-in for the chart's Deployment it
+// reads at start, and putting the lab's controller and speaker accounts back after it took them
+// over (they carry the same names).
+import { COMPONENTS, componentRbac } from '@metallb-ts/manifests';
+import { applyClusterManifests, INSTALL_NAMESPACE } from './cluster-setup.js';
+import type { ControlPlane } from './control-plane.js';
+import { waitFor } from './wait-for.js';
+
+/**
+ * Named as the chart names the operator's Deployment, scaled to zero (the operator runs as a
+ * process): the operator reads it at start and makes it the owner of its Lease and webhook
+ * certificate Secret.
+ */
+export const operatorDeployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: COMPONENTS.operator.workload, namespace: INSTALL_NAMESPACE },
+  spec: {
+    replicas: 0,
+    selector: { matchLabels: { 'e2e.metallb-ts/stand-in': 'operator' } },
+    template: {
+      metadata: { labels: { 'e2e.metallb-ts/stand-in': 'operator' } },
+      spec: { containers: [{ name: 'operator', image: 'registry.invalid/operator:e2e' }] },
+    },
+  },
+};
+
+/**
+ * Applies the lab's controller and speaker accounts and RBAC again (the operator removed them
+ * with its MetalLB resource), waits until they are back, then removes the operator's own
+ * ServiceAccount and RBAC (`version` as applied).
+ */
+export async function restoreLabRbac(cp: ControlPlane, version: string): Promise<void> {
+  const ns = INSTALL_NAMESPACE;
+  await applyClusterManifests(cp);
+  await waitFor("the lab's controller and speaker accounts and RBAC back", async () => {
+    const back = await cp.kubectl([
+      '-n',
+      ns,
+      'get',
+      `serviceaccount/${COMPONENTS.controller.serviceAccount}`,
+      `serviceaccount/${COMPONENTS.speaker.serviceAccount}`,
+      `clusterrole/${COMPONENTS.controller.clusterRole}`,
+      `clusterrole/${COMPONENTS.speaker.clusterRole}`,
+      '-o',
+      'name',
+    ]);
+    return back.code === 0 ? { done: true, value: undefined } : { done: false, observed: back.stderr };
+  });
+  for (const o of [...componentRbac('operator', ns, version)].reverse())
+    await cp.kubectl([
+      'delete',
+      o.kind.toLowerCase(),
+      o.metadata.name,
+      ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []),
+      '--ignore-not-found',
+    ]);
+}

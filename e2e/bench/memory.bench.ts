@@ -9,7 +9,7 @@
 // Usage: flock /tmp/metallb-ts-lab.lock pnpm bench memory     [SERVICES=1000 WINDOW_MS=5000]
 import { withBenchLab } from '../src/bench-lab.js';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { BINARIES, binary, bundleMain } from '../../packages/ship/src/binaries.js';
@@ -44,6 +44,46 @@ const log = (line: string) => process.stderr.write(`[memory] ${line}\n`);
 interface Sample {
   rss: number;
   heap: number;
+}
+
+/**
+ * Where one process's resident memory is, from /proc/<pid>/smaps: the Node binary's own pages
+ * (file-backed, shared with every Node process on the machine but counted in each one's RSS), the
+ * other files mapped (shared libraries, the addon), V8's heap as committed (`heap_size_total`
+ * from /metrics: most of it is resident once scavenges have swept both semi-spaces), V8's
+ * generated code, the capture rings (socket mappings), malloc's main arena and the rest (thread
+ * arenas and stacks, V8 pages beyond the heap). MiB, one decimal.
+ */
+async function breakdown(pid: number, metricsUrl: string): Promise<Record<string, number>> {
+  const kib: Record<string, number> = {};
+  let key = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const [perms, name] = [m[1]!, m[2]!];
+      key =
+        name === process.execPath || name === realpathSync(process.execPath)
+          ? 'node binary'
+          : name.startsWith('/')
+            ? 'other files'
+            : name.startsWith('socket:')
+              ? 'capture rings'
+              : name === '[heap]'
+                ? 'malloc main arena'
+                : perms.includes('x')
+                  ? 'V8 code'
+                  : 'anonymous';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (rss) kib[key] = (kib[key] ?? 0) + Number(rss[1]);
+  }
+  const body = (await httpGet(`${metricsUrl}/metrics`, 5000)).body;
+  const heapTotal = Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(body)?.[1] ?? NaN) / 1024;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(kib)) out[`${k} MiB`] = +(v / 1024).toFixed(1);
+  out['of anonymous: V8 heap committed MiB'] = +(heapTotal / 1024).toFixed(1);
+  return out;
 }
 
 function rssOf(pid: number): number {
@@ -210,6 +250,7 @@ type Row = Record<string, string | number>;
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  let shippedIdle: Record<string, number> | undefined;
   const row = (component: string, variant: string, state: string, s: Sample, readyMs?: number) => {
     rows.push({
       component,
@@ -264,6 +305,7 @@ async function main(): Promise<void> {
         const sReady = await waitReady('speaker', speakerUrl, s0);
         row('controller', variant, 'idle', await sampleWindow(c.pid, controllerUrl), cReady);
         row('speaker', variant, 'idle', await sampleWindow(s.pid, speakerUrl), sReady);
+        if (nodeFlags) shippedIdle = await breakdown(s.pid, speakerUrl);
 
         const file = join(dir, 'bench-pools.json');
         writeFileSync(file, JSON.stringify(benchPools()));
@@ -298,6 +340,8 @@ async function main(): Promise<void> {
         'Targets: speaker <= 64 MiB idle, <= 96 MiB at 1,000 Services; controller <= 96 MiB at 1,000; ready < 1000 ms',
       );
       console.table(rows);
+      console.log('The speaker as shipped, idle: where its resident memory is (/proc/<pid>/smaps)');
+      console.table(shippedIdle);
     },
     { components: false },
   );

@@ -10,6 +10,9 @@
  * is paired with its request by sequence number, so latency is request-on-the-wire to
  * reply-on-the-wire, nothing of the sender's own timing.
  *
+ * The responder runs under the speaker image's Node flags (`nodeFlags` in packages/ship), so the
+ * table is what ships; RESPONDER_NODE_FLAGS (space-separated, '' for none) measures others.
+ *
  * Run as root from the repo root: node --expose-gc --import tsx e2e/bench/responder.bench.ts
  * (pnpm bench responder). Prints one table.
  */
@@ -27,6 +30,7 @@ import {
   neighborSolicitation,
   solicitedNodeMulticast,
 } from '@metallb-ts/l2-proto';
+import { binary } from '../../packages/ship/src/binaries.js';
 import {
   Capture,
   ResponderHandle,
@@ -39,6 +43,10 @@ import {
 } from '../src/wire/wire-net.js';
 
 const SPK = 'rbench-spk';
+const NODE_FLAGS: readonly string[] =
+  process.env.RESPONDER_NODE_FLAGS === undefined
+    ? binary('speaker').nodeFlags
+    : process.env.RESPONDER_NODE_FLAGS.split(' ').filter((f) => f !== '');
 const CLI = 'rbench-cli';
 const LOADGEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'wire', 'loadgen.py');
 const RATES = [1000, 5000, 10_000, 20_000, 0]; // 0: as fast as the sender can
@@ -258,16 +266,21 @@ async function main(): Promise<void> {
     await setUp();
     for (const target of ['kernel', 'responder'] as const) {
       if (target === 'responder') {
-        responder = await ResponderHandle.start(SPK, {
-          links: ['rs0'],
-          announce: [
-            { ip: VIP4, link: 'rs0' },
-            { ip: VIP6, link: 'rs0' },
-          ],
-          burstMs: [0],
-          refreshMs: 0,
-          logFrames: false,
-        });
+        responder = await ResponderHandle.start(
+          SPK,
+          {
+            links: ['rs0'],
+            announce: [
+              { ip: VIP4, link: 'rs0' },
+              { ip: VIP6, link: 'rs0' },
+            ],
+            burstMs: [0],
+            refreshMs: 0,
+            logFrames: false,
+          },
+          undefined,
+          NODE_FLAGS,
+        );
       }
       for (const proto of ['ARP', 'NS'] as const) {
         for (const rate of RATES) {
@@ -289,6 +302,7 @@ async function main(): Promise<void> {
   const kernelOf = (r: Row) =>
     rows.find((k) => k.target === 'kernel' && k.proto === r.proto && k.offered === r.offered);
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+  console.log(`The responder's Node flags: ${NODE_FLAGS.join(' ') || '(none)'}`);
   console.table(
     rows.map((r) => ({
       target: r.target,

@@ -142,10 +142,26 @@ export class ResponderHandle {
     });
   }
 
-  static async start(ns: string, config: ResponderConfig, timeoutMs = 30_000): Promise<ResponderHandle> {
+  /** `nodeFlags` go before the script (e.g. the speaker image's `nodeFlags`, to measure what ships). */
+  static async start(
+    ns: string,
+    config: ResponderConfig,
+    timeoutMs = 30_000,
+    nodeFlags: readonly string[] = [],
+  ): Promise<ResponderHandle> {
     const child = spawn(
       'ip',
-      ['netns', 'exec', ns, process.execPath, '--import', 'tsx', RESPONDER_SCRIPT, JSON.stringify(config)],
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        ...nodeFlags,
+        '--import',
+        'tsx',
+        RESPONDER_SCRIPT,
+        JSON.stringify(config),
+      ],
       {
         env: { ...process.env, TSX_TSCONFIG_PATH: SOURCE_TSCONFIG },
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -33,13 +33,14 @@ export const CAPTURE_SNAP_LENGTH = 1500 + 14 + 4 + 4;
 /**
  * Capture ring size per interface. The ring is mapped into the process and counts in full towards
  * its resident memory: libpcap cuts it into slots of the snap length plus ~80 bytes of header,
- * two to a 4 KiB page, so it costs ~1.25x this (measured VmRSS: +21.3 MiB per interface at
- * 16 MiB, +3.4 MiB at 2 MiB). 2 MiB is ~1,300 slots; only ARP requests and Neighbor Solicitations
- * pass the filter, so that is over a second of a busy LAN's 1k requests/s, or 130 ms of a 10k/s
- * flood, while JavaScript is busy (a GC pause is a few ms). What does overflow is counted in
- * `stats().dropped`.
+ * two to a 4 KiB page, so it costs ~1.25x this (the ring's mapping in /proc/<pid>/smaps: 2,620 KiB
+ * resident at 2 MiB, 1,310 KiB at 1 MiB). 1 MiB is ~640 slots; only ARP requests and Neighbor
+ * Solicitations pass the filter, so that is over half a second of a busy LAN's 1k requests/s, or
+ * 64 ms of a 10k/s flood, while JavaScript is busy (a scavenge is under a millisecond). In
+ * `pnpm bench responder` at 1 MiB every request of the paced runs up to 20k/s was answered, ARP
+ * and NS, on a shared 2-core machine. What does overflow is counted in `stats().dropped`.
  */
-export const CAPTURE_BUFFER_BYTES = 2 * 1024 * 1024;
+export const CAPTURE_BUFFER_BYTES = 1024 * 1024;
 
 /**
  * The libpcap session options. In immediate mode libpcap uses a ring of fixed slots each as large

@@ -3,7 +3,7 @@
 // `config/rbac/` (the lab) and for the operator's own install.
 import { GROUP } from '@metallb-ts/api';
 import { componentMeta } from './labels.js';
-import { COMPONENTS, MEMBERLIST, WEBHOOK, type ComponentName } from './names.js';
+import { COMPONENTS, LEASES, MEMBERLIST, WEBHOOK, type ComponentName } from './names.js';
 import type {
   ClusterRole,
   ClusterRoleBinding,
@@ -140,26 +140,45 @@ export const SPEAKER_RULES: ComponentRules = {
       ['patch'],
       'fills in the status of its ServiceL2Status objects',
     ),
+    rule(
+      [GROUP],
+      ['servicel2statuses'],
+      ['patch'],
+      'hands its ServiceL2Status objects over to its own Pod when a restart finds them owned by the previous one',
+    ),
+    rule(
+      [''],
+      ['pods'],
+      ['get'],
+      'reads its own Pod once at start (by POD_NAME): the Pod owns the ServiceL2Status objects it writes',
+    ),
+    rule(
+      [''],
+      ['pods'],
+      CACHE,
+      "finds its gossip peers: the nodes that run a speaker Pod (the DaemonSet's labels)",
+    ),
+    // Membership is gossip: no Lease per speaker (`MEMBERSHIP=lease` is for unit tests against
+    // FakeKube). The one Lease is the tie-break, touched only while gossip reports an exact half.
     {
       ...rule(
-        [GROUP],
-        ['servicel2statuses'],
-        ['patch'],
-        'hands its ServiceL2Status objects over to its own Pod when a restart finds them owned by the previous one',
+        ['coordination.k8s.io'],
+        ['leases'],
+        ['create'],
+        'two-node tie-break: creates the tie-break Lease when a tie finds it missing',
       ),
-      unusedInLab: 'the lab runs speakers as processes, without a Pod to own their objects (POD_NAME unset)',
+      unusedInLab: 'the audited workload runs three speakers and never ties (e2e/tests/membership does)',
     },
     {
       ...rule(
-        [''],
-        ['pods'],
-        ['get'],
-        'reads its own Pod once at start (by POD_NAME): the Pod owns the ServiceL2Status objects it writes',
+        ['coordination.k8s.io'],
+        ['leases'],
+        ['get', 'update'],
+        'two-node tie-break: reads, takes, renews and releases the tie-break Lease, and no other',
+        [LEASES.speakerTieBreak],
       ),
-      unusedInLab: 'the lab runs speakers as processes, without a Pod (POD_NAME unset)',
+      unusedInLab: 'the audited workload runs three speakers and never ties (e2e/tests/membership does)',
     },
-    // No leases: membership is gossip. `MEMBERSHIP=lease` (one Lease per speaker) is for unit tests
-    // against FakeKube; a deployed speaker never writes to the API server for membership.
     rule([''], ['secrets'], CACHE, 'reads the gossip key (and follows its rotation), and no other Secret', [
       MEMBERLIST.secret,
     ]),

@@ -120,7 +120,6 @@ export class GossipMembershipPort implements MembershipPort {
       ? new TieBreakLease(o.tieBreak.kube, {
           namespace: o.namespace,
           name: o.tieBreak.lease,
-          identity: o.nodeName,
           logger: o.logger,
           onChange: () => this.notify(),
           owner: () => daemonSetOwner(this.pods.list(), o.speakerLabels),
@@ -206,7 +205,7 @@ export class GossipMembershipPort implements MembershipPort {
   /** The API server is asked only while gossip reports an exact half: 0 requests otherwise. */
   private askTieBreak(): void {
     const m = this.membership;
-    if (m && this.tie) this.tie.want(this.udp !== undefined && m.needsTieBreak(performance.now()));
+    if (m && this.tie) this.tie.want(this.udp ? m.tieSide(performance.now())?.join(',') : undefined);
   }
 
   private async onSecret(): Promise<void> {

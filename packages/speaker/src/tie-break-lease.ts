@@ -31,8 +31,6 @@ export interface TieBreakLeaseOptions {
   readonly namespace: string;
   /** The Lease (LEASES.speakerTieBreak). */
   readonly name: string;
-  /** This speaker's node name: the holder identity. */
-  readonly identity: string;
   readonly logger: Logger;
   /** Called whenever `answer()` may have changed, so the membership verdict is recomputed. */
   readonly onChange: () => void;
@@ -46,9 +44,11 @@ export interface TieBreakLeaseOptions {
 }
 
 /**
- * The tie-break Lease, the thin I/O around `tie-break.ts`: while `want(true)` (gossip reports a
- * tie) it tries to acquire and then renew the Lease; on `want(false)` it releases it. Outside a
- * tie it makes no request at all. `answer` is synchronous and pure over the last results.
+ * The tie-break Lease, the thin I/O around `tie-break.ts`: while `want(side)` names the side of a
+ * tie gossip reports (the members on this side, e.g. `node-1,node-2`: every member of one half
+ * names the same one, so the whole half holds it together) it tries to acquire and then renew the
+ * Lease as that side; on `want(undefined)` (or another side) it releases it. Outside a tie it
+ * makes no request at all. `answer` is synchronous and pure over the last results.
  */
 export class TieBreakLease {
   private readonly t: TieBreakTiming;
@@ -57,7 +57,8 @@ export class TieBreakLease {
   private state: TieBreakState = {};
   /** The Lease as last read or written (its resourceVersion for the next replace). */
   private lease: Lease | undefined;
-  private wanted = false;
+  /** The side of the current tie (the holder identity), or undefined outside a tie. */
+  private side: string | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -75,45 +76,50 @@ export class TieBreakLease {
     this.log = o.logger.child({ lease: `${o.namespace}/${o.name}` });
   }
 
-  /** The membership's tie-breaker. */
-  readonly answer = (): TieBreak => tieBreakAnswer(this.state, this.o.identity, this.now(), this.t);
+  /** The membership's tie-breaker: for the side of the current tie only. */
+  readonly answer = (): TieBreak =>
+    this.side === undefined ? 'unknown' : tieBreakAnswer(this.state, this.side, this.now(), this.t);
 
-  /** Whether gossip reports a tie now: starts acquiring, or releases. Cheap when nothing changes. */
-  want(tied: boolean): void {
-    if (this.stopped || tied === this.wanted) return;
-    this.wanted = tied;
-    this.log.info(tied ? 'gossip reports a tie: asking the tie-break Lease' : 'the tie is over', {
-      answer: this.answer(),
+  /** The side of the tie gossip reports now (undefined: no tie). Cheap when nothing changes. */
+  want(side: string | undefined): void {
+    if (this.stopped || side === this.side) return;
+    const before = this.answer();
+    this.log.info(side ? 'gossip reports a tie: asking the tie-break Lease' : 'the tie is over', {
+      side: side ?? '(none)',
+      previousSide: this.side ?? '(none)',
     });
-    if (tied) this.loop ??= this.run().finally(() => (this.loop = undefined));
-    else this.wake?.();
+    this.side = side;
+    // A hold as another side grants nothing now: tell the membership at once.
+    if (this.answer() !== before) this.changed();
+    this.wake?.();
+    if (side !== undefined) this.loop ??= this.run().finally(() => (this.loop = undefined));
   }
 
   /** Releases the Lease if held and makes no further request. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wanted = false;
+    this.side = undefined;
     this.wake?.();
     await this.loop;
     if (this.expiry) clearTimeout(this.expiry);
   }
 
   private async run(): Promise<void> {
-    while (this.wanted && !this.stopped) {
-      await this.attempt();
+    for (let side = this.side; side !== undefined && !this.stopped; side = this.side) {
+      await this.attempt(side);
       this.changed();
-      const holding = this.state.heldSentAt !== undefined;
-      await this.pause(holding ? this.t.renewIntervalMs : this.t.retryIntervalMs);
+      if (this.side === side) {
+        const holding = this.state.heldSentAt !== undefined;
+        await this.pause(holding ? this.t.renewIntervalMs : this.t.retryIntervalMs);
+      }
+      // The tie ended or changed sides: hand the Lease back before anything else.
+      if (this.side !== side) await this.release(side);
     }
-    await this.release();
-    // A tie that came back while releasing: start over.
-    if (this.wanted && !this.stopped) return this.run();
   }
 
-  /** One read and, when the plan says so, one write. */
-  private async attempt(): Promise<void> {
+  /** One read and, when the plan says so, one write, as `me` (the side of the tie). */
+  private async attempt(me: string): Promise<void> {
     const sentAt = this.now();
-    const me = this.o.identity;
     // Never wait longer than the current hold lasts: a hanging request must not outlive it.
     const budget = (): { timeoutMs: number } => ({
       timeoutMs: Math.max(
@@ -181,10 +187,12 @@ export class TieBreakLease {
       this.lease = written;
       this.state = {
         heldSentAt: sentAt,
+        heldAs: me,
         observed: observe(this.state.observed, leaseRecord(written), this.now())!,
       };
       if (!wasHolding)
         this.log.info('acquired the tie-break Lease: this side of the tie may announce', {
+          side: me,
           previousHolder: record?.holder ?? '(no Lease)',
         });
     } catch (error) {
@@ -195,13 +203,13 @@ export class TieBreakLease {
   }
 
   /** Hands the Lease back (empty holder) so the other side need not wait for it to lapse. */
-  private async release(): Promise<void> {
-    const held = this.state.heldSentAt !== undefined;
+  private async release(side: string): Promise<void> {
+    const held = this.state.heldSentAt !== undefined && this.state.heldAs === side;
     // Stop believing first: from here on we answer as if we never held it.
     this.state = this.state.observed ? { observed: this.state.observed } : {};
     this.changed();
     const lease = this.lease;
-    if (!held || !lease || lease.spec?.holderIdentity !== this.o.identity) return;
+    if (!held || !lease || lease.spec?.holderIdentity !== side) return;
     try {
       this.lease = await this.kube.replace<Lease>(
         {
@@ -215,7 +223,7 @@ export class TieBreakLease {
         },
         { timeoutMs: this.t.renewIntervalMs },
       );
-      this.log.info('released the tie-break Lease: the tie is over');
+      this.log.info('released the tie-break Lease: the tie is over', { side });
     } catch (error) {
       this.log.warn('releasing the tie-break Lease failed; the other side waits for it to lapse', { error });
     }
@@ -226,7 +234,7 @@ export class TieBreakLease {
     const now = this.now();
     const answer = this.answer();
     if (answer !== this.lastAnswer) {
-      if (this.lastAnswer === 'granted' && this.wanted)
+      if (this.lastAnswer === 'granted' && this.side !== undefined && this.state.heldAs === this.side)
         this.log.warn('lost the tie-break Lease: not renewed in time, this side stops announcing', {
           answer,
         });
@@ -235,7 +243,7 @@ export class TieBreakLease {
     }
     if (this.expiry) clearTimeout(this.expiry);
     this.expiry = undefined;
-    const at = answerChangesAt(this.state, this.o.identity, now, this.t);
+    const at = this.side === undefined ? undefined : answerChangesAt(this.state, this.side, now, this.t);
     if (at === undefined || this.stopped) return;
     this.expiry = setTimeout(() => this.changed(), Math.max(0, at - now) + 1);
     this.expiry.unref();
@@ -248,7 +256,7 @@ export class TieBreakLease {
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (!this.wanted || this.stopped) return resolve();
+      if (this.side === undefined || this.stopped) return resolve();
       const done = (): void => {
         clearTimeout(timer);
         this.wake = undefined;

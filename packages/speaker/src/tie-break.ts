@@ -62,6 +62,8 @@ export interface Observation {
 export interface TieBreakState {
   /** Send time of the read that began our last successful acquire or renew; unset: not holding. */
   readonly heldSentAt?: number;
+  /** The identity (side of the tie) that hold was for: it grants nothing to another side. */
+  readonly heldAs?: string;
   /** The Lease as last read, and since when it looked like that. */
   readonly observed?: Observation;
 }
@@ -119,7 +121,7 @@ export function grantedUntil(sentAt: number, t: TieBreakTiming): number {
  * fences on both, safety first.
  */
 export function tieBreakAnswer(s: TieBreakState, me: string, now: number, t: TieBreakTiming): TieBreak {
-  if (s.heldSentAt !== undefined && now < grantedUntil(s.heldSentAt, t)) return 'granted';
+  if (s.heldSentAt !== undefined && s.heldAs === me && now < grantedUntil(s.heldSentAt, t)) return 'granted';
   const until = otherHolderUntil(s.observed, me);
   return until !== undefined && now < until ? 'denied' : 'unknown';
 }

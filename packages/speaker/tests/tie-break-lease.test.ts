@@ -45,7 +45,6 @@ function side(name: string, api: TieBreakApi): Side {
   s.lease = new TieBreakLease(api, {
     namespace: NS,
     name: LEASES.speakerTieBreak,
-    identity: name,
     logger: createLogger({
       component: 'speaker',
       level: 'info',
@@ -73,7 +72,7 @@ describe('TieBreakLease', () => {
   it('makes no request while there is no tie', async () => {
     const kube = new FakeKube();
     const a = side('node-a', kube);
-    a.lease.want(false);
+    a.lease.want(undefined);
     await new Promise((r) => setTimeout(r, 200));
     expect(kube.calls).toEqual([]);
     expect(a.lease.answer()).toBe('unknown');
@@ -83,7 +82,7 @@ describe('TieBreakLease', () => {
     const kube = new FakeKube();
     const a = side('node-a', kube);
     const b = side('node-b', kube);
-    a.lease.want(true);
+    a.lease.want('node-a');
     await poll('node-a granted', () => a.lease.answer() === 'granted');
     expect(a.answers.map((x) => x.answer)).toEqual(['granted']);
     expect(holder(kube)).toBe('node-a');
@@ -98,7 +97,7 @@ describe('TieBreakLease', () => {
       ),
     ).toBe(true);
 
-    b.lease.want(true);
+    b.lease.want('node-b');
     await poll('node-b denied', () => b.lease.answer() === 'denied');
     // Renewals keep node-a's hold (and node-b's denial) going well past one lease duration.
     await new Promise((r) => setTimeout(r, 1500));
@@ -106,7 +105,7 @@ describe('TieBreakLease', () => {
     expect(b.lease.answer()).toBe('denied');
 
     const released = performance.now();
-    a.lease.want(false);
+    a.lease.want(undefined);
     await poll('node-b granted', () => b.lease.answer() === 'granted');
     // No waiting for the lapse: node-b takes the released Lease on its next attempt.
     expect(performance.now() - released).toBeLessThan(TIMING.leaseDurationMs);
@@ -120,9 +119,9 @@ describe('TieBreakLease', () => {
     const cutA = { value: false };
     const a = side('node-a', link(kube, cutA));
     const b = side('node-b', kube);
-    a.lease.want(true);
+    a.lease.want('node-a');
     await poll('node-a granted', () => a.lease.answer() === 'granted');
-    b.lease.want(true);
+    b.lease.want('node-b');
     await poll('node-b denied', () => b.lease.answer() === 'denied');
 
     cutA.value = true;
@@ -136,15 +135,31 @@ describe('TieBreakLease', () => {
     expect(a.logs.some((l) => l.msg.startsWith('lost the tie-break Lease'))).toBe(true);
   });
 
+  it('a hold is for one side of the tie: another side must take the Lease again', async () => {
+    const kube = new FakeKube();
+    const a = side('node-a', kube);
+    a.lease.want('node-a,node-b');
+    await poll('granted as node-a,node-b', () => a.lease.answer() === 'granted');
+    expect(holder(kube)).toBe('node-a,node-b');
+    // node-b is gone from this side: the old hold grants nothing; released and taken as node-a.
+    a.lease.want('node-a');
+    expect(a.lease.answer()).not.toBe('granted');
+    await poll('granted as node-a', () => a.lease.answer() === 'granted');
+    expect(holder(kube)).toBe('node-a');
+    expect(a.logs.filter((l) => l.msg.startsWith('released the tie-break Lease')).map((l) => l.side)).toEqual(
+      ['node-a,node-b'],
+    );
+  });
+
   it('stop releases a held Lease and makes no request after', async () => {
     const kube = new FakeKube();
     const a = side('node-a', kube);
-    a.lease.want(true);
+    a.lease.want('node-a');
     await poll('node-a granted', () => a.lease.answer() === 'granted');
     await a.lease.stop();
     expect(holder(kube)).toBe('');
     const calls = kube.calls.length;
-    a.lease.want(true);
+    a.lease.want('node-a');
     await new Promise((r) => setTimeout(r, 200));
     expect(kube.calls.length).toBe(calls);
   });

@@ -94,11 +94,13 @@ describe('planAttempt', () => {
 
 describe('tieBreakAnswer', () => {
   it('granted only until the last hold was SENT + duration - margin, whatever the answers after', () => {
-    const s = { heldSentAt: 1000, observed: observe(undefined, held('node-b'), 1040) };
+    const s = { heldSentAt: 1000, heldAs: 'node-b', observed: observe(undefined, held('node-b'), 1040) };
     expect(grantedUntil(1000, T)).toBe(4500);
     expect(tieBreakAnswer(s, 'node-b', 4499, T)).toBe('granted');
     expect(tieBreakAnswer(s, 'node-b', 4500, T)).toBe('unknown');
     expect(answerChangesAt(s, 'node-b', 2000, T)).toBe(4500);
+    // A hold as one side of the tie grants nothing to another (the side shrank or changed).
+    expect(tieBreakAnswer(s, 'node-a,node-b', 2000, T)).toBe('denied');
   });
   it('denied while another node holds it, then unknown once that lapsed', () => {
     const s = { observed: observe(undefined, held('node-a'), 1000) };
@@ -119,7 +121,10 @@ describe('tieBreakAnswer', () => {
     let aStops = Infinity;
     let bTakes = Infinity;
     for (let now = sentAt; now < sentAt + 10_000; now += 10) {
-      if (aStops === Infinity && tieBreakAnswer({ heldSentAt: sentAt }, 'node-a', now, T) !== 'granted')
+      if (
+        aStops === Infinity &&
+        tieBreakAnswer({ heldSentAt: sentAt, heldAs: 'node-a' }, 'node-a', now, T) !== 'granted'
+      )
         aStops = now;
       if (bTakes === Infinity && planAttempt('node-b', held('node-a', 'last'), seenByB, now).kind === 'take')
         bTakes = now;

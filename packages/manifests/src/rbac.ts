@@ -140,12 +140,16 @@ export const SPEAKER_RULES: ComponentRules = {
       ['patch'],
       'fills in the status of its ServiceL2Status objects',
     ),
-    rule(
-      [GROUP],
-      ['servicel2statuses'],
-      ['patch'],
-      'hands its ServiceL2Status objects over to its own Pod when a restart finds them owned by the previous one',
-    ),
+    {
+      ...rule(
+        [GROUP],
+        ['servicel2statuses'],
+        ['patch'],
+        'hands its ServiceL2Status objects over to its own Pod when a restart finds them owned by the previous one',
+      ),
+      unusedInLab:
+        'a speaker stopped with SIGTERM deletes its objects itself; only a killed speaker whose Pod is then replaced leaves some to hand over, and the audited workload restarts a killed speaker on the same Pod',
+    },
     rule(
       [''],
       ['pods'],

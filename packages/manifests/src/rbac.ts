@@ -171,7 +171,8 @@ export const SPEAKER_RULES: ComponentRules = {
         ['create'],
         'two-node tie-break: creates the tie-break Lease when a tie finds it missing',
       ),
-      unusedInLab: 'the audited workload runs three speakers and never ties (e2e/tests/membership does)',
+      unusedInLab:
+        'only a tie asks it: the lab ties for a moment when a second speaker Pod exists before its process answers (e2e/tests/membership/two-node ties on purpose)',
     },
     {
       ...rule(
@@ -181,7 +182,8 @@ export const SPEAKER_RULES: ComponentRules = {
         'two-node tie-break: reads, takes, renews and releases the tie-break Lease, and no other',
         [LEASES.speakerTieBreak],
       ),
-      unusedInLab: 'the audited workload runs three speakers and never ties (e2e/tests/membership does)',
+      unusedInLab:
+        'only a tie asks it: the lab ties for a moment when a second speaker Pod exists before its process answers (e2e/tests/membership/two-node ties on purpose)',
     },
     rule([''], ['secrets'], CACHE, 'reads the gossip key (and follows its rotation), and no other Secret', [
       MEMBERLIST.secret,

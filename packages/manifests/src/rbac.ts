@@ -172,7 +172,7 @@ export const SPEAKER_RULES: ComponentRules = {
         'two-node tie-break: creates the tie-break Lease when a tie finds it missing',
       ),
       unusedInLab:
-        'only a tie asks it: the lab ties for a moment when a second speaker Pod exists before its process answers (e2e/tests/membership/two-node ties on purpose)',
+        'asked only while gossip reports an exact half: the audited kill and restarts may make one for a moment; e2e/tests/membership/two-node ties on purpose',
     },
     {
       ...rule(
@@ -183,7 +183,7 @@ export const SPEAKER_RULES: ComponentRules = {
         [LEASES.speakerTieBreak],
       ),
       unusedInLab:
-        'only a tie asks it: the lab ties for a moment when a second speaker Pod exists before its process answers (e2e/tests/membership/two-node ties on purpose)',
+        'asked only while gossip reports an exact half: the audited kill and restarts may make one for a moment; e2e/tests/membership/two-node ties on purpose',
     },
     rule([''], ['secrets'], CACHE, 'reads the gossip key (and follows its rotation), and no other Secret', [
       MEMBERLIST.secret,

@@ -1,3 +1,4 @@
+import { COMPONENTS, componentLabels, selectorLabels } from '@metallb-ts/manifests';
 import type { ControlPlane } from './control-plane.js';
 import { waitForDefaultServiceAccount, INSTALL_NAMESPACE } from './cluster-setup.js';
 import type { LabNode } from './topology.js';
@@ -178,6 +179,91 @@ export async function setPodReady(cp: ControlPlane, node: LabNode, ready: boolea
       },
     ],
   });
+}
+
+/** The speaker Pod of a lab node (the process lab: the speaker itself runs as a process). */
+export const speakerPodName = (node: string): string => `speaker-${node}`;
+
+/** `kubectl -l` for the speaker DaemonSet's Pods. */
+export const SPEAKER_POD_SELECTOR = Object.entries(selectorLabels('speaker'))
+  .map(([k, v]) => `${k}=${v}`)
+  .join(',');
+
+/**
+ * The Pod object a speaker DaemonSet would have on `node` (its labels, as the operator renders
+ * them; hostNetwork; scheduled there), then its status as the kubelet would write it once the
+ * container runs: the speakers find their gossip peers in these. Idempotent.
+ */
+export async function createSpeakerPod(cp: ControlPlane, node: LabNode): Promise<void> {
+  const names = COMPONENTS.speaker;
+  await applyJson(cp, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: speakerPodName(node.name),
+        namespace: INSTALL_NAMESPACE,
+        labels: componentLabels('speaker'),
+      },
+      spec: {
+        nodeName: node.name,
+        hostNetwork: true,
+        serviceAccountName: names.serviceAccount,
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: names.container, image: 'metallb-ts/speaker:lab-process' }],
+      },
+    },
+  ]);
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  // hostNetwork: the Pod's IP is the node's (its InternalIP, the management address).
+  await patchStatus(cp, 'pod', speakerPodName(node.name), INSTALL_NAMESPACE, {
+    phase: 'Running',
+    hostIP: node.mgmtIp,
+    hostIPs: [{ ip: node.mgmtIp }],
+    podIP: node.mgmtIp,
+    podIPs: [{ ip: node.mgmtIp }],
+    startTime: now,
+    conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+      type,
+      status: 'True',
+      lastTransitionTime: now,
+    })),
+    containerStatuses: [
+      {
+        name: names.container,
+        image: 'metallb-ts/speaker:lab-process',
+        imageID: '',
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: now } },
+      },
+    ],
+  });
+}
+
+/**
+ * Deletes a node's speaker Pod at once (no kubelet to wait for). `orphan`: what it owns (its
+ * ServiceL2Status objects) stays, as when a DaemonSet replaces a Pod and the new speaker adopts them.
+ */
+export async function deleteSpeakerPod(
+  cp: ControlPlane,
+  node: string,
+  o: { orphan?: boolean } = {},
+): Promise<void> {
+  await cp.kubectlOk([
+    '-n',
+    INSTALL_NAMESPACE,
+    'delete',
+    'pod',
+    speakerPodName(node),
+    '--ignore-not-found',
+    '--grace-period=0',
+    '--force',
+    ...(o.orphan ? ['--cascade=orphan'] : []),
+    '--wait=true',
+  ]);
 }
 
 export interface DemoServiceOptions {

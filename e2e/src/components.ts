@@ -13,6 +13,7 @@ import {
 } from '@metallb-ts/manifests';
 import type { ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE } from './cluster-setup.js';
+import { createSpeakerPod, deleteSpeakerPod, speakerPodName } from './cluster-objects.js';
 import { serviceAccountKubeconfig } from './credentials.js';
 import { repoRoot } from './paths.js';
 import {
@@ -199,7 +200,9 @@ export async function startOperator(
 
 /**
  * Starts the speaker of `node` inside its namespace (`ip netns exec`) as ServiceAccount
- * metallb-system/speaker, talking to the API server over the management bridge.
+ * metallb-system/speaker, talking to the API server over the management bridge. Its Pod object
+ * (`speaker-<node>`, created unless there) makes the node a gossip member; POD_NAME names it,
+ * so it owns the ServiceL2Status objects the speaker writes.
  */
 export async function startSpeaker(
   cp: ControlPlane,
@@ -220,7 +223,9 @@ export async function startSpeaker(
     COMPONENTS.speaker.serviceAccount,
     cp.server.lab,
   );
-  const env = { ...process.env, KUBECONFIG: kubeconfig, ...speakerEnv(INSTALL_NAMESPACE, n, o) };
+  await createSpeakerPod(cp, n);
+  const withPod = { ...o, speaker: { podName: speakerPodName(node), ...o.speaker } };
+  const env = { ...process.env, KUBECONFIG: kubeconfig, ...speakerEnv(INSTALL_NAMESPACE, n, withPod) };
   // `ip netns exec` execs the program, so the recorded PID is the speaker's own.
   const rec = startProcess(
     dir,
@@ -266,6 +271,10 @@ export async function killSpeaker(
   return signalProcess(rec, signal);
 }
 
+/**
+ * A planned restart, as a DaemonSet rollout does it: SIGTERM (the graceful leave), a new Pod
+ * replacing the old one (what the old one owned is orphaned, for the new speaker to adopt), start.
+ */
 export async function restartSpeaker(
   cp: ControlPlane,
   dir: string,
@@ -273,7 +282,14 @@ export async function restartSpeaker(
   o: ComponentOptions = {},
 ): Promise<StartResult> {
   await killSpeaker(dir, node, 'SIGTERM');
+  await deleteSpeakerPod(cp, node, { orphan: true });
   return startSpeaker(cp, dir, node, o);
+}
+
+/** No speaker on `node` any more: SIGTERM (the graceful leave) and its Pod deleted. */
+export async function removeSpeaker(cp: ControlPlane, dir: string, node: string): Promise<void> {
+  await killSpeaker(dir, node, 'SIGTERM');
+  await deleteSpeakerPod(cp, node);
 }
 
 export async function stopComponent(

@@ -1,12 +1,19 @@
 import { COMPONENT_NAMES, type ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE } from './cluster-setup.js';
-import { createDemoPods, createNodes, DEMO_NAMESPACE, setPodReady } from './cluster-objects.js';
+import {
+  createDemoPods,
+  createNodes,
+  DEMO_NAMESPACE,
+  setPodReady,
+  SPEAKER_POD_SELECTOR,
+} from './cluster-objects.js';
 import {
   componentRunning,
   controllerName,
   killSpeaker,
   logFile,
   logs,
+  removeSpeaker,
   restartSpeaker,
   speakerName,
   startController,
@@ -54,6 +61,8 @@ export interface LabOptions {
   readonly progress?: (line: string) => void;
   /** Start the controller and the speakers (default true). */
   readonly components?: boolean;
+  /** The nodes that run a speaker (default all): the others have a Node but no speaker Pod. */
+  readonly speakers?: readonly string[];
   readonly componentOptions?: ComponentOptions;
 }
 
@@ -118,7 +127,7 @@ export class Lab {
           { timeoutMs: 20_000, intervalMs: 200 },
         );
       }
-      if (o.components ?? true) await lab.startComponents(o.componentOptions);
+      if (o.components ?? true) await lab.startComponents(o.componentOptions, o.speakers);
       return lab;
     } catch (e) {
       const dump = await lab.dump().catch(() => '');
@@ -132,8 +141,14 @@ export class Lab {
     return new Lab(cp, dir, await readNodeMacs(), () => undefined);
   }
 
-  /** Starts the controller and all speakers; failures are kept in `componentErrors` and returned. */
-  async startComponents(o: ComponentOptions = {}): Promise<Map<string, string>> {
+  /**
+   * Starts the controller and the speakers of `speakers` (default every node); failures are kept
+   * in `componentErrors` and returned.
+   */
+  async startComponents(
+    o: ComponentOptions = {},
+    speakers: readonly string[] = this.nodes.map((n) => n.name),
+  ): Promise<Map<string, string>> {
     const record = (name: string, r: StartResult) => {
       if (r.ok) {
         this.componentErrors.delete(name);
@@ -144,8 +159,18 @@ export class Lab {
       }
     };
     record(controllerName, await startController(this.cp, this.dir, o));
-    for (const n of this.nodes) record(speakerName(n.name), await startSpeaker(this.cp, this.dir, n.name, o));
+    for (const n of speakers) record(speakerName(n), await startSpeaker(this.cp, this.dir, n, o));
     return this.componentErrors;
+  }
+
+  /** Starts the speaker of `node` (and its Pod object). */
+  startSpeaker(node: string, o: ComponentOptions = {}): Promise<StartResult> {
+    return startSpeaker(this.cp, this.dir, node, o);
+  }
+
+  /** The node no longer runs a speaker: graceful leave, Pod deleted (it is no gossip member). */
+  removeSpeaker(node: string): Promise<void> {
+    return removeSpeaker(this.cp, this.dir, node);
   }
 
   /** SIGKILL / SIGTERM end the speaker; SIGSTOP / SIGCONT freeze and thaw it. */
@@ -257,6 +282,16 @@ export class Lab {
     ]);
     await k('leases', ['-n', INSTALL_NAMESPACE, 'get', 'leases', '-o', 'wide']);
     await k('nodes', ['get', 'nodes', '-o', 'wide']);
+    await k('speaker pods', [
+      '-n',
+      INSTALL_NAMESPACE,
+      'get',
+      'pods',
+      '-l',
+      SPEAKER_POD_SELECTOR,
+      '-o',
+      'wide',
+    ]);
     await k('events', ['get', 'events', '-A', '--sort-by=.lastTimestamp']);
     parts.push(`### network\n${await describeTopology()}`);
     for (const n of this.nodes)
@@ -317,4 +352,15 @@ export async function resetClusterObjects(cp: ControlPlane): Promise<void> {
     await cp.kubectl(['-n', INSTALL_NAMESPACE, 'delete', kind, '--all', '--ignore-not-found']);
   }
   await cp.kubectl(['-n', INSTALL_NAMESPACE, 'delete', 'leases', '--all', '--ignore-not-found']);
+  await cp.kubectl([
+    '-n',
+    INSTALL_NAMESPACE,
+    'delete',
+    'pods',
+    '-l',
+    SPEAKER_POD_SELECTOR,
+    '--ignore-not-found',
+    '--grace-period=0',
+    '--force',
+  ]);
 }

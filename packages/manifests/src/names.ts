@@ -59,6 +59,11 @@ export const METALLB_RESOURCE_NAME = 'metallb';
 export const LEASES = {
   operator: 'metallb-operator',
   controller: 'metallb-controller',
+  /**
+   * The speakers' tie-break: asked only while gossip reports an exact half (two nodes, or an even
+   * split); the side that holds it may announce. No writes while gossip decides alone.
+   */
+  speakerTieBreak: `${APP_NAME}-speaker-tiebreak`,
 } as const;
 
 /** Server-side apply field managers. */

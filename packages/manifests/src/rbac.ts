@@ -3,7 +3,7 @@
 // `config/rbac/` (the lab) and for the operator's own install.
 import { GROUP } from '@metallb-ts/api';
 import { componentMeta } from './labels.js';
-import { COMPONENTS, MEMBERLIST, WEBHOOK, type ComponentName } from './names.js';
+import { COMPONENTS, LEASES, MEMBERLIST, WEBHOOK, type ComponentName } from './names.js';
 import type {
   ClusterRole,
   ClusterRoleBinding,
@@ -144,19 +144,44 @@ export const SPEAKER_RULES: ComponentRules = {
         ['patch'],
         'hands its ServiceL2Status objects over to its own Pod when a restart finds them owned by the previous one',
       ),
-      unusedInLab: 'the lab runs speakers as processes, without a Pod to own their objects (POD_NAME unset)',
+      unusedInLab:
+        'a speaker stopped with SIGTERM deletes its objects itself; only a killed speaker whose Pod is then replaced leaves some to hand over, and the audited workload restarts a killed speaker on the same Pod',
+    },
+    rule(
+      [''],
+      ['pods'],
+      ['get'],
+      'reads its own Pod once at start (by POD_NAME): the Pod owns the ServiceL2Status objects it writes',
+    ),
+    rule(
+      [''],
+      ['pods'],
+      CACHE,
+      "finds its gossip peers: the nodes that run a speaker Pod (the DaemonSet's labels)",
+    ),
+    // Membership is gossip: no Lease per speaker (`MEMBERSHIP=lease` is for unit tests against
+    // FakeKube). The one Lease is the tie-break, touched only while gossip reports an exact half.
+    {
+      ...rule(
+        ['coordination.k8s.io'],
+        ['leases'],
+        ['create'],
+        'two-node tie-break: creates the tie-break Lease when a tie finds it missing',
+      ),
+      unusedInLab:
+        'asked only while gossip reports an exact half: the audited kill and restarts may make one for a moment; e2e/tests/membership/two-node ties on purpose',
     },
     {
       ...rule(
-        [''],
-        ['pods'],
-        ['get'],
-        'reads its own Pod once at start (by POD_NAME): the Pod owns the ServiceL2Status objects it writes',
+        ['coordination.k8s.io'],
+        ['leases'],
+        ['get', 'update'],
+        'two-node tie-break: reads, takes, renews and releases the tie-break Lease, and no other',
+        [LEASES.speakerTieBreak],
       ),
-      unusedInLab: 'the lab runs speakers as processes, without a Pod (POD_NAME unset)',
+      unusedInLab:
+        'asked only while gossip reports an exact half: the audited kill and restarts may make one for a moment; e2e/tests/membership/two-node ties on purpose',
     },
-    // No leases: membership is gossip. `MEMBERSHIP=lease` (one Lease per speaker) is for unit tests
-    // against FakeKube; a deployed speaker never writes to the API server for membership.
     rule([''], ['secrets'], CACHE, 'reads the gossip key (and follows its rotation), and no other Secret', [
       MEMBERLIST.secret,
     ]),

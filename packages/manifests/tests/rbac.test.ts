@@ -3,6 +3,7 @@ import {
   allows,
   COMPONENTS,
   componentRbac,
+  LEASES,
   MEMBERLIST,
   CONTROLLER_RULES,
   mergeRules,
@@ -71,6 +72,13 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
     ['patch', 'metallb.io', 'servicel2statuses', 'namespaced'],
     // Its own Pod, read once at start (runComponent's `owner`).
     ['get', '', 'pods', 'namespaced'],
+    // Its gossip peers: the nodes that run a speaker Pod.
+    ['list', '', 'pods', 'namespaced'],
+    ['watch', '', 'pods', 'namespaced'],
+    // The two-node tie-break Lease, only while gossip reports a tie.
+    ['get', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.speakerTieBreak],
+    ['create', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['update', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.speakerTieBreak],
     ['list', '', 'secrets', 'namespaced', MEMBERLIST.secret],
     ['watch', '', 'secrets', 'namespaced', MEMBERLIST.secret],
   ],
@@ -182,7 +190,8 @@ describe('least privilege', () => {
     ['controller', 'get', 'apps', 'deployments', 'namespaced', COMPONENTS.speaker.workload],
     ['controller', 'list', 'apps', 'deployments', 'namespaced', undefined],
     ['speaker', 'get', '', 'pods', 'cluster', undefined],
-    ['speaker', 'list', '', 'pods', 'namespaced', undefined],
+    ['speaker', 'list', '', 'pods', 'cluster', undefined],
+    ['speaker', 'update', '', 'pods', 'namespaced', undefined],
     ['controller', 'get', '', 'secrets', 'namespaced', undefined],
     ['controller', 'list', '', 'nodes', 'cluster', undefined],
     ['controller', 'list', 'discovery.k8s.io', 'endpointslices', 'cluster', undefined],
@@ -192,9 +201,11 @@ describe('least privilege', () => {
     ['speaker', 'get', '', 'secrets', 'namespaced', undefined],
     ['speaker', 'get', '', 'secrets', 'namespaced', 'webhook-server-cert'],
     ['speaker', 'create', '', 'secrets', 'namespaced', undefined],
-    // Gossip membership: a deployed speaker writes no Lease.
-    ['speaker', 'create', 'coordination.k8s.io', 'leases', 'namespaced', undefined],
-    ['speaker', 'patch', 'coordination.k8s.io', 'leases', 'namespaced', undefined],
+    // Gossip membership: no Lease per speaker; only the tie-break Lease, and only get/update.
+    ['speaker', 'update', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.controller],
+    ['speaker', 'get', 'coordination.k8s.io', 'leases', 'namespaced', undefined],
+    ['speaker', 'patch', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.speakerTieBreak],
+    ['speaker', 'delete', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.speakerTieBreak],
     ['controller', 'get', '', 'secrets', 'namespaced', 'webhook-server-cert'],
     ['controller', 'update', '', 'secrets', 'namespaced', MEMBERLIST.secret],
     ['operator', 'get', '', 'secrets', 'cluster', undefined],

@@ -172,6 +172,16 @@ export class Membership {
     return tests.every((t) => 2 * t.reached >= t.total) && tests.some((t) => 2 * t.reached === t.total);
   }
 
+  /**
+   * While a tie lasts, the members on this side of it (itself and the ring neighbours it heard
+   * within the quorum window), sorted; else undefined. Every member of one half of a clean split
+   * names the same side, so a tie-breaker keyed by it grants the whole half, not one node of it.
+   */
+  tieSide(now: number): string[] | undefined {
+    if (!this.needsTieBreak(now)) return undefined;
+    return [this.name, ...this.view.targets().filter((n) => this.heard(n, now))].sort();
+  }
+
   /** What this member believes about `member` (itself included). */
   status(member: string): MemberRecord | undefined {
     return this.view.table.get(member);

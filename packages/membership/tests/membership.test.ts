@@ -230,6 +230,28 @@ describe('two nodes', () => {
   });
 });
 
+describe('an even split', () => {
+  it('each member of a half names the same side of the tie: its half', () => {
+    const { sim, names } = cluster(4, { startPhase: 'member' });
+    const [a, b, c, d] = names as [string, string, string, string];
+    sim.run(2_000);
+    expect(names.map((n) => sim.member(n).tieSide(sim.now))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    for (const x of [a, b]) for (const y of [c, d]) sim.cutLink(x, y);
+    sim.run(4_000);
+    expect(names.map((n) => sim.member(n).tieSide(sim.now))).toEqual([
+      [a, b],
+      [a, b],
+      [c, d],
+      [c, d],
+    ]);
+  });
+});
+
 describe('leave, keys and counters', () => {
   it('a graceful leave is known at once and no longer counts for quorum', () => {
     const { sim, log, names } = cluster(3, { startPhase: 'member' });

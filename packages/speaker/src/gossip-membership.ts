@@ -13,6 +13,9 @@ import { keysFromSecret, KeyRing, type SecretLike } from './membership-keys.js';
 import { MembershipPrometheus } from './membership-metrics.js';
 import type { MembershipPort, MembershipSnapshot, MembershipVerdict, Readiness } from './membership-port.js';
 import { MembershipUdp } from './membership-udp.js';
+import { daemonSetOwner, labelSelector, peerNames, speakerNodes, type SpeakerPod } from './speaker-peers.js';
+import type { TieBreakTiming } from './tie-break.js';
+import { TieBreakLease, type TieBreakApi } from './tie-break-lease.js';
 
 export interface GossipMembershipOptions {
   nodeName: string;
@@ -21,10 +24,24 @@ export interface GossipMembershipOptions {
   secret: string;
   port: number;
   bindAddress: string;
-  /** Watches the key Secret. */
+  /** Watches the key Secret and the speaker Pods. */
   kube: CacheFactory;
-  /** The peers: every Node, reached at its first InternalIP of the bind address's family. */
+  /**
+   * The speaker DaemonSet's selector labels: the peers are the nodes running a Pod with them (in
+   * `namespace`), each reached at its Node's first InternalIP of the bind address's family.
+   */
+  speakerLabels: Readonly<Record<string, string>>;
+  /** Node addresses (and the Node events are recorded on). */
   nodes: Pick<ResourceCache<KubeNode>, 'list' | 'get' | 'onChange'>;
+  /**
+   * The API-server tie-break (a Lease, asked only while gossip reports an exact half); unset: the
+   * half holding the lowest-named member wins (see @metallb-ts/membership quorum.ts).
+   */
+  tieBreak?: {
+    readonly kube: TieBreakApi;
+    readonly lease: string;
+    readonly timing?: Partial<TieBreakTiming>;
+  };
   logger: Logger;
   registry: Registry;
   events: EventRecorder;
@@ -54,12 +71,16 @@ export function verdictOf(v: ReturnType<Membership['mayAnnounce']>): MembershipV
 
 /**
  * The default membership: the gossip state machine (`@metallb-ts/membership`) on a UDP socket.
- * Peers come from the Node cache; the key from a Secret (watched, so a rotation needs no restart).
- * Steady state makes no API calls at all: with the API server down, speakers keep announcing
- * and failing over among themselves.
+ * Peers are the nodes running a speaker Pod (addresses from the Node cache); the key comes from a
+ * Secret (watched, so a rotation needs no restart). Steady state makes no API calls at all: with
+ * the API server down, speakers keep announcing and failing over among themselves. Only while
+ * gossip reports an exact half (two nodes, one gone) is the tie-break Lease asked; a side that
+ * cannot reach the API server then stays fenced.
  */
 export class GossipMembershipPort implements MembershipPort {
   private readonly secrets: ResourceCache<Secret>;
+  private readonly pods: ResourceCache<SpeakerPod>;
+  private readonly tie: TieBreakLease | undefined;
   private readonly listeners: (() => void)[] = [];
   private readonly prometheus: MembershipPrometheus;
   private readonly family: 4 | 6;
@@ -87,6 +108,24 @@ export class GossipMembershipPort implements MembershipPort {
       fieldSelector: `metadata.name=${o.secret}`,
       logger: o.logger,
     });
+    this.pods = o.kube.watchCache<SpeakerPod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: o.namespace,
+      labelSelector: labelSelector(o.speakerLabels),
+      logger: o.logger,
+    });
+    this.tie = o.tieBreak
+      ? new TieBreakLease(o.tieBreak.kube, {
+          namespace: o.namespace,
+          name: o.tieBreak.lease,
+          logger: o.logger,
+          onChange: () => this.notify(),
+          owner: () => daemonSetOwner(this.pods.list(), o.speakerLabels),
+          ...(o.tieBreak.timing ? { timing: o.tieBreak.timing } : {}),
+        })
+      : undefined;
     this.prometheus = new MembershipPrometheus(o.registry, {
       metrics: () => this.membership?.metrics(),
       blocked: () => this.blocked || this.bindProblem !== undefined,
@@ -94,9 +133,10 @@ export class GossipMembershipPort implements MembershipPort {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    await this.secrets.waitForSync(signal);
+    await Promise.all([this.secrets.waitForSync(signal), this.pods.waitForSync(signal)]);
     this.secrets.onChange(() => void this.onSecret());
     this.o.nodes.onChange(() => this.syncPeers());
+    this.pods.onChange(() => this.syncPeers());
     await this.onSecret();
     this.timer = setInterval(() => this.check(), this.o.checkIntervalMs ?? 1000);
     this.timer.unref();
@@ -135,15 +175,13 @@ export class GossipMembershipPort implements MembershipPort {
     // The graceful leave: peers take over at once instead of after a detection.
     await this.udp?.close({ leave: true });
     this.udp = undefined;
-    await this.secrets.stop();
+    await this.tie?.stop();
+    await Promise.all([this.secrets.stop(), this.pods.stop()]);
   }
 
-  /** Peer names (Nodes with an address), without ourselves. */
+  /** Peer names (nodes running a speaker Pod, with an address), without ourselves. */
   private peerNames(): string[] {
-    return this.o.nodes
-      .list()
-      .map((n) => n.metadata?.name ?? '')
-      .filter((n) => n !== '' && n !== this.o.nodeName && nodeAddress(this.o.nodes.get(n), this.family));
+    return peerNames(this.o.nodeName, speakerNodes(this.pods.list(), this.o.speakerLabels), this.addressOf);
   }
 
   private addressOf = (member: string): string | undefined =>
@@ -157,10 +195,17 @@ export class GossipMembershipPort implements MembershipPort {
     for (const p of this.peers)
       if (!now.has(p)) {
         m.forgetPeer(p);
-        this.o.logger.info('member forgotten: its Node is gone', { member: p });
+        this.o.logger.info('member forgotten: its speaker Pod (or its Node) is gone', { member: p });
       }
     this.peers = now;
+    this.askTieBreak();
     this.notify();
+  }
+
+  /** The API server is asked only while gossip reports an exact half: 0 requests otherwise. */
+  private askTieBreak(): void {
+    const m = this.membership;
+    if (m && this.tie) this.tie.want(this.udp ? m.tieSide(performance.now())?.join(',') : undefined);
   }
 
   private async onSecret(): Promise<void> {
@@ -207,6 +252,7 @@ export class GossipMembershipPort implements MembershipPort {
       incarnation: Math.floor(Date.now() / 1000),
       random: this.o.random ?? Math.random,
       ...(this.o.timing ? { timing: this.o.timing } : {}),
+      ...(this.tie ? { tieBreaker: this.tie.answer } : {}),
     });
     try {
       this.udp = await MembershipUdp.open({
@@ -266,6 +312,7 @@ export class GossipMembershipPort implements MembershipPort {
           log.info(`membership: ${e.kind}`, { ...e });
       }
     }
+    this.askTieBreak();
     this.notify();
   }
 
@@ -273,6 +320,7 @@ export class GossipMembershipPort implements MembershipPort {
   private check(): void {
     const m = this.membership;
     if (!m || !this.udp) return;
+    this.askTieBreak();
     const count = m.metrics().probeRtt.count;
     const now = performance.now();
     if (count !== this.answeredCount) {

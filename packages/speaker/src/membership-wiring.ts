@@ -1,4 +1,12 @@
-import type { CacheFactory, EventRecorder, KubeWriter, Logger, Registry } from '@metallb-ts/k8s-runtime';
+import type {
+  CacheFactory,
+  EventRecorder,
+  KubeReader,
+  KubeWriter,
+  Logger,
+  Registry,
+} from '@metallb-ts/k8s-runtime';
+import { LEASES, selectorLabels } from '@metallb-ts/manifests';
 import { GossipMembershipPort } from './gossip-membership.js';
 import { LeaseMembershipPort } from './lease-membership.js';
 import type { MembershipPort } from './membership-port.js';
@@ -6,7 +14,7 @@ import type { MembershipContext, SpeakerOptions } from './speaker.js';
 import type { MembershipChoice } from './speaker-options.js';
 
 export interface MembershipWiring {
-  kube: CacheFactory & Pick<KubeWriter, 'create' | 'patch' | 'delete'>;
+  kube: CacheFactory & Pick<KubeReader, 'get'> & Pick<KubeWriter, 'create' | 'replace' | 'patch' | 'delete'>;
   logger: Logger;
   registry: Registry;
   events: EventRecorder;
@@ -35,7 +43,9 @@ export function membershipPort(
       port: choice.port,
       bindAddress: choice.bindAddress,
       kube: w.kube,
+      speakerLabels: selectorLabels('speaker'),
       nodes,
+      tieBreak: { kube: w.kube, lease: LEASES.speakerTieBreak },
       logger: w.logger,
       registry: w.registry,
       events: w.events,

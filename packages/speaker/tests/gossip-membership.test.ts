@@ -7,7 +7,7 @@ import {
   type Registry,
 } from '@metallb-ts/k8s-runtime';
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
-import { MEMBERLIST } from '@metallb-ts/manifests';
+import { LEASES, MEMBERLIST, selectorLabels } from '@metallb-ts/manifests';
 import { Membership } from '@metallb-ts/membership';
 import { GossipMembershipPort, nodeAddress, verdictOf } from '../src/gossip-membership.js';
 import { keysFromSecret, KeyRing } from '../src/membership-keys.js';
@@ -30,8 +30,20 @@ const secret = (data: Record<string, Buffer>, namespace = NS): KubeObject =>
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('base64')])),
   }) as KubeObject;
 
-function cluster(names: readonly string[], key?: Buffer): FakeKube {
+/** A speaker Pod on `node`, as the DaemonSet makes it (its labels, scheduled, running). */
+const speakerPod = (node: string): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `speaker-${node}`, namespace: NS, labels: selectorLabels('speaker') },
+    spec: { nodeName: node, hostNetwork: true },
+    status: { phase: 'Running' },
+  }) as KubeObject;
+
+/** Nodes `names`, each running a speaker Pod unless listed in `withoutSpeaker`. */
+function cluster(names: readonly string[], key?: Buffer, withoutSpeaker: readonly string[] = []): FakeKube {
   const kube = new FakeKube();
+  for (const name of names) if (!withoutSpeaker.includes(name)) kube.put(speakerPod(name));
   for (const name of names)
     kube.put({
       apiVersion: 'v1',
@@ -62,7 +74,14 @@ afterEach(async () => {
   for (const m of started.splice(0)) await m.port.stop();
 });
 
-async function member(kube: FakeKube, name: string, udpPort: number, blockedAfterMs = 5000): Promise<Member> {
+async function member(
+  kube: FakeKube,
+  name: string,
+  udpPort: number,
+  blockedAfterMs = 5000,
+  /** The API server the tie-break Lease lives on; unset: the lowest-name rule. */
+  tieBreak?: FakeKube,
+): Promise<Member> {
   const logs: Member['logs'] = [];
   const events: Member['events'] = [];
   const recorder: EventRecorder = {
@@ -83,7 +102,17 @@ async function member(kube: FakeKube, name: string, udpPort: number, blockedAfte
     port: udpPort,
     bindAddress: ADDRESS[name]!,
     kube,
+    speakerLabels: selectorLabels('speaker'),
     nodes: nodes as never,
+    ...(tieBreak
+      ? {
+          tieBreak: {
+            kube: tieBreak,
+            lease: LEASES.speakerTieBreak,
+            timing: { leaseDurationMs: 1000, safetyMarginMs: 300, renewIntervalMs: 150, retryIntervalMs: 50 },
+          },
+        }
+      : {}),
     logger,
     registry,
     events: recorder,
@@ -296,6 +325,85 @@ describe('GossipMembershipPort on loopback', () => {
     expect(Date.now() - t0).toBeLessThan(500);
     expect(ms[0]!.port.snapshot().verdict.state).toBe('alive');
   });
+});
+
+describe('peers are the nodes running a speaker Pod', () => {
+  it('a Node without a speaker Pod is not a member: one speaker on three Nodes is a majority of one', async () => {
+    const names = ['node-a', 'node-b', 'node-c'];
+    const kube = cluster(names, K1, ['node-b', 'node-c']);
+    const a = await member(kube, 'node-a', freshPort());
+    // Counting every Node, it would reach 1 of 3 and stay fenced forever.
+    await poll('alone and alive', () => a.port.snapshot().verdict.state === 'alive');
+    expect(await metric(a.registry, 'metallb_ts_membership_members', { status: 'dead' })).toBe(0);
+    expect(await metric(a.registry, 'metallb_ts_membership_members', { status: 'alive' })).toBe(1);
+  });
+
+  it("a speaker Pod's deletion makes its node no member", async () => {
+    const names = ['node-a', 'node-b', 'node-c'];
+    const kube = cluster(names, K1);
+    const a = await member(kube, 'node-a', freshPort());
+    // node-b and node-c have Pods but no speaker runs there: they count, so node-a, reaching 1 of
+    // 3, is never acknowledged by a majority.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.port.snapshot().verdict.state).toBe('holding');
+    kube.remove('Pod', NS, 'speaker-node-b');
+    kube.remove('Pod', NS, 'speaker-node-c');
+    await poll('alive once both are forgotten', () => a.port.snapshot().verdict.state === 'alive');
+    expect(a.logs.filter((l) => l.msg.startsWith('member forgotten')).map((l) => l.member)).toEqual([
+      'node-b',
+      'node-c',
+    ]);
+  });
+});
+
+describe('two nodes with the API-server tie-break', () => {
+  it('no Lease request while they gossip; cut apart, exactly one side announces; healed, the Lease is handed back', async () => {
+    const names = ['node-a', 'node-b'];
+    const kubes = names.map(() => cluster(names, K1));
+    const api = new FakeKube();
+    const udp = freshPort();
+    const ms = await Promise.all(names.map((n, i) => member(kubes[i]!, n, udp, 5000, api)));
+    await poll('both alive', () => ms.every((m) => m.port.snapshot().verdict.state === 'alive'));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(api.calls).toEqual([]);
+
+    // node-b's key changes: neither accepts the other's packets, each reaches exactly half.
+    kubes[1]!.put(secret({ [MEMBERLIST.key]: K2 }));
+    const states = () => ms.map((m) => m.port.snapshot().verdict.state);
+    await poll('one side alive through the tie-break, the other fenced', () => {
+      const now = states();
+      return now.filter((x) => x === 'alive').length === 1 && now.includes('fenced');
+    });
+    const holder = api.find<KubeObject & { spec?: { holderIdentity?: string } }>(
+      'Lease',
+      NS,
+      LEASES.speakerTieBreak,
+    )?.spec?.holderIdentity;
+    const winner = ms.find((m) => m.name === holder)!;
+    const loser = ms.find((m) => m.name !== holder)!;
+    expect(winner.port.snapshot().verdict.reason).toBe('reaches a majority (tie-breaker)');
+    // The loser stays fenced while the holder renews, and never both announce.
+    let both = 0;
+    for (let i = 0; i < 50; i++) {
+      if (states().every((x) => x === 'alive')) both++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(both).toBe(0);
+    expect(loser.port.snapshot().verdict.reason).toMatch(/^fenced-tie: .*tie-breaker answered denied$/);
+    await poll('the holder declared the other dead', () => alive(winner).length === 0);
+
+    kubes[1]!.put(secret({ [MEMBERLIST.key]: K1 }));
+    await poll('both alive again', () => states().every((x) => x === 'alive'));
+    await poll('the Lease handed back', () => {
+      const l = api.find<KubeObject & { spec?: { holderIdentity?: string } }>(
+        'Lease',
+        NS,
+        LEASES.speakerTieBreak,
+      );
+      return l?.spec?.holderIdentity === '';
+    });
+    expect(winner.logs.some((l) => l.msg.startsWith('released the tie-break Lease'))).toBe(true);
+  }, 20_000);
 });
 
 // Two state machines straight, without the port: the rule the two-node case follows.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '@metallb-ts/k8s-runtime';
-import { MEMBERLIST } from '@metallb-ts/manifests';
+import { MEMBERLIST, selectorLabels } from '@metallb-ts/manifests';
 import { electNode } from '../src/election.js';
 import { GossipMembershipPort } from '../src/gossip-membership.js';
 import type { MembershipPort, MembershipSnapshot } from '../src/membership-port.js';
@@ -38,6 +38,7 @@ function gossip(udpPort: number): MembershipFactory {
         port: udpPort,
         bindAddress: ADDRESS[node]!,
         kube,
+        speakerLabels: selectorLabels('speaker'),
         nodes,
         logger,
         registry,

@@ -16,6 +16,7 @@ import {
   ipv4ToBytes,
   parseMac,
 } from '@metallb-ts/l2-proto';
+import { selectorLabels } from '@metallb-ts/manifests';
 import type { LinkInfo, LinkStamp } from '../src/interfaces.js';
 import { LeaseMembershipPort } from '../src/lease-membership.js';
 import type { WireLink } from '../src/pcap-link.js';
@@ -166,6 +167,15 @@ afterEach(async () => {
 export function cluster(nodes: readonly string[] = NODES, addresses: Record<string, string> = {}): FakeKube {
   const kube = new FakeKube();
   const put = (o: object) => kube.put(o as KubeObject);
+  for (const name of nodes)
+    // Its speaker Pod, as the DaemonSet makes it: the gossip membership's peers.
+    put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `speaker-${name}`, namespace: NS, labels: selectorLabels('speaker') },
+      spec: { nodeName: name, hostNetwork: true },
+      status: { phase: 'Running' },
+    });
   for (const name of nodes)
     put({
       apiVersion: 'v1',

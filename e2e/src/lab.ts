@@ -250,6 +250,18 @@ export class Lab {
     return waitFor(description, probe, options);
   }
 
+  /** Runs one step of a test; when it fails, the error carries everything the lab can show. */
+  async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const dump = await this.dump().catch((d: unknown) => `dump failed: ${String(d)}`);
+      throw new Error(
+        `step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n--- what the lab saw ---\n${dump}`,
+      );
+    }
+  }
+
   /**
    * A text report for failure messages: cluster objects (services, pools, advertisements,
    * statuses, leases, events), the network (addresses, neighbours, VIPs) and log tails.

@@ -44,15 +44,6 @@ async function apply(objects: unknown[]): Promise<void> {
   });
 }
 
-async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const dump = await lab.dump().catch((d: unknown) => `dump failed: ${String(d)}`);
-    throw new Error(`step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n${dump}`);
-  }
-}
-
 /** The node whose speaker announces demo/`service` (its ServiceL2Status), waiting for one. */
 async function announcer(service: string, not?: string): Promise<string> {
   return lab.waitFor(
@@ -107,7 +98,7 @@ afterAll(async () => {
 
 describe('least privilege', () => {
   it('every granted permission is used by a representative workload, and none is refused', async () => {
-    await step('pools, advertisements and Services of every kind get addresses', async () => {
+    await lab.step('pools, advertisements and Services of every kind get addresses', async () => {
       await cp.kubectlOk(['create', 'namespace', TEAM_NS]);
       await apply([
         pool('audit-v4', ['203.0.113.200-203.0.113.210']),
@@ -166,13 +157,13 @@ describe('least privilege', () => {
       await announcer('v4');
     });
 
-    await step('a namespace label change moves nothing but is read', async () => {
+    await lab.step('a namespace label change moves nothing but is read', async () => {
       await apply([demoService({ name: 'team', namespace: TEAM_NS })]);
       await waitForIngress(cp, TEAM_NS, 'team', 30_000);
       await cp.kubectlOk(['label', 'namespace', TEAM_NS, 'team=blue']);
     });
 
-    await step('an overlapping pool is reported invalid, then deleted', async () => {
+    await lab.step('an overlapping pool is reported invalid, then deleted', async () => {
       await apply([pool('audit-overlap', ['203.0.113.209-203.0.113.212'])]);
       await lab.waitFor(
         'audit-overlap reported by an InvalidConfiguration event',
@@ -195,12 +186,12 @@ describe('least privilege', () => {
       await cp.kubectlOk(['-n', INSTALL_NAMESPACE, 'delete', 'ipaddresspools.metallb.io', 'audit-overlap']);
     });
 
-    await step('an endpoint goes unready and back', async () => {
+    await lab.step('an endpoint goes unready and back', async () => {
       await lab.setPodReady('node-1', false);
       await lab.setPodReady('node-1', true);
     });
 
-    await step('speaker SIGKILL failover, then SIGTERM restart', async () => {
+    await lab.step('speaker SIGKILL failover, then SIGTERM restart', async () => {
       const first = await announcer('v4');
       await lab.killSpeaker(first, 'SIGKILL');
       const second = await announcer('v4', first);
@@ -211,7 +202,7 @@ describe('least privilege', () => {
       await announcer('v4');
     });
 
-    await step('controller restart keeps addresses; deletes free them', async () => {
+    await lab.step('controller restart keeps addresses; deletes free them', async () => {
       await stopComponent(lab.dir, controllerName, 'SIGTERM');
       const r = await startController(cp, lab.dir);
       if (!r.ok) throw new Error(r.error);

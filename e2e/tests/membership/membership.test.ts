@@ -23,17 +23,6 @@ let vip: string;
 let owner: string;
 let successor: string;
 
-async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const dump = await lab.dump().catch((d) => `dump failed: ${String(d)}`);
-    throw new Error(
-      `step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n--- what the lab saw ---\n${dump}`,
-    );
-  }
-}
-
 /** ARP requests every 20 ms for `seconds` from the client: per request, the MACs that answered it. */
 async function arpWindow(seconds: number): Promise<Map<number, Set<string>>> {
   const count = Math.round(seconds * 50);
@@ -124,7 +113,7 @@ beforeAll(async () => {
     NODES.filter((n) => n !== owner),
     vip,
   )!;
-  await step('the owner serves', () => settledOn(owner));
+  await lab.step('the owner serves', () => settledOn(owner));
 }, 180_000);
 
 afterAll(async () => {
@@ -162,7 +151,7 @@ describe('gossip membership in the lab', () => {
     );
     expect(failures).toBe(0);
     expect(served).toBeGreaterThan(20);
-    await step('the API server answers again', () =>
+    await lab.step('the API server answers again', () =>
       lab.waitFor('kubectl get nodes', async () => {
         const r = await cp.kubectl(['get', 'nodes']);
         return r.code === 0 ? { done: true, value: r } : { done: false, observed: r.stderr };
@@ -181,7 +170,7 @@ describe('gossip membership in the lab', () => {
       const macs = new Set([...window.values()].flatMap((s) => [...s]));
       // Both sides answered during the window (one after the other): the handover happened.
       expect(macs).toEqual(new Set([lab.nodeMacs.get(owner), lab.nodeMacs.get(successor)]));
-      await step('the successor serves while the owner is cut off', () => settledOn(successor, 10_000));
+      await lab.step('the successor serves while the owner is cut off', () => settledOn(successor, 10_000));
       const again = await arpWindow(2);
       expect(conflicts(again)).toEqual([]);
     } finally {
@@ -191,7 +180,7 @@ describe('gossip membership in the lab', () => {
     const back = arpWindow(6);
     const backWindow = await back;
     expect(conflicts(backWindow)).toEqual([]);
-    await step('the owner serves again after the partition heals', () => settledOn(owner));
+    await lab.step('the owner serves again after the partition heals', () => settledOn(owner));
   }, 90_000);
 
   it('node death (speaker SIGKILLed, data and management links down): the VIP moves fast', async () => {
@@ -201,7 +190,7 @@ describe('gossip membership in the lab', () => {
     await setLink(owner, MGMT_IF, false);
     let movedMs = 0;
     try {
-      await step('the successor answers', async () => {
+      await lab.step('the successor answers', async () => {
         await settledOn(successor, 5_000);
         movedMs = Date.now() - t0;
       });
@@ -215,6 +204,6 @@ describe('gossip membership in the lab', () => {
     expect(movedMs).toBeLessThan(5_000);
     const restarted = await lab.restartSpeaker(owner);
     expect(restarted.ok).toBe(true);
-    await step('the restarted owner serves again', () => settledOn(owner));
+    await lab.step('the restarted owner serves again', () => settledOn(owner));
   }, 90_000);
 });

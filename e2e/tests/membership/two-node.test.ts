@@ -25,17 +25,6 @@ let cp: ControlPlane;
 let lab: Lab;
 let vip: string;
 
-async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const dump = await lab.dump().catch((d) => `dump failed: ${String(d)}`);
-    throw new Error(
-      `step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n--- what the lab saw ---\n${dump}`,
-    );
-  }
-}
-
 /** An address of the demo pool that node-1 wins against node-2. */
 function lowOwnedAddress(): string {
   for (let i = 200; i <= 220; i++) {
@@ -145,8 +134,8 @@ afterAll(async () => {
 
 describe('peers from speaker Pods, and the two-node tie-break', () => {
   it('a Node without a speaker is not a member: the one speaker of three Nodes announces', async () => {
-    await step('node-1 answers alone', () => answeredBy(LOW, 15_000));
-    await step('node-1 serves', () => servedBy(LOW));
+    await lab.step('node-1 answers alone', () => answeredBy(LOW, 15_000));
+    await lab.step('node-1 serves', () => servedBy(LOW));
     expect(await members(LOW, 'alive')).toBe(1);
     expect(await members(LOW, 'dead')).toBe(0);
     expect(await tieBreakHolder()).toBeUndefined();
@@ -155,7 +144,7 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
   it('two speakers gossip without touching the tie-break Lease', async () => {
     const r = await lab.startSpeaker(HIGH);
     expect(r.ok).toBe(true);
-    await step('both count two members', () =>
+    await lab.step('both count two members', () =>
       lab.waitFor(
         'node-1 and node-2 to see two members alive',
         async () => {
@@ -167,7 +156,7 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
     );
     // node-2 starting is a tie for a moment (node-1 knows its Pod before it hears its speaker, and
     // the pair's probes settle into phase): the Lease may be taken then, and is handed back.
-    const settled = await step('the tie-break Lease has no holder', () =>
+    const settled = await lab.step('the tie-break Lease has no holder', () =>
       lab.waitFor(
         'the tie-break Lease to be absent or released',
         async () => {
@@ -195,7 +184,7 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
     // Steady state: not one Lease write.
     await new Promise((r) => setTimeout(r, 5_000));
     expect(await tieBreakLease()).toEqual(settled);
-    await step('node-1 still answers alone', () => answeredBy(LOW, 5_000));
+    await lab.step('node-1 still answers alone', () => answeredBy(LOW, 5_000));
   }, 60_000);
 
   it('the lower-named owner dies: the other node takes the Lease and the address, never two MACs', async () => {
@@ -207,7 +196,7 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
     await setLink(lab, LOW, MGMT_IF, false);
     let tookMs = 0;
     try {
-      await step('node-2 answers', async () => {
+      await lab.step('node-2 answers', async () => {
         await answeredBy(HIGH, 10_000);
         tookMs = Date.now() - t0;
       });
@@ -225,7 +214,7 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
         lease: `${INSTALL_NAMESPACE}/${LEASES.speakerTieBreak}`,
         side: HIGH,
       });
-      await step('node-2 serves', () => servedBy(HIGH));
+      await lab.step('node-2 serves', () => servedBy(HIGH));
     } finally {
       await setLink(lab, LOW, MGMT_IF, true);
       await setLink(lab, LOW, DATA_IF, true);
@@ -238,9 +227,9 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
     const watching = arpWindow(lab, vip, 10);
     const r = await lab.restartSpeaker(LOW);
     expect(r.ok).toBe(true);
-    await step('node-1 answers again', () => answeredBy(LOW, 20_000));
+    await lab.step('node-1 answers again', () => answeredBy(LOW, 20_000));
     expect(twoMacRequests(await watching)).toBe(0);
-    await step('the Lease released', () =>
+    await lab.step('the Lease released', () =>
       lab.waitFor(
         'the tie-break Lease to have no holder',
         async () => {
@@ -250,6 +239,6 @@ describe('peers from speaker Pods, and the two-node tie-break', () => {
         { timeoutMs: 10_000, intervalMs: 200 },
       ),
     );
-    await step('node-1 serves', () => servedBy(LOW));
+    await lab.step('node-1 serves', () => servedBy(LOW));
   }, 60_000);
 });

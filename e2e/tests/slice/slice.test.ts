@@ -18,18 +18,6 @@ const NODES = ['node-1', 'node-2', 'node-3'];
 let cp: ControlPlane;
 let lab: Lab;
 
-/** Runs a step; on failure, the error carries everything the lab can show. */
-async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const dump = await lab.dump().catch((d) => `dump failed: ${String(d)}`);
-    throw new Error(
-      `step "${name}" failed: ${e instanceof Error ? e.message : String(e)}\n\n--- what the lab saw ---\n${dump}`,
-    );
-  }
-}
-
 async function kubectlJson<T>(args: string[]): Promise<T> {
   return JSON.parse(await cp.kubectlOk([...args, '-o', 'json'])) as T;
 }
@@ -95,12 +83,12 @@ afterAll(async () => {
 describe('layer 2 slice', () => {
   it('allocates, announces from the elected node only, fails over on SIGKILL, and frees on delete', async () => {
     await applyDemo(cp);
-    const [vip] = await step('service gets an address', () =>
+    const [vip] = await lab.step('service gets an address', () =>
       waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000),
     );
     expect(vip).toMatch(/^203\.0\.113\.(20\d|21\d|220)$/);
 
-    await step('status, annotation and IPAllocated event', async () => {
+    await lab.step('status, annotation and IPAllocated event', async () => {
       const svc = await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>([
         '-n',
         DEMO_NAMESPACE,
@@ -123,7 +111,7 @@ describe('layer 2 slice', () => {
 
     const elected = electNode(NODES, vip!)!;
     const electedMac = lab.nodeMacs.get(elected)!;
-    await step(`only the elected node (${elected}) answers ARP`, async () => {
+    await lab.step(`only the elected node (${elected}) answers ARP`, async () => {
       await lab.waitFor(
         `ARP for ${vip} answered by ${elected}`,
         async () => {
@@ -139,7 +127,7 @@ describe('layer 2 slice', () => {
       expect(again.macs.filter((m) => m !== electedMac)).toEqual([]);
     });
 
-    await step('curl to the VIP reaches the announcing node', async () => {
+    await lab.step('curl to the VIP reaches the announcing node', async () => {
       const r = await lab.waitFor(
         'curl to the VIP',
         async () => {
@@ -152,14 +140,14 @@ describe('layer 2 slice', () => {
       expect((await lab.clientNeighbour(vip!)).mac).toBe(electedMac);
     });
 
-    await step('the announcing speaker records a ServiceL2Status', () => l2StatusNames(elected));
+    await lab.step('the announcing speaker records a ServiceL2Status', () => l2StatusNames(elected));
 
     const successor = electNode(
       NODES.filter((n) => n !== elected),
       vip!,
     )!;
     const successorMac = lab.nodeMacs.get(successor)!;
-    await step(`SIGKILL of ${elected}'s speaker moves the VIP to ${successor}`, async () => {
+    await lab.step(`SIGKILL of ${elected}'s speaker moves the VIP to ${successor}`, async () => {
       expect(await lab.killSpeaker(elected, 'SIGKILL')).toBe(true);
       // The client does not ask: only the successor's gratuitous ARP can move its entry.
       await lab.waitFor(
@@ -177,7 +165,7 @@ describe('layer 2 slice', () => {
       await l2StatusNames(successor);
     });
 
-    await step('deleting the Service frees the address and ARP goes silent', async () => {
+    await lab.step('deleting the Service frees the address and ARP goes silent', async () => {
       await cp.kubectlOk(['-n', DEMO_NAMESPACE, 'delete', 'service', 'demo', '--wait=true']);
       await lab.waitFor(
         `nobody to answer ARP for ${vip}`,
@@ -197,7 +185,7 @@ describe('layer 2 slice', () => {
   }, 180_000);
 
   it('reports a bad pool on the object (field, value, reason) while other pools keep working', async () => {
-    await step('apply pools', async () => {
+    await lab.step('apply pools', async () => {
       await cp.kubectlOk(['apply', '-f', '-'], {
         input: JSON.stringify({
           apiVersion: 'v1',
@@ -219,7 +207,7 @@ describe('layer 2 slice', () => {
         }),
       });
     });
-    await step('InvalidConfiguration events name field, value and reason', async () => {
+    await lab.step('InvalidConfiguration events name field, value and reason', async () => {
       for (const [name, needle] of [
         ['backwards', '203.0.113.20-203.0.113.10'],
         ['overlaps', 'demo'],
@@ -237,57 +225,60 @@ describe('layer 2 slice', () => {
         );
       }
     });
-    await step('an unknown pool gets AllocationFailed naming it; the demo pool still allocates', async () => {
-      await cp.kubectlOk(['apply', '-f', '-'], {
-        input: JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'List',
-          items: [
-            {
-              apiVersion: 'v1',
-              kind: 'Service',
-              metadata: {
-                name: 'lost',
-                namespace: DEMO_NAMESPACE,
-                annotations: { 'metallb.io/address-pool': 'no-such-pool' },
+    await lab.step(
+      'an unknown pool gets AllocationFailed naming it; the demo pool still allocates',
+      async () => {
+        await cp.kubectlOk(['apply', '-f', '-'], {
+          input: JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'List',
+            items: [
+              {
+                apiVersion: 'v1',
+                kind: 'Service',
+                metadata: {
+                  name: 'lost',
+                  namespace: DEMO_NAMESPACE,
+                  annotations: { 'metallb.io/address-pool': 'no-such-pool' },
+                },
+                spec: {
+                  type: 'LoadBalancer',
+                  selector: { app: 'demo' },
+                  ports: [{ port: 81, targetPort: 8080 }],
+                },
               },
-              spec: {
-                type: 'LoadBalancer',
-                selector: { app: 'demo' },
-                ports: [{ port: 81, targetPort: 8080 }],
+              {
+                apiVersion: 'v1',
+                kind: 'Service',
+                metadata: { name: 'fine', namespace: DEMO_NAMESPACE },
+                spec: {
+                  type: 'LoadBalancer',
+                  selector: { app: 'demo' },
+                  ports: [{ port: 82, targetPort: 8080 }],
+                },
               },
-            },
-            {
-              apiVersion: 'v1',
-              kind: 'Service',
-              metadata: { name: 'fine', namespace: DEMO_NAMESPACE },
-              spec: {
-                type: 'LoadBalancer',
-                selector: { app: 'demo' },
-                ports: [{ port: 82, targetPort: 8080 }],
-              },
-            },
-          ],
-        }),
-      });
-      await lab.waitFor(
-        'AllocationFailed on demo/lost',
-        async () => {
-          const events = await eventsFor(DEMO_NAMESPACE, 'Service', 'lost');
-          return events.some((e) => e.reason === 'AllocationFailed' && e.message.includes('no-such-pool'))
-            ? { done: true, value: true }
-            : { done: false, observed: events };
-        },
-        { timeoutMs: 15_000 },
-      );
-      const [ip] = await waitForIngress(cp, DEMO_NAMESPACE, 'fine', 15_000);
-      expect(ip).toMatch(/^203\.0\.113\.2\d\d$/);
-    });
+            ],
+          }),
+        });
+        await lab.waitFor(
+          'AllocationFailed on demo/lost',
+          async () => {
+            const events = await eventsFor(DEMO_NAMESPACE, 'Service', 'lost');
+            return events.some((e) => e.reason === 'AllocationFailed' && e.message.includes('no-such-pool'))
+              ? { done: true, value: true }
+              : { done: false, observed: events };
+          },
+          { timeoutMs: 15_000 },
+        );
+        const [ip] = await waitForIngress(cp, DEMO_NAMESPACE, 'fine', 15_000);
+        expect(ip).toMatch(/^203\.0\.113\.2\d\d$/);
+      },
+    );
   }, 120_000);
 
   it('a speaker survives malformed frames on the wire and keeps answering', async () => {
     const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 15_000);
-    const owner = await step('find the announcing node', () =>
+    const owner = await lab.step('find the announcing node', () =>
       lab.waitFor(
         'an ARP answer',
         async () => {
@@ -298,7 +289,7 @@ describe('layer 2 slice', () => {
         { timeoutMs: 20_000 },
       ),
     );
-    await step('blast truncated and random ARP/ICMPv6 frames from the client', async () => {
+    await lab.step('blast truncated and random ARP/ICMPv6 frames from the client', async () => {
       // Random bodies behind real ARP and IPv6 EtherTypes, broadcast and to the solicited-node MAC,
       // so they pass the speaker's BPF filter where they can and reach the decoder.
       const script = [
@@ -316,7 +307,7 @@ describe('layer 2 slice', () => {
       const r = await lab.nsExec(CLIENT_NS, ['python3', '-c', script], 30_000);
       expect(r.code).toBe(0);
     });
-    await step('the speaker still runs and answers', async () => {
+    await lab.step('the speaker still runs and answers', async () => {
       expect(lab.running(`speaker-${owner}`)).toBe(true);
       const mac = lab.nodeMacs.get(owner);
       await lab.waitFor(
@@ -334,7 +325,7 @@ describe('layer 2 slice', () => {
 
   it('after its data link flaps (down ~1 s, then up) the announcing node answers ARP again within seconds', async () => {
     const [vip] = await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 15_000);
-    const owner = await step('find the announcing node', () =>
+    const owner = await lab.step('find the announcing node', () =>
       lab.waitFor(
         'an ARP answer',
         async () => {
@@ -346,14 +337,14 @@ describe('layer 2 slice', () => {
       ),
     );
     const mac = lab.nodeMacs.get(owner);
-    await step(`flap ${owner}'s data link`, async () => {
+    await lab.step(`flap ${owner}'s data link`, async () => {
       await lab.setDataLink(owner, false);
       // The stimulus, not a wait for an outcome: as long a cable pull as the soak's that found the bug.
       await setTimeout(1_100);
       await lab.setDataLink(owner, true);
       await lab.flushClientNeighbours(vip);
     });
-    await step(`${owner} answers ARP for ${vip} again`, async () => {
+    await lab.step(`${owner} answers ARP for ${vip} again`, async () => {
       // One link check (1 s) plus the link's own settling; the full rescan (10 s) must not be needed.
       const r = await lab.waitFor(
         `${owner} to answer ARP for ${vip} after the flap`,

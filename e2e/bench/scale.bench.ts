@@ -21,10 +21,15 @@
 // (VIPs on kube-ipvs0) is stopped for the bench.
 // Before the runs, a probe answers whether a PATCH to services/<name>/status stores
 // metadata.annotations on this Kubernetes version (the controller relies on it for 1 write).
+// The controller runs as its image runs it (the bundle under the binary's Node flags); with
+// SCALE_CONTROLLER=dist it runs packages/controller/dist/main.js without flags instead.
 // Usage: pnpm bench scale     [SCALE_N=1000] [SCALE_BIG=5000] [SCALE_RUNS=burst,restart,big]
+//                             [SCALE_CONTROLLER=shipped|dist]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { binary, bundleMain } from '../../packages/ship/src/binaries.js';
+import { bundle } from '../../packages/ship/src/bundle.js';
 import { applyClusterManifests, INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import {
   componentRecord,
@@ -33,6 +38,7 @@ import {
   speakerName,
   startController,
   stopComponent,
+  type ComponentOptions,
 } from '../src/components.js';
 import { startControlPlane, type ControlPlane } from '../src/control-plane.js';
 import { kubeHttp, mapLimit, type KubeHttp } from '../src/kube-http.js';
@@ -45,6 +51,14 @@ const N = Number(process.env.SCALE_N ?? 1000);
 const BIG = Number(process.env.SCALE_BIG ?? 5000);
 const RUNS = (process.env.SCALE_RUNS ?? 'burst,restart,big').split(',');
 const IN_FLIGHT = 64;
+const SHIPPED = (process.env.SCALE_CONTROLLER ?? 'shipped') !== 'dist';
+/** How the controller is started: as its image starts it (bundle + Node flags), or from dist/. */
+const CONTROLLER_AS: Pick<ComponentOptions, 'mains' | 'nodeFlags'> = SHIPPED
+  ? {
+      mains: { controller: bundleMain(binary('controller')) },
+      nodeFlags: { controller: binary('controller').nodeFlags },
+    }
+  : {};
 const POOLS = ['scale-a', 'scale-b', 'scale-c'];
 const POOL_CIDRS = ['2001:db8:5ca1:a::/112', '2001:db8:5ca1:b::/112', '2001:db8:5ca1:c::/112'];
 const CLK_TCK = 100;
@@ -135,7 +149,11 @@ interface Controller {
 async function freshController(cp: ControlPlane, dir: string): Promise<Controller> {
   await stopComponent(dir, controllerName, 'SIGTERM');
   const port = await freePort();
-  const r = await startController(cp, dir, { logLevel: 'info', controller: { metricsPort: port } });
+  const r = await startController(cp, dir, {
+    logLevel: 'info',
+    controller: { metricsPort: port },
+    ...CONTROLLER_AS,
+  });
   if (!r.ok) throw new Error(`controller: ${r.error}`);
   await waitFor(
     'the controller to be ready (leader, caches synced)',
@@ -278,6 +296,9 @@ async function burst(
 }
 
 async function main(): Promise<void> {
+  // The bundle of exactly the dist/ that bench.sh just built.
+  if (SHIPPED)
+    log(`bundled controller: ${((await bundle(binary('controller'))).bytes / 1024).toFixed(0)} KiB`);
   const dir = mkdtempSync(join(tmpdir(), 'metallb-ts-bench-'));
   await claimLab('lab', dir, { progress: log });
   let lab: Lab | undefined;
@@ -317,7 +338,7 @@ async function main(): Promise<void> {
     if (RUNS.includes('restart')) rows.push(await burst(cp, http, dir, 'restart', N, true));
     if (RUNS.includes('big')) rows.push(await burst(cp, http, dir, 'big', BIG, false));
     console.log(
-      `\nController at scale (real kube-apiserver ${readFileSync(join(import.meta.dirname, '..', 'tools', 'K8S_VERSION'), 'utf8').trim()}, controller as its ServiceAccount, 3 speakers, ${IN_FLIGHT} creates in flight, 3 pools)`,
+      `\nController at scale (real kube-apiserver ${readFileSync(join(import.meta.dirname, '..', 'tools', 'K8S_VERSION'), 'utf8').trim()}, controller as its ServiceAccount ${SHIPPED ? `as shipped (bundle, ${binary('controller').nodeFlags.join(' ')})` : 'from dist/, no flags'}, 3 speakers, ${IN_FLIGHT} creates in flight, 3 pools)`,
     );
     console.log(`status-subresource probe: ${probe}`);
     console.log(

@@ -10,7 +10,8 @@ export const DEMO_APP_LABEL = { app: 'demo' } as const;
 export const BACKEND_PORT = 8080;
 export const DEMO_POOL_RANGE = '203.0.113.200-203.0.113.220';
 
-async function applyJson(cp: ControlPlane, objects: unknown[]): Promise<void> {
+/** `kubectl apply` of these objects as one List. */
+export async function applyJson(cp: ControlPlane, objects: unknown[]): Promise<void> {
   const list = { apiVersion: 'v1', kind: 'List', items: objects };
   await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(list) });
 }

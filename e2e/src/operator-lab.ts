@@ -3,6 +3,8 @@
 // over (they carry the same names).
 import { COMPONENTS, componentRbac } from '@metallb-ts/manifests';
 import { applyClusterManifests, INSTALL_NAMESPACE } from './cluster-setup.js';
+import { applyJson } from './cluster-objects.js';
+import { startOperator, waitForOperatorLog } from './components.js';
 import type { ControlPlane } from './control-plane.js';
 import { waitFor } from './wait-for.js';
 
@@ -24,6 +26,30 @@ export const operatorDeployment = {
     },
   },
 };
+
+/**
+ * Starts the operator process the way the chart runs it: no MetalLB left from an earlier test, its
+ * own ServiceAccount and RBAC (`version`, from the one source) and the Deployment stand-in in
+ * place. `beforeStart` runs just before the process starts (e.g. to mark where an audit begins).
+ * Resolves once it leads and reports ready.
+ */
+export async function startLabOperator(
+  cp: ControlPlane,
+  dir: string,
+  version: string,
+  beforeStart: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const ns = INSTALL_NAMESPACE;
+  await cp.kubectl(['-n', ns, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
+  await applyJson(cp, [...componentRbac('operator', ns, version), operatorDeployment]);
+  await beforeStart();
+  const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
+  if (!r.ok) throw new Error(r.error);
+  await waitForOperatorLog(dir, 'the operator to report ready (/readyz) as leader', [
+    'became leader',
+    'operator started',
+  ]);
+}
 
 /**
  * Applies the lab's controller and speaker accounts and RBAC again (the operator removed them

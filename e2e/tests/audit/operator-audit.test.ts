@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   COMPONENTS,
   compareUsage,
-  componentRbac,
   describeUsage,
   exercises,
   grantsOf,
@@ -16,15 +15,9 @@ import {
 } from '@metallb-ts/manifests';
 import { readAuditLog, serviceAccountUser } from '../../src/audit.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import {
-  logs,
-  operatorName,
-  startOperator,
-  stopComponent,
-  waitForOperatorLog,
-} from '../../src/components.js';
+import { logs, operatorName, stopComponent } from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { operatorDeployment, restoreLabRbac } from '../../src/operator-lab.js';
+import { restoreLabRbac, startLabOperator } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
@@ -193,18 +186,11 @@ beforeAll(async () => {
   if (!d) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
   dir = d;
   cp = attachControlPlane({ dir });
-  await cp.kubectl(['-n', NS, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
-  await apply(componentRbac('operator', NS, VERSION));
-  await apply([operatorDeployment]);
-  await apply([inertWebhookConfiguration()]);
-  // Only what the operator does from its start on counts.
-  startedMs = Date.now();
-  const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
-  if (!r.ok) throw new Error(r.error);
-  await waitForOperatorLog(dir, 'the operator to report ready as leader', [
-    'became leader',
-    'operator started',
-  ]);
+  await startLabOperator(cp, dir, VERSION, async () => {
+    await apply([inertWebhookConfiguration()]);
+    // Only what the operator does from its start on counts.
+    startedMs = Date.now();
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { APP_NAME, COMPONENTS, componentRbac, LABELS, LEASES, WEBHOOK } from '@metallb-ts/manifests';
+import { APP_NAME, COMPONENTS, LABELS, LEASES, WEBHOOK } from '@metallb-ts/manifests';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import {
-  logs,
-  operatorName,
-  startOperator,
-  stopComponent,
-  waitForOperatorLog,
-} from '../../src/components.js';
+import { logs, operatorName, startOperator, stopComponent } from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { operatorDeployment, restoreLabRbac } from '../../src/operator-lab.js';
+import { restoreLabRbac, startLabOperator } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
@@ -128,18 +122,9 @@ beforeAll(async () => {
   if (!d) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
   dir = d;
   cp = attachControlPlane({ dir });
-  await cp.kubectl(['-n', NS, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
-  // The operator's own ServiceAccount and RBAC, from the one source (what its install applies).
-  await apply(componentRbac('operator', NS, VERSION));
-  // A stand-in for the chart's Deployment (no pods: the operator runs as a process): the operator
-  // reads it at start and makes it the owner of its Lease and webhook certificate Secret.
-  await apply([operatorDeployment]);
-  const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
-  if (!r.ok) throw new Error(r.error);
-  await waitForOperatorLog(dir, 'the operator to report ready (/readyz) as leader', [
-    'became leader',
-    'operator started',
-  ]);
+  // Its own ServiceAccount and RBAC as its install applies them, and a stand-in for the chart's
+  // Deployment, which it makes the owner of its Lease and webhook certificate Secret.
+  await startLabOperator(cp, dir, VERSION);
 }, 120_000);
 
 afterAll(async () => {

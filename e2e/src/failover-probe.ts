@@ -16,33 +16,70 @@ export interface Success {
   readonly node: string;
 }
 
+/** One failed GET: when (epoch ms) and why (timeout, a socket error code, a status). */
+export interface Failure {
+  readonly t: number;
+  readonly why: string;
+}
+
+/** One line of `prober.ts`: its start, a success (`<ms> <node>`) or a failure (`<ms> - <why>`). */
+export type ProberLine =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'success'; readonly success: Success }
+  | { readonly kind: 'failure'; readonly failure: Failure };
+
+export function parseProberLine(line: string): ProberLine | undefined {
+  const [a, b, ...why] = line.split(' ');
+  if (a === 'ready') return { kind: 'ready' };
+  const t = Number(a);
+  if (!b || !Number.isFinite(t)) return undefined;
+  return b === '-'
+    ? { kind: 'failure', failure: { t, why: why.join(' ') } }
+    : { kind: 'success', success: { t, node: b } };
+}
+
 export interface Prober {
   readonly successes: Success[];
+  readonly failures: Failure[];
   stop(): Promise<void>;
 }
 
-/** Starts `prober.ts` in the client namespace (one GET to `http://vip/` every `intervalMs`). */
-export function startProber(vip: string, intervalMs: number): Promise<Prober> {
+/**
+ * Starts `prober.ts` in the client namespace: one GET to `http://vip/` every `intervalMs`, each
+ * given up (a failure) after `timeoutMs`.
+ */
+export function startProber(vip: string, intervalMs: number, timeoutMs = 200): Promise<Prober> {
   const child = spawn(
     'ip',
-    ['netns', 'exec', CLIENT_NS, ...nodeArgvFor('prober'), `http://${vip}/`, String(intervalMs), '200'],
+    [
+      'netns',
+      'exec',
+      CLIENT_NS,
+      ...nodeArgvFor('prober'),
+      `http://${vip}/`,
+      String(intervalMs),
+      String(timeoutMs),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const successes: Success[] = [];
+  const failures: Failure[] = [];
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
-    rl.on('line', (line) => {
-      const [a, b] = line.split(' ');
-      if (a === 'ready') {
+    rl.on('line', (text) => {
+      const line = parseProberLine(text);
+      if (line?.kind === 'ready') {
         resolve({
           successes,
+          failures,
           stop: () =>
             new Promise((done) => {
               child.once('exit', () => done());
               child.kill('SIGTERM');
             }),
         });
-      } else if (b) successes.push({ t: Number(a), node: b });
+      } else if (line?.kind === 'failure') failures.push(line.failure);
+      else if (line?.kind === 'success') successes.push(line.success);
     });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`prober exited early (${code})`)));

@@ -3,9 +3,18 @@ import { LEASES, MEMBERLIST } from '@metallb-ts/manifests';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../../src/cluster-objects.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import {
+  answerChanges,
+  arpWindow,
+  killNode,
+  reviveLinks,
+  startProber,
+  twoMacRequests,
+  type ArpWindow,
+} from '../../src/failover-probe.js';
 import { Lab } from '../../src/lab.js';
 import { readState, signalProcess } from '../../src/processes.js';
-import { CLIENT_NS, DATA_IF, MGMT_IF } from '../../src/topology.js';
+import { MGMT_IF } from '../../src/topology.js';
 
 /*
  * The gossip membership in the lab: speakers in node namespaces gossip over their management
@@ -13,7 +22,10 @@ import { CLIENT_NS, DATA_IF, MGMT_IF } from '../../src/topology.js';
  * - the API server frozen (SIGSTOP) for 20 s: the VIP keeps answering (no Lease to fence on);
  * - the owner's gossip path cut (UDP 7946 dropped on its management link) while its data link
  *   works: never two MACs answering one ARP request, and the majority side serves;
- * - node death (speaker SIGKILLed, both links down): the VIP moves within a second or two.
+ * - node death (speaker SIGKILLed, both links down): the VIP moves within a second or two;
+ * - the owner's speaker frozen (SIGSTOP) for 10 s: the successor takes over, and the thawed
+ *   speaker learns it was declared dead before it answers again: never two MACs;
+ * - the owner's speaker stopped as planned (SIGTERM, the graceful leave): not one failed request.
  */
 
 const NODES = ['node-1', 'node-2', 'node-3'];
@@ -23,26 +35,15 @@ let vip: string;
 let owner: string;
 let successor: string;
 
-/** ARP requests every 20 ms for `seconds` from the client: per request, the MACs that answered it. */
-async function arpWindow(seconds: number): Promise<Map<number, Set<string>>> {
-  const count = Math.round(seconds * 50);
-  const r = await lab.nsExec(
-    CLIENT_NS,
-    ['arping', '-c', String(count), '-W', '0.02', '-w', String(seconds + 2), '-i', DATA_IF, vip],
-    seconds * 1000 + 10_000,
-  );
-  const byIndex = new Map<number, Set<string>>();
-  for (const m of r.stdout.matchAll(/bytes from ([0-9a-fA-F:]{17}) .*?index=(\d+)/g)) {
-    const i = Number(m[2]);
-    const set = byIndex.get(i) ?? new Set<string>();
-    set.add(m[1]!.toLowerCase());
-    byIndex.set(i, set);
-  }
-  if (byIndex.size === 0) throw new Error(`arping saw no answers: ${r.stdout}${r.stderr}`);
-  return byIndex;
+/** ARP requests every 20 ms for `seconds` from the client; an empty window is a broken probe. */
+async function arpRequests(seconds: number): Promise<ArpWindow> {
+  const w = await arpWindow(lab, vip, seconds);
+  if (w.answers.size === 0) throw new Error(`arping saw no answers in ${seconds} s (${w.requests} requests)`);
+  return w;
 }
 
-const conflicts = (w: Map<number, Set<string>>) => [...w].filter(([, macs]) => macs.size > 1);
+/** The MACs that answered any request of `w`. */
+const answeredBy = (w: ArpWindow) => new Set([...w.answers.values()].flatMap((macs) => [...macs]));
 
 /** Waits until ARP for the VIP is answered by `node` alone and HTTP is served by it. */
 async function settledOn(node: string, timeoutMs = 30_000): Promise<number> {
@@ -92,11 +93,6 @@ async function iptables(node: string, op: '-A' | '-D'): Promise<void> {
     ]);
     if (r.code !== 0) throw new Error(`iptables ${op} ${chain} in ${node}: ${r.stderr}`);
   }
-}
-
-async function setLink(node: string, dev: string, up: boolean): Promise<void> {
-  const r = await lab.nsExec(node, ['ip', 'link', 'set', dev, up ? 'up' : 'down']);
-  if (r.code !== 0) throw new Error(`ip link set ${dev} in ${node}: ${r.stderr}`);
 }
 
 beforeAll(async () => {
@@ -160,34 +156,27 @@ describe('gossip membership in the lab', () => {
   }, 60_000);
 
   it("cutting the owner's gossip path: never two MACs per ARP request, and the majority side serves", async () => {
-    const watching = arpWindow(8);
+    const watching = arpRequests(8);
     await new Promise((r) => setTimeout(r, 500));
     await iptables(owner, '-A');
-    let window: Map<number, Set<string>>;
     try {
-      window = await watching;
-      expect(conflicts(window)).toEqual([]);
-      const macs = new Set([...window.values()].flatMap((s) => [...s]));
+      const window = await watching;
+      expect(twoMacRequests(window)).toBe(0);
       // Both sides answered during the window (one after the other): the handover happened.
-      expect(macs).toEqual(new Set([lab.nodeMacs.get(owner), lab.nodeMacs.get(successor)]));
+      expect(answeredBy(window)).toEqual(new Set([lab.nodeMacs.get(owner), lab.nodeMacs.get(successor)]));
       await lab.step('the successor serves while the owner is cut off', () => settledOn(successor, 10_000));
-      const again = await arpWindow(2);
-      expect(conflicts(again)).toEqual([]);
+      expect(twoMacRequests(await arpRequests(2))).toBe(0);
     } finally {
       await iptables(owner, '-D');
     }
     // Healed: the owner rejoins and takes its address back, again never with two MACs at once.
-    const back = arpWindow(6);
-    const backWindow = await back;
-    expect(conflicts(backWindow)).toEqual([]);
+    expect(twoMacRequests(await arpRequests(6))).toBe(0);
     await lab.step('the owner serves again after the partition heals', () => settledOn(owner));
   }, 90_000);
 
   it('node death (speaker SIGKILLed, data and management links down): the VIP moves fast', async () => {
     const t0 = Date.now();
-    await lab.killSpeaker(owner, 'SIGKILL');
-    await setLink(owner, DATA_IF, false);
-    await setLink(owner, MGMT_IF, false);
+    await killNode(lab, owner);
     let movedMs = 0;
     try {
       await lab.step('the successor answers', async () => {
@@ -195,13 +184,77 @@ describe('gossip membership in the lab', () => {
         movedMs = Date.now() - t0;
       });
     } finally {
-      await setLink(owner, MGMT_IF, true);
-      await setLink(owner, DATA_IF, true);
+      await reviveLinks(lab, owner);
     }
     process.stderr.write(
       `[membership] node death: successor answers ARP and serves HTTP after ${movedMs} ms\n`,
     );
     expect(movedMs).toBeLessThan(5_000);
+    const restarted = await lab.restartSpeaker(owner);
+    expect(restarted.ok).toBe(true);
+    await lab.step('the restarted owner serves again', () => settledOn(owner));
+  }, 90_000);
+
+  it("the owner's speaker frozen for 10 s: the successor takes over, and thawed it never answers beside it", async () => {
+    const frozenAt = Date.now();
+    expect(await lab.killSpeaker(owner, 'SIGSTOP')).toBe(true);
+    let window: ArpWindow;
+    try {
+      const took = await lab.step('the successor takes over from the frozen owner', () =>
+        settledOn(successor, 5_000),
+      );
+      process.stderr.write(`[membership] owner frozen: the successor answers ARP after ${took} ms\n`);
+      const left = frozenAt + 10_000 - Date.now();
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
+    } finally {
+      // From the thaw on, every ARP request is watched: the thawed speaker must learn that it was
+      // declared dead (and rejoin) before it answers for the address again.
+      const watching = arpRequests(5);
+      await lab.killSpeaker(owner, 'SIGCONT');
+      window = await watching;
+    }
+    process.stderr.write(
+      `[membership] after the thaw: ${twoMacRequests(window)} two-MAC requests, ${answerChanges(window)} owner change(s) in ${window.requests} requests\n`,
+    );
+    expect(twoMacRequests(window)).toBe(0);
+    // It may take the address back once it has rejoined (the election prefers it); never back and forth.
+    expect(answerChanges(window)).toBeLessThanOrEqual(1);
+    await lab.step('the thawed owner serves again', () => settledOn(owner));
+  }, 90_000);
+
+  it("the owner's speaker stopped as planned (SIGTERM): the successor serves and not one request fails", async () => {
+    // Each GET is given 1 s: a failure is a refused or reset connection or a real stall, not a
+    // slow answer on a loaded machine.
+    const prober = await startProber(vip, 20, 1_000);
+    let hit = 0;
+    try {
+      await lab.waitFor(
+        'the prober to see steady successes from the owner',
+        () =>
+          prober.successes.filter((s) => s.node === owner).length >= 10
+            ? { done: true, value: true }
+            : { done: false, observed: prober.successes.slice(-3) },
+        { timeoutMs: 10_000, intervalMs: 20 },
+      );
+      hit = Date.now();
+      expect(await lab.killSpeaker(owner, 'SIGTERM')).toBe(true);
+      await lab.waitFor(
+        'the successor to serve 25 requests after the hand-over',
+        () =>
+          prober.successes.filter((s) => s.t > hit && s.node === successor).length >= 25
+            ? { done: true, value: true }
+            : { done: false, observed: prober.successes.slice(-3) },
+        { timeoutMs: 15_000, intervalMs: 20 },
+      );
+    } finally {
+      await prober.stop();
+    }
+    const failed = prober.failures.filter((f) => f.t >= hit);
+    const moved = prober.successes.find((s) => s.t > hit && s.node === successor)!.t - hit;
+    process.stderr.write(
+      `[membership] SIGTERM: successor serves after ${moved} ms; ${failed.length} failed request(s)\n`,
+    );
+    expect(failed).toEqual([]);
     const restarted = await lab.restartSpeaker(owner);
     expect(restarted.ok).toBe(true);
     await lab.step('the restarted owner serves again', () => settledOn(owner));

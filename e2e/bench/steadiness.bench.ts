@@ -29,7 +29,6 @@
 // Usage: pnpm bench steadiness   [FAULT_SECONDS=30] [SCENARIOS=CPU hog,partition,...]
 import { withBenchLab } from '../src/bench-lab.js';
 import { cpus } from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { COMPONENTS } from '@metallb-ts/manifests';
 import { electNode } from '@metallb-ts/speaker';
 import { readAuditLog, serviceAccountUser } from '../src/audit.js';
@@ -38,6 +37,7 @@ import { INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import {
   answerChanges,
   arpWindow,
+  cpuHog,
   freezeApiServer,
   longestGap,
   servedByChanges,
@@ -46,9 +46,10 @@ import {
   sleepUntil,
   startProber,
   twoMacRequests,
+  withGossipLoss,
+  withMgmtChain,
   type ArpWindow,
 } from '../src/failover-probe.js';
-import { Lab } from '../src/lab.js';
 import { MGMT_IF } from '../src/topology.js';
 
 const INTERVAL_MS = 20;
@@ -90,47 +91,6 @@ interface Observed {
   readonly servedByChanges: number;
   readonly outageMaxMs: number;
   readonly speakerWrites: { verb: string; resource: string }[];
-}
-
-async function iptables(l: Lab, node: string, args: readonly string[]): Promise<void> {
-  const r = await l.nsExec(node, ['iptables', '-w', ...args]);
-  if (r.code !== 0)
-    throw new Error(`iptables ${args.join(' ')} in ${node}: exit ${r.code}: ${r.stderr.trim()}`);
-}
-
-/**
- * Runs `fn` with chain CHAIN hooked to everything in and out of `node`'s management link, and
- * removes the hooks and the chain afterwards, also when `fn` throws.
- */
-async function withMgmtChain<T>(l: Lab, node: string, fn: () => Promise<T>): Promise<T> {
-  await iptables(l, node, ['-N', CHAIN]);
-  try {
-    await iptables(l, node, ['-I', 'INPUT', '-i', MGMT_IF, '-j', CHAIN]);
-    await iptables(l, node, ['-I', 'OUTPUT', '-o', MGMT_IF, '-j', CHAIN]);
-    return await fn();
-  } finally {
-    // Each step on its own: one that fails (a hook never added) must not keep the others.
-    await l.nsExec(node, ['iptables', '-w', '-D', 'INPUT', '-i', MGMT_IF, '-j', CHAIN]);
-    await l.nsExec(node, ['iptables', '-w', '-D', 'OUTPUT', '-o', MGMT_IF, '-j', CHAIN]);
-    await l.nsExec(node, ['iptables', '-w', '-F', CHAIN]);
-    const gone = await l.nsExec(node, ['iptables', '-w', '-X', CHAIN]);
-    if (gone.code !== 0) log(`could not remove chain ${CHAIN} in ${node}: ${gone.stderr.trim()}`);
-  }
-}
-
-/** `count` busy loops in `node`'s namespace, each ended by `timeout` after `seconds` at the latest. */
-function startHogs(node: string, count: number, seconds: number): ChildProcess[] {
-  return Array.from({ length: count }, () =>
-    spawn('ip', ['netns', 'exec', node, 'timeout', String(seconds), 'sh', '-c', 'while :; do :; done'], {
-      stdio: 'ignore',
-    }),
-  );
-}
-
-function exited(c: ChildProcess): Promise<void> {
-  return c.exitCode !== null || c.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((r) => c.once('exit', () => r()));
 }
 
 async function main(): Promise<void> {
@@ -213,40 +173,18 @@ async function main(): Promise<void> {
       'CPU hog': {
         label: `CPU hog (${cpus().length} busy loops) ${FAULT_S}s`,
         seconds: FAULT_S + 2,
-        run: async () => {
-          const hogs = startHogs(owner, cpus().length, FAULT_S);
-          try {
-            await Promise.all(hogs.map(exited));
-          } finally {
-            for (const h of hogs) if (h.exitCode === null && h.signalCode === null) h.kill('SIGTERM');
-          }
-        },
+        run: () => cpuHog(owner, cpus().length, FAULT_S),
       },
       '5% loss': {
         label: `5% loss on ${MGMT_IF} ${FAULT_S}s`,
         seconds: FAULT_S + 2,
-        run: (t0) =>
-          withMgmtChain(l, owner, async () => {
-            await iptables(l, owner, [
-              '-A',
-              CHAIN,
-              '-m',
-              'statistic',
-              '--mode',
-              'random',
-              '--probability',
-              '0.05',
-              '-j',
-              'DROP',
-            ]);
-            await sleepUntil(t0 + FAULT_S * 1000);
-          }),
+        run: (t0) => withGossipLoss(l, owner, CHAIN, 0.05, () => sleepUntil(t0 + FAULT_S * 1000)),
       },
       '300ms blocks': {
         label: `300 ms ${MGMT_IF} blocks every 3 s, ${FAULT_S}s`,
         seconds: FAULT_S + 2,
         run: (t0) =>
-          withMgmtChain(l, owner, async () => {
+          withMgmtChain(l, owner, CHAIN, async () => {
             for (let k = 0; k * 3 < FAULT_S; k++) {
               await sleepUntil(t0 + k * 3000 + 1000);
               // One shell: the block lasts 300 ms from the moment the rule is in (the shell's

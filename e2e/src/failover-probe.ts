@@ -2,7 +2,7 @@
 // on fresh connections (who served, and when), ARP requests every 20 ms (which MACs answered
 // each one), and the pure summaries of both (longest gap, owner changes, two-MAC requests); and
 // the faults both inflict the same way (a node death, a frozen API server).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ControlPlane } from './control-plane.js';
 import type { Lab } from './lab.js';
@@ -198,6 +198,89 @@ export async function settledOn(l: Lab, vip: string, mac: string, node: string):
     },
     { timeoutMs: 30_000, intervalMs: 50 },
   );
+}
+
+/** `iptables -w <args>` inside `node`'s namespace; a refusal is an error naming the rule. */
+export async function iptablesIn(l: Lab, node: string, args: readonly string[]): Promise<void> {
+  const r = await l.nsExec(node, ['iptables', '-w', ...args]);
+  if (r.code !== 0)
+    throw new Error(`iptables ${args.join(' ')} in ${node}: exit ${r.code}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Runs `fn` with chain `chain` (inside `node`'s namespace) hooked to everything in and out of its
+ * management (gossip) link, and removes the hooks and the chain afterwards, also when `fn` throws.
+ */
+export async function withMgmtChain<T>(
+  l: Lab,
+  node: string,
+  chain: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await iptablesIn(l, node, ['-N', chain]);
+  try {
+    await iptablesIn(l, node, ['-I', 'INPUT', '-i', MGMT_IF, '-j', chain]);
+    await iptablesIn(l, node, ['-I', 'OUTPUT', '-o', MGMT_IF, '-j', chain]);
+    return await fn();
+  } finally {
+    // Each step on its own: one that fails (a hook never added) must not keep the others.
+    await l.nsExec(node, ['iptables', '-w', '-D', 'INPUT', '-i', MGMT_IF, '-j', chain]);
+    await l.nsExec(node, ['iptables', '-w', '-D', 'OUTPUT', '-o', MGMT_IF, '-j', chain]);
+    await l.nsExec(node, ['iptables', '-w', '-F', chain]);
+    const gone = await l.nsExec(node, ['iptables', '-w', '-X', chain]);
+    if (gone.code !== 0)
+      process.stderr.write(`could not remove iptables chain ${chain} in ${node}: ${gone.stderr.trim()}\n`);
+  }
+}
+
+/** Runs `fn` while every packet in or out of `node`'s management (gossip) link is dropped with `probability`. */
+export function withGossipLoss<T>(
+  l: Lab,
+  node: string,
+  chain: string,
+  probability: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return withMgmtChain(l, node, chain, async () => {
+    await iptablesIn(l, node, [
+      '-A',
+      chain,
+      '-m',
+      'statistic',
+      '--mode',
+      'random',
+      '--probability',
+      String(probability),
+      '-j',
+      'DROP',
+    ]);
+    return fn();
+  });
+}
+
+/** `count` busy loops in `node`'s namespace, each ended by `timeout` after `seconds` at the latest. */
+export function startHogs(node: string, count: number, seconds: number): ChildProcess[] {
+  return Array.from({ length: count }, () =>
+    spawn('ip', ['netns', 'exec', node, 'timeout', String(seconds), 'sh', '-c', 'while :; do :; done'], {
+      stdio: 'ignore',
+    }),
+  );
+}
+
+export function exited(c: ChildProcess): Promise<void> {
+  return c.exitCode !== null || c.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => c.once('exit', () => r()));
+}
+
+/** `count` busy loops in `node`'s namespace for `seconds`; resolves when all ended (killed on error). */
+export async function cpuHog(node: string, count: number, seconds: number): Promise<void> {
+  const hogs = startHogs(node, count, seconds);
+  try {
+    await Promise.all(hogs.map(exited));
+  } finally {
+    for (const h of hogs) if (h.exitCode === null && h.signalCode === null) h.kill('SIGTERM');
+  }
 }
 
 export function stats(xs: number[]): { min: number; median: number; max: number } {

@@ -3,13 +3,18 @@ import { LEASES, MEMBERLIST } from '@metallb-ts/manifests';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../../src/cluster-objects.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { cpus } from 'node:os';
 import {
   answerChanges,
   arpWindow,
+  cpuHog,
+  freezeApiServer,
   killNode,
   reviveLinks,
+  sleepUntil,
   startProber,
   twoMacRequests,
+  withGossipLoss,
   type ArpWindow,
 } from '../../src/failover-probe.js';
 import { Lab } from '../../src/lab.js';
@@ -22,7 +27,9 @@ import { MGMT_IF } from '../../src/topology.js';
  * - the API server frozen (SIGSTOP) for 20 s: the VIP keeps answering (no Lease to fence on);
  * - the owner's gossip path cut (UDP 7946 dropped on its management link) while its data link
  *   works: never two MACs answering one ARP request, and the majority side serves;
- * - node death (speaker SIGKILLed, both links down): the VIP moves within a second or two;
+ * - node death (speaker SIGKILLed, both links down): the VIP moves within a second or two, also
+ *   while kube-apiserver is frozen;
+ * - the owner under a CPU hog, then under 5% loss on its gossip link: the address never moves;
  * - the owner's speaker frozen (SIGSTOP) for 10 s: the successor takes over, and the thawed
  *   speaker learns it was declared dead before it answers again: never two MACs;
  * - the owner's speaker stopped as planned (SIGTERM, the graceful leave): not one failed request.
@@ -193,6 +200,44 @@ describe('gossip membership in the lab', () => {
     const restarted = await lab.restartSpeaker(owner);
     expect(restarted.ok).toBe(true);
     await lab.step('the restarted owner serves again', () => settledOn(owner));
+  }, 90_000);
+
+  it('node death while kube-apiserver is frozen: the successor still takes over at once', async () => {
+    const thaw = freezeApiServer(cp);
+    let movedMs = 0;
+    try {
+      const t0 = Date.now();
+      await killNode(lab, owner);
+      await lab.step('the successor answers with the API server frozen', async () => {
+        await settledOn(successor, 5_000);
+        movedMs = Date.now() - t0;
+      });
+    } finally {
+      thaw();
+      await reviveLinks(lab, owner);
+    }
+    process.stderr.write(
+      `[membership] node death, API server frozen: successor answers ARP and serves HTTP after ${movedMs} ms\n`,
+    );
+    expect(movedMs).toBeLessThan(5_000);
+    const restarted = await lab.restartSpeaker(owner);
+    expect(restarted.ok).toBe(true);
+    await lab.step('the restarted owner serves again', () => settledOn(owner));
+  }, 90_000);
+
+  it('the owner under a CPU hog, then under 5% loss on its gossip link: the address never moves', async () => {
+    const FAULT_MS = 12_000;
+    const watching = arpRequests((2 * FAULT_MS) / 1000 + 2);
+    await cpuHog(owner, cpus().length, FAULT_MS / 1000);
+    const lossFrom = Date.now();
+    await withGossipLoss(lab, owner, 'E2E_GOSSIP_LOSS', 0.05, () => sleepUntil(lossFrom + FAULT_MS));
+    const window = await watching;
+    process.stderr.write(
+      `[membership] CPU hog then 5% gossip loss: ${answerChanges(window)} owner changes, ${twoMacRequests(window)} two-MAC requests, ${window.requests - window.answers.size} of ${window.requests} ARP requests unanswered\n`,
+    );
+    expect(answerChanges(window)).toBe(0);
+    expect(twoMacRequests(window)).toBe(0);
+    expect(answeredBy(window)).toEqual(new Set([lab.nodeMacs.get(owner)]));
   }, 90_000);
 
   it("the owner's speaker frozen for 10 s: the successor takes over, and thawed it never answers beside it", async () => {

@@ -1,4 +1,10 @@
-import { COMPONENTS, componentLabels, selectorLabels } from '@metallb-ts/manifests';
+import {
+  COMPONENTS,
+  componentLabels,
+  METRICS_PORT,
+  MONITORING_PORT_NAME,
+  selectorLabels,
+} from '@metallb-ts/manifests';
 import type { ControlPlane } from './control-plane.js';
 import { waitForDefaultServiceAccount, INSTALL_NAMESPACE } from './cluster-setup.js';
 import type { LabNode } from './topology.js';
@@ -212,7 +218,14 @@ export async function createSpeakerPod(cp: ControlPlane, node: LabNode): Promise
         serviceAccountName: names.serviceAccount,
         automountServiceAccountToken: false,
         terminationGracePeriodSeconds: 0,
-        containers: [{ name: names.container, image: 'metallb-ts/speaker:lab-process' }],
+        // The monitoring port as the DaemonSet declares it: Prometheus finds the speaker by it.
+        containers: [
+          {
+            name: names.container,
+            image: 'metallb-ts/speaker:lab-process',
+            ports: [{ name: MONITORING_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' }],
+          },
+        ],
       },
     },
   ]);

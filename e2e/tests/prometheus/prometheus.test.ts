@@ -10,7 +10,7 @@ import {
   selectorLabels,
   type ComponentName,
 } from '@metallb-ts/manifests';
-import { applyDemo, DEMO_NAMESPACE, filledPoolObjects } from '../../src/cluster-objects.js';
+import { applyDemo, DEMO_NAMESPACE, filledPoolObjects, speakerPodName } from '../../src/cluster-objects.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { attachControlPlane, MGMT_HOST_IP, type ControlPlane } from '../../src/control-plane.js';
 import { Lab } from '../../src/lab.js';
@@ -27,9 +27,10 @@ import { LAB_NODES, MGMT_IF } from '../../src/topology.js';
  * Prometheus discovers the process-mode lab's controller and speakers as a user's would: Kubernetes
  * service discovery (endpointslice) against the lab's API server, as a ServiceAccount of namespace
  * `monitoring` bound to the one source's reader Role, keeping the metrics Services the one source
- * renders. The process-mode lab has no kubelet, so this test writes what one would: a Pod per
- * component (hostNetwork, its monitoring port, Running and Ready, the IP it serves metrics on);
- * kube-controller-manager then fills the EndpointSlices. The controller serves metrics on the
+ * renders. The process-mode lab has no kubelet, so what one would write is written for it: a Pod
+ * per component (hostNetwork, its monitoring port, Running and Ready, the IP it serves metrics on),
+ * the speakers' by the lab itself and the controller's by this test; kube-controller-manager then
+ * fills the EndpointSlices. The controller serves metrics on the
  * host's management address, each speaker on its node's.
  */
 
@@ -49,11 +50,14 @@ const PODS: readonly LabPod[] = [
   { component: 'controller', name: 'controller-lab', node: LAB_NODES[0]!.name, ip: MGMT_HOST_IP },
   ...LAB_NODES.map((n) => ({
     component: 'speaker' as const,
-    name: `speaker-${n.name}`,
+    name: speakerPodName(n.name),
     node: n.name,
     ip: n.mgmtIp,
   })),
 ];
+
+/** The Pods this test writes: the lab writes the speakers' own. */
+const PUBLISHED = PODS.filter((p) => p.component !== 'speaker');
 
 /** A Pod as a kubelet would report it: Running and Ready with `ip`. */
 async function publishPod(p: LabPod): Promise<void> {
@@ -150,7 +154,9 @@ beforeAll(async () => {
   expect(Object.fromEntries(lab.componentErrors)).toEqual({});
   for (const c of ['controller', 'speaker'] as const)
     await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(metricsService(c, INSTALL_NAMESPACE)) });
-  for (const p of PODS) await publishPod(p);
+  // The lab writes each speaker's Pod itself (its gossip peers are found by them); the controller's
+  // is this test's to write.
+  for (const p of PUBLISHED) await publishPod(p);
   prom = await startPrometheus({ dir: mkdtempSync(join(dir, 'prometheus-')), cp });
 }, 180_000);
 
@@ -161,7 +167,7 @@ afterAll(async () => {
     INSTALL_NAMESPACE,
     'delete',
     'pods',
-    ...PODS.map((p) => p.name),
+    ...PUBLISHED.map((p) => p.name),
     '--ignore-not-found',
   ]);
   await cp.kubectl([

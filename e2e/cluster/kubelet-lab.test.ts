@@ -288,6 +288,8 @@ test("Prometheus fires MetalLBAddressPoolExhausted for the filled pool, from the
 
 test('a whole node dies (kubelet, runtime, containers, data link): the VIP moves within the failover time', async () => {
   const owner = (await announcingNode())!;
+  const operatorOn = (await podsOf(lab.cp, INSTALL_NAMESPACE, selector('operator'))).map((p) => p.node);
+  progress(`the operator's pod runs on ${operatorOn.join(', ') || '(none)'}; ${owner} dies`);
   const started = Date.now();
   await killLabNode(lab, owner);
   const moved = await waitAnnouncedBy(
@@ -318,7 +320,32 @@ test('a whole node dies (kubelet, runtime, containers, data link): the VIP moves
     },
     { timeoutMs: 120_000, intervalMs: 1_000 },
   );
+  // The dead node may have taken the operator's pod with it: the next tests need it back.
+  await waitFor(
+    "the operator's pod Running and Ready again",
+    async () => {
+      const pods = await podsOf(lab.cp, INSTALL_NAMESPACE, selector('operator'));
+      return pods.length === 1 && pods[0]!.ready
+        ? { done: true, value: undefined }
+        : { done: false, observed: pods };
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000 },
+  );
 });
+
+/** The operator's last log lines, for a failure message. */
+async function operatorLog(): Promise<string> {
+  const r = await lab.cp.kubectl([
+    '-n',
+    INSTALL_NAMESPACE,
+    'logs',
+    '-l',
+    selector('operator'),
+    '--tail=40',
+    '--all-containers',
+  ]);
+  return (r.stdout + r.stderr).trim();
+}
 
 test('deleting MetalLB/metallb removes the components', async () => {
   await lab.cp.kubectlOk([
@@ -348,6 +375,10 @@ test('deleting MetalLB/metallb removes the components', async () => {
     { timeoutMs: 120_000, intervalMs: 1_000 },
   );
   const operator = await podsOf(lab.cp, INSTALL_NAMESPACE, selector('operator'));
+  if (!operator.every((p) => p.ready))
+    process.stderr.write(
+      `[cluster] the operator is not ready: ${JSON.stringify(operator)}\n${await operatorLog()}\n`,
+    );
   expect(operator.map((p) => p.ready)).toEqual([true]);
 });
 

@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
+import { LEASES } from '@metallb-ts/manifests';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { serviceAccountKubeconfig } from '../../src/credentials.js';
 import type { RunResult } from '../../src/run.js';
@@ -63,14 +64,15 @@ describe('speaker ServiceAccount', () => {
     );
   });
 
-  it('writes no leases: membership is gossip, not the API server', async () => {
-    const lease = JSON.stringify({
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: 'rbac-test-speaker', namespace: 'metallb-system' },
-      spec: { holderIdentity: 'node-1', leaseDurationSeconds: 5 },
-    });
-    expectForbidden(await cp.kubectl(['create', '-f', '-'], { kubeconfig: speaker, input: lease }));
+  it("touches no Lease but the two-node tie-break's: it may not read, take or delete another", async () => {
+    // `create` cannot be limited by name (the tie-break Lease is created on demand); every other
+    // verb is granted on the tie-break Lease alone, so the controller's election is out of reach.
+    for (const args of [
+      ['get', 'lease', LEASES.controller],
+      ['delete', 'lease', LEASES.controller, '--dry-run=server'],
+      ['patch', 'lease', LEASES.controller, '--type=merge', '-p', '{"spec":{"holderIdentity":"speaker"}}'],
+    ])
+      expectForbidden(await cp.kubectl(['-n', 'metallb-system', ...args], { kubeconfig: speaker }));
   });
 
   it('is refused (403) what it was not granted', async () => {

@@ -1,7 +1,7 @@
 // What a lab test needs around the operator process: the stand-in for the chart's Deployment it
 // reads at start, and putting the lab's controller and speaker accounts back after it took them
 // over (they carry the same names).
-import { COMPONENTS, componentRbac } from '@metallb-ts/manifests';
+import { COMPONENTS, componentRbac, LEASES } from '@metallb-ts/manifests';
 import { applyClusterManifests, INSTALL_NAMESPACE } from './cluster-setup.js';
 import { applyJson } from './cluster-objects.js';
 import { startOperator, waitForOperatorLog } from './components.js';
@@ -41,6 +41,9 @@ export async function startLabOperator(
 ): Promise<void> {
   const ns = INSTALL_NAMESPACE;
   await cp.kubectl(['-n', ns, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
+  // An earlier operator's Lease would make this one take it over instead of creating it: each
+  // start begins from what a fresh install has (the least-privilege audit counts the create).
+  await cp.kubectl(['-n', ns, 'delete', 'lease', LEASES.operator, '--ignore-not-found']);
   await applyJson(cp, [...componentRbac('operator', ns, version), operatorDeployment]);
   await beforeStart();
   const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });

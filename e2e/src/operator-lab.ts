@@ -76,6 +76,12 @@ export async function restoreLabRbac(cp: ControlPlane, version: string): Promise
     ]);
     return back.code === 0 ? { done: true, value: undefined } : { done: false, observed: back.stderr };
   });
+  await deleteOperatorRbac(cp, version);
+}
+
+/** Removes the operator's own ServiceAccount and RBAC (`version` as applied), bindings first. */
+export async function deleteOperatorRbac(cp: ControlPlane, version: string): Promise<void> {
+  const ns = INSTALL_NAMESPACE;
   for (const o of [...componentRbac('operator', ns, version)].reverse())
     await cp.kubectl([
       'delete',

@@ -23,6 +23,7 @@ import {
   waitForOperatorLog,
 } from '../../src/components.js';
 import { MGMT_HOST_IP, attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { deleteOperatorRbac } from '../../src/operator-lab.js';
 import { MGMT_BRIDGE, createTopology, destroyTopology } from '../../src/topology.js';
 import { waitFor } from '../../src/wait-for.js';
 
@@ -118,14 +119,7 @@ afterAll(async () => {
   await cp.kubectl(['-n', NS, 'delete', 'secret', WEBHOOK.certSecret, '--ignore-not-found']);
   await cp.kubectl(['-n', NS, 'delete', 'pod', POD, '--ignore-not-found', '--grace-period=0', '--force']);
   await cp.kubectl(['delete', 'node', NODE, '--ignore-not-found']);
-  for (const o of [...componentRbac('operator', NS, VERSION)].reverse())
-    await cp.kubectl([
-      'delete',
-      o.kind.toLowerCase(),
-      o.metadata.name,
-      ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []),
-      '--ignore-not-found',
-    ]);
+  await deleteOperatorRbac(cp, VERSION);
   // The operator took over (and so removed) the lab's controller and speaker accounts and RBAC
   // when it deployed for MetalLB/metallb: the tests after this one need them back.
   if (operatorStarted) await applyClusterManifests(cp);

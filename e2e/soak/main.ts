@@ -4,7 +4,8 @@
 //   SOAK_STEPS=<n>           number of operations (default 300)
 //   SOAK_DURATION_S=<s>      stop starting new steps after this long
 //   SOAK_STRICT_OUTAGE=0|1   an address withdrawn during a kube-apiserver/etcd restart is a violation (default 1: membership is gossip; 0 only reports it)
-//   SOAK_SKIP=link,etcd      switch operation families off (keys of OpWeights in ops.ts)
+//   SOAK_WEIGHTS=etcd=0.3    change the weights of operation families (keys of OpWeights in ops.ts)
+//   SOAK_SKIP=link,etcd      switch operation families off
 //   SOAK_KEEP_GOING=1        collect every violating step instead of stopping at the first
 // Exit code: 0 when no invariant was violated, 1 otherwise.
 import { reportTable, soakInOwnLab, soakSettings } from './own-lab.js';

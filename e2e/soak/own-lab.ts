@@ -15,22 +15,34 @@ import { runSoak, type SoakReport } from './soak.js';
 const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
 
 /**
- * The operation mix, with the families named in SOAK_SKIP (comma-separated keys of OpWeights,
- * e.g. `link,etcd`) switched off.
+ * The operation mix: DEFAULT_WEIGHTS, then SOAK_WEIGHTS (`family=weight,...`, e.g.
+ * `apiserver=0.3,etcd=0.3`), then the families named in SOAK_SKIP (comma-separated, e.g.
+ * `link,etcd`) switched off. Keys are those of OpWeights.
  */
 export function weightsFrom(env: NodeJS.ProcessEnv = process.env): OpWeights {
-  const skip = (env.SOAK_SKIP ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
   const weights: OpWeights = { ...DEFAULT_WEIGHTS };
-  for (const k of skip) {
+  const known = (setting: string, k: string): keyof OpWeights => {
     if (!(k in weights))
       throw new Error(
-        `SOAK_SKIP: unknown operation family ${JSON.stringify(k)}; known: ${Object.keys(weights).join(', ')}`,
+        `${setting}: unknown operation family ${JSON.stringify(k)}; known: ${Object.keys(weights).join(', ')}`,
       );
-    weights[k as keyof OpWeights] = 0;
+    return k as keyof OpWeights;
+  };
+  const list = (v: string | undefined): string[] =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  for (const pair of list(env.SOAK_WEIGHTS)) {
+    const [k = '', v = ''] = pair.split('=').map((s) => s.trim());
+    const w = Number(v);
+    if (v === '' || !Number.isFinite(w) || w < 0)
+      throw new Error(
+        `SOAK_WEIGHTS: ${JSON.stringify(pair)} is not family=weight with a weight >= 0 (e.g. etcd=0.3)`,
+      );
+    weights[known('SOAK_WEIGHTS', k)] = w;
   }
+  for (const k of list(env.SOAK_SKIP)) weights[known('SOAK_SKIP', k)] = 0;
   return weights;
 }
 

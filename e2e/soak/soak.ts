@@ -219,6 +219,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
 }
 
+/** How often the settle loop reads the API (and, once stable, the wire) again. */
+const SETTLE_POLL_MS = 100;
+
 /**
  * Polls until the API view is stable (two equal reads) and every invariant holds, or the budget
  * runs out; returns the last truth, what it violates and how long the wire probes took. A crash
@@ -265,6 +268,6 @@ async function settle(
     } else if (Date.now() >= deadline) {
       throw new Error(`the API server did not answer for ${budgetMs} ms`);
     }
-    await sleep(250);
+    await sleep(SETTLE_POLL_MS);
   }
 }

@@ -57,15 +57,20 @@ export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services'
 }
 
 /**
- * Who answers for each address (parallel probes from the client namespace): two requests 200 ms
- * apart, each answered within 300 ms or not at all (a speaker answers in milliseconds).
+ * Who answers for each address (parallel probes from the client namespace): one request each,
+ * every answer within 150 ms counted (a speaker answers in well under a millisecond; two owners
+ * both answer the same request). A probe that misses a slow answer only makes the settle loop
+ * look again.
  */
+/** How long a wire probe listens for answers. */
+export const WIRE_LISTEN_MS = 150;
+
 export async function probeWire(lab: Lab, ips: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const queue = [...ips];
   const worker = async () => {
     for (let ip = queue.shift(); ip !== undefined; ip = queue.shift()) {
-      const r = await lab.clientArping(ip, { count: 2, intervalMs: 200, timeoutMs: 300 });
+      const r = await lab.clientArping(ip, { listenMs: WIRE_LISTEN_MS });
       out.set(ip, r.macs);
     }
   };

@@ -35,6 +35,13 @@ export interface ArpingOptions {
    * one request are both seen either way. NDP (ndisc6) then waits `intervalMs` per solicitation.
    */
   readonly intervalMs?: number;
+  /**
+   * One request, then listen this long for every answer (count, timeoutMs and intervalMs are
+   * ignored), ending early once a second answer arrived: the cheapest probe that still sees two
+   * MACs answering, since both answer the same request. Answered and silent addresses cost the
+   * same, so a batch of probes costs one listen.
+   */
+  readonly listenMs?: number;
 }
 
 /**
@@ -42,10 +49,10 @@ export interface ArpingOptions {
  * (ndisc6) for IPv6. Returns every distinct MAC that answered.
  */
 export async function clientArping(ip: string, o: ArpingOptions = {}): Promise<ArpingResult> {
-  const count = o.count ?? 1;
-  const timeoutMs = o.timeoutMs ?? 1_000;
+  const count = o.listenMs === undefined ? (o.count ?? 1) : 1;
+  const timeoutMs = o.listenMs ?? o.timeoutMs ?? 1_000;
   if (ip.includes(':')) {
-    const waitMs = o.intervalMs ?? timeoutMs;
+    const waitMs = o.listenMs ?? o.intervalMs ?? timeoutMs;
     const r = await nsExec(
       CLIENT_NS,
       ['ndisc6', '-m', '-n', '-r', String(count), '-w', String(waitMs), ip, DATA_IF],
@@ -60,7 +67,10 @@ export async function clientArping(ip: string, o: ArpingOptions = {}): Promise<A
   }
   let pace: string[];
   let deadlineMs: number;
-  if (o.intervalMs === undefined) {
+  if (o.listenMs !== undefined) {
+    deadlineMs = o.listenMs;
+    pace = ['-C', '2', '-w', String(deadlineMs / 1000)];
+  } else if (o.intervalMs === undefined) {
     // arping's own pace: a request a second until the deadline.
     const seconds = Math.max(1, Math.ceil((timeoutMs * count) / 1000));
     pace = ['-w', String(seconds)];

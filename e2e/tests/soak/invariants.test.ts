@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { entriesContain, parseEntry } from '../../soak/addresses.js';
 import { checkInvariants, whyNotShareable, type Truth, type TruthService } from '../../soak/invariants.js';
 import { emptyModel, servedPools, type Model, type ModelPool } from '../../soak/model.js';
-import { applyToModel, describeOp, nextOp } from '../../soak/ops.js';
+import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/ops.js';
+import { weightsFrom } from '../../soak/own-lab.js';
 import { createRng } from '../../soak/rng.js';
 
 /* The soak's pure parts: the invariant checker must catch each kind of violation, the model must
@@ -181,5 +182,22 @@ describe('soak model', () => {
       'speaker-restart',
     ])
       expect(ops).toContain(word);
+  });
+});
+
+describe('the operation mix from the environment', () => {
+  it('takes SOAK_WEIGHTS over the defaults and SOAK_SKIP over both', () => {
+    const w = weightsFrom({ SOAK_WEIGHTS: 'apiserver=0.3, etcd=0.3,service=80', SOAK_SKIP: 'link,service' });
+    expect(w).toEqual({ ...DEFAULT_WEIGHTS, apiserver: 0.3, etcd: 0.3, service: 0, link: 0 });
+    expect(weightsFrom({})).toEqual(DEFAULT_WEIGHTS);
+  });
+
+  it('names the setting, the pair and the known families when it cannot read them', () => {
+    expect(() => weightsFrom({ SOAK_WEIGHTS: 'etcd' })).toThrow(/SOAK_WEIGHTS: "etcd" is not family=weight/);
+    expect(() => weightsFrom({ SOAK_WEIGHTS: 'etcd=-1' })).toThrow(/"etcd=-1"/);
+    expect(() => weightsFrom({ SOAK_WEIGHTS: 'kubelet=1' })).toThrow(
+      /SOAK_WEIGHTS: unknown operation family "kubelet"; known: service, pool/,
+    );
+    expect(() => weightsFrom({ SOAK_SKIP: 'etc' })).toThrow(/SOAK_SKIP: unknown operation family "etc"/);
   });
 });

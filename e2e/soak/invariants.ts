@@ -95,6 +95,17 @@ export interface CheckInput {
   readonly nodeMacs: ReadonlySet<string>;
 }
 
+const familyOf = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
+
+/** `after` keeps every address of `before` and adds only addresses of families it lacked. */
+export function gainsFamilyOnly(before: readonly string[], after: readonly string[]): boolean {
+  const had = new Set(before.map(familyOf));
+  return (
+    before.every((ip) => after.includes(ip)) &&
+    after.filter((ip) => !before.includes(ip)).every((ip) => !had.has(familyOf(ip)))
+  );
+}
+
 export function checkInvariants(input: CheckInput): Violation[] {
   const { model, prev, now, touched, nodeMacs } = input;
   const served = servedPools(model);
@@ -149,6 +160,10 @@ export function checkInvariants(input: CheckInput): Violation[] {
     for (const s of now.services) {
       const was = before.get(s.uid);
       if (!was || was.ingress.length === 0 || touched.has(s.name) || sameSet(was.ingress, s.ingress))
+        continue;
+      // PreferDualStack asked for both families: the controller adds the one its pool could not
+      // give before as soon as it can, keeping what the Service holds (ipam's addMissingFamily).
+      if (model.services.get(s.name)?.policy === 'PreferDualStack' && gainsFamilyOnly(was.ingress, s.ingress))
         continue;
       const wasPool = was.annotations[POOL_ANNOTATION];
       const entries = wasPool === undefined ? undefined : served.get(wasPool);

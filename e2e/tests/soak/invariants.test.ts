@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { entriesContain, parseEntry } from '../../soak/addresses.js';
-import { checkInvariants, whyNotShareable, type Truth, type TruthService } from '../../soak/invariants.js';
+import {
+  checkInvariants,
+  gainsFamilyOnly,
+  whyNotShareable,
+  type Truth,
+  type TruthService,
+} from '../../soak/invariants.js';
 import { emptyModel, servedPools, type Model, type ModelPool } from '../../soak/model.js';
 import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/ops.js';
 import { weightsFrom } from '../../soak/own-lab.js';
@@ -107,6 +113,25 @@ describe('soak invariants', () => {
     expect(check(m, moved, prev, ['a'])).toEqual([]);
     const shrunk = model([pool('p', 1, ['203.0.113.33/32', '203.0.113.34/31'])]);
     expect(check(shrunk, moved, prev)).toEqual([]);
+  });
+
+  it('lets a PreferDualStack Service gain the family it lacked, and nothing else', () => {
+    const dual = model([pool('p', 1, ['203.0.113.32/29', '2001:db8:1::/125'])]);
+    const asked = (policy: 'PreferDualStack' | 'SingleStack'): Model => ({
+      ...dual,
+      services: new Map([
+        ['a', { name: 'a', type: 'LoadBalancer', etp: 'Cluster', family: 'IPv4', policy, ports: [80] }],
+      ]),
+    });
+    const prev = truth([svc('a', ['203.0.113.32'])]);
+    const gained = truth([svc('a', ['203.0.113.32', '2001:db8:1::1'])]);
+    expect(check(asked('PreferDualStack'), gained, prev)).toEqual([]);
+    expect(check(asked('SingleStack'), gained, prev)).toEqual(['address-changed']);
+    // Losing or swapping the held address is a change whatever the policy.
+    const swapped = truth([svc('a', ['203.0.113.33', '2001:db8:1::1'])]);
+    expect(check(asked('PreferDualStack'), swapped, prev)).toEqual(['address-changed']);
+    expect(gainsFamilyOnly(['203.0.113.32'], ['203.0.113.32', '203.0.113.33'])).toBe(false);
+    expect(gainsFamilyOnly(['2001:db8:1::1'], ['203.0.113.32', '2001:db8:1::1'])).toBe(true);
   });
 
   it('wants exactly one node MAC for an announced address and none for an unadvertised one', () => {

@@ -3,7 +3,7 @@
 import { GROUP, type Condition, type MetalLB } from '@metallb-ts/api';
 import type { EventRecorder, Kube, KubeObject, Logger, ResourceCache } from '@metallb-ts/k8s-runtime';
 import { isNotFound, SyncResult } from '@metallb-ts/k8s-runtime';
-import { COMPONENTS, FIELD_MANAGERS, METALLB_RESOURCE_NAME } from '@metallb-ts/manifests';
+import { COMPONENTS, FIELD_MANAGERS, METALLB_RESOURCE_NAME, OPERATOR_FINALIZER } from '@metallb-ts/manifests';
 import { applyObjects, type AppliedRecord } from './apply-objects.js';
 import {
   degradedEvent,
@@ -15,18 +15,13 @@ import {
   type MetalLBObserved,
   type ResourceEvent,
 } from './conditions.js';
-import {
-  appliedBy,
-  describeObject,
-  isOwnedBy,
-  objectId,
-  OWNED_KINDS,
-  staleObjects,
-} from './owned-objects.js';
+import { cleaningUp, decideLifecycle } from './lifecycle.js';
+import { clusterLeftovers, writeFinalizers } from './metallb-finalizer.js';
+import { describeObject, objectId, staleObjects } from './owned-objects.js';
 import type { Renderer } from './render-input.js';
 
 /** What the reconciler writes through. */
-export type ReconcilerApi = Pick<Kube, 'get' | 'apply' | 'delete' | 'patch'>;
+export type ReconcilerApi = Pick<Kube, 'get' | 'list' | 'apply' | 'delete' | 'patch'>;
 
 export interface ReconcilerCaches {
   /** MetalLB resources in the operator's namespace. */
@@ -51,6 +46,8 @@ export interface ReconcilerDeps {
   readonly now?: () => Date;
   /** How soon to look again while the components roll out. Default 5 s. */
   readonly progressRecheckMs?: number;
+  /** How soon to look again while cluster-scoped objects of a deleted resource go. Default 2 s. */
+  readonly cleanupRecheckMs?: number;
 }
 
 /** The label keepalived ipfailover Deployments carry (OpenShift's `oc adm ipfailover`). */
@@ -69,17 +66,89 @@ export class MetalLBReconciler {
 
   async reconcile(key: string): Promise<SyncResult> {
     const [namespace = '', name = ''] = key.split('/');
+    const owner = { namespace, name };
     const logger = this.deps.logger.child({ key });
     const metallb = this.deps.caches.metallbs.get(key);
-    if (!metallb || metallb.metadata.deletionTimestamp) return this.removed(namespace, name, logger);
-    if (key !== this.primaryKey) {
-      const observed = this.observedBase();
-      return this.report(metallb, {
-        ...observed,
-        incorrectName: { actual: key, expected: this.primaryKey },
-      });
+    const resource = metallb && {
+      deleting: metallb.metadata.deletionTimestamp !== undefined,
+      finalizers: metallb.metadata.finalizers ?? [],
+    };
+    const leftovers = cleaningUp(resource)
+      ? await clusterLeftovers(this.deps.kube, owner, FIELD_MANAGERS.operator)
+      : [];
+    const step = decideLifecycle({
+      resource,
+      managed: key === this.primaryKey,
+      finalizer: OPERATOR_FINALIZER,
+      leftovers: leftovers.map((o) => ({
+        name: describeObject(o),
+        terminating: o.metadata?.deletionTimestamp !== undefined,
+      })),
+    });
+    switch (step.step) {
+      case 'deploy':
+        return this.deploy(step.addFinalizer ? await this.addFinalizer(metallb!, logger) : metallb!, logger);
+      case 'report-unmanaged':
+        if (step.removeFinalizer) await this.removeFinalizer(metallb!, logger, 'not the resource acted on');
+        return this.report(metallb!, {
+          ...this.observedBase(),
+          incorrectName: { actual: key, expected: this.primaryKey },
+        });
+      case 'delete':
+        this.applied.delete(key);
+        return this.deleteLeftovers(
+          leftovers.filter((o) => step.objects.includes(describeObject(o))),
+          logger,
+        );
+      case 'wait':
+        logger.info('waiting for cluster-scoped objects to go before releasing the MetalLB resource', {
+          objects: step.objects,
+        });
+        return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
+      case 'release':
+        await this.removeFinalizer(metallb!, logger, 'every cluster-scoped object made for it is gone');
+        return SyncResult.ok();
+      case 'done':
+        this.applied.delete(key);
+        return SyncResult.ok();
     }
-    return this.deploy(metallb, logger);
+  }
+
+  /** Puts the finalizer on before anything is deployed for the resource. */
+  private async addFinalizer(metallb: MetalLB, logger: Logger): Promise<MetalLB> {
+    const finalizers = [...(metallb.metadata.finalizers ?? []), OPERATOR_FINALIZER];
+    const updated = await writeFinalizers(
+      this.deps.kube,
+      metallb,
+      finalizers,
+      'so its cluster-scoped objects are deleted before it goes',
+    );
+    logger.info('added the finalizer', { finalizer: OPERATOR_FINALIZER });
+    return updated;
+  }
+
+  private async removeFinalizer(metallb: MetalLB, logger: Logger, why: string): Promise<void> {
+    const finalizers = (metallb.metadata.finalizers ?? []).filter((f) => f !== OPERATOR_FINALIZER);
+    try {
+      await writeFinalizers(this.deps.kube, metallb, finalizers, why);
+    } catch (error) {
+      // Already gone: nothing holds it any more.
+      if (isNotFound((error as Error).cause)) return;
+      throw error;
+    }
+    logger.info('removed the finalizer', { finalizer: OPERATOR_FINALIZER, why });
+  }
+
+  /** Deletes what is left, then looks again soon (the deletions may still be under way). */
+  private async deleteLeftovers(objects: readonly KubeObject[], logger: Logger): Promise<SyncResult> {
+    const errors: string[] = [];
+    for (const obj of objects) {
+      const failure = await this.deleteObject(obj, logger, 'its MetalLB resource is deleted');
+      if (failure) errors.push(`${failure.object}: ${failure.error}`);
+    }
+    return errors.length > 0
+      ? SyncResult.retry(new Error(errors.join('; ')))
+      : SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
   }
 
   private observedBase(): Pick<MetalLBObserved, 'deploymentName' | 'daemonSetName'> {
@@ -169,24 +238,6 @@ export class MetalLBReconciler {
       .filter((d) => d.metadata?.labels?.[IPFAILOVER_LABEL] !== undefined)
       .map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`)
       .sort();
-  }
-
-  /**
-   * The resource is gone: namespaced objects go by garbage collection (ownerReferences), the
-   * cluster-scoped ones carry its labels and are deleted here.
-   */
-  private async removed(namespace: string, name: string, logger: Logger): Promise<SyncResult> {
-    this.applied.delete(`${namespace}/${name}`);
-    const owner = { namespace, name };
-    const errors: string[] = [];
-    for (const kind of OWNED_KINDS.filter((k) => !k.namespaced)) {
-      for (const obj of this.deps.caches.owned.get(kind.kind)?.list() ?? []) {
-        if (!isOwnedBy(obj, owner) || !appliedBy(obj, FIELD_MANAGERS.operator)) continue;
-        const failure = await this.deleteObject(obj, logger, 'its MetalLB resource is gone');
-        if (failure) errors.push(`${failure.object}: ${failure.error}`);
-      }
-    }
-    return errors.length > 0 ? SyncResult.retry(new Error(errors.join('; '))) : SyncResult.ok();
   }
 
   private async deleteObject(obj: KubeObject, logger: Logger, why: string) {

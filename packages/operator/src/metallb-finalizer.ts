@@ -1,0 +1,74 @@
+// The I/O around the operator's finalizer on a MetalLB resource: reading from the server (not
+// the caches, which may not show an object applied a moment ago) the cluster-scoped objects made
+// for it, and putting the finalizer on or taking it off. Decisions live in lifecycle.ts.
+import { GROUP, type MetalLB } from '@metallb-ts/api';
+import type { Kube, KubeObject } from '@metallb-ts/k8s-runtime';
+import { LABELS } from '@metallb-ts/manifests';
+import { appliedBy, isOwnedBy, OWNED_KINDS } from './owned-objects.js';
+
+export type FinalizerApi = Pick<Kube, 'list' | 'patch'>;
+
+/** `MetalLB namespace/name`, as messages name it. */
+export const describeMetalLB = (owner: { namespace: string; name: string }): string =>
+  `MetalLB ${owner.namespace}/${owner.name}`;
+
+/**
+ * The cluster-scoped objects `manager` applied for the MetalLB resource `owner` (labelled for it)
+ * that exist now, listed live. Rejects naming the kind and the selector when a list fails.
+ */
+export async function clusterLeftovers(
+  kube: FinalizerApi,
+  owner: { namespace: string; name: string },
+  manager: string,
+): Promise<KubeObject[]> {
+  const labelSelector = `${LABELS.ownerName}=${owner.name},${LABELS.ownerNamespace}=${owner.namespace}`;
+  const out: KubeObject[] = [];
+  for (const kind of OWNED_KINDS.filter((k) => !k.namespaced)) {
+    let items: KubeObject[];
+    try {
+      items = await kube.list(
+        { apiVersion: kind.apiVersion, kind: kind.kind, plural: kind.plural },
+        { labelSelector },
+      );
+    } catch (error) {
+      throw new Error(
+        `${describeMetalLB(owner)}: listing the ${kind.plural} labelled ${labelSelector} (made for it) failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    out.push(...items.filter((o) => isOwnedBy(o, owner) && appliedBy(o, manager)));
+  }
+  return out;
+}
+
+/**
+ * Writes `finalizers` as the resource's whole list, only if it is still the version read
+ * (`metadata.resourceVersion`): a list someone changed since is not overwritten (409, retried
+ * from a fresh read). Rejects naming the resource, the field, the value and the server's answer.
+ */
+export async function writeFinalizers(
+  kube: FinalizerApi,
+  metallb: MetalLB,
+  finalizers: readonly string[],
+  why: string,
+): Promise<MetalLB> {
+  const owner = { namespace: metallb.metadata.namespace ?? '', name: metallb.metadata.name };
+  try {
+    return await kube.patch<MetalLB & KubeObject>(
+      {
+        apiVersion: metallb.apiVersion ?? `${GROUP}/v1beta1`,
+        kind: 'MetalLB',
+        plural: 'metallbs',
+        namespace: owner.namespace,
+        name: owner.name,
+      },
+      { metadata: { finalizers: [...finalizers], resourceVersion: metallb.metadata.resourceVersion } },
+      { type: 'merge' },
+    );
+  } catch (error) {
+    throw new Error(
+      `${describeMetalLB(owner)}: metadata.finalizers ${JSON.stringify(finalizers)}: writing it (${why}) failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}

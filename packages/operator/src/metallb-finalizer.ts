@@ -2,8 +2,9 @@
 // the caches, which may not show an object applied a moment ago) the cluster-scoped objects made
 // for it, and putting the finalizer on or taking it off. Decisions live in lifecycle.ts.
 import { GROUP, type MetalLB } from '@metallb-ts/api';
-import type { Kube, KubeObject } from '@metallb-ts/k8s-runtime';
-import { LABELS } from '@metallb-ts/manifests';
+import type { Kube, KubeObject, Logger } from '@metallb-ts/k8s-runtime';
+import { isNotFound } from '@metallb-ts/k8s-runtime';
+import { LABELS, OPERATOR_FINALIZER } from '@metallb-ts/manifests';
 import { appliedBy, isOwnedBy, OWNED_KINDS } from './owned-objects.js';
 
 export type FinalizerApi = Pick<Kube, 'list' | 'patch'>;
@@ -46,7 +47,7 @@ export async function clusterLeftovers(
  * (`metadata.resourceVersion`): a list someone changed since is not overwritten (409, retried
  * from a fresh read). Rejects naming the resource, the field, the value and the server's answer.
  */
-export async function writeFinalizers(
+async function writeFinalizers(
   kube: FinalizerApi,
   metallb: MetalLB,
   finalizers: readonly string[],
@@ -71,4 +72,34 @@ export async function writeFinalizers(
       { cause: error },
     );
   }
+}
+
+/** Puts the operator's finalizer on (after any others); the updated resource. */
+export async function addFinalizer(kube: FinalizerApi, metallb: MetalLB, logger: Logger): Promise<MetalLB> {
+  const finalizers = [...(metallb.metadata.finalizers ?? []), OPERATOR_FINALIZER];
+  const updated = await writeFinalizers(
+    kube,
+    metallb,
+    finalizers,
+    'so its cluster-scoped objects are deleted before it goes',
+  );
+  logger.info('added the finalizer', { finalizer: OPERATOR_FINALIZER });
+  return updated;
+}
+
+/** Takes the operator's finalizer off, keeping the others; a resource already gone is fine. */
+export async function removeFinalizer(
+  kube: FinalizerApi,
+  metallb: MetalLB,
+  logger: Logger,
+  why: string,
+): Promise<void> {
+  const finalizers = (metallb.metadata.finalizers ?? []).filter((f) => f !== OPERATOR_FINALIZER);
+  try {
+    await writeFinalizers(kube, metallb, finalizers, why);
+  } catch (error) {
+    if (isNotFound((error as Error).cause)) return;
+    throw error;
+  }
+  logger.info('removed the finalizer', { finalizer: OPERATOR_FINALIZER, why });
 }

@@ -2,7 +2,7 @@
 // render, apply, clean up, read back, write conditions. Never branches on what event woke it.
 import { GROUP, type Condition, type MetalLB } from '@metallb-ts/api';
 import type { EventRecorder, Kube, KubeObject, Logger, ResourceCache } from '@metallb-ts/k8s-runtime';
-import { isNotFound, SyncResult } from '@metallb-ts/k8s-runtime';
+import { SyncResult } from '@metallb-ts/k8s-runtime';
 import { COMPONENTS, FIELD_MANAGERS, METALLB_RESOURCE_NAME, OPERATOR_FINALIZER } from '@metallb-ts/manifests';
 import { applyObjects, type AppliedRecord } from './apply-objects.js';
 import {
@@ -16,7 +16,8 @@ import {
   type ResourceEvent,
 } from './conditions.js';
 import { cleaningUp, decideLifecycle } from './lifecycle.js';
-import { clusterLeftovers, writeFinalizers } from './metallb-finalizer.js';
+import { deleteObject } from './delete-object.js';
+import { addFinalizer, clusterLeftovers, describeMetalLB, removeFinalizer } from './metallb-finalizer.js';
 import { describeObject, objectId, staleObjects } from './owned-objects.js';
 import type { Renderer } from './render-input.js';
 
@@ -68,13 +69,14 @@ export class MetalLBReconciler {
     const [namespace = '', name = ''] = key.split('/');
     const owner = { namespace, name };
     const logger = this.deps.logger.child({ key });
+    const kube = this.deps.kube;
     const metallb = this.deps.caches.metallbs.get(key);
     const resource = metallb && {
       deleting: metallb.metadata.deletionTimestamp !== undefined,
       finalizers: metallb.metadata.finalizers ?? [],
     };
     const leftovers = cleaningUp(resource)
-      ? await clusterLeftovers(this.deps.kube, owner, FIELD_MANAGERS.operator)
+      ? await clusterLeftovers(kube, owner, FIELD_MANAGERS.operator)
       : [];
     const step = decideLifecycle({
       resource,
@@ -87,9 +89,9 @@ export class MetalLBReconciler {
     });
     switch (step.step) {
       case 'deploy':
-        return this.deploy(step.addFinalizer ? await this.addFinalizer(metallb!, logger) : metallb!, logger);
+        return this.deploy(step.addFinalizer ? await addFinalizer(kube, metallb!, logger) : metallb!, logger);
       case 'report-unmanaged':
-        if (step.removeFinalizer) await this.removeFinalizer(metallb!, logger, 'not the resource acted on');
+        if (step.removeFinalizer) await removeFinalizer(kube, metallb!, logger, 'not the resource acted on');
         return this.report(metallb!, {
           ...this.observedBase(),
           incorrectName: { actual: key, expected: this.primaryKey },
@@ -97,6 +99,7 @@ export class MetalLBReconciler {
       case 'delete':
         this.applied.delete(key);
         return this.deleteLeftovers(
+          owner,
           leftovers.filter((o) => step.objects.includes(describeObject(o))),
           logger,
         );
@@ -106,7 +109,7 @@ export class MetalLBReconciler {
         });
         return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
       case 'release':
-        await this.removeFinalizer(metallb!, logger, 'every cluster-scoped object made for it is gone');
+        await removeFinalizer(kube, metallb!, logger, 'every cluster-scoped object made for it is gone');
         return SyncResult.ok();
       case 'done':
         this.applied.delete(key);
@@ -114,41 +117,20 @@ export class MetalLBReconciler {
     }
   }
 
-  /** Puts the finalizer on before anything is deployed for the resource. */
-  private async addFinalizer(metallb: MetalLB, logger: Logger): Promise<MetalLB> {
-    const finalizers = [...(metallb.metadata.finalizers ?? []), OPERATOR_FINALIZER];
-    const updated = await writeFinalizers(
-      this.deps.kube,
-      metallb,
-      finalizers,
-      'so its cluster-scoped objects are deleted before it goes',
-    );
-    logger.info('added the finalizer', { finalizer: OPERATOR_FINALIZER });
-    return updated;
-  }
-
-  private async removeFinalizer(metallb: MetalLB, logger: Logger, why: string): Promise<void> {
-    const finalizers = (metallb.metadata.finalizers ?? []).filter((f) => f !== OPERATOR_FINALIZER);
-    try {
-      await writeFinalizers(this.deps.kube, metallb, finalizers, why);
-    } catch (error) {
-      // Already gone: nothing holds it any more.
-      if (isNotFound((error as Error).cause)) return;
-      throw error;
-    }
-    logger.info('removed the finalizer', { finalizer: OPERATOR_FINALIZER, why });
-  }
-
   /** Deletes what is left, then looks again soon (the deletions may still be under way). */
-  private async deleteLeftovers(objects: readonly KubeObject[], logger: Logger): Promise<SyncResult> {
+  private async deleteLeftovers(
+    owner: { namespace: string; name: string },
+    objects: readonly KubeObject[],
+    logger: Logger,
+  ): Promise<SyncResult> {
     const errors: string[] = [];
     for (const obj of objects) {
-      const failure = await this.deleteObject(obj, logger, 'its MetalLB resource is deleted');
+      const failure = await deleteObject(this.deps.kube, obj, logger, 'its MetalLB resource is deleted');
       if (failure) errors.push(`${failure.object}: ${failure.error}`);
     }
-    return errors.length > 0
-      ? SyncResult.retry(new Error(errors.join('; ')))
-      : SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
+    if (errors.length === 0) return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
+    const what = `${describeMetalLB(owner)} is deleted, but what was made for it could not be`;
+    return SyncResult.retry(new Error(`${what}: ${errors.join('; ')}`));
   }
 
   private observedBase(): Pick<MetalLBObserved, 'deploymentName' | 'daemonSetName'> {
@@ -179,7 +161,7 @@ export class MetalLBReconciler {
     const existing = [...this.deps.caches.owned.values()].flatMap((c) => c.list());
     const failures = [...outcome.failures];
     for (const stale of staleObjects(rendered, existing, owner, FIELD_MANAGERS.operator)) {
-      const failure = await this.deleteObject(stale, logger, 'no longer rendered');
+      const failure = await deleteObject(this.deps.kube, stale, logger, 'no longer rendered');
       if (failure) failures.push(failure);
       else record.delete(objectId(stale));
     }
@@ -238,21 +220,5 @@ export class MetalLBReconciler {
       .filter((d) => d.metadata?.labels?.[IPFAILOVER_LABEL] !== undefined)
       .map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`)
       .sort();
-  }
-
-  private async deleteObject(obj: KubeObject, logger: Logger, why: string) {
-    try {
-      await this.deps.kube.delete({
-        apiVersion: obj.apiVersion ?? '',
-        kind: obj.kind ?? '',
-        namespace: obj.metadata?.namespace,
-        name: obj.metadata?.name,
-      });
-      logger.info('deleted an object', { object: describeObject(obj), why });
-      return undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      return { object: describeObject(obj), error: `delete failed: ${(error as Error).message}` };
-    }
   }
 }

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, statSync } from 'node:fs';
 import { APP_NAME, COMPONENTS, LABELS, LEASES, OPERATOR_FINALIZER, WEBHOOK } from '@metallb-ts/manifests';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { logFile, logs, operatorName, startOperator, stopComponent } from '../../src/components.js';
+import {
+  logFile,
+  logs,
+  operatorName,
+  startOperator,
+  stopComponent,
+  type StartResult,
+} from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { restoreLabRbac, startLabOperator } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
@@ -454,27 +461,31 @@ describe('operator against the real API server', () => {
     expect(held.metadata.finalizers).toEqual([OPERATOR_FINALIZER]);
 
     await stopComponent(dir, operatorName, 'SIGTERM');
-    await cp.kubectlOk(['-n', NS, 'delete', 'metallb', 'metallb', '--wait=false']);
-    const stuck = await json<Obj & { metadata: { finalizers?: string[]; deletionTimestamp?: string } }>([
-      '-n',
-      NS,
-      'get',
-      'metallb',
-      'metallb',
-    ]);
-    expect({
-      deleting: stuck.metadata.deletionTimestamp !== undefined,
-      finalizers: stuck.metadata.finalizers,
-    }).toEqual({ deleting: true, finalizers: [OPERATOR_FINALIZER] });
-    // Without an operator nothing removes them: the garbage collector waits for the owner to go.
-    const before = await madeFor('metallb', uid);
-    expect(before.filter((o) => o.startsWith('cluster'))).toHaveLength(4);
-    expect(before.length).toBeGreaterThan(4);
-
     const log = logFile(dir, operatorName);
     const from = statSync(log).size;
-    const r = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
-    if (!r.ok) throw new Error(r.error);
+    let restarted: StartResult = { ok: false, error: 'the operator was not started again' };
+    try {
+      await cp.kubectlOk(['-n', NS, 'delete', 'metallb', 'metallb', '--wait=false']);
+      const stuck = await json<Obj & { metadata: { finalizers?: string[]; deletionTimestamp?: string } }>([
+        '-n',
+        NS,
+        'get',
+        'metallb',
+        'metallb',
+      ]);
+      expect({
+        deleting: stuck.metadata.deletionTimestamp !== undefined,
+        finalizers: stuck.metadata.finalizers,
+      }).toEqual({ deleting: true, finalizers: [OPERATOR_FINALIZER] });
+      // Without an operator nothing removes them: the garbage collector waits for the owner to go.
+      const before = await madeFor('metallb', uid);
+      expect(before.filter((o) => o.startsWith('cluster'))).toHaveLength(4);
+      expect(before.length).toBeGreaterThan(4);
+    } finally {
+      // Started again whatever happened, so the rest of the file (and afterAll) has its operator.
+      restarted = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
+    }
+    if (!restarted.ok) throw new Error(restarted.error);
     /** Each poll: whether the MetalLB still exists, then which cluster-scoped objects are left. */
     const seen: { cluster: string[]; metallb: boolean }[] = [];
     await waitFor(
@@ -493,8 +504,9 @@ describe('operator against the real API server', () => {
     // Never was the MetalLB resource gone while a cluster-scoped object of it was left.
     expect(seen.filter((s) => !s.metallb && s.cluster.length > 0)).toEqual([]);
     // The operator deleted them, then took its finalizer off.
-    const lines = readFileSync(log, 'utf8')
-      .slice(from)
+    const lines = readFileSync(log)
+      .subarray(from)
+      .toString('utf8')
       .split('\n')
       .flatMap((l) => {
         try {

@@ -9,6 +9,7 @@ import {
   degradedEvent,
   isProgressing,
   metallbConditions,
+  REASONS,
   sameConditions,
   type DaemonSetObserved,
   type DeploymentObserved,
@@ -100,6 +101,7 @@ export class MetalLBReconciler {
         this.applied.delete(key);
         return this.deleteLeftovers(
           owner,
+          metallb,
           leftovers.filter((o) => step.objects.includes(describeObject(o))),
           logger,
         );
@@ -118,8 +120,13 @@ export class MetalLBReconciler {
   }
 
   /** Deletes what is left, then looks again soon (the deletions may still be under way). */
+  /**
+   * Deletes what is left, then looks again soon (the deletions may still be under way). A refusal
+   * is retried and told as a Warning on the resource while it still exists (its finalizer stays).
+   */
   private async deleteLeftovers(
     owner: { namespace: string; name: string },
+    metallb: MetalLB | undefined,
     objects: readonly KubeObject[],
     logger: Logger,
   ): Promise<SyncResult> {
@@ -129,8 +136,10 @@ export class MetalLBReconciler {
       if (failure) errors.push(`${failure.object}: ${failure.error}`);
     }
     if (errors.length === 0) return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
-    const what = `${describeMetalLB(owner)} is deleted, but what was made for it could not be`;
-    return SyncResult.retry(new Error(`${what}: ${errors.join('; ')}`));
+    const message = `${describeMetalLB(owner)} is deleted, but what was made for it could not be (retrying; finalizer ${OPERATOR_FINALIZER} kept until it is gone): ${errors.join('; ')}`;
+    logger.warn('deleting the cluster-scoped objects failed', { errors });
+    if (metallb) await this.emit(metallb, { type: 'Warning', reason: REASONS.cleanupFailed, message });
+    return SyncResult.retry(new Error(message));
   }
 
   private observedBase(): Pick<MetalLBObserved, 'deploymentName' | 'daemonSetName'> {

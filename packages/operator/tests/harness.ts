@@ -28,7 +28,12 @@ export class ApplyingFakeKube extends FakeKube {
   readonly refuse = new Map<string, string>();
   applies: string[] = [];
 
+  /** Kinds whose deletion is refused, with the message. */
+  readonly refuseDelete = new Map<string, string>();
+
   override async delete(ref: ObjectRef): Promise<void> {
+    const refused = this.refuseDelete.get(ref.kind);
+    if (refused) throw new KubeError({ status: 403, reason: 'Forbidden', message: refused });
     const cur = this.find(ref.kind, ref.namespace, ref.name ?? '');
     if (!cur || (cur.metadata?.finalizers ?? []).length === 0) return super.delete(ref);
     if (cur.metadata?.deletionTimestamp === undefined)

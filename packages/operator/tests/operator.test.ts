@@ -294,6 +294,26 @@ describe('Operator on FakeKube', () => {
     await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone');
   });
 
+  it('a refused deletion keeps the finalizer and is a Warning on the MetalLB resource, until it succeeds', async () => {
+    h = startOperator();
+    h.kube.put(metallb('metallb'));
+    await h.start();
+    await until(
+      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
+      'clusterrole',
+    );
+    h.kube.refuseDelete.set('ClusterRole', 'clusterroles "metallb-ts:speaker" is forbidden');
+    await deleteMetalLB(h.kube, 'metallb');
+    await until(() => eventsOn(h!.kube, 'metallb').some((e) => e.includes('CleanupFailed')), 'warning');
+    expect(eventsOn(h.kube, 'metallb').find((e) => e.includes('CleanupFailed'))).toBe(
+      `Warning CleanupFailed: MetalLB ${NS}/metallb is deleted, but what was made for it could not be (retrying; finalizer ${OPERATOR_FINALIZER} kept until it is gone): ClusterRole metallb-ts:speaker: delete failed: clusterroles "metallb-ts:speaker" is forbidden`,
+    );
+    expect(finalizers(h.kube, 'metallb')).toEqual([OPERATOR_FINALIZER]);
+    h.kube.refuseDelete.clear();
+    await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone', 10_000);
+    expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeUndefined();
+  });
+
   it('keeps finalizers of others: a deleted MetalLB they hold stays, without ours', async () => {
     h = startOperator();
     h.kube.put({

@@ -1,5 +1,7 @@
-// One pass over one MetalLB resource (key `namespace/name`), level-based: read the caches,
-// render, apply, clean up, read back, write conditions. Never branches on what event woke it.
+// One pass over one MetalLB resource (key `namespace/name`), level-based: read the caches, decide
+// the lifecycle step (lifecycle.ts: the finalizer on, deploy, or once it is deleted its
+// cluster-scoped objects gone and the finalizer off), then render, apply, clean up, read back,
+// write conditions. Never branches on what event woke it.
 import { GROUP, type Condition, type MetalLB } from '@metallb-ts/api';
 import type { EventRecorder, Kube, KubeObject, Logger, ResourceCache } from '@metallb-ts/k8s-runtime';
 import { SyncResult } from '@metallb-ts/k8s-runtime';
@@ -119,7 +121,6 @@ export class MetalLBReconciler {
     }
   }
 
-  /** Deletes what is left, then looks again soon (the deletions may still be under way). */
   /**
    * Deletes what is left, then looks again soon (the deletions may still be under way). A refusal
    * is retried and told as a Warning on the resource while it still exists (its finalizer stays).

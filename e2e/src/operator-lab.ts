@@ -40,6 +40,12 @@ export async function startLabOperator(
   beforeStart: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   const ns = INSTALL_NAMESPACE;
+  await cp.kubectl(['-n', ns, 'delete', 'metallbs.metallb.io', '--all', '--wait=false']);
+  // One an earlier test left behind with no operator running would wait for ever on the
+  // operator's finalizer: released by hand, as the chart's notes tell a user to.
+  const held = await cp.kubectl(['-n', ns, 'get', 'metallbs.metallb.io', '-o', 'name']);
+  for (const name of held.stdout.split('\n').filter((l) => l.trim() !== ''))
+    await cp.kubectl(['-n', ns, 'patch', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
   await cp.kubectl(['-n', ns, 'delete', 'metallbs.metallb.io', '--all', '--wait=true', '--timeout=60s']);
   // An earlier operator's Lease would make this one take it over instead of creating it: each
   // start begins from what a fresh install has (the least-privilege audit counts the create).

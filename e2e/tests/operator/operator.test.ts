@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { APP_NAME, COMPONENTS, LABELS, LEASES, WEBHOOK } from '@metallb-ts/manifests';
+import { readFileSync, statSync } from 'node:fs';
+import { APP_NAME, COMPONENTS, LABELS, LEASES, OPERATOR_FINALIZER, WEBHOOK } from '@metallb-ts/manifests';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { logs, operatorName, startOperator, stopComponent } from '../../src/components.js';
+import {
+  logFile,
+  logs,
+  operatorName,
+  startOperator,
+  stopComponent,
+  type StartResult,
+} from '../../src/components.js';
 import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { restoreLabRbac, startLabOperator } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
@@ -428,6 +436,101 @@ describe('operator against the real API server', () => {
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
+  }, 150_000);
+
+  it('deleted while the operator is down: the finalizer holds it; a started operator deletes its cluster-scoped objects, then lets it go', async () => {
+    await apply([metallb('metallb')]);
+    uid = (await json<Obj>(['-n', NS, 'get', 'metallb', 'metallb'])).metadata.uid;
+    await waitFor(
+      'the cluster-scoped objects made for the new MetalLB/metallb',
+      async () => {
+        const got = (await madeFor('metallb', uid)).filter((o) => o.startsWith('cluster'));
+        return got.length === 4
+          ? { done: true, value: undefined }
+          : { done: false, observed: { got, log: opLog() } };
+      },
+      { timeoutMs: 30_000 },
+    );
+    const held = await json<Obj & { metadata: { finalizers?: string[] } }>([
+      '-n',
+      NS,
+      'get',
+      'metallb',
+      'metallb',
+    ]);
+    expect(held.metadata.finalizers).toEqual([OPERATOR_FINALIZER]);
+
+    await stopComponent(dir, operatorName, 'SIGTERM');
+    const log = logFile(dir, operatorName);
+    const from = statSync(log).size;
+    let restarted: StartResult = { ok: false, error: 'the operator was not started again' };
+    try {
+      await cp.kubectlOk(['-n', NS, 'delete', 'metallb', 'metallb', '--wait=false']);
+      const stuck = await json<Obj & { metadata: { finalizers?: string[]; deletionTimestamp?: string } }>([
+        '-n',
+        NS,
+        'get',
+        'metallb',
+        'metallb',
+      ]);
+      expect({
+        deleting: stuck.metadata.deletionTimestamp !== undefined,
+        finalizers: stuck.metadata.finalizers,
+      }).toEqual({ deleting: true, finalizers: [OPERATOR_FINALIZER] });
+      // Without an operator nothing removes them: the garbage collector waits for the owner to go.
+      const before = await madeFor('metallb', uid);
+      expect(before.filter((o) => o.startsWith('cluster'))).toHaveLength(4);
+      expect(before.length).toBeGreaterThan(4);
+    } finally {
+      // Started again whatever happened, so the rest of the file (and afterAll) has its operator.
+      restarted = await startOperator(cp, dir, { controllerImage: 'ctl:e2e', speakerImage: 'spk:e2e' });
+    }
+    if (!restarted.ok) throw new Error(restarted.error);
+    /** Each poll: whether the MetalLB still exists, then which cluster-scoped objects are left. */
+    const seen: { cluster: string[]; metallb: boolean }[] = [];
+    await waitFor(
+      'MetalLB/metallb gone and nothing it made left',
+      async () => {
+        // The MetalLB first: gone before an object is read means gone while it was still there.
+        const exists = (await maybe<Obj>(['-n', NS, 'get', 'metallb', 'metallb'])) !== undefined;
+        const left = await madeFor('metallb', uid);
+        seen.push({ cluster: left.filter((o) => o.startsWith('cluster')), metallb: exists });
+        return !exists && left.length === 0
+          ? { done: true, value: undefined }
+          : { done: false, observed: { left, metallb: exists, log: opLog() } };
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
+    // Never was the MetalLB resource gone while a cluster-scoped object of it was left.
+    expect(seen.filter((s) => !s.metallb && s.cluster.length > 0)).toEqual([]);
+    // The operator deleted them, then took its finalizer off.
+    const lines = readFileSync(log)
+      .subarray(from)
+      .toString('utf8')
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as { msg?: string; object?: string; key?: string }];
+        } catch {
+          return [];
+        }
+      })
+      .filter((l) => l.key === `${NS}/metallb`);
+    const deleted = lines.filter((l) => l.msg === 'deleted an object').map((l) => l.object);
+    const released = lines.findIndex((l) => l.msg === 'removed the finalizer');
+    expect(deleted.filter((o) => o?.startsWith('Cluster')).sort()).toEqual(
+      [
+        `ClusterRole ${COMPONENTS.controller.clusterRole}`,
+        `ClusterRole ${COMPONENTS.speaker.clusterRole}`,
+        `ClusterRoleBinding ${COMPONENTS.controller.clusterRole}`,
+        `ClusterRoleBinding ${COMPONENTS.speaker.clusterRole}`,
+      ].sort(),
+    );
+    const lastDelete = lines.map((l) => l.msg).lastIndexOf('deleted an object');
+    expect({ released: released >= 0, afterDeletes: released > lastDelete }).toEqual({
+      released: true,
+      afterDeletes: true,
+    });
   }, 150_000);
 
   it("deleting the operator's Deployment (helm uninstall) garbage-collects its Lease and webhook certificate", async () => {

@@ -11,6 +11,7 @@ export interface ObjectMeta {
   generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  finalizers?: string[];
   ownerReferences?: {
     apiVersion: string;
     kind: string;

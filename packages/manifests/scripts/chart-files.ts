@@ -5,7 +5,9 @@ import { crdFileName, crds } from '@metallb-ts/api';
 import { stringify } from 'yaml';
 import {
   APP_NAME,
+  LABELS,
   METALLB_RESOURCE_NAME,
+  OPERATOR_FINALIZER,
   OPERATOR_SETTINGS,
   PROMETHEUS_READER,
   PROMETHEUS_READER_RULES,
@@ -414,6 +416,20 @@ Next steps:
    EOF
 
 3. Services of type LoadBalancer now get an address: kubectl get services -A | grep LoadBalancer
+
+To uninstall, delete the MetalLB resource while the operator still runs, then the release:
+
+   kubectl -n {{ .Release.Namespace }} delete metallb ${METALLB_RESOURCE_NAME}
+   helm uninstall {{ .Release.Name }} -n {{ .Release.Namespace }}
+
+The operator's finalizer (${OPERATOR_FINALIZER}) keeps the resource until the operator has deleted
+the ClusterRoles and bindings it made for it. If the operator is gone already (the release was
+uninstalled first) the resource stays, and deleting its namespace or its CRD waits on it.
+Then, after helm uninstall (the webhook would refuse the patch while its configuration exists
+without an operator to answer), do by hand what the operator would have done:
+
+   kubectl delete clusterroles,clusterrolebindings -l ${LABELS.ownerName}=${METALLB_RESOURCE_NAME},${LABELS.ownerNamespace}={{ .Release.Namespace }}
+   kubectl -n {{ .Release.Namespace }} patch metallb ${METALLB_RESOURCE_NAME} --type=merge -p '{"metadata":{"finalizers":null}}'
 `;
 }
 

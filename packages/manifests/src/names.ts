@@ -55,6 +55,14 @@ export const COMPONENTS: Readonly<Record<ComponentName, ComponentNames>> = {
 /** The only MetalLB resource the operator acts on (in its own namespace). */
 export const METALLB_RESOURCE_NAME = 'metallb';
 
+/**
+ * The operator's finalizer on the MetalLB resource it acts on: a deleted resource stays
+ * (terminating) until the operator has deleted the cluster-scoped objects it made for it, which
+ * garbage collection cannot remove (they cannot be owned by a namespaced object), also when the
+ * operator was down at the time. Only the resource the operator acts on carries it.
+ */
+export const OPERATOR_FINALIZER = 'metallb.io/operator-cleanup';
+
 /** Leases: one per leader-elected component. */
 export const LEASES = {
   operator: 'metallb-operator',

@@ -243,6 +243,22 @@ export const OPERATOR_OWN_RULES: ComponentRules = {
       READ,
       'reconciles the MetalLB resource, and reads it to report a webhook certificate event on it',
     ),
+    rule(
+      [GROUP],
+      ['metallbs'],
+      ['patch'],
+      'puts its finalizer on the MetalLB resource, and takes it off once the cluster-scoped objects made for it are deleted',
+    ),
+    {
+      ...rule(
+        [GROUP],
+        ['metallbs/finalizers'],
+        ['update'],
+        'sets blockOwnerDeletion in the ownerReferences to the MetalLB resource, which the OwnerReferencesPermissionEnforcement admission plugin (OpenShift) allows only to who may update its finalizers',
+      ),
+      unusedInLab:
+        'an authorization check inside the API server, never a request of its own, and only by the OwnerReferencesPermissionEnforcement admission plugin, which the lab does not enable',
+    },
     rule([GROUP], ['metallbs/status'], ['patch'], 'reports Available, Progressing, Degraded and Upgradeable'),
     rule(
       ['apps'],

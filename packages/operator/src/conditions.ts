@@ -62,6 +62,8 @@ export const REASONS = {
   incorrectName: 'IncorrectMetalLBResourceName',
   ipFailover: 'IPFailoverPresent',
   notReconciled: 'NotReconciled',
+  /** An event, not a condition: a deleted resource's cluster-scoped objects could not be deleted. */
+  cleanupFailed: 'CleanupFailed',
 } as const;
 
 /** Why the controller Deployment is not fully rolled out, or undefined when it is. */

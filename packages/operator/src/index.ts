@@ -41,3 +41,12 @@ export {
 } from './metallb-reconciler.js';
 export { Operator, type OperatorApi, type OperatorDeps } from './operator.js';
 export type { RenderInput, RenderOwner, Renderer } from './render-input.js';
+export {
+  cleaningUp,
+  decideLifecycle,
+  type Leftover,
+  type LifecycleInput,
+  type LifecycleResource,
+  type LifecycleStep,
+} from './lifecycle.js';
+export { clusterLeftovers, type FinalizerApi } from './metallb-finalizer.js';

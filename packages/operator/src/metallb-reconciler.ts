@@ -1,32 +1,31 @@
-// One pass over one MetalLB resource (key `namespace/name`), level-based: read the caches,
-// render, apply, clean up, read back, write conditions. Never branches on what event woke it.
+// One pass over one MetalLB resource (key `namespace/name`), level-based: read the caches, decide
+// the lifecycle step (lifecycle.ts: the finalizer on, deploy, or once it is deleted its
+// cluster-scoped objects gone and the finalizer off), then render, apply, clean up, read back,
+// write conditions. Never branches on what event woke it.
 import { GROUP, type Condition, type MetalLB } from '@metallb-ts/api';
 import type { EventRecorder, Kube, KubeObject, Logger, ResourceCache } from '@metallb-ts/k8s-runtime';
-import { isNotFound, SyncResult } from '@metallb-ts/k8s-runtime';
-import { COMPONENTS, FIELD_MANAGERS, METALLB_RESOURCE_NAME } from '@metallb-ts/manifests';
+import { SyncResult } from '@metallb-ts/k8s-runtime';
+import { COMPONENTS, FIELD_MANAGERS, METALLB_RESOURCE_NAME, OPERATOR_FINALIZER } from '@metallb-ts/manifests';
 import { applyObjects, type AppliedRecord } from './apply-objects.js';
 import {
   degradedEvent,
   isProgressing,
   metallbConditions,
+  REASONS,
   sameConditions,
   type DaemonSetObserved,
   type DeploymentObserved,
   type MetalLBObserved,
   type ResourceEvent,
 } from './conditions.js';
-import {
-  appliedBy,
-  describeObject,
-  isOwnedBy,
-  objectId,
-  OWNED_KINDS,
-  staleObjects,
-} from './owned-objects.js';
+import { cleaningUp, decideLifecycle } from './lifecycle.js';
+import { deleteObject } from './delete-object.js';
+import { addFinalizer, clusterLeftovers, describeMetalLB, removeFinalizer } from './metallb-finalizer.js';
+import { describeObject, objectId, staleObjects } from './owned-objects.js';
 import type { Renderer } from './render-input.js';
 
 /** What the reconciler writes through. */
-export type ReconcilerApi = Pick<Kube, 'get' | 'apply' | 'delete' | 'patch'>;
+export type ReconcilerApi = Pick<Kube, 'get' | 'list' | 'apply' | 'delete' | 'patch'>;
 
 export interface ReconcilerCaches {
   /** MetalLB resources in the operator's namespace. */
@@ -51,6 +50,8 @@ export interface ReconcilerDeps {
   readonly now?: () => Date;
   /** How soon to look again while the components roll out. Default 5 s. */
   readonly progressRecheckMs?: number;
+  /** How soon to look again while cluster-scoped objects of a deleted resource go. Default 2 s. */
+  readonly cleanupRecheckMs?: number;
 }
 
 /** The label keepalived ipfailover Deployments carry (OpenShift's `oc adm ipfailover`). */
@@ -69,17 +70,77 @@ export class MetalLBReconciler {
 
   async reconcile(key: string): Promise<SyncResult> {
     const [namespace = '', name = ''] = key.split('/');
+    const owner = { namespace, name };
     const logger = this.deps.logger.child({ key });
+    const kube = this.deps.kube;
     const metallb = this.deps.caches.metallbs.get(key);
-    if (!metallb || metallb.metadata.deletionTimestamp) return this.removed(namespace, name, logger);
-    if (key !== this.primaryKey) {
-      const observed = this.observedBase();
-      return this.report(metallb, {
-        ...observed,
-        incorrectName: { actual: key, expected: this.primaryKey },
-      });
+    const resource = metallb && {
+      deleting: metallb.metadata.deletionTimestamp !== undefined,
+      finalizers: metallb.metadata.finalizers ?? [],
+    };
+    const leftovers = cleaningUp(resource)
+      ? await clusterLeftovers(kube, owner, FIELD_MANAGERS.operator)
+      : [];
+    const step = decideLifecycle({
+      resource,
+      managed: key === this.primaryKey,
+      finalizer: OPERATOR_FINALIZER,
+      leftovers: leftovers.map((o) => ({
+        name: describeObject(o),
+        terminating: o.metadata?.deletionTimestamp !== undefined,
+      })),
+    });
+    switch (step.step) {
+      case 'deploy':
+        return this.deploy(step.addFinalizer ? await addFinalizer(kube, metallb!, logger) : metallb!, logger);
+      case 'report-unmanaged':
+        if (step.removeFinalizer) await removeFinalizer(kube, metallb!, logger, 'not the resource acted on');
+        return this.report(metallb!, {
+          ...this.observedBase(),
+          incorrectName: { actual: key, expected: this.primaryKey },
+        });
+      case 'delete':
+        this.applied.delete(key);
+        return this.deleteLeftovers(
+          owner,
+          metallb,
+          leftovers.filter((o) => step.objects.includes(describeObject(o))),
+          logger,
+        );
+      case 'wait':
+        logger.info('waiting for cluster-scoped objects to go before releasing the MetalLB resource', {
+          objects: step.objects,
+        });
+        return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
+      case 'release':
+        await removeFinalizer(kube, metallb!, logger, 'every cluster-scoped object made for it is gone');
+        return SyncResult.ok();
+      case 'done':
+        this.applied.delete(key);
+        return SyncResult.ok();
     }
-    return this.deploy(metallb, logger);
+  }
+
+  /**
+   * Deletes what is left, then looks again soon (the deletions may still be under way). A refusal
+   * is retried and told as a Warning on the resource while it still exists (its finalizer stays).
+   */
+  private async deleteLeftovers(
+    owner: { namespace: string; name: string },
+    metallb: MetalLB | undefined,
+    objects: readonly KubeObject[],
+    logger: Logger,
+  ): Promise<SyncResult> {
+    const errors: string[] = [];
+    for (const obj of objects) {
+      const failure = await deleteObject(this.deps.kube, obj, logger, 'its MetalLB resource is deleted');
+      if (failure) errors.push(`${failure.object}: ${failure.error}`);
+    }
+    if (errors.length === 0) return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
+    const message = `${describeMetalLB(owner)} is deleted, but what was made for it could not be (retrying; finalizer ${OPERATOR_FINALIZER} kept until it is gone): ${errors.join('; ')}`;
+    logger.warn('deleting the cluster-scoped objects failed', { errors });
+    if (metallb) await this.emit(metallb, { type: 'Warning', reason: REASONS.cleanupFailed, message });
+    return SyncResult.retry(new Error(message));
   }
 
   private observedBase(): Pick<MetalLBObserved, 'deploymentName' | 'daemonSetName'> {
@@ -110,7 +171,7 @@ export class MetalLBReconciler {
     const existing = [...this.deps.caches.owned.values()].flatMap((c) => c.list());
     const failures = [...outcome.failures];
     for (const stale of staleObjects(rendered, existing, owner, FIELD_MANAGERS.operator)) {
-      const failure = await this.deleteObject(stale, logger, 'no longer rendered');
+      const failure = await deleteObject(this.deps.kube, stale, logger, 'no longer rendered');
       if (failure) failures.push(failure);
       else record.delete(objectId(stale));
     }
@@ -169,39 +230,5 @@ export class MetalLBReconciler {
       .filter((d) => d.metadata?.labels?.[IPFAILOVER_LABEL] !== undefined)
       .map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`)
       .sort();
-  }
-
-  /**
-   * The resource is gone: namespaced objects go by garbage collection (ownerReferences), the
-   * cluster-scoped ones carry its labels and are deleted here.
-   */
-  private async removed(namespace: string, name: string, logger: Logger): Promise<SyncResult> {
-    this.applied.delete(`${namespace}/${name}`);
-    const owner = { namespace, name };
-    const errors: string[] = [];
-    for (const kind of OWNED_KINDS.filter((k) => !k.namespaced)) {
-      for (const obj of this.deps.caches.owned.get(kind.kind)?.list() ?? []) {
-        if (!isOwnedBy(obj, owner) || !appliedBy(obj, FIELD_MANAGERS.operator)) continue;
-        const failure = await this.deleteObject(obj, logger, 'its MetalLB resource is gone');
-        if (failure) errors.push(`${failure.object}: ${failure.error}`);
-      }
-    }
-    return errors.length > 0 ? SyncResult.retry(new Error(errors.join('; '))) : SyncResult.ok();
-  }
-
-  private async deleteObject(obj: KubeObject, logger: Logger, why: string) {
-    try {
-      await this.deps.kube.delete({
-        apiVersion: obj.apiVersion ?? '',
-        kind: obj.kind ?? '',
-        namespace: obj.metadata?.namespace,
-        name: obj.metadata?.name,
-      });
-      logger.info('deleted an object', { object: describeObject(obj), why });
-      return undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      return { object: describeObject(obj), error: `delete failed: ${(error as Error).message}` };
-    }
   }
 }

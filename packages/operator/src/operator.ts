@@ -22,6 +22,7 @@ export interface OperatorDeps {
   readonly version: string;
   readonly now?: () => Date;
   readonly progressRecheckMs?: number;
+  readonly cleanupRecheckMs?: number;
 }
 
 export class Operator {

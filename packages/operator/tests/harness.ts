@@ -7,6 +7,8 @@ import {
   silentLogger,
   type ApplyOptions,
   type KubeObject,
+  type ObjectRef,
+  type PatchOptions,
 } from '@metallb-ts/k8s-runtime';
 import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { APP_NAME, COMPONENTS, LABELS } from '@metallb-ts/manifests';
@@ -15,11 +17,43 @@ import type { Renderer, RenderInput } from '../src/render-input.js';
 
 export const NS = 'metallb-system';
 
-/** FakeKube (with its server-side apply) that records applies and can refuse some kinds. */
+/**
+ * FakeKube (with its server-side apply) that records applies and can refuse some kinds, and
+ * honours finalizers as an API server does: deleting an object that has some only sets its
+ * deletionTimestamp; it goes once a write leaves it without finalizers. A merge patch carrying
+ * `metadata.resourceVersion` is refused with 409 when the object has changed since.
+ */
 export class ApplyingFakeKube extends FakeKube {
   /** Kinds whose apply is refused, with the message. */
   readonly refuse = new Map<string, string>();
   applies: string[] = [];
+
+  /** Kinds whose deletion is refused, with the message. */
+  readonly refuseDelete = new Map<string, string>();
+
+  override async delete(ref: ObjectRef): Promise<void> {
+    const refused = this.refuseDelete.get(ref.kind);
+    if (refused) throw new KubeError({ status: 403, reason: 'Forbidden', message: refused });
+    const cur = this.find(ref.kind, ref.namespace, ref.name ?? '');
+    if (!cur || (cur.metadata?.finalizers ?? []).length === 0) return super.delete(ref);
+    if (cur.metadata?.deletionTimestamp === undefined)
+      this.put({ ...cur, metadata: { ...cur.metadata, deletionTimestamp: new Date().toISOString() } });
+  }
+
+  override async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    opts: PatchOptions,
+  ): Promise<T> {
+    const cur = this.find(ref.kind, ref.namespace, ref.name ?? '');
+    const rv = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+    if (opts.type === 'merge' && cur && rv !== undefined && rv !== cur.metadata?.resourceVersion)
+      throw new KubeError({ status: 409, reason: 'Conflict', message: 'the object has been modified' });
+    const out = await super.patch<T>(ref, patch, opts);
+    if (out.metadata?.deletionTimestamp !== undefined && (out.metadata.finalizers ?? []).length === 0)
+      this.remove(ref.kind, ref.namespace, ref.name ?? '');
+    return out;
+  }
 
   override async apply<T extends KubeObject>(obj: T, opts: ApplyOptions): Promise<T> {
     if (opts.force !== true) throw new Error(`apply of ${obj.kind} ${obj.metadata?.name} without force`);
@@ -125,6 +159,7 @@ export function startOperator(
     images: opts.images ?? { controller: 'ctl:1', speaker: 'spk:1' },
     version: opts.version ?? '0.1.0',
     progressRecheckMs: 20,
+    cleanupRecheckMs: 20,
   });
   return {
     kube,
@@ -135,6 +170,11 @@ export function startOperator(
       await operator.stop();
     },
   };
+}
+
+/** `kubectl delete` of the MetalLB resource `name`: with finalizers it stays, terminating. */
+export function deleteMetalLB(kube: ApplyingFakeKube, name: string): Promise<void> {
+  return kube.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'MetalLB', namespace: NS, name });
 }
 
 /** Events recorded on an object, as `type reason: message`. */

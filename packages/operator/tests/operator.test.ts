@@ -1,8 +1,17 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '@metallb-ts/k8s-runtime';
 import { until } from '@metallb-ts/k8s-runtime/testing';
-import { renderComponents } from '@metallb-ts/manifests';
-import { condition, eventsOn, metallb, NS, startOperator } from './harness.js';
+import type { MetalLB } from '@metallb-ts/api';
+import { OPERATOR_FINALIZER, renderComponents } from '@metallb-ts/manifests';
+import {
+  condition,
+  deleteMetalLB,
+  eventsOn,
+  metallb,
+  NS,
+  startOperator,
+  type ApplyingFakeKube,
+} from './harness.js';
 
 type Harness = ReturnType<typeof startOperator>;
 let h: Harness | undefined;
@@ -14,6 +23,15 @@ afterEach(async () => {
 const env = (o: KubeObject | undefined) =>
   (o as { spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } })
     ?.spec?.template?.spec?.containers?.[0]?.env;
+
+const finalizers = (kube: ApplyingFakeKube, name: string): string[] =>
+  kube.find<MetalLB>('MetalLB', NS, name)?.metadata.finalizers ?? [];
+
+/** The ClusterRoles and MetalLB resources deleted so far, in the order they went. */
+const deletionOrder = (kube: ApplyingFakeKube): string[] =>
+  kube.events
+    .filter((e) => e.type === 'DELETED' && (e.kind === 'ClusterRole' || e.kind === 'MetalLB'))
+    .map((e) => `${e.kind} ${e.obj.metadata?.name}`);
 
 const rolledOut = (h: Harness) => {
   const d = h.kube.find('Deployment', NS, 'controller')!;
@@ -187,7 +205,24 @@ describe('Operator on FakeKube', () => {
     expect(eventsOn(h.kube, 'metallb').filter((e) => e.includes('Repaired'))).toEqual([]);
   });
 
-  it('deleting the MetalLB resource deletes the cluster-scoped objects it made', async () => {
+  it('puts its finalizer on MetalLB/metallb before it applies anything', async () => {
+    h = startOperator();
+    h.kube.put({
+      ...metallb('metallb'),
+      metadata: { ...metallb('metallb').metadata, finalizers: ['example.com/keep'] },
+    });
+    await h.start();
+    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
+    expect(finalizers(h.kube, 'metallb')).toEqual(['example.com/keep', OPERATOR_FINALIZER]);
+    const firstApply = h.kube.calls.findIndex((c) => c.startsWith('apply '));
+    const finalizerPatch = h.kube.calls.indexOf('patch MetalLB metallb');
+    expect({ finalizerPatch: finalizerPatch >= 0, before: finalizerPatch < firstApply }).toEqual({
+      finalizerPatch: true,
+      before: true,
+    });
+  });
+
+  it('deleting the MetalLB resource deletes the cluster-scoped objects it made, then releases it', async () => {
     h = startOperator();
     h.kube.put(metallb('metallb'));
     await h.start();
@@ -201,9 +236,110 @@ describe('Operator on FakeKube', () => {
       kind: 'ClusterRole',
       metadata: { name: 'metallb-ts:operator', labels: { 'app.kubernetes.io/name': 'metallb-ts' } },
     });
-    h.kube.remove('MetalLB', NS, 'metallb');
-    await until(() => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') === undefined, 'deleted');
+    await deleteMetalLB(h.kube, 'metallb');
+    await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone');
+    expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeUndefined();
+    expect(deletionOrder(h.kube)).toEqual(['ClusterRole metallb-ts:speaker', 'MetalLB metallb']);
     expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:operator')).toBeDefined();
+  });
+
+  it('deleted while no operator runs: it stays until a started operator has deleted what it made', async () => {
+    h = startOperator();
+    h.kube.put(metallb('metallb'));
+    await h.start();
+    await until(
+      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
+      'clusterrole',
+    );
+    const kube = h.kube;
+    await h.stop();
+    await deleteMetalLB(kube, 'metallb');
+    const stuck = kube.find<MetalLB>('MetalLB', NS, 'metallb');
+    expect({
+      deleting: stuck?.metadata.deletionTimestamp !== undefined,
+      finalizers: finalizers(kube, 'metallb'),
+    }).toEqual({ deleting: true, finalizers: [OPERATOR_FINALIZER] });
+    h = startOperator({ kube });
+    await h.start();
+    await until(() => kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone');
+    expect(deletionOrder(kube)).toEqual(['ClusterRole metallb-ts:speaker', 'MetalLB metallb']);
+  });
+
+  it('a cluster-scoped object that is itself terminating holds the MetalLB resource until it is gone', async () => {
+    h = startOperator();
+    h.kube.put(metallb('metallb'));
+    await h.start();
+    await until(
+      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
+      'clusterrole',
+    );
+    const role = h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')!;
+    h.kube.put({ ...role, metadata: { ...role.metadata, finalizers: ['example.com/hold'] } });
+    await deleteMetalLB(h.kube, 'metallb');
+    await until(
+      () =>
+        h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')?.metadata?.deletionTimestamp !==
+        undefined,
+      'clusterrole terminating',
+    );
+    // Several rechecks later it still waits.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(finalizers(h.kube, 'metallb')).toEqual([OPERATOR_FINALIZER]);
+    const held = h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')!;
+    await h.kube.patch(
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'metallb-ts:speaker' },
+      { metadata: { finalizers: [], resourceVersion: held.metadata?.resourceVersion } },
+      { type: 'merge' },
+    );
+    await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone');
+  });
+
+  it('a refused deletion keeps the finalizer and is a Warning on the MetalLB resource, until it succeeds', async () => {
+    h = startOperator();
+    h.kube.put(metallb('metallb'));
+    await h.start();
+    await until(
+      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
+      'clusterrole',
+    );
+    h.kube.refuseDelete.set('ClusterRole', 'clusterroles "metallb-ts:speaker" is forbidden');
+    await deleteMetalLB(h.kube, 'metallb');
+    await until(() => eventsOn(h!.kube, 'metallb').some((e) => e.includes('CleanupFailed')), 'warning');
+    expect(eventsOn(h.kube, 'metallb').find((e) => e.includes('CleanupFailed'))).toBe(
+      `Warning CleanupFailed: MetalLB ${NS}/metallb is deleted, but what was made for it could not be (retrying; finalizer ${OPERATOR_FINALIZER} kept until it is gone): ClusterRole metallb-ts:speaker: delete failed: clusterroles "metallb-ts:speaker" is forbidden`,
+    );
+    expect(finalizers(h.kube, 'metallb')).toEqual([OPERATOR_FINALIZER]);
+    h.kube.refuseDelete.clear();
+    await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone', 10_000);
+    expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeUndefined();
+  });
+
+  it('keeps finalizers of others: a deleted MetalLB they hold stays, without ours', async () => {
+    h = startOperator();
+    h.kube.put({
+      ...metallb('metallb'),
+      metadata: { ...metallb('metallb').metadata, finalizers: ['example.com/keep'] },
+    });
+    await h.start();
+    await until(() => finalizers(h!.kube, 'metallb').includes(OPERATOR_FINALIZER), 'finalizer');
+    await deleteMetalLB(h.kube, 'metallb');
+    await until(() => !finalizers(h!.kube, 'metallb').includes(OPERATOR_FINALIZER), 'released');
+    expect(finalizers(h.kube, 'metallb')).toEqual(['example.com/keep']);
+    expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeUndefined();
+  });
+
+  it('a MetalLB it does not act on never gets the finalizer, and loses one it carries', async () => {
+    h = startOperator();
+    h.kube.put(metallb('second'));
+    h.kube.put({
+      ...metallb('third'),
+      metadata: { ...metallb('third').metadata, finalizers: [OPERATOR_FINALIZER] },
+    });
+    await h.start();
+    await until(() => condition(h!.kube, 'second', 'Degraded')?.status === 'True', 'second degraded');
+    await until(() => condition(h!.kube, 'third', 'Degraded')?.status === 'True', 'third degraded');
+    expect(finalizers(h.kube, 'second')).toEqual([]);
+    expect(finalizers(h.kube, 'third')).toEqual([]);
   });
 
   it('an object no longer rendered is deleted', async () => {

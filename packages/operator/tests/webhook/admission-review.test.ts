@@ -130,6 +130,29 @@ describe('reviewAdmission', () => {
     });
   });
 
+  it('allows an UPDATE of an object being deleted (its finalizers going), not one of a live object', async () => {
+    const bgp = (deletionTimestamp?: string) => ({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'MetalLB',
+      metadata: {
+        name: 'metallb',
+        namespace: NS,
+        finalizers: [],
+        ...(deletionTimestamp ? { deletionTimestamp } : {}),
+      },
+      spec: { bgpType: 'frr' },
+    });
+    const allowed = async (object: unknown, operation: string) => {
+      const r = await reviewAdmission('/validate-metallb', review('MetalLB', object, { operation }), ctx);
+      return (r.body as { response: { allowed: boolean } }).response.allowed;
+    };
+    expect({
+      updateDeleting: await allowed(bgp('2026-01-01T00:00:00Z'), 'UPDATE'),
+      updateLive: await allowed(bgp(), 'UPDATE'),
+      createDeleting: await allowed(bgp('2026-01-01T00:00:00Z'), 'CREATE'),
+    }).toEqual({ updateDeleting: true, updateLive: false, createDeleting: false });
+  });
+
   it('allows every DELETE without looking at the object', async () => {
     const r = await reviewAdmission(
       '/validate-ipaddresspool',

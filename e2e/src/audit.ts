@@ -8,7 +8,13 @@ interface AuditEvent {
   verb?: string;
   requestReceivedTimestamp?: string;
   user?: { username?: string };
-  objectRef?: { apiGroup?: string; resource?: string; subresource?: string; namespace?: string };
+  objectRef?: {
+    apiGroup?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
   responseStatus?: { code?: number };
 }
 
@@ -50,6 +56,7 @@ export function readAuditLog(path: string, sinceMs: number): AuditedUse[] {
       group: ref.apiGroup ?? '',
       resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource,
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
+      ...(ref.name ? { name: ref.name } : {}),
       code: e.responseStatus?.code ?? 0,
     });
   }

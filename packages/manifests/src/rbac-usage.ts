@@ -12,6 +12,11 @@ export interface ApiUse {
   readonly resource: string;
   /** Unset for cluster-scoped requests (and for lists or watches across all namespaces). */
   readonly namespace?: string;
+  /**
+   * The object's name: set for requests on one object, for a create (from its body) and for a
+   * list or watch that selects one name (`fieldSelector=metadata.name=<name>`).
+   */
+  readonly name?: string;
   /** HTTP status of the response. */
   readonly code: number;
 }

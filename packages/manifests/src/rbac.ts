@@ -105,7 +105,10 @@ const USER_NAMED = 'the user names the pools and advertisements';
  */
 export const CONTROLLER_RULES: ComponentRules = {
   cluster: [
-    rule([''], ['services'], [...CACHE, 'patch'], 'watches Services and writes its annotations on them'),
+    everyName(
+      rule([''], ['services'], [...CACHE, 'patch'], 'watches Services and writes its annotations on them'),
+      'the user names the Services',
+    ),
     rule([''], ['services/status'], ['patch'], "writes the assigned address into a Service's status"),
     ...eventRules('the controller'),
     rule([''], ['namespaces'], CACHE, "matches pools' serviceAllocation namespace selectors"),

@@ -147,6 +147,35 @@ describe('compareUsage, by name', () => {
     expect(r.ungranted).toEqual([at('get', L, 'leases', 'theirs')]);
   });
 
+  it('a request for a name outside a name-limited rule, allowed by a broader rule, is fine', () => {
+    const overlapping: ComponentRules = {
+      cluster: [],
+      namespaced: [
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          verbs: ['get'],
+          resourceNames: ['cert'],
+          why: 'its Secret',
+        },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get'], why: 'any Secret' },
+      ],
+    };
+    const r = compareUsage(
+      overlapping,
+      [at('get', '', 'secrets', 'cert'), at('get', '', 'secrets', 'other')],
+      NS,
+    );
+    expect(r).toEqual({
+      unused: [],
+      justified: [],
+      oneName: [],
+      oneNameJustified: [],
+      refused: [],
+      ungranted: [],
+    });
+  });
+
   it('a grant of every name used for one name only is reported; two names, or a nameless list, are not', () => {
     const r = compareUsage(
       named,

@@ -8,7 +8,13 @@ interface AuditEvent {
   verb?: string;
   requestReceivedTimestamp?: string;
   user?: { username?: string };
-  objectRef?: { apiGroup?: string; resource?: string; subresource?: string; namespace?: string };
+  objectRef?: {
+    apiGroup?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
   responseStatus?: { code?: number };
 }
 
@@ -20,7 +26,7 @@ export interface AuditedUse extends ApiUse {
 
 /**
  * The resource requests (non-resource URLs such as discovery are left out) completed or started
- * (watches) at or after `sinceMs`, by any user. Lines that are not audit events are skipped.
+ * (watches) at or after `sinceMs`, by any user, read from the audit log at `path`.
  */
 export function readAuditLog(path: string, sinceMs: number): AuditedUse[] {
   let text: string;
@@ -29,6 +35,15 @@ export function readAuditLog(path: string, sinceMs: number): AuditedUse[] {
   } catch (e) {
     throw new Error(`audit log ${path} cannot be read (is --audit-log-path set?): ${String(e)}`);
   }
+  return parseAuditLog(text, sinceMs);
+}
+
+/**
+ * `readAuditLog` on the log's text: one use per event, with the object's name where the API
+ * server recorded one (a request on one object, a create, a list or watch selecting one name).
+ * Lines that are not audit events are skipped.
+ */
+export function parseAuditLog(text: string, sinceMs: number): AuditedUse[] {
   const out: AuditedUse[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
@@ -50,6 +65,7 @@ export function readAuditLog(path: string, sinceMs: number): AuditedUse[] {
       group: ref.apiGroup ?? '',
       resource: ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource,
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
+      ...(ref.name ? { name: ref.name } : {}),
       code: e.responseStatus?.code ?? 0,
     });
   }

@@ -23,8 +23,10 @@ import { waitFor } from '../../src/wait-for.js';
 /*
  * Least privilege for the operator (issue 12, item 4), as for the controller and the speaker in
  * audit.test.ts: the real operator runs as its ServiceAccount with its generated RBAC through its
- * main job — a MetalLB resource becomes the components' workloads, accounts and RBAC, every kind
- * it made is deleted behind its back and restored (the DaemonSet twice: a repeated event), what
+ * main job — a MetalLB resource becomes the components' workloads, accounts and RBAC (none of
+ * them there before, as on a fresh install), every object it made is deleted behind its back and
+ * restored (the DaemonSet twice: a repeated event), and edited and put back, a second MetalLB is
+ * reported wrongly named, what
  * an earlier version applied and this one no longer renders is deleted, a damaged webhook
  * certificate is replaced and its CA bundle patched into the webhook configuration, an edit
  * rolls the workloads, the MetalLB resource is deleted and everything goes, and the operator
@@ -32,6 +34,9 @@ import { waitFor } from '../../src/wait-for.js';
  * The API server audits every request, and the operator's own rules (OPERATOR_OWN_RULES) are
  * compared with what it used: a grant never used fails unless its rule says why, and so does a
  * refused request or a request only the rules it holds to pass on to the components allowed.
+ * Rules limited by name are compared per name (each object it renders must have been created,
+ * read and patched), and a rule granting every name that it used for one object fails unless the
+ * rule says why.
  * Those rules (OPERATOR_RULES beyond its own) are not its to use: Kubernetes lets it create a
  * Role only with the permissions the Role grants, so the comparison leaves them out by name.
  */
@@ -95,6 +100,26 @@ async function uids(names: readonly string[], namespaced: boolean): Promise<Map<
 
 async function everything(): Promise<Map<string, string>> {
   return new Map([...(await uids(MADE.namespaced, true)), ...(await uids(MADE.cluster, false))]);
+}
+
+/** The `app.kubernetes.io/part-of` label per `kind/name` of what exists now among `names`. */
+async function partOf(names: readonly string[], namespaced: boolean): Promise<Map<string, string>> {
+  const out = await cp.kubectlOk([
+    ...(namespaced ? ['-n', NS] : []),
+    'get',
+    ...names,
+    '-o',
+    `jsonpath={range .items[*]}{.kind}/{.metadata.name} {.metadata.labels.${LABELS.partOf.replaceAll('.', '\\.')}}{"\\n"}{end}`,
+  ]);
+  return new Map(
+    out
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => {
+        const [kindName, value] = l.split(' ');
+        return [kindName!.toLowerCase(), value ?? ''] as const;
+      }),
+  );
 }
 
 /** Waits until `cond` holds for what exists of MADE; shows what exists and the operator's log. */
@@ -188,6 +213,10 @@ beforeAll(async () => {
   cp = attachControlPlane({ dir });
   await startLabOperator(cp, dir, VERSION, async () => {
     await apply([inertWebhookConfiguration()]);
+    // As on a fresh install, none of what it renders exists (the lab's controller and speaker
+    // accounts and RBAC go; restoreLabRbac puts them back): it creates every object by name.
+    await cp.kubectlOk(['-n', NS, 'delete', ...MADE.namespaced, '--ignore-not-found', '--wait=true']);
+    await cp.kubectlOk(['delete', ...MADE.cluster, '--ignore-not-found', '--wait=true']);
     // Only what the operator does from its start on counts.
     startedMs = Date.now();
   });
@@ -338,6 +367,52 @@ describe('least privilege: the operator', () => {
       { timeoutMs: 20_000, intervalMs: 500 },
     );
 
+    // Edited behind its back: every object it made is put back in place (patched, the same object).
+    const edited = await everything();
+    const mark = `${LABELS.partOf}=e2e-edited`;
+    await cp.kubectlOk(['-n', NS, 'label', ...MADE.namespaced, mark, '--overwrite']);
+    await cp.kubectlOk(['label', ...MADE.cluster, mark, '--overwrite']);
+    await waitFor(
+      'every edited object put back, not re-created',
+      async () => {
+        const labels = new Map([
+          ...(await partOf(MADE.namespaced, true)),
+          ...(await partOf(MADE.cluster, false)),
+        ]);
+        const now = await everything();
+        const wrong = all.filter((n) => labels.get(n) !== APP_NAME || now.get(n) !== edited.get(n));
+        return wrong.length === 0
+          ? { done: true, value: undefined }
+          : { done: false, observed: { wrong: wrong.map((n) => `${n}: ${labels.get(n)}`), log: opLog() } };
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+
+    // A second MetalLB is reported wrongly named (its status), and deploys nothing.
+    const other = 'audit-other';
+    await apply([
+      { apiVersion: 'metallb.io/v1beta1', kind: 'MetalLB', metadata: { name: other, namespace: NS } },
+    ]);
+    await waitFor(
+      `Degraded=True IncorrectMetalLBResourceName on MetalLB ${other}`,
+      async () => {
+        const reason = await cp.kubectlOk([
+          '-n',
+          NS,
+          'get',
+          'metallb',
+          other,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Degraded")].reason}',
+        ]);
+        return reason === 'IncorrectMetalLBResourceName'
+          ? { done: true, value: undefined }
+          : { done: false, observed: { reason, log: opLog() } };
+      },
+      { timeoutMs: 20_000, intervalMs: 500 },
+    );
+    await cp.kubectlOk(['-n', NS, 'delete', 'metallb', other, '--wait=true']);
+
     // An edit of the MetalLB resource rolls both workloads.
     await cp.kubectlOk([
       '-n',
@@ -391,7 +466,7 @@ describe('least privilege: the operator', () => {
       ),
     ];
     console.log(`least privilege, the operator's ServiceAccount:\n${lines.join('\n')}`);
-    const failures = report.unused.length + report.refused.length + borrowed.length;
+    const failures = report.unused.length + report.oneName.length + report.refused.length + borrowed.length;
     expect({ failures, lines }).toEqual({ failures: 0, lines });
   });
 });

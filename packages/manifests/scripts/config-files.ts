@@ -58,7 +58,9 @@ export function yamlDocument(object: KubeObject, component?: ComponentName | rea
         if (!isMap(item)) return;
         const r = reasons[i]!;
         item.commentBefore =
-          ` ${r.why}` + (r.unusedInLab === undefined ? '' : `\n unused in the lab: ${r.unusedInLab}`);
+          ` ${r.why}` +
+          (r.unusedInLab === undefined ? '' : `\n unused in the lab: ${r.unusedInLab}`) +
+          (r.everyName === undefined ? '' : `\n every name: ${r.everyName}`);
       });
   }
   return '---\n' + doc.toString(yamlOptions);

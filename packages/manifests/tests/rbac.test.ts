@@ -9,6 +9,7 @@ import {
   mergeRules,
   OPERATOR_OWN_RULES,
   OPERATOR_RULES,
+  renderComponents,
   RULES,
   SPEAKER_RULES,
   WEBHOOK,
@@ -45,9 +46,9 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
     ['patch', 'metallb.io', 'addresspools', 'namespaced'],
     ['patch', 'metallb.io', 'ipaddresspools/status', 'namespaced'],
     ['patch', 'metallb.io', 'addresspools/status', 'namespaced'],
-    ['get', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['get', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.controller],
     ['create', 'coordination.k8s.io', 'leases', 'namespaced'],
-    ['update', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['update', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.controller],
     ['get', '', 'secrets', 'namespaced', MEMBERLIST.secret],
     ['create', '', 'secrets', 'namespaced'],
     // Its owner, read once at start (runComponent's `owner`).
@@ -85,16 +86,21 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
   operator: [
     ['watch', 'metallb.io', 'metallbs', 'namespaced'],
     ['patch', 'metallb.io', 'metallbs/status', 'namespaced'],
-    ['patch', 'apps', 'deployments', 'namespaced'],
-    ['patch', 'apps', 'daemonsets', 'namespaced'],
+    // Server-side apply of what it renders, by name: a missing object is created (authorized as create).
+    ['patch', 'apps', 'deployments', 'namespaced', COMPONENTS.controller.workload],
+    ['create', 'apps', 'deployments', 'namespaced', COMPONENTS.controller.workload],
+    ['patch', 'apps', 'daemonsets', 'namespaced', COMPONENTS.speaker.workload],
+    ['create', 'apps', 'daemonsets', 'namespaced', COMPONENTS.speaker.workload],
+    // What an earlier version applied, whatever its name.
     ['delete', 'apps', 'daemonsets', 'namespaced'],
-    ['patch', '', 'serviceaccounts', 'namespaced'],
-    ['patch', '', 'services', 'namespaced'],
+    ['delete', '', 'secrets', 'namespaced'],
+    ['patch', '', 'serviceaccounts', 'namespaced', COMPONENTS.speaker.serviceAccount],
+    ['patch', '', 'services', 'namespaced', COMPONENTS.controller.metricsService],
     ['create', '', 'secrets', 'namespaced'],
-    ['update', '', 'secrets', 'namespaced'],
-    ['patch', 'rbac.authorization.k8s.io', 'roles', 'namespaced'],
-    ['patch', 'rbac.authorization.k8s.io', 'rolebindings', 'namespaced'],
-    ['create', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster'],
+    ['update', '', 'secrets', 'namespaced', WEBHOOK.certSecret],
+    ['patch', 'rbac.authorization.k8s.io', 'roles', 'namespaced', COMPONENTS.controller.role],
+    ['patch', 'rbac.authorization.k8s.io', 'rolebindings', 'namespaced', COMPONENTS.speaker.role],
+    ['create', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster', COMPONENTS.controller.clusterRole],
     ['patch', 'rbac.authorization.k8s.io', 'clusterroles', 'cluster', COMPONENTS.speaker.clusterRole],
     [
       'delete',
@@ -122,8 +128,8 @@ const CALLS: Record<ComponentName, readonly Call[]> = {
     ['list', 'apps', 'deployments', 'cluster'],
     ['watch', 'apps', 'deployments', 'cluster'],
     ['create', '', 'events', 'namespaced'],
-    ['get', 'coordination.k8s.io', 'leases', 'namespaced'],
-    ['update', 'coordination.k8s.io', 'leases', 'namespaced'],
+    ['get', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.operator],
+    ['update', 'coordination.k8s.io', 'leases', 'namespaced', LEASES.operator],
     // Its own Deployment, read once at start: it owns the Lease and the webhook certificate Secret.
     ['get', 'apps', 'deployments', 'namespaced', COMPONENTS.operator.workload],
   ],
@@ -244,7 +250,15 @@ describe('the operator', () => {
         for (const g of r.apiGroups)
           for (const res of r.resources)
             for (const v of r.verbs)
-              expect([scope, v, g, res, allows(held, v, g, res)]).toEqual([scope, v, g, res, true]);
+              for (const name of r.resourceNames ?? [undefined])
+                expect([scope, v, g, res, name, allows(held, v, g, res, name)]).toEqual([
+                  scope,
+                  v,
+                  g,
+                  res,
+                  name,
+                  true,
+                ]);
     }
   });
 
@@ -256,6 +270,47 @@ describe('the operator', () => {
         ).toBe(true);
     const slices = OPERATOR_RULES.cluster.find((r) => r.resources.includes('endpointslices'))!;
     expect(slices.why).toContain('to grant the speaker: whether a Service has a ready endpoint');
+  });
+});
+
+describe('the operator applies what it renders, by name', () => {
+  const rendered = renderComponents({
+    namespace: 'mlb',
+    spec: {},
+    images: { controller: 'c:1', speaker: 's:1' },
+    version: 'v1',
+  });
+  const resourceOf = (o: (typeof rendered)[number]) => {
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
+    const scope: Scope = o.metadata.namespace === undefined ? 'cluster' : 'namespaced';
+    return { group, resource: `${o.kind.toLowerCase()}s`.replace(/ys$/, 'ies'), scope };
+  };
+
+  // Server-side apply reads, patches, and creates what is missing (authorized as create).
+  it.each(rendered.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))(
+    'may get, create and patch %s, and the same kind under another name not',
+    (_, o) => {
+      const { group, resource, scope } = resourceOf(o);
+      for (const v of ['get', 'create', 'patch'])
+        expect([v, allows(OPERATOR_OWN_RULES[scope], v, group, resource, o.metadata.name)]).toEqual([
+          v,
+          true,
+        ]);
+      for (const v of ['get', 'patch'])
+        expect([v, allows(OPERATOR_OWN_RULES[scope], v, group, resource, 'another')]).toEqual([v, false]);
+    },
+  );
+
+  it('renders every kind it is granted to apply (no name granted for nothing)', () => {
+    const applies = [...OPERATOR_OWN_RULES.cluster, ...OPERATOR_OWN_RULES.namespaced].filter(
+      (r) =>
+        r.verbs.includes('patch') && r.resourceNames && r.apiGroups[0] !== 'admissionregistration.k8s.io',
+    );
+    const renderedNames = new Set(rendered.map((o) => `${resourceOf(o).resource}/${o.metadata.name}`));
+    for (const r of applies)
+      for (const res of r.resources)
+        for (const n of r.resourceNames!)
+          expect([res, n, renderedNames.has(`${res}/${n}`)]).toEqual([res, n, true]);
   });
 });
 

@@ -50,8 +50,9 @@ export function decideAnnouncements(view: SpeakerView): {
   const decisions: ServiceDecision[] = [];
   const announce = new Map<string, Announcement>();
   const meNode = view.nodes.find((n) => n.name === view.me);
+  const keys = electionKeys(view.services);
   for (const svc of view.services) {
-    const first = svc.ips[0];
+    const first = keys.get(svc.key);
     if (first === undefined) continue;
     const service = { labels: svc.labels ?? {} };
     const candidates = candidatesFor(svc, {
@@ -75,6 +76,52 @@ export function decideAnnouncements(view: SpeakerView): {
     }
   }
   return { decisions, announce };
+}
+
+/**
+ * The address each service is elected by. MetalLB elects by the service's first address, so
+ * services sharing an address land on the same node only when it is the first address of each:
+ * a dual-stack service [v4, v6] sharing v6 with a single-stack service [v6] would be elected by
+ * v4 and by v6, and two nodes would answer for v6. So services linked by shared addresses (also
+ * through others) form one group, elected by the lowest first address among its members: for
+ * every group whose members share their first address (all MetalLB setups that work) that is
+ * MetalLB's key, unchanged.
+ */
+export function electionKeys(
+  services: readonly { key: string; ips: readonly string[] }[],
+): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (k: string): string => {
+    let root = k;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    for (let at = k; at !== root;) {
+      const next = parent.get(at)!;
+      parent.set(at, root);
+      at = next;
+    }
+    return root;
+  };
+  const holderOf = new Map<string, string>();
+  for (const svc of services) {
+    if (svc.ips.length === 0) continue;
+    parent.set(svc.key, svc.key);
+    for (const ip of svc.ips) {
+      const other = holderOf.get(ip);
+      if (other === undefined) holderOf.set(ip, svc.key);
+      else parent.set(find(svc.key), find(other));
+    }
+  }
+  const lowest = new Map<string, string>();
+  for (const svc of services) {
+    const first = svc.ips[0];
+    if (first === undefined) continue;
+    const root = find(svc.key);
+    const held = lowest.get(root);
+    if (held === undefined || first < held) lowest.set(root, first);
+  }
+  return new Map(
+    services.filter((svc) => svc.ips.length > 0).map((svc) => [svc.key, lowest.get(find(svc.key))!]),
+  );
 }
 
 /** Two rules for one IP: "all interfaces" ([]) absorbs any list; otherwise the union. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildConfig, l2AnnouncementFor } from '@metallb-ts/api';
-import { decideAnnouncements, type SpeakerView } from '../src/announcements.js';
+import { decideAnnouncements, electionKeys, type SpeakerView } from '../src/announcements.js';
 import { EXCLUDE_LB_LABEL, type NodeFacts } from '../src/candidates.js';
 import { electNode } from '../src/election.js';
 
@@ -38,6 +38,49 @@ describe('decideAnnouncements', () => {
       const announcers = [...all].filter((me) => decideAnnouncements({ ...base, me }).announce.has(ip));
       expect(announcers).toEqual([electNode(all, ip)]);
     }
+  });
+
+  it('services linked by a shared address are elected together, even when it is not the first address of each', () => {
+    // A dual-stack service shares its IPv6 address with an IPv6-only one, which shares its own
+    // address chain onwards: MetalLB's key (each one's first address) would split them.
+    const services = [
+      svc('a/dual', ['203.0.113.40', '2001:db8:1::12b']),
+      svc('a/v6', ['2001:db8:1::12b']),
+      svc('a/other', ['203.0.113.41']),
+    ];
+    for (const alive of [all, new Set(['node-1', 'node-2']), new Set(['node-2', 'node-3'])]) {
+      const view = { services, nodes, alive, policy: everywhere };
+      for (const ip of ['203.0.113.40', '2001:db8:1::12b', '203.0.113.41']) {
+        const announcers = [...alive].filter((me) => decideAnnouncements({ ...view, me }).announce.has(ip));
+        expect(announcers).toHaveLength(1);
+      }
+      expect(winnerOf(view, 'a/dual')).toBe(winnerOf(view, 'a/v6'));
+    }
+    expect(electionKeys(services)).toEqual(
+      new Map([
+        ['a/dual', '2001:db8:1::12b'],
+        ['a/v6', '2001:db8:1::12b'],
+        ['a/other', '203.0.113.41'],
+      ]),
+    );
+  });
+
+  it("keeps MetalLB's key, the first address, when the services sharing it all start with it", () => {
+    const services = [
+      svc('a/x', ['203.0.113.40', '2001:db8:1::1']),
+      svc('a/y', ['203.0.113.40', '2001:db8:1::1']),
+      svc('a/z', ['203.0.113.40']),
+      svc('a/alone', ['2001:db8:1::9', '203.0.113.9']),
+      svc('a/none', []),
+    ];
+    expect(electionKeys(services)).toEqual(
+      new Map([
+        ['a/x', '203.0.113.40'],
+        ['a/y', '203.0.113.40'],
+        ['a/z', '203.0.113.40'],
+        ['a/alone', '2001:db8:1::9'],
+      ]),
+    );
   });
 
   it('a dead speaker is not a candidate, and its successor takes over', () => {

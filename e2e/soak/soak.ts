@@ -154,9 +154,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       model = applyToModel(model, op, result.refused !== undefined);
 
       const ts = Date.now();
-      const restart = async (name: string) => {
-        supervisedRestarts.push({ step, name });
-        log(`step ${step}: ${name} exited on purpose (${PLANNED_EXIT}); restarting it as a kubelet would`);
+      const restart = async (name: string, crashed = false) => {
+        supervisedRestarts.push({ step, name: crashed ? `${name} (crashed)` : name });
+        const why = crashed ? 'crashed' : `exited on purpose (${PLANNED_EXIT})`;
+        log(`step ${step}: ${name} ${why}; restarting it as a kubelet would`);
         if (name === controllerName) await driver.startController();
         else {
           const r = await startSpeaker(
@@ -189,6 +190,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         if (o.strictOutage) all.push({ rule: 'arp-owners', detail });
         else log(`step ${step}: FINDING ${detail}`);
       }
+      // A crash is this step's violation; the component is then started again, as a kubelet
+      // would, so the steps after it are checked on their own (not all blamed on one crash).
+      for (const c of truth.crashed) await restart(c.name, true);
       if (all.length > 0) {
         const state = describeState(model, truth);
         failures.push({ step, op: line, violations: all, state });

@@ -35,14 +35,12 @@
 //                             [SCALE_CONTROLLER=shipped|dist] [SCALE_IN_FLIGHT=64]
 //                             [SCALE_SPEAKERS=0: no speakers] [SCALE_APISERVER_PPROF=<seconds>:
 //                             kube-apiserver's CPU profile of each run's first seconds, to a file]
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, bundleMain } from '../../packages/ship/src/binaries.js';
 import { bundle } from '../../packages/ship/src/bundle.js';
-import { readAuditLog, serviceAccountUser } from '../src/audit.js';
-import { COMPONENTS } from '@metallb-ts/manifests';
+import { apiCounters, apiServerProfile, auditedWrites, perService, totals } from '../src/apiserver-usage.js';
 import { applyClusterManifests, INSTALL_NAMESPACE } from '../src/cluster-setup.js';
 import {
   componentRecord,
@@ -53,12 +51,7 @@ import {
   stopComponent,
   type ComponentOptions,
 } from '../src/components.js';
-import {
-  APISERVER_PORT,
-  ETCD_CLIENT_PORT,
-  startControlPlane,
-  type ControlPlane,
-} from '../src/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../src/control-plane.js';
 import { kubeHttp, mapLimit, type KubeHttp } from '../src/kube-http.js';
 import { Lab, LAB_PROXY } from '../src/lab.js';
 import { claimLab, releaseLab } from '../src/owner.js';
@@ -85,116 +78,6 @@ const CONTROLLER_AS: Pick<ComponentOptions, 'mains' | 'nodeFlags'> = SHIPPED
 const POOLS = ['scale-a', 'scale-b', 'scale-c'];
 const POOL_CIDRS = ['2001:db8:5ca1:a::/112', '2001:db8:5ca1:b::/112', '2001:db8:5ca1:c::/112'];
 const log = (line: string) => process.stderr.write(`[scale] ${line}\n`);
-
-/** The API server's counters: apiserver_request_total per verb/resource/subresource, watch events sent per resource. */
-async function apiCounters(cp: ControlPlane): Promise<Map<string, number>> {
-  const r = await cp.apiGet('/metrics');
-  if (r.status !== 200) throw new Error(`GET /metrics: HTTP ${r.status}`);
-  const out = new Map<string, number>();
-  const label = (line: string, k: string) => new RegExp(`[{,]${k}="([^"]*)"`).exec(line)?.[1] ?? '';
-  for (const line of r.body.split('\n')) {
-    let key: string | undefined;
-    if (line.startsWith('apiserver_request_total{')) {
-      const sub = label(line, 'subresource');
-      key = `${label(line, 'verb')} ${label(line, 'resource')}${sub ? `/${sub}` : ''}`;
-    } else if (line.startsWith('apiserver_watch_events_total{'))
-      key = `watch events ${label(line, 'resource')}`;
-    else if (line.startsWith('apiserver_flowcontrol_request_wait_duration_seconds_sum{'))
-      key = `${TOTAL}APF queue wait s (${label(line, 'priority_level')})`;
-    if (key) out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  // etcd runs with --unsafe-no-fsync: its WAL fsyncs should stay at zero.
-  const etcd = await fetch(`http://127.0.0.1:${ETCD_CLIENT_PORT}/metrics`).then((r) => r.text());
-  for (const line of etcd.split('\n')) {
-    const m =
-      /^(etcd_disk_wal_fsync_duration_seconds_(?:count|sum)|etcd_disk_backend_commit_duration_seconds_sum) (\S+)$/.exec(
-        line,
-      );
-    if (m) out.set(`${TOTAL}${m[1]}`, Number(m[2]));
-  }
-  return out;
-}
-
-/** Counters shown as run totals, not per Service. */
-const TOTAL = 'total: ';
-
-function totals(before: Map<string, number>, after: Map<string, number>): string {
-  return [...after]
-    .filter(([k]) => k.startsWith(TOTAL))
-    .map(([k, v]) => `${k.slice(TOTAL.length)} ${round(v - (before.get(k) ?? 0), 3)}`)
-    .join(', ');
-}
-
-/** Per Service: the counters that grew over a run (the largest first), e.g. "PATCH services/status 1". */
-function perService(before: Map<string, number>, after: Map<string, number>, n: number): string {
-  return [...after]
-    .filter(([k]) => !k.startsWith(TOTAL))
-    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / n] as const)
-    .filter(([, d]) => d >= 0.05)
-    .sort((x, y) => y[1] - x[1])
-    .map(([k, d]) => `${k} ${d.toFixed(2)}`)
-    .join(', ');
-}
-
-/**
- * kube-apiserver's CPU profile over `seconds` (/debug/pprof/profile, admin only; the lab runs it
- * with --profiling) into a file under the temp folder; resolves with the file's path.
- */
-function apiServerProfile(cp: ControlPlane, label: string, seconds: number): Promise<string> {
-  const file = join(tmpdir(), `scale-apiserver-${label}-${Date.now()}.pprof.gz`);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: APISERVER_PORT,
-        path: `/debug/pprof/profile?seconds=${seconds}`,
-        ca: readFileSync(cp.pki.ca.cert),
-        cert: readFileSync(cp.pki.admin.cert),
-        key: readFileSync(cp.pki.admin.key),
-      },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`GET /debug/pprof/profile: HTTP ${res.statusCode}`));
-          return;
-        }
-        res
-          .pipe(createWriteStream(file))
-          .on('finish', () => resolve(file))
-          .on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
-
-/**
- * Writes by the controller's and the speakers' ServiceAccounts since `sinceMs`, from the lab's
- * audit log: Lease renewals left out (they follow the clock, not the Services). Undefined when the
- * lab runs without an audit log.
- */
-function auditedWrites(
-  cp: ControlPlane,
-  sinceMs: number,
-): { controller: number; speaker: number; byKind: Record<string, number> } | undefined {
-  if (!existsSync(cp.auditLog)) return undefined;
-  const users = {
-    [serviceAccountUser(INSTALL_NAMESPACE, COMPONENTS.controller.serviceAccount)]: 'controller',
-    [serviceAccountUser(INSTALL_NAMESPACE, COMPONENTS.speaker.serviceAccount)]: 'speaker',
-  } as const;
-  const out = { controller: 0, speaker: 0, byKind: {} as Record<string, number> };
-  for (const u of readAuditLog(cp.auditLog, sinceMs)) {
-    const who = users[u.user];
-    if (!who || !WRITE_VERBS.has(u.verb) || u.resource === 'leases') continue;
-    out[who]++;
-    const k = `${who} ${u.verb} ${u.resource}`;
-    out.byKind[k] = (out.byKind[k] ?? 0) + 1;
-  }
-  return out;
-}
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -416,11 +299,12 @@ async function burst(
     );
   await restart;
   clearInterval(restartCheck);
+  const cpu = cpuRow(label, meter.stop());
+  // After the CPU window: a profile longer than the run must not stretch it.
   if (profile)
     log(
       `${label}: kube-apiserver CPU profile of the first ${PPROF_S} s: ${await profile} (go tool pprof -top ${cp.binDir}/kube-apiserver <file>)`,
     );
-  const cpu = cpuRow(label, meter.stop());
   const tAll = mode === 'baseline' ? NaN : Math.max(...addressedAt.values()) - t0;
   // Echoes of the last writes come back and are synced: they must not write again.
   await new Promise((r) => setTimeout(r, 3_000));

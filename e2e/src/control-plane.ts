@@ -274,7 +274,8 @@ function build(options: { dir: string; binDir?: string }): Built {
         '--allow-privileged=true',
         // Webhooks are called at their Service's endpoints (the lab has no kube-proxy on the host).
         '--enable-aggregator-routing=true',
-        '--profiling=false',
+        // Admin only (/debug/pprof): `pnpm bench scale` can sample where the API server's CPU goes.
+        '--profiling=true',
         '--event-ttl=2h',
         `--audit-policy-file=${p.auditPolicy}`,
         `--audit-log-path=${p.auditLog}`,

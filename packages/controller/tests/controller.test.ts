@@ -12,6 +12,7 @@ import {
   startController,
   startWithMetrics,
 } from './fake-cluster.js';
+import { POOL_STATUS_FOLD_MS } from '../src/controller.js';
 
 const namespace = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) =>
   ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } }) as never;
@@ -73,6 +74,36 @@ describe('Controller', () => {
             'metallb.io/ip-allocated-from-pool'
           ],
         ).toBe('p');
+    } finally {
+      await controller.stop();
+    }
+  });
+
+  it('folds pool status writes in a burst: a few per pool, not one per Service, and the last one is current', async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('p', ['10.0.0.0/24']));
+    const controller = await startController(cluster);
+    try {
+      const poolWrites = () =>
+        cluster.patches.filter((p) => p.kind === 'IPAddressPool' && p.subresource === 'status');
+      await eventually(() => expect(poolWrites().length).toBeGreaterThan(0));
+      await settle();
+      const before = poolWrites().length;
+      // One Service at a time, each addressed before the next arrives (as from a busy API server).
+      const started = Date.now();
+      for (let i = 0; i < 40; i++) {
+        cluster.put(lbService(`svc-${i}`));
+        await eventually(() =>
+          expect(ingressOf(cluster.get('Service', 'default', `svc-${i}`))).toHaveLength(1),
+        );
+      }
+      const burstMs = Date.now() - started;
+      const current = { status: expect.objectContaining({ assignedIPv4: 40, availableIPv4: 216 }) };
+      await eventually(() => expect(poolWrites().at(-1)?.patch).toEqual(current));
+      await new Promise((r) => setTimeout(r, 2 * POOL_STATUS_FOLD_MS));
+      // At most one write per fold window the burst spanned, and the one after it.
+      expect(poolWrites().length - before).toBeLessThanOrEqual(Math.ceil(burstMs / POOL_STATUS_FOLD_MS) + 1);
+      expect(poolWrites().at(-1)?.patch).toEqual(current);
     } finally {
       await controller.stop();
     }

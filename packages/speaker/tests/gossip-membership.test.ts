@@ -370,15 +370,22 @@ describe('two nodes with the API-server tie-break', () => {
     // node-b's key changes: neither accepts the other's packets, each reaches exactly half.
     kubes[1]!.put(secret({ [MEMBERLIST.key]: K2 }));
     const states = () => ms.map((m) => m.port.snapshot().verdict.state);
+    const leaseHolder = () =>
+      api.find<KubeObject & { spec?: { holderIdentity?: string } }>('Lease', NS, LEASES.speakerTieBreak)?.spec
+        ?.holderIdentity;
+    // One side may fence before the other has noticed the cut (still alive by majority): wait for
+    // the state the tie-break settles in, the Lease held and its holder the one alive side.
     await poll('one side alive through the tie-break, the other fenced', () => {
       const now = states();
-      return now.filter((x) => x === 'alive').length === 1 && now.includes('fenced');
+      const alive = ms.filter((m) => m.port.snapshot().verdict.state === 'alive');
+      return (
+        alive.length === 1 &&
+        now.includes('fenced') &&
+        leaseHolder() === alive[0]!.name &&
+        alive[0]!.port.snapshot().verdict.reason === 'reaches a majority (tie-breaker)'
+      );
     });
-    const holder = api.find<KubeObject & { spec?: { holderIdentity?: string } }>(
-      'Lease',
-      NS,
-      LEASES.speakerTieBreak,
-    )?.spec?.holderIdentity;
+    const holder = leaseHolder();
     const winner = ms.find((m) => m.name === holder)!;
     const loser = ms.find((m) => m.name !== holder)!;
     expect(winner.port.snapshot().verdict.reason).toBe('reaches a majority (tie-breaker)');

@@ -42,6 +42,11 @@ export interface Announcement {
 /**
  * Level-based: from everything the speaker sees, which addresses this node must answer for now.
  * Recomputed from scratch on every change, so a missed event can never leave a stale announcement.
+ *
+ * Each service's election is memoized by the identity of its entry (buildView hands out the same
+ * entry until its Service, slices or the config change) and by the election context: the nodes
+ * (by identity), the alive set (by content), the policy (by identity), the exclude-label switch
+ * and `me`. So the view's entries and nodes must not be changed in place once decided on.
  */
 export function decideAnnouncements(view: SpeakerView): {
   decisions: ServiceDecision[];
@@ -49,33 +54,107 @@ export function decideAnnouncements(view: SpeakerView): {
 } {
   const decisions: ServiceDecision[] = [];
   const announce = new Map<string, Announcement>();
-  const meNode = view.nodes.find((n) => n.name === view.me);
+  const context = electionContext(view);
   const keys = electionKeys(view.services);
   for (const svc of view.services) {
     const first = keys.get(svc.key);
     if (first === undefined) continue;
-    const service = { labels: svc.labels ?? {} };
-    const candidates = candidatesFor(svc, {
-      nodes: view.nodes,
-      alive: view.alive,
-      nodeAllowed: (n) => view.policy(svc.pool, n, service).announce,
-      ignoreExcludeLabel: view.ignoreExcludeLabel,
-    });
-    const winner = electNode(candidates, first);
-    decisions.push({ service: svc.key, ips: svc.ips, winner, candidates });
-    if (winner !== view.me || !meNode) continue;
-    const { interfaces } = view.policy(svc.pool, meNode, service);
+    const elected = electionOf(svc, first, context);
+    decisions.push(elected.decision);
+    if (elected.interfaces === undefined) continue;
     for (const ip of svc.ips) {
       const existing = announce.get(ip);
       if (existing) {
         existing.services.push(svc.key);
-        existing.interfaces = mergeInterfaces(existing.interfaces, interfaces);
+        existing.interfaces = mergeInterfaces(existing.interfaces, elected.interfaces);
       } else {
-        announce.set(ip, { services: [svc.key], interfaces: [...interfaces] });
+        announce.set(ip, { services: [svc.key], interfaces: [...elected.interfaces] });
       }
     }
   }
   return { decisions, announce };
+}
+
+/** Everything a service's election depends on besides the service itself and its key. */
+interface ElectionContext {
+  readonly me: string;
+  readonly nodes: readonly NodeFacts[];
+  readonly alive: Set<string>;
+  /** The alive set's names, sorted and joined: equal sets give equal strings. */
+  readonly aliveKey: string;
+  readonly policy: AnnouncePolicy;
+  readonly ignoreExcludeLabel: boolean | undefined;
+}
+
+/** One service's election in one context, by the address it is elected by. */
+interface Election {
+  readonly context: ElectionContext;
+  readonly first: string;
+  readonly decision: ServiceDecision;
+  /** The interfaces to answer on when this node won, else undefined. */
+  readonly interfaces: string[] | undefined;
+}
+
+/** The last context per policy: the same context object while nothing it holds changed. */
+const contexts = new WeakMap<AnnouncePolicy, ElectionContext>();
+const elections = new WeakMap<ViewService, Election>();
+/** Per service entry, the SHA-256 of NODE#IP per node for the address it was elected by. */
+const hashes = new WeakMap<ViewService, { ip: string; byNode: Map<string, Buffer> }>();
+
+function electionContext(view: SpeakerView): ElectionContext {
+  const aliveKey = [...view.alive].sort().join('\n');
+  const held = contexts.get(view.policy);
+  if (
+    held !== undefined &&
+    held.me === view.me &&
+    held.aliveKey === aliveKey &&
+    held.ignoreExcludeLabel === view.ignoreExcludeLabel &&
+    held.nodes.length === view.nodes.length &&
+    held.nodes.every((n, i) => n === view.nodes[i])
+  )
+    return held;
+  const context: ElectionContext = {
+    me: view.me,
+    nodes: [...view.nodes],
+    alive: new Set(view.alive),
+    aliveKey,
+    policy: view.policy,
+    ignoreExcludeLabel: view.ignoreExcludeLabel,
+  };
+  contexts.set(view.policy, context);
+  return context;
+}
+
+function electionOf(svc: ViewService, first: string, context: ElectionContext): Election {
+  const held = elections.get(svc);
+  if (held !== undefined && held.context === context && held.first === first) return held;
+  const service = { labels: svc.labels ?? {} };
+  const candidates = candidatesFor(svc, {
+    nodes: context.nodes as NodeFacts[],
+    alive: context.alive,
+    nodeAllowed: (n) => context.policy(svc.pool, n, service).announce,
+    ignoreExcludeLabel: context.ignoreExcludeLabel,
+  });
+  const winner = electNode(candidates, first, hashesFor(svc, first));
+  const meNode = context.nodes.find((n) => n.name === context.me);
+  const election: Election = {
+    context,
+    first,
+    decision: { service: svc.key, ips: svc.ips, winner, candidates },
+    interfaces:
+      winner === context.me && meNode ? context.policy(svc.pool, meNode, service).interfaces : undefined,
+  };
+  elections.set(svc, election);
+  return election;
+}
+
+/** The hashes kept for `svc`, emptied when the address it is elected by changes. */
+function hashesFor(svc: ViewService, ip: string): Map<string, Buffer> {
+  const held = hashes.get(svc);
+  if (held !== undefined && held.ip === ip) return held.byNode;
+  const byNode = new Map<string, Buffer>();
+  hashes.set(svc, { ip, byNode });
+  return byNode;
 }
 
 /**

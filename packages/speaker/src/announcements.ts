@@ -169,6 +169,26 @@ function hashesFor(svc: ViewService, ip: string): Map<string, Buffer> {
 export function electionKeys(
   services: readonly { key: string; ips: readonly string[] }[],
 ): Map<string, string> {
+  // Most services share no address: only those that do need the grouping.
+  const holderOf = new Map<string, string>();
+  const linked = new Set<string>();
+  for (const svc of services)
+    for (const ip of svc.ips) {
+      const other = holderOf.get(ip);
+      if (other === undefined) holderOf.set(ip, svc.key);
+      else if (other !== svc.key) linked.add(svc.key).add(other);
+    }
+  const grouped = linked.size > 0 ? groupKeys(services.filter((svc) => linked.has(svc.key))) : undefined;
+  const keys = new Map<string, string>();
+  for (const svc of services) {
+    const first = svc.ips[0];
+    if (first !== undefined) keys.set(svc.key, grouped?.get(svc.key) ?? first);
+  }
+  return keys;
+}
+
+/** The lowest first address per group of services linked by shared addresses, per service. */
+function groupKeys(services: readonly { key: string; ips: readonly string[] }[]): Map<string, string> {
   const parent = new Map<string, string>();
   const find = (k: string): string => {
     let root = k;

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { LastGoodConfig, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
 import type { EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
 import fc from 'fast-check';
-import { decideAnnouncements } from '../src/announcements.js';
+import { decideAnnouncements, electionKeys } from '../src/announcements.js';
 import { EXCLUDE_LB_LABEL } from '../src/candidates.js';
 import { buildView, type ViewInputs } from '../src/view-builder.js';
 
@@ -53,7 +53,7 @@ const change = fc.oneof(
   fc.record({
     kind: fc.constant('service' as const),
     name: fc.constantFrom(...SERVICES),
-    ips: fc.subarray(IPS, { maxLength: 2 }),
+    ips: fc.shuffledSubarray(IPS, { maxLength: 2 }),
     local: fc.boolean(),
     front: fc.boolean(),
     ours: fc.integer({ min: 0, max: 5 }),
@@ -240,5 +240,41 @@ describe('decide memo', () => {
     expect(after.candidates).toEqual(world.alive);
     expect(after.winner).not.toBe(first.winner);
     expect(after.winner).toBeDefined();
+  });
+
+  it('electionKeys: every service is elected by the lowest first address of all services it is linked to', () => {
+    /** The definition, walked naively: services are linked when they share an address, also through others. */
+    const naive = (services: { key: string; ips: string[] }[]): Map<string, string> => {
+      const held = services.filter((s) => s.ips.length > 0);
+      const out = new Map<string, string>();
+      for (const s of held) {
+        const group = new Set([s]);
+        for (let grew = true; grew;) {
+          grew = false;
+          for (const o of held)
+            if (!group.has(o) && o.ips.some((ip) => [...group].some((g) => g.ips.includes(ip)))) {
+              group.add(o);
+              grew = true;
+            }
+        }
+        out.set(s.key, [...group].map((g) => g.ips[0]!).sort()[0]!);
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.record({
+            key: fc.constantFrom(...SERVICES, 't0', 't1', 't2'),
+            ips: fc.shuffledSubarray(IPS, { maxLength: 3 }),
+          }),
+          { selector: (s) => s.key, maxLength: 9 },
+        ),
+        (services) => {
+          expect(electionKeys(services)).toEqual(naive(services));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -63,9 +63,8 @@ const NO_SLICES: readonly EndpointSlice[] = [];
 export function buildView(i: ViewInputs): SpeakerView {
   const bySvc = new Map<string, EndpointSlice[]>();
   for (const s of i.slices) {
-    const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
-    if (!svc) continue;
-    const key = `${s.metadata?.namespace}/${svc}`;
+    const key = serviceOf(s);
+    if (key === undefined) continue;
     const list = bySvc.get(key);
     if (list) list.push(s);
     else bySvc.set(key, [s]);
@@ -129,5 +128,20 @@ function policyFor(config: Config): AnnouncePolicy {
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((x, k) => x === b[k]);
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** The key of the Service a slice belongs to ('' when it names none), per slice object. */
+const ownerOf = new WeakMap<EndpointSlice, string>();
+
+function serviceOf(slice: EndpointSlice): string | undefined {
+  let key = ownerOf.get(slice);
+  if (key === undefined) {
+    const svc = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    key = svc ? `${slice.metadata?.namespace}/${svc}` : '';
+    ownerOf.set(slice, key);
+  }
+  return key === '' ? undefined : key;
 }

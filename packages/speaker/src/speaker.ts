@@ -209,7 +209,10 @@ export class Speaker {
       }
       const was = this.served.get(ip);
       if (!was) this.deps.logger.info('announcing', { ip, services: a.services, interfaces: a.links });
-      this.metrics.announced(ip, was?.services ?? [], a.services);
+      // The series already say so when the IP serves the same services: setting them again per
+      // recompute would cost a label lookup per announced IP per change of any Service.
+      if (!was || !sameList(was.services, a.services))
+        this.metrics.announced(ip, was?.services ?? [], a.services);
     }
   }
 
@@ -271,4 +274,8 @@ export class Speaker {
       `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
     );
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, k) => x === b[k]);
 }

@@ -10,7 +10,7 @@ import type {
   OwnerReference,
 } from '@metallb-ts/k8s-runtime';
 import { WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
-import { decideAnnouncements, servedOn, type Served, type ServiceDecision } from './announcements.js';
+import type { Served, ServiceDecision } from './announcements.js';
 import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
 import { LinkSet, type LinkAccess } from './link-set.js';
 import { L2StatusSync, l2StatusWant } from './l2-status-writer.js';
@@ -22,7 +22,7 @@ import {
 } from './membership-port.js';
 import { SpeakerCaches } from './speaker-caches.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
-import { buildView } from './view-builder.js';
+import { decideServed } from './decide.js';
 
 export type { LinkAccess } from './link-set.js';
 
@@ -160,20 +160,20 @@ export class Speaker {
    */
   private decide(snapshot: MembershipSnapshot) {
     const alive = electionAlive(this.opts.nodeName, snapshot);
-    const view = buildView({
+    const { decisions, served } = decideServed({
       me: this.opts.nodeName,
       services: this.caches.services.list(),
       slices: this.caches.slices.list(),
       nodes: this.caches.nodes.list(),
       config: this.caches.config(),
       alive,
+      links: this.links.names(),
       ...(this.opts.loadBalancerClass ? { loadBalancerClass: this.opts.loadBalancerClass } : {}),
       ...(this.opts.ignoreExcludeLabel !== undefined
         ? { ignoreExcludeLabel: this.opts.ignoreExcludeLabel }
         : {}),
     });
-    const { decisions, announce } = decideAnnouncements(view);
-    return { alive, decisions, served: servedOn(announce, this.links.names()) };
+    return { alive, decisions, served };
   }
 
   /** Synchronous on purpose: nothing here waits on I/O, so fencing takes effect at once. */

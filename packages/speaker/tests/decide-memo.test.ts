@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { LastGoodConfig, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
 import type { EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
 import fc from 'fast-check';
-import { decideAnnouncements, electionKeys } from '../src/announcements.js';
+import { decideAnnouncements, electionKeys, servedOn } from '../src/announcements.js';
+import { decideServed } from '../src/decide.js';
 import { EXCLUDE_LB_LABEL } from '../src/candidates.js';
 import { buildView, type ViewInputs } from '../src/view-builder.js';
 
@@ -187,6 +188,17 @@ describe('decide memo', () => {
             alive: [...NODES],
             variant: 0,
           };
+          // Every service starts with an address and endpoints everywhere, so any change can matter.
+          SERVICES.forEach((name, k) => {
+            const ips = [IPS[k % IPS.length]!];
+            apply(
+              world,
+              { kind: 'service', name, ips, local: k % 2 === 0, front: k < 3, ours: 2, pool: undefined },
+              0,
+            );
+            const endpoints = NODES.map((node) => ({ node, ready: true, serving: true }));
+            apply(world, { kind: 'slice', name, part: 'x', endpoints }, 0);
+          });
           // The memoized side keeps its config object until the configuration changes, as SpeakerCaches does.
           let config = configOf(0);
           changes.forEach((c, step) => {
@@ -195,6 +207,18 @@ describe('decide memo', () => {
             const memoized = decideAnnouncements(
               buildView({ ...inputsOf(world, config, (x) => x, me), ignoreExcludeLabel }),
             );
+            // What the speaker calls, twice per change: the second call finds the same inputs.
+            const links = step % 3 === 0 ? ['eth0'] : ['eth0', 'eth1', 'eth2'];
+            const served = decideServed({
+              ...inputsOf(world, config, (x) => x, me),
+              ignoreExcludeLabel,
+              links,
+            });
+            const again = decideServed({
+              ...inputsOf(world, config, (x) => x, me),
+              ignoreExcludeLabel,
+              links,
+            });
             // Fresh: every object copied and a new config object, so no memo entry can match.
             const fresh = decideAnnouncements(
               buildView({
@@ -204,6 +228,9 @@ describe('decide memo', () => {
             );
             expect(memoized.decisions).toEqual(fresh.decisions);
             expect(memoized.announce).toEqual(fresh.announce);
+            expect(served.decisions).toEqual(fresh.decisions);
+            expect(served.served).toEqual(servedOn(fresh.announce, links));
+            expect(again).toBe(served);
           });
         },
       ),

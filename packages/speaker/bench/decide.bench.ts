@@ -1,12 +1,11 @@
-// The speaker's decide (buildView + decideAnnouncements + servedOn, what Speaker.decide runs on
-// every RECOMPUTE and again on every L2STATUS sync) for N Services on 3 nodes, while one Service or
+// The speaker's decide (decideServed: buildView + decideAnnouncements + servedOn, what
+// Speaker.decide runs on every RECOMPUTE and again on every L2STATUS sync) for N Services on 3 nodes, while one Service or
 // one EndpointSlice changes per step (a new object, as the watch caches hand out), and when the
 // alive set changes (a failover: every Service is re-elected).
 // Run: pnpm bench decide   (or: pnpm exec tsx --expose-gc packages/speaker/bench/decide.bench.ts [steps])
 import { LastGoodConfig, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
 import type { EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
-import { decideAnnouncements, servedOn } from '../src/announcements.js';
-import { buildView } from '../src/view-builder.js';
+import { decideServed } from '../src/decide.js';
 
 const steps = Number(process.argv[2] ?? 60);
 const sizes = [1_000, 5_000];
@@ -71,9 +70,7 @@ const slice = (i: number, generation: number): EndpointSlice =>
 
 /** What Speaker.decide does with the caches' lists. */
 function decide(services: Service[], slices: EndpointSlice[], alive: Set<string>) {
-  const view = buildView({ me: 'node-1', services, slices, nodes, config, alive });
-  const { decisions, announce } = decideAnnouncements(view);
-  return { decisions, served: servedOn(announce, ['eth0']) };
+  return decideServed({ me: 'node-1', services, slices, nodes, config, alive, links: ['eth0'] });
 }
 
 interface Row {

@@ -1,5 +1,5 @@
 import { candidatesFor, type NodeFacts, type ServiceFacts } from './candidates.js';
-import { electNode } from './election.js';
+import { electionOrder } from './election.js';
 
 export interface AnnouncePolicy {
   /**
@@ -75,86 +75,121 @@ export function decideAnnouncements(view: SpeakerView): {
   return { decisions, announce };
 }
 
-/** Everything a service's election depends on besides the service itself and its key. */
-interface ElectionContext {
+/**
+ * Everything a service's election depends on besides the service, its key and the alive set:
+ * which nodes may announce it, and in which order, change only with these.
+ */
+interface Placement {
   readonly me: string;
   readonly nodes: readonly NodeFacts[];
-  readonly alive: Set<string>;
-  /** The alive set's names, sorted and joined: equal sets give equal strings. */
-  readonly aliveKey: string;
   readonly policy: AnnouncePolicy;
   readonly ignoreExcludeLabel: boolean | undefined;
 }
 
+interface ElectionContext {
+  readonly placement: Placement;
+  readonly alive: ReadonlySet<string>;
+  /** The alive set's names, sorted and joined: equal sets give equal strings. */
+  readonly aliveKey: string;
+}
+
+/** The nodes that may announce a service whoever is alive, by the address it is elected by. */
+interface Eligible {
+  readonly placement: Placement;
+  readonly first: string;
+  /** In the nodes' order, as candidatesFor gives them. */
+  readonly nodes: string[];
+  /** The same nodes in election order. */
+  readonly order: string[];
+  /** The interfaces to answer on should this node win. */
+  readonly myInterfaces: string[] | undefined;
+}
+
 /** One service's election in one context, by the address it is elected by. */
 interface Election {
-  readonly context: ElectionContext;
+  readonly placement: Placement;
+  readonly aliveKey: string;
   readonly first: string;
   readonly decision: ServiceDecision;
   /** The interfaces to answer on when this node won, else undefined. */
   readonly interfaces: string[] | undefined;
 }
 
-/** The last context per policy: the same context object while nothing it holds changed. */
-const contexts = new WeakMap<AnnouncePolicy, ElectionContext>();
+/** The last placement per policy: the same object while nothing it holds changed. */
+const placements = new WeakMap<AnnouncePolicy, Placement>();
+const eligibles = new WeakMap<ViewService, Eligible>();
 const elections = new WeakMap<ViewService, Election>();
-/** Per service entry, the SHA-256 of NODE#IP per node for the address it was elected by. */
-const hashes = new WeakMap<ViewService, { ip: string; byNode: Map<string, Buffer> }>();
 
 function electionContext(view: SpeakerView): ElectionContext {
   const aliveKey = [...view.alive].sort().join('\n');
-  const held = contexts.get(view.policy);
+  const held = placements.get(view.policy);
   if (
     held !== undefined &&
     held.me === view.me &&
-    held.aliveKey === aliveKey &&
     held.ignoreExcludeLabel === view.ignoreExcludeLabel &&
     held.nodes.length === view.nodes.length &&
     held.nodes.every((n, i) => n === view.nodes[i])
   )
-    return held;
-  const context: ElectionContext = {
+    return { placement: held, alive: new Set(view.alive), aliveKey };
+  const placement: Placement = {
     me: view.me,
     nodes: [...view.nodes],
-    alive: new Set(view.alive),
-    aliveKey,
     policy: view.policy,
     ignoreExcludeLabel: view.ignoreExcludeLabel,
   };
-  contexts.set(view.policy, context);
-  return context;
+  placements.set(view.policy, placement);
+  return { placement, alive: new Set(view.alive), aliveKey };
 }
 
 function electionOf(svc: ViewService, first: string, context: ElectionContext): Election {
+  const { placement, aliveKey } = context;
   const held = elections.get(svc);
-  if (held !== undefined && held.context === context && held.first === first) return held;
-  const service = { labels: svc.labels ?? {} };
-  const candidates = candidatesFor(svc, {
-    nodes: context.nodes as NodeFacts[],
-    alive: context.alive,
-    nodeAllowed: (n) => context.policy(svc.pool, n, service).announce,
-    ignoreExcludeLabel: context.ignoreExcludeLabel,
-  });
-  const winner = electNode(candidates, first, hashesFor(svc, first));
-  const meNode = context.nodes.find((n) => n.name === context.me);
+  if (
+    held !== undefined &&
+    held.placement === placement &&
+    held.aliveKey === aliveKey &&
+    held.first === first
+  )
+    return held;
+  const eligible = eligibleFor(svc, first, placement);
+  // candidatesFor's filters commute: the alive ones among the eligible, in the nodes' order; and
+  // the election order restricted to them is the order they would be sorted in alone.
+  const candidates = eligible.nodes.filter((n) => context.alive.has(n));
+  const winner = eligible.order.find((n) => context.alive.has(n));
   const election: Election = {
-    context,
+    placement,
+    aliveKey,
     first,
     decision: { service: svc.key, ips: svc.ips, winner, candidates },
-    interfaces:
-      winner === context.me && meNode ? context.policy(svc.pool, meNode, service).interfaces : undefined,
+    interfaces: winner === placement.me ? eligible.myInterfaces : undefined,
   };
   elections.set(svc, election);
   return election;
 }
 
-/** The hashes kept for `svc`, emptied when the address it is elected by changes. */
-function hashesFor(svc: ViewService, ip: string): Map<string, Buffer> {
-  const held = hashes.get(svc);
-  if (held !== undefined && held.ip === ip) return held.byNode;
-  const byNode = new Map<string, Buffer>();
-  hashes.set(svc, { ip, byNode });
-  return byNode;
+function eligibleFor(svc: ViewService, first: string, placement: Placement): Eligible {
+  const held = eligibles.get(svc);
+  if (held !== undefined && held.placement === placement && held.first === first) return held;
+  const service = { labels: svc.labels ?? {} };
+  const nodes = candidatesFor(svc, {
+    nodes: placement.nodes as NodeFacts[],
+    alive: new Set(placement.nodes.map((n) => n.name)),
+    nodeAllowed: (n) => placement.policy(svc.pool, n, service).announce,
+    ignoreExcludeLabel: placement.ignoreExcludeLabel,
+  });
+  const meNode = placement.nodes.find((n) => n.name === placement.me);
+  const eligible: Eligible = {
+    placement,
+    first,
+    nodes,
+    order: electionOrder(nodes, first),
+    myInterfaces:
+      meNode && nodes.includes(placement.me)
+        ? placement.policy(svc.pool, meNode, service).interfaces
+        : undefined,
+  };
+  eligibles.set(svc, eligible);
+  return eligible;
 }
 
 /**

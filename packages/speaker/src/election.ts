@@ -6,33 +6,14 @@ import { createHash } from 'node:crypto';
  * (bytewise) announces. Keying on the IP (not the service) makes services that share an IP land on
  * the same node, which MetalLB users rely on.
  */
-export function electionOrder(
-  candidates: Iterable<string>,
-  ip: string,
-  known?: Map<string, Buffer>,
-): string[] {
+export function electionOrder(candidates: Iterable<string>, ip: string): string[] {
   return [...candidates]
-    .map((node) => ({ node, hash: nodeHash(node, ip, known) }))
+    .map((node) => ({ node, hash: createHash('sha256').update(`${node}#${ip}`, 'utf8').digest() }))
     .sort((a, b) => Buffer.compare(a.hash, b.hash) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
     .map((c) => c.node);
 }
 
-/**
- * The node that announces `ip`, or undefined when there is no candidate. `known` keeps each
- * node's hash for this `ip` across calls (the caller keeps one map per address).
- */
-export function electNode(
-  candidates: Iterable<string>,
-  ip: string,
-  known?: Map<string, Buffer>,
-): string | undefined {
-  return electionOrder(candidates, ip, known)[0];
-}
-
-function nodeHash(node: string, ip: string, known: Map<string, Buffer> | undefined): Buffer {
-  const held = known?.get(node);
-  if (held !== undefined) return held;
-  const hash = createHash('sha256').update(`${node}#${ip}`, 'utf8').digest();
-  known?.set(node, hash);
-  return hash;
+/** The node that announces `ip`, or undefined when there is no candidate. */
+export function electNode(candidates: Iterable<string>, ip: string): string | undefined {
+  return electionOrder(candidates, ip)[0];
 }

@@ -10,7 +10,7 @@ import type {
   OwnerReference,
 } from '@metallb-ts/k8s-runtime';
 import { WorkQueue, type Registry } from '@metallb-ts/k8s-runtime';
-import { decideAnnouncements, servedOn, type Served, type ServiceDecision } from './announcements.js';
+import type { Served, ServiceDecision } from './announcements.js';
 import { Announcer, DEFAULT_ANNOUNCER_OPTIONS, type AnnouncerOptions } from './announcer.js';
 import { LinkSet, type LinkAccess } from './link-set.js';
 import { L2StatusSync, l2StatusWant } from './l2-status-writer.js';
@@ -22,7 +22,7 @@ import {
 } from './membership-port.js';
 import { SpeakerCaches } from './speaker-caches.js';
 import { SpeakerMetrics } from './speaker-metrics.js';
-import { buildView } from './view-builder.js';
+import { decideServed } from './decide.js';
 
 export type { LinkAccess } from './link-set.js';
 
@@ -160,20 +160,20 @@ export class Speaker {
    */
   private decide(snapshot: MembershipSnapshot) {
     const alive = electionAlive(this.opts.nodeName, snapshot);
-    const view = buildView({
+    const { decisions, served } = decideServed({
       me: this.opts.nodeName,
       services: this.caches.services.list(),
       slices: this.caches.slices.list(),
       nodes: this.caches.nodes.list(),
       config: this.caches.config(),
       alive,
+      links: this.links.names(),
       ...(this.opts.loadBalancerClass ? { loadBalancerClass: this.opts.loadBalancerClass } : {}),
       ...(this.opts.ignoreExcludeLabel !== undefined
         ? { ignoreExcludeLabel: this.opts.ignoreExcludeLabel }
         : {}),
     });
-    const { decisions, announce } = decideAnnouncements(view);
-    return { alive, decisions, served: servedOn(announce, this.links.names()) };
+    return { alive, decisions, served };
   }
 
   /** Synchronous on purpose: nothing here waits on I/O, so fencing takes effect at once. */
@@ -209,7 +209,10 @@ export class Speaker {
       }
       const was = this.served.get(ip);
       if (!was) this.deps.logger.info('announcing', { ip, services: a.services, interfaces: a.links });
-      this.metrics.announced(ip, was?.services ?? [], a.services);
+      // The series already say so when the IP serves the same services: setting them again per
+      // recompute would cost a label lookup per announced IP per change of any Service.
+      if (!was || !sameList(was.services, a.services))
+        this.metrics.announced(ip, was?.services ?? [], a.services);
     }
   }
 
@@ -271,4 +274,8 @@ export class Speaker {
       `announcing from node "${this.opts.nodeName}" with protocol "layer2"`,
     );
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, k) => x === b[k]);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { KubeObject } from '@metallb-ts/k8s-runtime';
 import { electNode } from '../src/election.js';
 import {
   cluster,
@@ -67,6 +68,43 @@ describe('Speaker wired to an API server and links', () => {
     await eventually(() => expect(l.link.arpFrom(VIP, 'request')).toEqual([MACS[loser]]));
     const from = l.link.ask(VIP);
     expect(l.link.arpFrom(VIP, 'reply', from)).toEqual([MACS[loser]]);
+  });
+
+  it('the announced series follow the services sharing the VIP across recomputes that change nothing for it', async () => {
+    const kube = cluster();
+    const w = await startSpeaker(kube, winner);
+    const series = async () =>
+      ((await w.registry.getSingleMetric('metallb_speaker_announced')?.get())?.values ?? [])
+        .filter((v) => v.labels.ip === VIP)
+        .map((v) => `${v.labels.service}=${v.value}`)
+        .sort();
+    await eventually(async () => expect(await series()).toEqual(['demo/web=1']));
+    const api = (labels: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'api',
+        namespace: 'demo',
+        labels,
+        annotations: { 'metallb.io/ip-allocated-from-pool': 'pool' },
+      },
+      spec: { type: 'LoadBalancer' },
+      status: { loadBalancer: { ingress: [{ ip: VIP }] } },
+    });
+    kube.put(api({}) as KubeObject);
+    kube.put({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'api-1', namespace: 'demo', labels: { 'kubernetes.io/service-name': 'api' } },
+      endpoints: [{ addresses: ['192.0.2.201'], nodeName: 'node-a', conditions: { ready: true } }],
+    } as KubeObject);
+    await eventually(async () => expect(await series()).toEqual(['demo/api=1', 'demo/web=1']));
+    // A change that leaves the VIP's services as they were keeps both series.
+    kube.put(api({ tier: 'front' }) as KubeObject);
+    await eventually(() => expect(w.speaker.ready).toBe(true));
+    expect(await series()).toEqual(['demo/api=1', 'demo/web=1']);
+    kube.remove('Service', 'demo', 'web');
+    await eventually(async () => expect(await series()).toEqual(['demo/api=1']));
   });
 
   it('stops answering when the Service goes away, and ignores frames it cannot parse', async () => {

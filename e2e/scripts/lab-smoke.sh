@@ -47,10 +47,17 @@ left=$(ip netns list | grep -Ew '^(node-[0-9]+|client)' || true)
 [ -z "$left" ] || fail "namespaces left after down: $left"
 links=$(ip -br link | grep -E '^mlb' || true)
 [ -z "$links" ] || fail "links left after down: $links"
-# Living processes only: a just-killed child may show as a zombie until it is reaped.
+# Living processes only: a just-killed child may show as a zombie until it is reaped. A process
+# whose /tmp is another filesystem than ours belongs to a lab in a sandbox of its own
+# (scripts/sandbox.sh, e.g. the long soak), not to this one.
+our_tmp=$(stat -c %d /tmp)
 procs=$(ps -eo stat=,pid=,args= | awk '$1 !~ /^Z/' |
   grep -E 'metallb-ts|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|containerd|docker-registry|etcd --name' |
-  grep -v -e lab-smoke -e grep || true)
+  grep -v -e lab-smoke -e grep |
+  while read -r stat pid args; do
+    [ "$(stat -L -c %d "/proc/$pid/root/tmp" 2>/dev/null || echo "$our_tmp")" = "$our_tmp" ] &&
+      echo "$stat $pid $args"
+  done || true)
 [ -z "$procs" ] || fail "processes left after down: $procs"
 mounts=$(grep -E 'metallb-ts-lab' /proc/self/mountinfo || true)
 [ -z "$mounts" ] || fail "mounts left after down: $mounts"

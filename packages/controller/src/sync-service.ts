@@ -124,6 +124,7 @@ export function syncService(
   if (intent.kind === 'invalid') {
     // Keep whatever the Service holds: a typo in an annotation must not take a live VIP away.
     events.push({ type: 'Warning', reason: 'LoadBalancerFailed', message: intent.reason });
+    events.push(...dropIllegalShare(key, intent.request, allocator));
     return settle(current, allocator.assignment(key), events);
   }
 
@@ -136,6 +137,7 @@ export function syncService(
         reason: 'LoadBalancerFailed',
         message: `Invalid request for "${key}": ${result.error.message}`,
       });
+      events.push(...dropIllegalShare(key, intent.request, allocator));
       return settle(current, allocator.assignment(key), events);
     }
     // A failed allocate may have released the previous assignment (it no longer matched the
@@ -161,6 +163,28 @@ export function syncService(
     events.push({ type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(ips)}` });
   }
   return { ingress: ips, pool, events };
+}
+
+/**
+ * An invalid request keeps what the Service holds, except an address it may no longer share:
+ * the same edit may have changed its sharing key or traffic policy, and two Services whose
+ * backends differ must not keep one address (their speakers could elect different nodes for
+ * it). The held addresses are placed again under what the request still says about sharing; a
+ * sharing conflict lets them go. Returns the event saying so, or nothing.
+ */
+function dropIllegalShare(key: string, request: ServiceRequest, allocator: Allocator): ServiceEvent[] {
+  const held = allocator.assignment(key);
+  if (held === undefined) return [];
+  const again = allocator.assign(key, held.ips, holdingRequest(request, held.ips));
+  if (again.ok || again.error.reason !== 'AddressInUse') return [];
+  allocator.release(key);
+  return [
+    {
+      type: 'Warning',
+      reason: 'ClearAssignment',
+      message: `current address ${held.ips.join(',')} released: ${again.error.message}`,
+    },
+  ];
 }
 
 /** The outcome when no new allocation happened: the status follows what the allocator holds. */

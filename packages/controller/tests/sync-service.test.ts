@@ -268,6 +268,59 @@ describe('syncService: a failed allocate never leaves a stale address in the sta
     }
   });
 
+  it('an invalid request that also breaks a share lets the shared address go (the soak found it kept)', () => {
+    // Two Cluster services share 203.0.113.1; then one turns Local (another backend) and, in the
+    // same edit, requests an address that does not parse: it may not keep sharing.
+    const a = new Allocator(pools([['main', ['203.0.113.0/30']]]));
+    const shared = { 'metallb.io/allow-shared-ip': 'k' };
+    const one = (name: string, port: number, extra: SvcOpts = {}) =>
+      svc(name, { ports: [['TCP', port]], selector: { app: 'demo' }, ...extra });
+    expect(
+      syncService(
+        'demo/a',
+        one('a', 80, { annotations: { ...shared, 'metallb.io/loadBalancerIPs': '203.0.113.1' } }),
+        a,
+      ).ingress,
+    ).toEqual(['203.0.113.1']);
+    expect(
+      syncService(
+        'demo/b',
+        one('b', 53, { annotations: { ...shared, 'metallb.io/loadBalancerIPs': '203.0.113.1' } }),
+        a,
+      ).ingress,
+    ).toEqual(['203.0.113.1']);
+    const o = syncService(
+      'demo/b',
+      one('b', 53, {
+        ips: ['203.0.113.1'],
+        externalTrafficPolicy: 'Local',
+        annotations: { ...shared, 'metallb.io/loadBalancerIPs': 'not-an-ip' },
+      }),
+      a,
+    );
+    expect(reasons(o)).toEqual(['LoadBalancerFailed', 'ClearAssignment']);
+    expect(o.events[1]?.message).toContain('203.0.113.1');
+    expect(o.ingress).toEqual([]);
+    expect(a.assignment('demo/b')).toBeUndefined();
+    expect(a.assignment('demo/a')?.ips).toEqual(['203.0.113.1']);
+    // The same typo without the policy change keeps the share.
+    syncService(
+      'demo/b',
+      one('b', 53, { annotations: { ...shared, 'metallb.io/loadBalancerIPs': '203.0.113.1' } }),
+      a,
+    );
+    const kept = syncService(
+      'demo/b',
+      one('b', 53, {
+        ips: ['203.0.113.1'],
+        annotations: { ...shared, 'metallb.io/loadBalancerIPs': 'not-an-ip' },
+      }),
+      a,
+    );
+    expect(reasons(kept)).toEqual(['LoadBalancerFailed']);
+    expect(kept.ingress).toBeUndefined();
+  });
+
   it('spec.loadBalancerIP and the annotation together after a restart: the held address stays reserved', () => {
     const a = new Allocator(pools([['main', ['203.0.113.0/30']]]));
     const o = syncService(

@@ -187,13 +187,18 @@ function dropIllegalShare(key: string, request: ServiceRequest, allocator: Alloc
   ];
 }
 
-/** The outcome when no new allocation happened: the status follows what the allocator holds. */
+/**
+ * The outcome when no new allocation happened: the status follows what the allocator holds. The
+ * pool goes along even when the addresses stay: a pool change can move a held address to
+ * another pool (an overlapping pool takes over when the one it overlapped is deleted), and the
+ * speakers announce by that annotation (applyOutcome writes only what differs).
+ */
 function settle(
   current: string[],
   held: { ips: string[]; pool: string } | undefined,
   events: ServiceEvent[],
 ): ServiceOutcome {
   const ips = held?.ips ?? [];
-  if (sameSet(ips, current)) return { events };
+  if (sameSet(ips, current)) return held ? { pool: held.pool, events } : { events };
   return { ingress: ips, pool: held ? held.pool : null, events };
 }

@@ -321,6 +321,26 @@ describe('syncService: a failed allocate never leaves a stale address in the sta
     expect(kept.ingress).toBeUndefined();
   });
 
+  it('a held address whose pool changed under an invalid request carries the new pool name (the soak found it stale)', () => {
+    // The pool it came from is deleted and an overlapping pool takes its addresses over; the
+    // Service's request is invalid meanwhile, so nothing is allocated, but the speakers announce
+    // by the pool annotation and must see the new one.
+    const a = new Allocator(pools([['old', ['203.0.113.0/30']]]));
+    const request = { 'metallb.io/loadBalancerIPs': '203.0.113.1' };
+    expect(syncService('demo/x', svc('x', { annotations: request }), a).pool).toBe('old');
+    a.setPools(pools([['new', ['203.0.113.0/30']]]));
+    const invalid = svc('x', {
+      ips: ['203.0.113.1'],
+      annotations: { ...request, 'metallb.io/ip-allocated-from-pool': 'old' },
+      ipFamilies: ['IPv4', 'IPv6'],
+      ipFamilyPolicy: 'RequireDualStack',
+    });
+    const o = syncService('demo/x', invalid, a);
+    expect(reasons(o)).toEqual(['LoadBalancerFailed']);
+    expect(o.ingress).toBeUndefined();
+    expect(o.pool).toBe('new');
+  });
+
   it('spec.loadBalancerIP and the annotation together after a restart: the held address stays reserved', () => {
     const a = new Allocator(pools([['main', ['203.0.113.0/30']]]));
     const o = syncService(

@@ -31,6 +31,7 @@ import {
   ownVerdictMayChange,
   poolStatusUpdates,
   servedPoolKey,
+  validSpecToRecord,
   type ConfigVerdicts,
 } from './pool-status-updates.js';
 import { serviceIntent } from './service-intent.js';
@@ -392,9 +393,12 @@ export class Controller {
         this.deps.logger.warn('writing pool status failed', { key: id, error });
       }
     }
+    // Taken with the pool list, before any await: an object changed since the last reload is in
+    // it at once (the cache and its listener move together), so the pair is consistent.
+    const unread = new Set(this.unread);
     for (const o of this.mayRecordSpecs ? pools : []) {
       try {
-        await this.recordValidSpec(o);
+        await this.recordValidSpec(o, unread);
       } catch (error) {
         if (isForbidden(error)) {
           // Older RBAC grants only the status subresource: run without the record rather than
@@ -416,15 +420,14 @@ export class Controller {
   /**
    * Writes a served pool's current spec into LAST_VALID_SPEC_ANNOTATION, so that a controller
    * restarted while the pool is invalid still serves its last valid version (the in-memory
-   * LastGoodConfig starts empty). Only objects served from their current version qualify.
+   * LastGoodConfig starts empty). Only objects served from their current version qualify
+   * (validSpecToRecord).
    */
-  private async recordValidSpec(o: IPAddressPool | AddressPool): Promise<void> {
+  private async recordValidSpec(o: IPAddressPool | AddressPool, unread: ReadonlySet<string>): Promise<void> {
     const name = o.metadata?.name;
     if (!name) return;
-    const id = servedPoolKey(o.kind, o.metadata?.namespace, name);
-    if (!this.verdicts.served.has(id) || this.verdicts.stale.has(id)) return;
-    const spec = JSON.stringify(o.spec ?? {});
-    if (o.metadata?.annotations?.[LAST_VALID_SPEC_ANNOTATION] === spec) return;
+    const spec = validSpecToRecord(o, this.verdicts, unread);
+    if (spec === undefined) return;
     await this.deps.kube.patch(
       {
         apiVersion: o.apiVersion ?? `${GROUP}/v1beta1`,

@@ -1,5 +1,6 @@
 import {
   hasCondition,
+  LAST_VALID_SPEC_ANNOTATION,
   poolStatusFor,
   setCondition,
   validCondition,
@@ -61,6 +62,27 @@ export function ownVerdictMayChange(prev: unknown, obj: unknown): boolean {
     of(prev).metadata?.uid !== of(obj).metadata?.uid ||
     JSON.stringify(of(prev).spec) !== JSON.stringify(of(obj).spec)
   );
+}
+
+/**
+ * The spec to record as a pool object's last valid version, or undefined when there is nothing
+ * to record: only a pool the last reload served from this very version qualifies. Served from a
+ * last valid version (stale), or changed since that reload (`unread`: an edit the reload has not
+ * read yet may be invalid), it does not; nor when the annotation already holds it.
+ */
+export function validSpecToRecord(
+  o: {
+    kind?: string;
+    metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
+    spec?: unknown;
+  },
+  verdicts: { readonly served: ReadonlySet<string>; readonly stale: ReadonlySet<string> },
+  unread: ReadonlySet<string>,
+): string | undefined {
+  const id = servedPoolKey(o.kind ?? '', o.metadata?.namespace, o.metadata?.name ?? '');
+  if (!verdicts.served.has(id) || verdicts.stale.has(id) || unread.has(id)) return undefined;
+  const spec = JSON.stringify(o.spec ?? {});
+  return o.metadata?.annotations?.[LAST_VALID_SPEC_ANNOTATION] === spec ? undefined : spec;
 }
 
 /** The key `served` uses for a pool object: the pool name alone would not tell duplicates apart. */

@@ -7,6 +7,7 @@ import {
   servedPoolKey,
   type ConfigVerdicts,
   type PoolObjectView,
+  validSpecToRecord,
 } from '../src/pool-status-updates.js';
 
 const NOW = '2024-05-06T07:08:09Z';
@@ -300,5 +301,40 @@ describe('objects the last reload did not read', () => {
         metadata: { uid: 'u1', labels: { a: 'c' }, annotations: { 'metallb.io/last-valid-spec': '{}' } },
       }),
     ).toBe(false);
+  });
+});
+
+describe('validSpecToRecord', () => {
+  const pool = (addresses: string[], recorded?: string) => ({
+    kind: 'IPAddressPool',
+    metadata: {
+      namespace: 'metallb-system',
+      name: 'p',
+      ...(recorded === undefined ? {} : { annotations: { 'metallb.io/last-valid-spec': recorded } }),
+    },
+    spec: { addresses },
+  });
+  const id = 'IPAddressPool/metallb-system/p';
+  const served = { served: new Set([id]), stale: new Set<string>() };
+
+  it('records the spec of a pool the last reload served from this version, once', () => {
+    const spec = validSpecToRecord(pool(['203.0.113.0/29']), served, new Set());
+    expect(spec).toBe(JSON.stringify({ addresses: ['203.0.113.0/29'] }));
+    expect(validSpecToRecord(pool(['203.0.113.0/29'], spec), served, new Set())).toBeUndefined();
+  });
+
+  it('never records an edit the last reload has not read (the soak saw a malformed range recorded as valid)', () => {
+    // Served as of the last reload, then edited to a reversed range: the status writer may run
+    // before the next reload, and must not take the edit for the version it served.
+    expect(validSpecToRecord(pool(['203.0.113.250-203.0.113.240']), served, new Set([id]))).toBeUndefined();
+  });
+
+  it('records nothing for a pool served from its last valid version, or not served', () => {
+    expect(
+      validSpecToRecord(pool(['203.0.113.0/29']), { ...served, stale: new Set([id]) }, new Set()),
+    ).toBeUndefined();
+    expect(
+      validSpecToRecord(pool(['203.0.113.0/29']), { served: new Set(), stale: new Set() }, new Set()),
+    ).toBeUndefined();
   });
 });

@@ -362,10 +362,14 @@ export class Controller {
       ...this.ipAddressPools.list(),
       ...this.addressPools.list(),
     ];
+    // The objects and the last reload's verdicts on them, taken together before any await: an
+    // object edited since that reload is in `unread` at once (a cache and its listener move
+    // together), and a reload during the writes below cannot pair its verdicts with these objects.
+    const verdicts = { ...this.verdicts, unread: new Set(this.unread) };
     const updates = poolStatusUpdates(
       [...pools, ...this.l2Advertisements.list()],
       this.allocator.stats(),
-      { ...this.verdicts, unread: new Set(this.unread) },
+      verdicts,
       formatTime(new Date()),
     );
     let failed: unknown;
@@ -393,12 +397,9 @@ export class Controller {
         this.deps.logger.warn('writing pool status failed', { key: id, error });
       }
     }
-    // Taken with the pool list, before any await: an object changed since the last reload is in
-    // it at once (the cache and its listener move together), so the pair is consistent.
-    const unread = new Set(this.unread);
     for (const o of this.mayRecordSpecs ? pools : []) {
       try {
-        await this.recordValidSpec(o, unread);
+        await this.recordValidSpec(o, verdicts);
       } catch (error) {
         if (isForbidden(error)) {
           // Older RBAC grants only the status subresource: run without the record rather than
@@ -423,10 +424,13 @@ export class Controller {
    * LastGoodConfig starts empty). Only objects served from their current version qualify
    * (validSpecToRecord).
    */
-  private async recordValidSpec(o: IPAddressPool | AddressPool, unread: ReadonlySet<string>): Promise<void> {
+  private async recordValidSpec(
+    o: IPAddressPool | AddressPool,
+    verdicts: ConfigVerdicts & { readonly unread: ReadonlySet<string> },
+  ): Promise<void> {
     const name = o.metadata?.name;
     if (!name) return;
-    const spec = validSpecToRecord(o, this.verdicts, unread);
+    const spec = validSpecToRecord(o, verdicts);
     if (spec === undefined) return;
     await this.deps.kube.patch(
       {

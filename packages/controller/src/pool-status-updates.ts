@@ -76,11 +76,10 @@ export function validSpecToRecord(
     metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
     spec?: unknown;
   },
-  verdicts: { readonly served: ReadonlySet<string>; readonly stale: ReadonlySet<string> },
-  unread: ReadonlySet<string>,
+  verdicts: Pick<ConfigVerdicts, 'served' | 'stale'> & { readonly unread: ReadonlySet<string> },
 ): string | undefined {
   const id = servedPoolKey(o.kind ?? '', o.metadata?.namespace, o.metadata?.name ?? '');
-  if (!verdicts.served.has(id) || verdicts.stale.has(id) || unread.has(id)) return undefined;
+  if (!verdicts.served.has(id) || verdicts.stale.has(id) || verdicts.unread.has(id)) return undefined;
   const spec = JSON.stringify(o.spec ?? {});
   return o.metadata?.annotations?.[LAST_VALID_SPEC_ANNOTATION] === spec ? undefined : spec;
 }

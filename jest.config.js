@@ -30,6 +30,7 @@ const labFree = [
   'e2e/tests/node-mode/node-config.test.ts',
   'e2e/tests/failover-probe.test.ts',
   'e2e/tests/audit/audit-log.test.ts',
+  'e2e/tests/processes.test.ts',
 ];
 
 export default {

@@ -4,6 +4,7 @@
 // counted; any other exit is a crash.
 import { controllerName, speakerName } from '../src/components.js';
 import type { Lab } from '../src/lab.js';
+import { ownLogLines } from '../src/processes.js';
 
 /** The log line of a deliberate exit that a kubelet would answer with a restart. */
 export const PLANNED_EXIT = 'lost leadership; exiting so a fresh start restores state';
@@ -11,7 +12,10 @@ export const PLANNED_EXIT = 'lost leadership; exiting so a fresh start restores 
 export interface Exited {
   readonly name: string;
   readonly planned: boolean;
+  /** The log's tail, with the lab's line saying how the process ended (code or signal). */
   readonly log: string;
+  /** The same tail without the lab's lines: what the process itself wrote. */
+  readonly ownLog: string;
 }
 
 /** Components (controller, speakers) that are not running, and whether each exit was planned. */
@@ -21,7 +25,8 @@ export function exitedComponents(lab: Lab): Exited[] {
     .filter((n) => !lab.running(n))
     .map((name) => {
       const log = lab.logs(name, 30);
-      const last = log.trim().split('\n').slice(-3).join('\n');
-      return { name, planned: last.includes(PLANNED_EXIT), log };
+      const ownLog = ownLogLines(log);
+      const last = ownLog.trim().split('\n').slice(-3).join('\n');
+      return { name, planned: last.includes(PLANNED_EXIT), log, ownLog };
     });
 }

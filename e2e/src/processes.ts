@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sleep } from './wait-for.js';
 
@@ -96,6 +105,9 @@ export function startProcess(
       cwd: options.cwd,
     });
     child.on('error', () => undefined);
+    // A process that dies with no line of its own (SIGKILL, a native crash) still says how it
+    // ended: while the starter lives, it appends the exit code or signal to the log.
+    child.once('exit', (code, signal) => appendExitLine(log, name, child.pid, code, signal));
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${name}: ${argv.join(' ')}`);
     const record: ProcessRecord = {
@@ -110,6 +122,40 @@ export function startProcess(
   } finally {
     closeSync(fd);
   }
+}
+
+/** The `msg` of the line the lab appends to a process's log when it sees the process end. */
+export const LAB_EXIT_MSG = 'process ended (seen by the lab that started it)';
+
+function appendExitLine(
+  log: string,
+  name: string,
+  pid: number | undefined,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+): void {
+  const line = {
+    ts: new Date().toISOString(),
+    level: code === 0 ? 'info' : 'warn',
+    component: 'lab',
+    msg: LAB_EXIT_MSG,
+    name,
+    pid,
+    ...(signal ? { signal } : { exitCode: code }),
+  };
+  try {
+    appendFileSync(log, `${JSON.stringify(line)}\n`);
+  } catch {
+    // The lab's folder is gone (torn down): nobody reads that log any more.
+  }
+}
+
+/** A log without the lab's own exit lines: what the process itself wrote. */
+export function ownLogLines(log: string): string {
+  return log
+    .split('\n')
+    .filter((l) => !l.includes(LAB_EXIT_MSG))
+    .join('\n');
 }
 
 /**

@@ -10,11 +10,9 @@ import { waitFor } from '../../src/wait-for.js';
 /*
  * Bad input at volume, through the real API server, while healthy Services hold addresses: a
  * seeded storm of malformed and hostile pools, advertisements and Services (BAD_INPUT_SEED
- * replays one; BAD_INPUT_COUNT, default 150). Run with `pnpm stress`; it is not in the test
- * command because it fails today: the controller's config reload of a storm of large pools blocks
- * its event loop for seconds, past its 2 s lease renew deadline, so it steps down and exits.
- * Each object is refused with a message naming the
- * broken field, or accepted and reported on the object (Valid condition; Service events). The
+ * replays one; BAD_INPUT_COUNT, default 150). Each object is refused
+ * with a message naming the broken field, or accepted and reported on the object (Valid
+ * condition; Service events). The
  * controller and the speakers keep running (same processes), keep every healthy address, and a
  * Service created after the storm is served within a bound.
  */

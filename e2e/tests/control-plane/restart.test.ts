@@ -50,7 +50,7 @@ async function supervise(): Promise<void> {
     // cause is not found yet): each such stop is reported at the end, never hidden.
     const stoppedFromOutside =
       e.name !== controllerName &&
-      (e.log.trim() === '' || /"msg":"shutdown complete"[^\n]*"exitCode":0/.test(e.log));
+      (e.ownLog.trim() === '' || /"msg":"shutdown complete"[^\n]*"exitCode":0/.test(e.ownLog));
     if (!e.planned && !stoppedFromOutside) throw new Error(`${e.name} crashed:\n${e.log}`);
     plannedExits.push(
       `${expect.getState().currentTestName}: ${e.name}${stoppedFromOutside ? ' (stopped from outside, not by itself)' : ''}`,

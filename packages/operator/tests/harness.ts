@@ -31,6 +31,15 @@ export class ApplyingFakeKube extends FakeKube {
   /** Kinds whose deletion is refused, with the message. */
   readonly refuseDelete = new Map<string, string>();
 
+  /**
+   * Kinds whose merge patches of the object itself are refused, with the message: what the API
+   * server answers while the validating webhook has no endpoint. A status patch (a subresource)
+   * never reaches the webhook, so it passes.
+   */
+  readonly refusePatch = new Map<string, string>();
+  /** `Kind name` of every patch refused so far. */
+  readonly refusedPatches: string[] = [];
+
   override async delete(ref: ObjectRef): Promise<void> {
     const refused = this.refuseDelete.get(ref.kind);
     if (refused) throw new KubeError({ status: 403, reason: 'Forbidden', message: refused });
@@ -45,6 +54,11 @@ export class ApplyingFakeKube extends FakeKube {
     patch: unknown,
     opts: PatchOptions,
   ): Promise<T> {
+    const unreachable = opts.subresource === undefined ? this.refusePatch.get(ref.kind) : undefined;
+    if (opts.type === 'merge' && unreachable) {
+      this.refusedPatches.push(`${ref.kind} ${ref.name}`);
+      throw new KubeError({ status: 500, reason: 'InternalError', message: unreachable });
+    }
     const cur = this.find(ref.kind, ref.namespace, ref.name ?? '');
     const rv = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
     if (opts.type === 'merge' && cur && rv !== undefined && rv !== cur.metadata?.resourceVersion)

@@ -52,6 +52,21 @@ const rolledOut = (h: Harness) => {
   } as KubeObject);
 };
 
+/**
+ * Starts an operator on MetalLB/metallb and waits until it has deployed (its ClusterRole is
+ * there). Sets `h` before waiting, so `afterEach` stops it when the wait fails.
+ */
+async function deployed(): Promise<Harness> {
+  const started = (h = startOperator());
+  started.kube.put(metallb('metallb'));
+  await started.start();
+  await until(
+    () => started.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
+    'clusterrole',
+  );
+  return started;
+}
+
 describe('Operator on FakeKube', () => {
   it('with the real renderer: every object of renderComponents applied, owned or labelled for MetalLB/metallb', async () => {
     h = startOperator({ render: renderComponents });
@@ -223,13 +238,7 @@ describe('Operator on FakeKube', () => {
   });
 
   it('deleting the MetalLB resource deletes the cluster-scoped objects it made, then releases it', async () => {
-    h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(
-      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
-      'clusterrole',
-    );
+    h = await deployed();
     // Someone else's ClusterRole with our app label but no owner labels stays.
     h.kube.put({
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -244,13 +253,7 @@ describe('Operator on FakeKube', () => {
   });
 
   it('deleted while no operator runs: it stays until a started operator has deleted what it made', async () => {
-    h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(
-      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
-      'clusterrole',
-    );
+    h = await deployed();
     const kube = h.kube;
     await h.stop();
     await deleteMetalLB(kube, 'metallb');
@@ -266,13 +269,7 @@ describe('Operator on FakeKube', () => {
   });
 
   it('a cluster-scoped object that is itself terminating holds the MetalLB resource until it is gone', async () => {
-    h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(
-      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
-      'clusterrole',
-    );
+    h = await deployed();
     const role = h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')!;
     h.kube.put({ ...role, metadata: { ...role.metadata, finalizers: ['example.com/hold'] } });
     await deleteMetalLB(h.kube, 'metallb');
@@ -295,13 +292,7 @@ describe('Operator on FakeKube', () => {
   });
 
   it('a refused deletion keeps the finalizer and is a Warning on the MetalLB resource, until it succeeds', async () => {
-    h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(
-      () => h!.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
-      'clusterrole',
-    );
+    h = await deployed();
     h.kube.refuseDelete.set('ClusterRole', 'clusterroles "metallb-ts:speaker" is forbidden');
     await deleteMetalLB(h.kube, 'metallb');
     await until(() => eventsOn(h!.kube, 'metallb').some((e) => e.includes('CleanupFailed')), 'warning');
@@ -312,6 +303,23 @@ describe('Operator on FakeKube', () => {
     h.kube.refuseDelete.clear();
     await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB gone', 10_000);
     expect(h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')).toBeUndefined();
+  });
+
+  it('a release refused while its own webhook has no endpoint (operator restarting) is retried until it passes', async () => {
+    h = await deployed();
+    h.kube.refusePatch.set(
+      'MetalLB',
+      'Internal error occurred: failed calling webhook "metallbvalidationwebhook.metallb.io": no endpoints available for service "webhook-service"',
+    );
+    await deleteMetalLB(h.kube, 'metallb');
+    await until(() => h!.kube.refusedPatches.length >= 2, 'the release refused twice');
+    expect({
+      clusterRole: h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker'),
+      finalizers: finalizers(h.kube, 'metallb'),
+    }).toEqual({ clusterRole: undefined, finalizers: [OPERATOR_FINALIZER] });
+    // The webhook answers again; nothing the operator watches changes, so only its retry frees it.
+    h.kube.refusePatch.clear();
+    await until(() => h!.kube.find('MetalLB', NS, 'metallb') === undefined, 'MetalLB released', 4_000);
   });
 
   it('keeps finalizers of others: a deleted MetalLB they hold stays, without ours', async () => {

@@ -367,8 +367,11 @@ test('deleting MetalLB/metallb removes the components', async () => {
         'deployments,daemonsets,pods',
         '-l',
         `${LABELS.component} in (controller,speaker)`,
+        '--no-headers',
         '-o',
-        'name',
+        // On a timeout, what holds each object: a pod on a slow node, an owner not yet collected.
+        'custom-columns=KIND:.kind,NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase,' +
+          'DELETING:.metadata.deletionTimestamp,OWNERS:.metadata.ownerReferences[*].kind',
       ]);
       return left.trim() === '' ? { done: true, value: undefined } : { done: false, observed: left };
     },

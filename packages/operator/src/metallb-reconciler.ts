@@ -3,7 +3,7 @@
 // cluster-scoped objects gone and the finalizer off), then render, apply, clean up, read back,
 // write conditions. Never branches on what event woke it.
 import { GROUP, type Condition, type MetalLB } from '@metallb-ts/api';
-import type { EventRecorder, Kube, KubeObject, Logger, ResourceCache } from '@metallb-ts/k8s-runtime';
+import type { EventRecorder, Kube, Logger, ResourceCache } from '@metallb-ts/k8s-runtime';
 import { SyncResult } from '@metallb-ts/k8s-runtime';
 import { COMPONENTS, FIELD_MANAGERS, METALLB_RESOURCE_NAME, OPERATOR_FINALIZER } from '@metallb-ts/manifests';
 import { applyObjects, type AppliedRecord } from './apply-objects.js';
@@ -11,7 +11,6 @@ import {
   degradedEvent,
   isProgressing,
   metallbConditions,
-  REASONS,
   sameConditions,
   type DaemonSetObserved,
   type DeploymentObserved,
@@ -20,7 +19,8 @@ import {
 } from './conditions.js';
 import { cleaningUp, decideLifecycle } from './lifecycle.js';
 import { deleteObject } from './delete-object.js';
-import { addFinalizer, clusterLeftovers, describeMetalLB, removeFinalizer } from './metallb-finalizer.js';
+import { deleteLeftovers, releaseMetalLB, type CleanupDeps } from './metallb-cleanup.js';
+import { addFinalizer, clusterLeftovers, removeFinalizer } from './metallb-finalizer.js';
 import { describeObject, objectId, staleObjects } from './owned-objects.js';
 import type { Renderer } from './render-input.js';
 
@@ -101,7 +101,8 @@ export class MetalLBReconciler {
         });
       case 'delete':
         this.applied.delete(key);
-        return this.deleteLeftovers(
+        return deleteLeftovers(
+          this.cleanupDeps(),
           owner,
           metallb,
           leftovers.filter((o) => step.objects.includes(describeObject(o))),
@@ -113,34 +114,11 @@ export class MetalLBReconciler {
         });
         return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
       case 'release':
-        await removeFinalizer(kube, metallb!, logger, 'every cluster-scoped object made for it is gone');
-        return SyncResult.ok();
+        return releaseMetalLB(this.cleanupDeps(), owner, metallb!, logger);
       case 'done':
         this.applied.delete(key);
         return SyncResult.ok();
     }
-  }
-
-  /**
-   * Deletes what is left, then looks again soon (the deletions may still be under way). A refusal
-   * is retried and told as a Warning on the resource while it still exists (its finalizer stays).
-   */
-  private async deleteLeftovers(
-    owner: { namespace: string; name: string },
-    metallb: MetalLB | undefined,
-    objects: readonly KubeObject[],
-    logger: Logger,
-  ): Promise<SyncResult> {
-    const errors: string[] = [];
-    for (const obj of objects) {
-      const failure = await deleteObject(this.deps.kube, obj, logger, 'its MetalLB resource is deleted');
-      if (failure) errors.push(`${failure.object}: ${failure.error}`);
-    }
-    if (errors.length === 0) return SyncResult.requeueAfter(this.deps.cleanupRecheckMs ?? 2000);
-    const message = `${describeMetalLB(owner)} is deleted, but what was made for it could not be (retrying; finalizer ${OPERATOR_FINALIZER} kept until it is gone): ${errors.join('; ')}`;
-    logger.warn('deleting the cluster-scoped objects failed', { errors });
-    if (metallb) await this.emit(metallb, { type: 'Warning', reason: REASONS.cleanupFailed, message });
-    return SyncResult.retry(new Error(message));
   }
 
   private observedBase(): Pick<MetalLBObserved, 'deploymentName' | 'daemonSetName'> {
@@ -218,6 +196,14 @@ export class MetalLBReconciler {
       name: metallb.metadata.name,
     };
     await this.deps.kube.patch(ref, { status: { conditions } }, { type: 'merge', subresource: 'status' });
+  }
+
+  private cleanupDeps(): CleanupDeps {
+    return {
+      kube: this.deps.kube,
+      emit: (metallb, e) => this.emit(metallb, e),
+      recheckMs: this.deps.cleanupRecheckMs ?? 2000,
+    };
   }
 
   private emit(metallb: MetalLB, e: ResourceEvent): Promise<void> {

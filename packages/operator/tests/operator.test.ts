@@ -313,6 +313,12 @@ describe('Operator on FakeKube', () => {
     );
     await deleteMetalLB(h.kube, 'metallb');
     await until(() => h!.kube.refusedPatches.length >= 2, 'the release refused twice');
+    // `kubectl describe metallb` says why the deletion hangs.
+    const warnings = eventsOn(h.kube, 'metallb').filter((e) => e.includes('CleanupFailed'));
+    expect(warnings).not.toEqual([]);
+    expect(warnings.filter((e) => !e.includes(`removing finalizer ${OPERATOR_FINALIZER} failed`))).toEqual(
+      [],
+    );
     expect({
       clusterRole: h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker'),
       finalizers: finalizers(h.kube, 'metallb'),

@@ -385,8 +385,7 @@ async function main(): Promise<void> {
     const cp = await startControlPlane({ dir, progress: log });
     await applyClusterManifests(cp, log);
     lab = await Lab.start({ cp, progress: log, componentOptions: { logLevel: 'info' } });
-    if (lab.componentErrors.size > 0)
-      throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+    lab.assertComponentsStarted();
     await stopComponent(dir, LAB_PROXY, 'SIGTERM');
     if (!SPEAKERS)
       for (const node of ['node-1', 'node-2', 'node-3'])

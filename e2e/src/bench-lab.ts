@@ -30,8 +30,7 @@ export async function withBenchLab(
     const cp = await startControlPlane({ dir, progress: log });
     await applyClusterManifests(cp, log);
     lab = await Lab.start({ cp, progress: log, components: o.components ?? true });
-    if (lab.componentErrors.size > 0)
-      throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+    lab.assertComponentsStarted();
     await body({ dir, cp, lab });
   } catch (e) {
     if (lab) log(await lab.dump().catch(() => 'dump failed'));

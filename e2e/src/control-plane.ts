@@ -166,6 +166,16 @@ export function attachControlPlane(options: { dir: string; binDir?: string }): C
   return build(options).cp;
 }
 
+/**
+ * The control plane the e2e jest global set-up started, attached through the folder it names in
+ * METALLB_TS_LAB_DIR; throws when a test runs outside that set-up.
+ */
+export function labControlPlane(): ControlPlane {
+  const dir = process.env.METALLB_TS_LAB_DIR;
+  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
+  return attachControlPlane({ dir });
+}
+
 interface Built {
   readonly cp: ControlPlane;
   startEtcd(): ProcessRecord;

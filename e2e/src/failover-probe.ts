@@ -176,6 +176,44 @@ export function freezeApiServer(cp: ControlPlane): () => void {
   return () => void signalProcess(rec, 'SIGCONT');
 }
 
+/**
+ * Polls ARP for `vip` from the client, one request of `arpingTimeoutMs` at a time, until `node`
+ * alone answers; returns how long that took (ms).
+ */
+export async function arpAnsweredBy(
+  l: Lab,
+  vip: string,
+  node: string,
+  o: { timeoutMs: number; arpingTimeoutMs: number },
+): Promise<number> {
+  const mac = l.nodeMacs.get(node)!;
+  const t0 = Date.now();
+  await l.waitFor(
+    `ARP for ${vip} answered by ${node} (${mac}) only`,
+    async () => {
+      const r = await l.clientArping(vip, { count: 1, timeoutMs: o.arpingTimeoutMs });
+      return r.macs.length === 1 && r.macs[0] === mac
+        ? { done: true, value: r }
+        : { done: false, observed: r };
+    },
+    { timeoutMs: o.timeoutMs, intervalMs: 20 },
+  );
+  return Date.now() - t0;
+}
+
+/** Polls HTTP to `vip` from the client, its neighbour entry flushed first each time, until `node` serves it. */
+export async function httpServedBy(l: Lab, vip: string, node: string, timeoutMs: number): Promise<void> {
+  await l.waitFor(
+    `HTTP to ${vip} served by ${node}`,
+    async () => {
+      await l.flushClientNeighbours(vip);
+      const r = await l.clientCurl(`http://${vip}/`, { timeoutMs: 1_000 });
+      return r.ok && r.body.trim() === node ? { done: true, value: r } : { done: false, observed: r };
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
 /** Waits until ARP for `vip` is answered by `node` (`mac`) alone and the client's entry points there. */
 export async function settledOn(l: Lab, vip: string, mac: string, node: string): Promise<void> {
   await l.waitFor(

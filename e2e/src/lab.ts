@@ -54,6 +54,9 @@ export const backendName = (node: string): string => `backend-${node}`;
 /** Ports every backend listens on: the demo Service's port and its targetPort (see lab-proxy.ts). */
 export const BACKEND_PORTS = '8080,80';
 
+/** A test's `progress` for `Lab.start`: each line on stderr, marked as the lab's. */
+export const labProgressOnStderr = (line: string): void => void process.stderr.write(`[lab] ${line}\n`);
+
 export interface LabOptions {
   readonly cp: ControlPlane;
   /** State and logs folder (default: the control plane's). */
@@ -161,6 +164,12 @@ export class Lab {
     record(controllerName, await startController(this.cp, this.dir, o));
     for (const n of speakers) record(speakerName(n), await startSpeaker(this.cp, this.dir, n, o));
     return this.componentErrors;
+  }
+
+  /** Throws, naming each failure, when a component did not start (the lab is left for `stop`). */
+  assertComponentsStarted(): void {
+    if (this.componentErrors.size > 0)
+      throw new Error(`components did not start: ${JSON.stringify([...this.componentErrors])}`);
   }
 
   /** Starts the speaker of `node` (and its Pod object). */

@@ -60,6 +60,12 @@ export async function startLabOperator(
   ]);
 }
 
+/** Sets spec.logLevel of MetalLB/metallb with a merge patch, as a user's `kubectl patch` does. */
+export async function setMetalLBLogLevel(cp: ControlPlane, level: string): Promise<void> {
+  const patch = JSON.stringify({ spec: { logLevel: level } });
+  await cp.kubectlOk(['-n', INSTALL_NAMESPACE, 'patch', 'metallb', 'metallb', '--type=merge', '-p', patch]);
+}
+
 /**
  * Applies the lab's controller and speaker accounts and RBAC again (the operator removed them
  * with its MetalLB resource), waits until they are back, then removes the operator's own

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { crds } from '@metallb-ts/api';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 
 /*
@@ -14,12 +14,7 @@ const NS = INSTALL_NAMESPACE;
 const LABEL = 'metallb-ts.e2e/suite=crds';
 
 beforeAll(() => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up starts the control plane)',
-    );
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
 });
 
 afterAll(async () => {

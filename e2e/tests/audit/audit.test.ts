@@ -11,8 +11,8 @@ import { readAuditLog, serviceAccountUser } from '../../src/audit.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { DEMO_NAMESPACE, demoService, waitForIngress } from '../../src/cluster-objects.js';
 import { controllerName, startController, stopComponent, startSpeaker } from '../../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { Lab } from '../../src/lab.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { Lab, labProgressOnStderr } from '../../src/lab.js';
 
 /*
  * Least privilege, proven: a representative workload (pools, advertisements, Services of every
@@ -72,9 +72,7 @@ async function announcer(service: string, not?: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
   // The controller's Lease outlives earlier tests' controllers; without it the workload below
   // starts a controller that must create it, as on a fresh install, whatever ran before.
   await cp.kubectlOk([
@@ -87,9 +85,8 @@ beforeAll(async () => {
   ]);
   // Only what happens from here on counts: earlier tests make refused requests on purpose.
   startedMs = Date.now();
-  lab = await Lab.start({ cp, progress: (l) => process.stderr.write(`[lab] ${l}\n`) });
-  if (lab.componentErrors.size > 0)
-    throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  lab = await Lab.start({ cp, progress: labProgressOnStderr });
+  lab.assertComponentsStarted();
 }, 180_000);
 
 afterAll(async () => {

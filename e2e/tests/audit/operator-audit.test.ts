@@ -16,8 +16,8 @@ import {
 import { readAuditLog, serviceAccountUser } from '../../src/audit.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { logs, operatorName, stopComponent } from '../../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { restoreLabRbac, startLabOperator } from '../../src/operator-lab.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { restoreLabRbac, setMetalLBLogLevel, startLabOperator } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
@@ -207,10 +207,8 @@ async function certificate(): Promise<string> {
 }
 
 beforeAll(async () => {
-  const d = process.env.METALLB_TS_LAB_DIR;
-  if (!d) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
-  dir = d;
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
+  dir = cp.dir;
   await startLabOperator(cp, dir, VERSION, async () => {
     await apply([inertWebhookConfiguration()]);
     // As on a fresh install, none of what it renders exists (the lab's controller and speaker
@@ -414,16 +412,7 @@ describe('least privilege: the operator', () => {
     await cp.kubectlOk(['-n', NS, 'delete', 'metallb', other, '--wait=true']);
 
     // An edit of the MetalLB resource rolls both workloads.
-    await cp.kubectlOk([
-      '-n',
-      NS,
-      'patch',
-      'metallb',
-      'metallb',
-      '--type=merge',
-      '-p',
-      '{"spec":{"logLevel":"debug"}}',
-    ]);
+    await setMetalLBLogLevel(cp, 'debug');
     await waitFor(
       'LOG_LEVEL=debug in the controller Deployment and the speaker DaemonSet',
       async () => {

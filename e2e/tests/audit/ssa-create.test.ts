@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { apiRequest, type ApiResponse } from '../../src/api-request.js';
 import { readAuditLog, serviceAccountUser } from '../../src/audit.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { serviceAccountKubeconfig } from '../../src/credentials.js';
 import { waitFor } from '../../src/wait-for.js';
 
@@ -82,9 +82,7 @@ const shown = (r: ApiResponse): string => {
 };
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
   await cp.kubectlOk(['create', 'namespace', NS]);
   const objects = [
     role(ACCOUNTS.patchOnly, [sa(['get', 'patch'])]),

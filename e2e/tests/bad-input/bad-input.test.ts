@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { collectionPath, generateStorm, type BadCase } from '../../src/bad-input.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { componentRecord, componentRunning, controllerName, speakerName } from '../../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { kubeHttp, mapLimit, type KubeHttp } from '../../src/kube-http.js';
-import { Lab, resetClusterObjects } from '../../src/lab.js';
+import { Lab, labProgressOnStderr, resetClusterObjects } from '../../src/lab.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
@@ -74,22 +74,17 @@ async function create(path: string, body: unknown): Promise<void> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through the e2e jest project (global setup starts the control plane)',
-    );
+  cp = labControlPlane();
+  const dir = cp.dir;
   process.stderr.write(`[bad-input] seed ${SEED} (replay: BAD_INPUT_SEED=${SEED}), ${COUNT} objects\n`);
-  cp = attachControlPlane({ dir });
   await resetClusterObjects(cp);
   await removeNamespace();
   lab = await Lab.start({
     cp,
-    progress: (l) => process.stderr.write(`[lab] ${l}\n`),
+    progress: labProgressOnStderr,
     componentOptions: { logLevel: 'info' },
   });
-  if (lab.componentErrors.size > 0)
-    throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  lab.assertComponentsStarted();
   http = kubeHttp(cp.adminKubeconfig, 16);
   const group = `/apis/metallb.io/v1beta1/namespaces/${INSTALL_NAMESPACE}`;
   await create(`${group}/ipaddresspools`, {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CHART, helm } from '../../../packages/ship/src/tools.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 
 /*
  * The chart against the real API server, as a user runs it: `helm install` creates every object
@@ -50,12 +50,7 @@ async function exists(o: Obj): Promise<boolean> {
 }
 
 beforeAll(() => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up starts the control plane)',
-    );
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
 });
 
 afterAll(async () => {

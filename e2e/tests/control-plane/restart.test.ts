@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { controllerName, startSpeaker } from '../../src/components.js';
-import { attachControlPlane } from '../../src/control-plane.js';
+import { labControlPlane } from '../../src/control-plane.js';
 import { compactEtcd } from '../../src/etcd.js';
 import { Lab } from '../../src/lab.js';
 import { sleep } from '../../src/wait-for.js';
@@ -134,9 +134,7 @@ async function expectOneOwner(ips: readonly string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
-  lab = await Lab.start({ cp: attachControlPlane({ dir }), componentOptions: { logLevel: 'info' } });
+  lab = await Lab.start({ cp: labControlPlane(), componentOptions: { logLevel: 'info' } });
   api = soakApi(lab.cp);
   driver = new Driver({
     lab,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { resetClusterObjects } from '../../src/lab.js';
 import { sleep, waitFor } from '../../src/wait-for.js';
 import { ControllerHarness, ipPool, ips, lbService, type Svc } from './harness.js';
@@ -23,12 +23,8 @@ const inDualV4 = (ip: string) => /^203\.0\.113\.(12[0-7])$/.test(ip);
 const inDualV6 = (ip: string) => ip.startsWith('2001:db8:1:1::');
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up starts the control plane)',
-    );
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
+  const dir = cp.dir;
   // Pools, advertisements and leases left by earlier tests would change what gets allocated.
   await resetClusterObjects(cp);
   await cp.kubectlOk(['create', 'namespace', NS]);

@@ -11,7 +11,7 @@ import {
   startController,
   stopComponent,
 } from '../../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { resetClusterObjects } from '../../src/lab.js';
 import { waitFor } from '../../src/wait-for.js';
 import { ipPool, lbService } from '../controller/harness.js';
@@ -210,11 +210,8 @@ async function round(index: number, signal: 'SIGKILL' | 'SIGTERM', count: number
 }
 
 beforeAll(async () => {
-  const labDir = process.env.METALLB_TS_LAB_DIR;
-  if (!labDir)
-    throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
-  dir = labDir;
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
+  dir = cp.dir;
   await resetClusterObjects(cp);
   await cp.kubectlOk(['create', 'namespace', NS]);
   await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(POOL) });

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
 import { LEASES } from '@metallb-ts/manifests';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { serviceAccountKubeconfig } from '../../src/credentials.js';
 import type { RunResult } from '../../src/run.js';
 import { apiRequest, type ApiResponse } from '../../src/api-request.js';
@@ -24,9 +24,7 @@ const expectStatus = (r: ApiResponse, status: number): void =>
   expect(`${r.status} ${r.body}`).toMatch(new RegExp(`^${status} `));
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
   speaker = await serviceAccountKubeconfig(cp, 'metallb-system', 'speaker', cp.server.local);
   controller = await serviceAccountKubeconfig(cp, 'metallb-system', 'controller', cp.server.local);
   await cp.kubectl(['create', 'namespace', ns]);

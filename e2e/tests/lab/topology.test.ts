@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { demoService, DEMO_NAMESPACE, readyEndpointAddresses } from '../../src/cluster-objects.js';
 import { Lab } from '../../src/lab.js';
 import { run } from '../../src/run.js';
@@ -23,9 +23,7 @@ async function withDump<T>(check: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
   lab = await Lab.start({ cp, components: false });
 }, 120_000);
 

@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LEASES, MEMBERLIST } from '@metallb-ts/manifests';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, waitForIngress } from '../../src/cluster-objects.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { cpus } from 'node:os';
 import {
   answerChanges,
+  arpAnsweredBy,
   arpWindow,
   cpuHog,
   freezeApiServer,
+  httpServedBy,
   killNode,
   reviveLinks,
   sleepUntil,
@@ -17,7 +19,7 @@ import {
   withGossipLoss,
   type ArpWindow,
 } from '../../src/failover-probe.js';
-import { Lab } from '../../src/lab.js';
+import { Lab, labProgressOnStderr } from '../../src/lab.js';
 import { readState, signalProcess } from '../../src/processes.js';
 import { MGMT_IF } from '../../src/topology.js';
 
@@ -54,28 +56,8 @@ const answeredBy = (w: ArpWindow) => new Set([...w.answers.values()].flatMap((ma
 
 /** Waits until ARP for the VIP is answered by `node` alone and HTTP is served by it. */
 async function settledOn(node: string, timeoutMs = 30_000): Promise<number> {
-  const mac = lab.nodeMacs.get(node)!;
-  const t0 = Date.now();
-  await lab.waitFor(
-    `ARP for ${vip} answered by ${node} (${mac}) only`,
-    async () => {
-      const r = await lab.clientArping(vip, { count: 1, timeoutMs: 300 });
-      return r.macs.length === 1 && r.macs[0] === mac
-        ? { done: true, value: r }
-        : { done: false, observed: r };
-    },
-    { timeoutMs, intervalMs: 20 },
-  );
-  const took = Date.now() - t0;
-  await lab.waitFor(
-    `HTTP to ${vip} served by ${node}`,
-    async () => {
-      await lab.flushClientNeighbours(vip);
-      const r = await lab.clientCurl(`http://${vip}/`, { timeoutMs: 1_000 });
-      return r.ok && r.body.trim() === node ? { done: true, value: r } : { done: false, observed: r };
-    },
-    { timeoutMs, intervalMs: 100 },
-  );
+  const took = await arpAnsweredBy(lab, vip, node, { timeoutMs, arpingTimeoutMs: 300 });
+  await httpServedBy(lab, vip, node, timeoutMs);
   return took;
 }
 
@@ -103,12 +85,9 @@ async function iptables(node: string, op: '-A' | '-D'): Promise<void> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through the e2e jest project');
-  cp = attachControlPlane({ dir });
-  lab = await Lab.start({ cp, progress: (l) => process.stderr.write(`[lab] ${l}\n`) });
-  if (lab.componentErrors.size > 0)
-    throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  cp = labControlPlane();
+  lab = await Lab.start({ cp, progress: labProgressOnStderr });
+  lab.assertComponentsStarted();
   await applyDemo(cp);
   [vip] = (await waitForIngress(cp, DEMO_NAMESPACE, 'demo', 30_000)) as [string];
   owner = electNode(NODES, vip)!;
@@ -133,7 +112,7 @@ describe('gossip membership in the lab', () => {
   });
 
   it('with kube-apiserver frozen for 20 s the VIP keeps answering from the owner', async () => {
-    const rec = readState(process.env.METALLB_TS_LAB_DIR!).processes['kube-apiserver'];
+    const rec = readState(cp.dir).processes['kube-apiserver'];
     expect(rec).toBeDefined();
     expect(signalProcess(rec!, 'SIGSTOP')).toBe(true);
     let failures = 0;

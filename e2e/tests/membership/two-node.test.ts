@@ -4,9 +4,16 @@ import { electNode } from '@metallb-ts/speaker';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 import { demoPoolObjects, demoService, DEMO_NAMESPACE, waitForIngress } from '../../src/cluster-objects.js';
 import { SPEAKER_METRICS_PORT, speakerName } from '../../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { arpWindow, setLink, twoMacRequests, type ArpWindow } from '../../src/failover-probe.js';
-import { Lab } from '../../src/lab.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import {
+  arpAnsweredBy,
+  arpWindow,
+  httpServedBy,
+  setLink,
+  twoMacRequests,
+  type ArpWindow,
+} from '../../src/failover-probe.js';
+import { Lab, labProgressOnStderr } from '../../src/lab.js';
 import { DATA_IF, labNode, MGMT_IF } from '../../src/topology.js';
 
 /*
@@ -35,33 +42,10 @@ function lowOwnedAddress(): string {
 }
 
 /** Polls ARP for the VIP until `node` alone answers; returns how long that took (ms). */
-async function answeredBy(node: string, timeoutMs: number): Promise<number> {
-  const mac = lab.nodeMacs.get(node)!;
-  const t0 = Date.now();
-  await lab.waitFor(
-    `ARP for ${vip} answered by ${node} (${mac}) only`,
-    async () => {
-      const r = await lab.clientArping(vip, { count: 1, timeoutMs: 200 });
-      return r.macs.length === 1 && r.macs[0] === mac
-        ? { done: true, value: r }
-        : { done: false, observed: r };
-    },
-    { timeoutMs, intervalMs: 20 },
-  );
-  return Date.now() - t0;
-}
+const answeredBy = (node: string, timeoutMs: number): Promise<number> =>
+  arpAnsweredBy(lab, vip, node, { timeoutMs, arpingTimeoutMs: 200 });
 
-async function servedBy(node: string): Promise<void> {
-  await lab.waitFor(
-    `HTTP to ${vip} served by ${node}`,
-    async () => {
-      await lab.flushClientNeighbours(vip);
-      const r = await lab.clientCurl(`http://${vip}/`, { timeoutMs: 1_000 });
-      return r.ok && r.body.trim() === node ? { done: true, value: r } : { done: false, observed: r };
-    },
-    { timeoutMs: 10_000, intervalMs: 100 },
-  );
-}
+const servedBy = (node: string): Promise<void> => httpServedBy(lab, vip, node, 10_000);
 
 /** The tie-break Lease's holder ('' released) and resourceVersion, or undefined when there is none. */
 async function tieBreakLease(): Promise<{ holder: string; resourceVersion: string } | undefined> {
@@ -99,9 +83,7 @@ async function members(node: string, status: 'alive' | 'dead' | 'left'): Promise
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through the e2e jest project');
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
   // The Lease from an earlier run must not decide this one.
   await cp.kubectlOk([
     '-n',
@@ -111,9 +93,8 @@ beforeAll(async () => {
     LEASES.speakerTieBreak,
     '--ignore-not-found',
   ]);
-  lab = await Lab.start({ cp, speakers: [LOW], progress: (l) => process.stderr.write(`[lab] ${l}\n`) });
-  if (lab.componentErrors.size > 0)
-    throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  lab = await Lab.start({ cp, speakers: [LOW], progress: labProgressOnStderr });
+  lab.assertComponentsStarted();
   vip = lowOwnedAddress();
   await cp.kubectlOk(['apply', '-f', '-'], {
     input: JSON.stringify({

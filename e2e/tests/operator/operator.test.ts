@@ -10,8 +10,8 @@ import {
   stopComponent,
   type StartResult,
 } from '../../src/components.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { restoreLabRbac, startLabOperator } from '../../src/operator-lab.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { restoreLabRbac, setMetalLBLogLevel, startLabOperator } from '../../src/operator-lab.js';
 import { waitFor } from '../../src/wait-for.js';
 
 /*
@@ -126,10 +126,8 @@ async function madeFor(name: string, uid: string): Promise<string[]> {
 const opLog = () => logs(dir, operatorName, 40);
 
 beforeAll(async () => {
-  const d = process.env.METALLB_TS_LAB_DIR;
-  if (!d) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
-  dir = d;
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
+  dir = cp.dir;
   // Its own ServiceAccount and RBAC as its install applies them, and a stand-in for the chart's
   // Deployment, which it makes the owner of its Lease and webhook certificate Secret.
   await startLabOperator(cp, dir, VERSION);
@@ -323,16 +321,7 @@ describe('operator against the real API server', () => {
   }, 90_000);
 
   it('editing logLevel rolls the environment of both workloads', async () => {
-    await cp.kubectlOk([
-      '-n',
-      NS,
-      'patch',
-      'metallb',
-      'metallb',
-      '--type=merge',
-      '-p',
-      '{"spec":{"logLevel":"debug"}}',
-    ]);
+    await setMetalLBLogLevel(cp, 'debug');
     await waitFor('LOG_LEVEL=debug in the Deployment and the DaemonSet', async () => {
       const d = await maybe<Obj>(['-n', NS, 'get', 'deployment', COMPONENTS.controller.workload]);
       const ds = await maybe<Obj>(['-n', NS, 'get', 'daemonset', COMPONENTS.speaker.workload]);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { resetClusterObjects } from '../../src/lab.js';
 import { waitFor } from '../../src/wait-for.js';
 import { ControllerHarness, ipPool } from '../controller/harness.js';
@@ -20,12 +20,8 @@ const VALID = 'a-valid';
 const OVERLAP = 'b-overlap';
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up starts the control plane)',
-    );
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
+  const dir = cp.dir;
   await resetClusterObjects(cp);
   await cp.kubectlOk(['create', 'namespace', NS]);
   h = new ControllerHarness(cp, dir, NS);

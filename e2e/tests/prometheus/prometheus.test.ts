@@ -12,7 +12,7 @@ import {
 } from '@metallb-ts/manifests';
 import { applyDemo, DEMO_NAMESPACE, filledPoolObjects, speakerPodName } from '../../src/cluster-objects.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
-import { attachControlPlane, MGMT_HOST_IP, type ControlPlane } from '../../src/control-plane.js';
+import { labControlPlane, MGMT_HOST_IP, type ControlPlane } from '../../src/control-plane.js';
 import { Lab } from '../../src/lab.js';
 import {
   PROMETHEUS_SERVICE_ACCOUNT,
@@ -144,9 +144,7 @@ async function withContext<T>(check: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up)');
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
   lab = await Lab.start({
     cp,
     componentOptions: { controller: { metricsHost: MGMT_HOST_IP, metricsPort: METRICS_PORT } },
@@ -157,7 +155,7 @@ beforeAll(async () => {
   // The lab writes each speaker's Pod itself (its gossip peers are found by them); the controller's
   // is this test's to write.
   for (const p of PUBLISHED) await publishPod(p);
-  prom = await startPrometheus({ dir: mkdtempSync(join(dir, 'prometheus-')), cp });
+  prom = await startPrometheus({ dir: mkdtempSync(join(cp.dir, 'prometheus-')), cp });
 }, 180_000);
 
 afterAll(async () => {

@@ -1,19 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { recorder, type Kube, type LooseKubeObject } from '@metallb-ts/k8s-runtime';
-import { captureLogger, createNamespace, deleteNamespace, kube } from './helpers.js';
+import { captureLogger, closeTestNamespace, openTestNamespace } from './helpers.js';
 
 let k: Kube;
 let ns: string;
 
-beforeAll(async () => {
-  k = kube();
-  ns = await createNamespace(k, 'rt-events');
-}, 30_000);
-
-afterAll(async () => {
-  await deleteNamespace(k, ns);
-  k.close();
-});
+beforeAll(async () => ({ k, ns } = await openTestNamespace('rt-events')), 30_000);
+afterAll(() => closeTestNamespace(k, ns));
 
 describe('EventRecorder against a real API server', () => {
   it('writes core/v1 Events and aggregates repeats by count', async () => {

@@ -1,6 +1,13 @@
 // Shared bits of the runtime integration tests: a Kube on the lab's admin kubeconfig, a logger
 // that keeps its lines for assertions, a poll helper and a per-test namespace.
-import { connect, createLogger, isNotFound, type Kube, type Logger } from '@metallb-ts/k8s-runtime';
+import {
+  connect,
+  createLogger,
+  isNotFound,
+  type Kube,
+  type KubeObject,
+  type Logger,
+} from '@metallb-ts/k8s-runtime';
 import { waitFor } from '../../src/wait-for.js';
 
 export function adminKubeconfig(): string {
@@ -45,6 +52,21 @@ export async function eventually(
   );
 }
 
+/**
+ * A test file's admin Kube and namespace of its own (`prefix`-…), for its beforeAll; its afterAll
+ * hands both to `closeTestNamespace`.
+ */
+export async function openTestNamespace(prefix: string): Promise<{ k: Kube; ns: string }> {
+  const k = kube();
+  return { k, ns: await createNamespace(k, prefix) };
+}
+
+/** Deletes the namespace of `openTestNamespace`, then closes its Kube. */
+export async function closeTestNamespace(k: Kube, ns: string): Promise<void> {
+  await deleteNamespace(k, ns);
+  k.close();
+}
+
 export async function createNamespace(k: Kube, prefix: string): Promise<string> {
   const name = `${prefix}-${Date.now().toString(36)}`;
   await k.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -65,6 +87,10 @@ export const configMap = (namespace: string, name: string, data: Record<string, 
   metadata: { namespace, name },
   data,
 });
+
+/** The names of `objects`, sorted: what a cache holds, to compare with what the server lists. */
+export const sortedNames = (objects: readonly KubeObject[]): (string | undefined)[] =>
+  objects.map((o) => o.metadata?.name).sort();
 
 export const configMapRef = (namespace: string, name?: string) => ({
   apiVersion: 'v1',

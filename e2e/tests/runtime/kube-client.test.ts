@@ -10,22 +10,15 @@ import {
   type Kube,
   type LooseKubeObject,
 } from '@metallb-ts/k8s-runtime';
-import { attachControlPlane } from '../../src/control-plane.js';
+import { labControlPlane } from '../../src/control-plane.js';
 import { serviceAccountKubeconfig } from '../../src/credentials.js';
-import { configMap, configMapRef, createNamespace, deleteNamespace, kube } from './helpers.js';
+import { closeTestNamespace, configMap, configMapRef, openTestNamespace } from './helpers.js';
 
 let k: Kube;
 let ns: string;
 
-beforeAll(async () => {
-  k = kube();
-  ns = await createNamespace(k, 'rt-client');
-}, 30_000);
-
-afterAll(async () => {
-  await deleteNamespace(k, ns);
-  k.close();
-});
+beforeAll(async () => ({ k, ns } = await openTestNamespace('rt-client')), 30_000);
+afterAll(() => closeTestNamespace(k, ns));
 
 describe('Kube against a real API server', () => {
   it('creates, gets, lists, replaces and deletes; errors are typed', async () => {
@@ -98,9 +91,7 @@ describe('Kube against a real API server', () => {
   });
 
   it('reports 403 Forbidden as a typed error for a ServiceAccount without the right', async () => {
-    const dir = process.env.METALLB_TS_LAB_DIR;
-    if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set');
-    const cp = attachControlPlane({ dir });
+    const cp = labControlPlane();
     const speakerConfig = await serviceAccountKubeconfig(cp, 'metallb-system', 'speaker', cp.server.local);
     const asSpeaker = connect({ kubeconfig: speakerConfig });
     const denied = await asSpeaker

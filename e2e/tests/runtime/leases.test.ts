@@ -7,20 +7,13 @@ import {
   type Kube,
   type Lease,
 } from '@metallb-ts/k8s-runtime';
-import { captureLogger, createNamespace, deleteNamespace, eventually, kube } from './helpers.js';
+import { captureLogger, closeTestNamespace, eventually, openTestNamespace } from './helpers.js';
 
 let k: Kube;
 let ns: string;
 
-beforeAll(async () => {
-  k = kube();
-  ns = await createNamespace(k, 'rt-leases');
-}, 30_000);
-
-afterAll(async () => {
-  await deleteNamespace(k, ns);
-  k.close();
-});
+beforeAll(async () => ({ k, ns } = await openTestNamespace('rt-leases')), 30_000);
+afterAll(() => closeTestNamespace(k, ns));
 
 describe('LeaseElector against a real API server', () => {
   it('elects one leader and hands over on release well before the lease would expire', async () => {

@@ -6,15 +6,16 @@ import {
   type ListWatcher,
   type LooseKubeObject,
 } from '@metallb-ts/k8s-runtime';
-import { attachControlPlane } from '../../src/control-plane.js';
+import { labControlPlane } from '../../src/control-plane.js';
 import {
   captureLogger,
+  closeTestNamespace,
   configMap,
   configMapRef,
-  createNamespace,
-  deleteNamespace,
   eventually,
   kube,
+  openTestNamespace,
+  sortedNames,
 } from './helpers.js';
 
 let k: Kube;
@@ -26,15 +27,8 @@ const cmCache = (namespace: string) => ({
   namespace,
 });
 
-beforeAll(async () => {
-  k = kube();
-  ns = await createNamespace(k, 'rt-cache');
-}, 30_000);
-
-afterAll(async () => {
-  await deleteNamespace(k, ns);
-  k.close();
-});
+beforeAll(async () => ({ k, ns } = await openTestNamespace('rt-cache')), 30_000);
+afterAll(() => closeTestNamespace(k, ns));
 
 /** Records the last value seen per key through onChange, to compare with the cache and the API. */
 function track(cache: ResourceCache<LooseKubeObject>) {
@@ -69,9 +63,7 @@ describe('ResourceCache against a real API server', () => {
   }, 30_000);
 
   it('survives an API server restart and catches up with changes made around it', async () => {
-    const dir = process.env.METALLB_TS_LAB_DIR;
-    if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set');
-    const cp = attachControlPlane({ dir });
+    const cp = labControlPlane();
     await k.create(configMap(ns, 'stays', { v: '1' }));
     await k.create(configMap(ns, 'goes', { v: '1' }));
     const { logger, lines } = captureLogger('rt-cache');
@@ -102,13 +94,8 @@ describe('ResourceCache against a real API server', () => {
     // And keeps working afterwards.
     await k.create(configMap(ns, 'after', { v: '1' }));
     await eventually(() => last.get(`${ns}/after`) === '{"v":"1"}', 'change after recovery seen');
-    const server = (await k.list<LooseKubeObject>(configMapRef(ns))).map((o) => o.metadata?.name).sort();
-    expect(
-      cache
-        .list()
-        .map((o) => o.metadata?.name)
-        .sort(),
-    ).toEqual(server);
+    const server = sortedNames(await k.list<LooseKubeObject>(configMapRef(ns)));
+    expect(sortedNames(cache.list())).toEqual(server);
     await cache.stop();
     watcher.close();
   }, 120_000);

@@ -8,17 +8,18 @@ import {
   type ListWatcher,
   type LooseKubeObject,
 } from '@metallb-ts/k8s-runtime';
-import { attachControlPlane } from '../../src/control-plane.js';
+import { labControlPlane } from '../../src/control-plane.js';
 import { compactEtcd } from '../../src/etcd.js';
 import { waitFor } from '../../src/wait-for.js';
 import {
   captureLogger,
+  closeTestNamespace,
   configMap,
   configMapRef,
-  createNamespace,
-  deleteNamespace,
   eventually,
   kube,
+  openTestNamespace,
+  sortedNames,
 } from './helpers.js';
 
 /*
@@ -42,15 +43,8 @@ const mine = (name: string, v: string) => {
   return { ...cm, metadata: { ...cm.metadata, labels: { [LABEL]: 'yes' } } };
 };
 
-beforeAll(async () => {
-  k = kube();
-  ns = await createNamespace(k, 'rt-expiry');
-}, 30_000);
-
-afterAll(async () => {
-  await deleteNamespace(k, ns);
-  k.close();
-});
+beforeAll(async () => ({ k, ns } = await openTestNamespace('rt-expiry')), 30_000);
+afterAll(() => closeTestNamespace(k, ns));
 
 /** What happened to one watch request the cache made. */
 interface WatchCall {
@@ -109,9 +103,7 @@ async function answerTo(resourceVersion: string): Promise<'gone' | string> {
 
 describe('a watch resuming from a compacted resourceVersion, against the real API server', () => {
   it('gets 410 from the server, relists, and delivers every change made meanwhile', async () => {
-    const dir = process.env.METALLB_TS_LAB_DIR;
-    if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
-    const cp = attachControlPlane({ dir });
+    const cp = labControlPlane();
     await k.create(mine('stays', '1'));
     await k.create(mine('goes', '1'));
 
@@ -197,15 +189,10 @@ describe('a watch resuming from a compacted resourceVersion, against the real AP
         20_000,
         () => changes,
       );
-      const server = (await k.list<LooseKubeObject>(configMapRef(ns), { labelSelector: SELECTOR }))
-        .map((o) => o.metadata?.name)
-        .sort();
-      expect(
-        cache
-          .list()
-          .map((o) => o.metadata?.name)
-          .sort(),
-      ).toEqual(server);
+      const server = sortedNames(
+        await k.list<LooseKubeObject>(configMapRef(ns), { labelSelector: SELECTOR }),
+      );
+      expect(sortedNames(cache.list())).toEqual(server);
     } finally {
       gated.open();
       await cache.stop();

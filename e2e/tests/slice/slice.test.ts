@@ -2,8 +2,8 @@ import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { electNode } from '@metallb-ts/speaker';
 import { applyDemo, DEMO_NAMESPACE, demoService, waitForIngress } from '../../src/cluster-objects.js';
-import { attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
-import { Lab } from '../../src/lab.js';
+import { labControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { Lab, labProgressOnStderr } from '../../src/lab.js';
 import { CLIENT_NS } from '../../src/topology.js';
 import { INSTALL_NAMESPACE } from '../../src/cluster-setup.js';
 
@@ -65,15 +65,9 @@ async function l2StatusNames(node: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through the e2e jest project (global setup starts the control plane)',
-    );
-  cp = attachControlPlane({ dir });
-  lab = await Lab.start({ cp, progress: (l) => process.stderr.write(`[lab] ${l}\n`) });
-  if (lab.componentErrors.size > 0)
-    throw new Error(`components did not start: ${JSON.stringify([...lab.componentErrors])}`);
+  cp = labControlPlane();
+  lab = await Lab.start({ cp, progress: labProgressOnStderr });
+  lab.assertComponentsStarted();
 }, 180_000);
 
 afterAll(async () => {

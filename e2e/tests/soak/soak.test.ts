@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { attachControlPlane } from '../../src/control-plane.js';
+import { labControlPlane } from '../../src/control-plane.js';
 import { Lab } from '../../src/lab.js';
 import { reportTable, weightsFrom } from '../../soak/own-lab.js';
 import { seedFrom } from '../../soak/rng.js';
@@ -18,9 +18,7 @@ let lab: Lab;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  const dir = process.env.METALLB_TS_LAB_DIR;
-  if (!dir) throw new Error('METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e');
-  lab = await Lab.start({ cp: attachControlPlane({ dir }), componentOptions: { logLevel: 'info' } });
+  lab = await Lab.start({ cp: labControlPlane(), componentOptions: { logLevel: 'info' } });
 }, 180_000);
 
 afterAll(async () => {

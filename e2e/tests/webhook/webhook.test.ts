@@ -22,7 +22,7 @@ import {
   stopComponent,
   waitForOperatorLog,
 } from '../../src/components.js';
-import { MGMT_HOST_IP, attachControlPlane, type ControlPlane } from '../../src/control-plane.js';
+import { MGMT_HOST_IP, labControlPlane, type ControlPlane } from '../../src/control-plane.js';
 import { deleteOperatorRbac } from '../../src/operator-lab.js';
 import { MGMT_BRIDGE, createTopology, destroyTopology } from '../../src/topology.js';
 import { waitFor } from '../../src/wait-for.js';
@@ -78,13 +78,8 @@ const caBundles = async (): Promise<(string | undefined)[]> => {
 };
 
 beforeAll(() => {
-  const d = process.env.METALLB_TS_LAB_DIR;
-  if (!d)
-    throw new Error(
-      'METALLB_TS_LAB_DIR is not set: run through pnpm test:e2e (jest global set-up starts the control plane)',
-    );
-  dir = d;
-  cp = attachControlPlane({ dir });
+  cp = labControlPlane();
+  dir = cp.dir;
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import {
   lbService,
   settle,
   startController,
+  startWithAddressHeld,
   startWithMetrics,
 } from './fake-cluster.js';
 import { POOL_STATUS_FOLD_MS } from '../src/controller.js';
@@ -19,15 +20,8 @@ const namespace = (name: string, labels: Record<string, string>, annotations: Re
 
 describe('Controller', () => {
   it('retries a Service waiting on a full pool when another Service moves off an address', async () => {
-    const cluster = new FakeCluster();
-    cluster.put(ipPool('small', ['10.0.0.0/32']));
-    cluster.put(ipPool('manual', ['10.0.1.0/32'], { autoAssign: false }));
-    cluster.put(lbService('first'));
-    const controller = await startController(cluster);
+    const { cluster, controller } = await startWithAddressHeld('first');
     try {
-      await eventually(() =>
-        expect(ingressOf(cluster.get('Service', 'default', 'first'))).toEqual(['10.0.0.0']),
-      );
       cluster.put(lbService('waiting'));
       await eventually(() =>
         expect(cluster.events.filter((e) => e.name === 'waiting').map((e) => e.reason)).toContain(

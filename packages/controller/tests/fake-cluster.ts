@@ -2,6 +2,7 @@
 // over its list/watch, merge patches that come back as watch events) plus what only these tests
 // need: a record of every patch, kinds whose main resource may not be patched, and an event
 // recorder that keeps what it was told.
+import { expect } from '@jest/globals';
 import {
   createRegistry,
   createK8sClientMetrics,
@@ -16,7 +17,7 @@ import type {
   ObjectRef,
   PatchOptions,
 } from '@metallb-ts/k8s-runtime';
-import { FakeKube } from '@metallb-ts/k8s-runtime/testing';
+import { eventually, FakeKube } from '@metallb-ts/k8s-runtime/testing';
 import { AllocatorMetrics } from '../src/allocator-metrics.js';
 import { Controller } from '../src/controller.js';
 
@@ -119,7 +120,7 @@ export async function startWithMetrics(
   return { controller, syncs };
 }
 
-export { eventually } from '@metallb-ts/k8s-runtime/testing';
+export { eventually };
 
 /** Lets queued work run (the queue and caches work on timers and microtasks). */
 export const settle = () => new Promise((r) => setTimeout(r, 50));
@@ -158,3 +159,28 @@ export const ingressOf = (o: KubeObject | undefined): string[] =>
     (o as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } } | undefined)?.status?.loadBalancer
       ?.ingress ?? []
   ).flatMap((i) => (i.ip ? [i.ip] : []));
+
+/**
+ * A Controller started over two pools of one address each, `auto` (10.0.0.0) and `reserved`
+ * (10.0.1.0, given only to a Service that asks for it), once it has given 10.0.0.0 to the Service
+ * `holder` in namespace default. Stop the controller at the end of the test.
+ */
+export async function startWithAddressHeld(
+  holder: string,
+): Promise<{ cluster: FakeCluster; controller: Controller }> {
+  const cluster = new FakeCluster();
+  cluster.put(ipPool('auto', ['10.0.0.0/32']));
+  cluster.put(ipPool('reserved', ['10.0.1.0/32'], { autoAssign: false }));
+  cluster.put(lbService(holder));
+  const controller = await startController(cluster);
+  try {
+    await eventually(() =>
+      expect(ingressOf(cluster.get('Service', 'default', holder))).toEqual(['10.0.0.0']),
+    );
+  } catch (e) {
+    // The test never gets the controller to stop.
+    await controller.stop();
+    throw e;
+  }
+  return { cluster, controller };
+}

@@ -144,11 +144,16 @@ export function fakeRenderer(opts: { extra?: () => boolean } = {}) {
   };
 }
 
-export function metallb(name: string, spec: MetalLB['spec'] = {}, generation = 1): MetalLB {
+/** The MetalLB resource `name` in NS: an empty spec at generation 1 and no finalizers unless told. */
+export function metallb(
+  name: string,
+  opts: { spec?: MetalLB['spec']; generation?: number; finalizers?: string[] } = {},
+): MetalLB {
+  const { spec = {}, generation = 1, finalizers } = opts;
   return {
     apiVersion: 'metallb.io/v1beta1',
     kind: 'MetalLB',
-    metadata: { name, namespace: NS, generation },
+    metadata: { name, namespace: NS, generation, ...(finalizers ? { finalizers } : {}) },
     spec,
   };
 }

@@ -33,7 +33,27 @@ const deletionOrder = (kube: ApplyingFakeKube): string[] =>
     .filter((e) => e.type === 'DELETED' && (e.kind === 'ClusterRole' || e.kind === 'MetalLB'))
     .map((e) => `${e.kind} ${e.obj.metadata?.name}`);
 
-const rolledOut = (h: Harness) => {
+/** What a test waits for the operator to have applied before it acts. */
+interface Applied {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+const SPEAKER_DAEMONSET: Applied = { kind: 'DaemonSet', namespace: NS, name: 'speaker' };
+const SPEAKER_CLUSTER_ROLE: Applied = { kind: 'ClusterRole', name: 'metallb-ts:speaker' };
+
+/** Puts `resource` (MetalLB/metallb unless told), starts `h`'s operator and waits until it has applied `object`. */
+async function startUntilApplied(h: Harness, object: Applied, resource = metallb('metallb')): Promise<void> {
+  h.kube.put(resource);
+  await h.start();
+  await until(
+    () => h.kube.find(object.kind, object.namespace, object.name) !== undefined,
+    `${object.kind} ${object.name} applied`,
+  );
+}
+
+/** Reports a full rollout of both workloads, as their controllers would, and waits for Available. */
+const rollOut = async (h: Harness): Promise<void> => {
   const d = h.kube.find('Deployment', NS, 'controller')!;
   h.kube.put({
     ...d,
@@ -50,27 +70,13 @@ const rolledOut = (h: Harness) => {
       updatedNumberScheduled: 2,
     },
   } as KubeObject);
+  await until(() => condition(h.kube, 'metallb', 'Available')?.status === 'True', 'Available');
 };
-
-/**
- * Starts an operator on MetalLB/metallb and waits until it has deployed (its ClusterRole is
- * there). Sets `h` before waiting, so `afterEach` stops it when the wait fails.
- */
-async function deployed(): Promise<Harness> {
-  const started = (h = startOperator());
-  started.kube.put(metallb('metallb'));
-  await started.start();
-  await until(
-    () => started.kube.find('ClusterRole', undefined, 'metallb-ts:speaker') !== undefined,
-    'clusterrole',
-  );
-  return started;
-}
 
 describe('Operator on FakeKube', () => {
   it('with the real renderer: every object of renderComponents applied, owned or labelled for MetalLB/metallb', async () => {
     h = startOperator({ render: renderComponents });
-    h.kube.put(metallb('metallb', { logLevel: 'warn' }));
+    h.kube.put(metallb('metallb', { spec: { logLevel: 'warn' } }));
     await h.start();
     const want = renderComponents({
       namespace: NS,
@@ -104,7 +110,7 @@ describe('Operator on FakeKube', () => {
     ).toBe('spk:1');
     // Nothing differs afterwards: a second pass applies nothing.
     const applies = h.kube.applies.length;
-    h.kube.put(metallb('metallb', { logLevel: 'warn' }));
+    h.kube.put(metallb('metallb', { spec: { logLevel: 'warn' } }));
     await until(
       () => h!.kube.calls.filter((c) => c.startsWith('patch MetalLB')).length >= 1,
       'status written',
@@ -165,20 +171,15 @@ describe('Operator on FakeKube', () => {
 
   it('Available once the Deployment and DaemonSet report a full rollout; Progressing stops', async () => {
     h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
-    rolledOut(h);
-    await until(() => condition(h!.kube, 'metallb', 'Available')?.status === 'True', 'Available');
+    await startUntilApplied(h, SPEAKER_DAEMONSET);
+    await rollOut(h);
     expect(condition(h.kube, 'metallb', 'Progressing')).toMatchObject({ status: 'False' });
     expect(condition(h.kube, 'metallb', 'Upgradeable')).toMatchObject({ status: 'True' });
   });
 
   it('a deleted DaemonSet comes back, told by a Normal Repaired event', async () => {
     h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
+    await startUntilApplied(h, SPEAKER_DAEMONSET);
     const firstUid = h.kube.find('DaemonSet', NS, 'speaker')!.metadata!.uid;
     expect(eventsOn(h.kube, 'metallb').filter((e) => e.includes('Repaired'))).toEqual([]);
     h.kube.remove('DaemonSet', NS, 'speaker');
@@ -194,7 +195,7 @@ describe('Operator on FakeKube', () => {
 
   it('a hand-edited env is put back and the event names the field', async () => {
     h = startOperator();
-    h.kube.put(metallb('metallb', { logLevel: 'warn' }));
+    h.kube.put(metallb('metallb', { spec: { logLevel: 'warn' } }));
     await h.start();
     await until(() => h!.kube.find('Deployment', NS, 'controller') !== undefined, 'deployment');
     const d = h.kube.find('Deployment', NS, 'controller')!;
@@ -213,7 +214,7 @@ describe('Operator on FakeKube', () => {
     h.kube.put(metallb('metallb'));
     await h.start();
     await until(() => env(h!.kube.find('DaemonSet', NS, 'speaker'))?.[0]?.value === 'info', 'info');
-    h.kube.put(metallb('metallb', { logLevel: 'debug' }, 2));
+    h.kube.put(metallb('metallb', { spec: { logLevel: 'debug' }, generation: 2 }));
     await until(() => env(h!.kube.find('DaemonSet', NS, 'speaker'))?.[0]?.value === 'debug', 'speaker debug');
     expect(env(h.kube.find('Deployment', NS, 'controller'))?.[0]?.value).toBe('debug');
     await until(() => condition(h!.kube, 'metallb', 'Progressing')?.observedGeneration === 2, 'generation 2');
@@ -222,12 +223,7 @@ describe('Operator on FakeKube', () => {
 
   it('puts its finalizer on MetalLB/metallb before it applies anything', async () => {
     h = startOperator();
-    h.kube.put({
-      ...metallb('metallb'),
-      metadata: { ...metallb('metallb').metadata, finalizers: ['example.com/keep'] },
-    });
-    await h.start();
-    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
+    await startUntilApplied(h, SPEAKER_DAEMONSET, metallb('metallb', { finalizers: ['example.com/keep'] }));
     expect(finalizers(h.kube, 'metallb')).toEqual(['example.com/keep', OPERATOR_FINALIZER]);
     const firstApply = h.kube.calls.findIndex((c) => c.startsWith('apply '));
     const finalizerPatch = h.kube.calls.indexOf('patch MetalLB metallb');
@@ -238,7 +234,8 @@ describe('Operator on FakeKube', () => {
   });
 
   it('deleting the MetalLB resource deletes the cluster-scoped objects it made, then releases it', async () => {
-    h = await deployed();
+    h = startOperator();
+    await startUntilApplied(h, SPEAKER_CLUSTER_ROLE);
     // Someone else's ClusterRole with our app label but no owner labels stays.
     h.kube.put({
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -253,7 +250,8 @@ describe('Operator on FakeKube', () => {
   });
 
   it('deleted while no operator runs: it stays until a started operator has deleted what it made', async () => {
-    h = await deployed();
+    h = startOperator();
+    await startUntilApplied(h, SPEAKER_CLUSTER_ROLE);
     const kube = h.kube;
     await h.stop();
     await deleteMetalLB(kube, 'metallb');
@@ -269,7 +267,8 @@ describe('Operator on FakeKube', () => {
   });
 
   it('a cluster-scoped object that is itself terminating holds the MetalLB resource until it is gone', async () => {
-    h = await deployed();
+    h = startOperator();
+    await startUntilApplied(h, SPEAKER_CLUSTER_ROLE);
     const role = h.kube.find('ClusterRole', undefined, 'metallb-ts:speaker')!;
     h.kube.put({ ...role, metadata: { ...role.metadata, finalizers: ['example.com/hold'] } });
     await deleteMetalLB(h.kube, 'metallb');
@@ -292,7 +291,8 @@ describe('Operator on FakeKube', () => {
   });
 
   it('a refused deletion keeps the finalizer and is a Warning on the MetalLB resource, until it succeeds', async () => {
-    h = await deployed();
+    h = startOperator();
+    await startUntilApplied(h, SPEAKER_CLUSTER_ROLE);
     h.kube.refuseDelete.set('ClusterRole', 'clusterroles "metallb-ts:speaker" is forbidden');
     await deleteMetalLB(h.kube, 'metallb');
     await until(() => eventsOn(h!.kube, 'metallb').some((e) => e.includes('CleanupFailed')), 'warning');
@@ -306,7 +306,8 @@ describe('Operator on FakeKube', () => {
   });
 
   it('a release refused while its own webhook has no endpoint (operator restarting) is retried until it passes', async () => {
-    h = await deployed();
+    h = startOperator();
+    await startUntilApplied(h, SPEAKER_CLUSTER_ROLE);
     h.kube.refusePatch.set(
       'MetalLB',
       'Internal error occurred: failed calling webhook "metallbvalidationwebhook.metallb.io": no endpoints available for service "webhook-service"',
@@ -330,10 +331,7 @@ describe('Operator on FakeKube', () => {
 
   it('keeps finalizers of others: a deleted MetalLB they hold stays, without ours', async () => {
     h = startOperator();
-    h.kube.put({
-      ...metallb('metallb'),
-      metadata: { ...metallb('metallb').metadata, finalizers: ['example.com/keep'] },
-    });
+    h.kube.put(metallb('metallb', { finalizers: ['example.com/keep'] }));
     await h.start();
     await until(() => finalizers(h!.kube, 'metallb').includes(OPERATOR_FINALIZER), 'finalizer');
     await deleteMetalLB(h.kube, 'metallb');
@@ -345,10 +343,7 @@ describe('Operator on FakeKube', () => {
   it('a MetalLB it does not act on never gets the finalizer, and loses one it carries', async () => {
     h = startOperator();
     h.kube.put(metallb('second'));
-    h.kube.put({
-      ...metallb('third'),
-      metadata: { ...metallb('third').metadata, finalizers: [OPERATOR_FINALIZER] },
-    });
+    h.kube.put(metallb('third', { finalizers: [OPERATOR_FINALIZER] }));
     await h.start();
     await until(() => condition(h!.kube, 'second', 'Degraded')?.status === 'True', 'second degraded');
     await until(() => condition(h!.kube, 'third', 'Degraded')?.status === 'True', 'third degraded');
@@ -363,7 +358,7 @@ describe('Operator on FakeKube', () => {
     await h.start();
     await until(() => h!.kube.find('Service', NS, 'extra-metrics') !== undefined, 'extra');
     extra = false;
-    h.kube.put(metallb('metallb', { logLevel: 'warn' }, 2));
+    h.kube.put(metallb('metallb', { spec: { logLevel: 'warn' }, generation: 2 }));
     await until(() => h!.kube.find('Service', NS, 'extra-metrics') === undefined, 'extra deleted');
     expect(h.kube.find('DaemonSet', NS, 'speaker')).toBeDefined();
   });
@@ -405,9 +400,7 @@ describe('Operator on FakeKube', () => {
 
   it('a new operator version re-renders with its images and rolls both workloads (no repair told)', async () => {
     h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
+    await startUntilApplied(h, SPEAKER_DAEMONSET);
     const kube = h.kube;
     await h.stop();
     h = startOperator({ kube, images: { controller: 'ctl:2', speaker: 'spk:2' }, version: '0.2.0' });
@@ -425,11 +418,8 @@ describe('Operator on FakeKube', () => {
 
   it('settles: once rolled out, nothing is applied or written again', async () => {
     h = startOperator();
-    h.kube.put(metallb('metallb'));
-    await h.start();
-    await until(() => h!.kube.find('DaemonSet', NS, 'speaker') !== undefined, 'daemonset');
-    rolledOut(h);
-    await until(() => condition(h!.kube, 'metallb', 'Available')?.status === 'True', 'Available');
+    await startUntilApplied(h, SPEAKER_DAEMONSET);
+    await rollOut(h);
     const applies = h.kube.applies.length;
     const rv = h.kube.rv;
     await new Promise((r) => setTimeout(r, 200));

@@ -3,38 +3,16 @@
 // one EndpointSlice changes per step (a new object, as the watch caches hand out), and when the
 // alive set changes (a failover: every Service is re-elected).
 // Run: pnpm bench decide   (or: pnpm exec tsx --expose-gc packages/speaker/bench/decide.bench.ts [steps])
-import { LastGoodConfig, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
 import type { EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
 import { decideServed } from '../src/decide.js';
+import { kubeNode, l2Config } from '../tests/decide-inputs.js';
 
 const steps = Number(process.argv[2] ?? 60);
 const sizes = [1_000, 5_000];
 const NODES = ['node-1', 'node-2', 'node-3'];
-const NS = 'metallb-system';
 
-const config = new LastGoodConfig().update({
-  addressPools: [],
-  ipAddressPools: [
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'bench', namespace: NS },
-      spec: { addresses: ['2001:db8:1::/112'] },
-    },
-  ] as IPAddressPool[],
-  l2Advertisements: [
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'L2Advertisement',
-      metadata: { name: 'l2', namespace: NS },
-      spec: { ipAddressPools: ['bench'] },
-    },
-  ] as L2Advertisement[],
-}).config;
-
-const nodes: KubeNode[] = NODES.map(
-  (name) => ({ metadata: { name, labels: { zone: 'z' } }, status: { conditions: [] } }) as KubeNode,
-);
+const config = l2Config({ bench: ['2001:db8:1::/112'] }, { ipAddressPools: ['bench'] });
+const nodes: KubeNode[] = NODES.map((name) => kubeNode(name));
 
 const service = (i: number, generation: number): Service =>
   ({

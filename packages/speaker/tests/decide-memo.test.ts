@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LastGoodConfig, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
+import { LastGoodConfig } from '@metallb-ts/api';
 import type { EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
 import fc from 'fast-check';
 import { decideAnnouncements, electionKeys, servedOn } from '../src/announcements.js';
@@ -7,8 +7,8 @@ import { decideServed } from '../src/decide.js';
 import { candidatesFor, EXCLUDE_LB_LABEL } from '../src/candidates.js';
 import { electNode } from '../src/election.js';
 import { buildView, type ViewInputs } from '../src/view-builder.js';
+import { ipAddressPool, l2Advertisement } from './decide-inputs.js';
 
-const NS = 'metallb-system';
 const NODES = ['n1', 'n2', 'n3', 'n4'];
 const SERVICES = ['s0', 's1', 's2', 's3', 's4', 's5'];
 // Few addresses, so services share them (and the election keys link them) often.
@@ -16,36 +16,22 @@ const IPS = ['192.0.2.1', '192.0.2.2', '192.0.2.17', '2001:db8::1', '2001:db8::2
 
 /** The pool objects for one of a few configurations: plain, per-node, per-service, per-interface. */
 function configObjects(variant: number) {
-  const pool = (name: string, addresses: string[]) =>
-    ({
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name, namespace: NS },
-      spec: { addresses },
-    }) as IPAddressPool;
   const spec = [
     { ipAddressPools: ['a', 'b'] },
     { ipAddressPools: ['a'], nodeSelectors: [{ matchLabels: { zone: 'z1' } }] },
     { ipAddressPools: ['a', 'b'], serviceSelectors: [{ matchLabels: { tier: 'front' } }] },
     { ipAddressPools: ['b'], interfaces: ['eth1'] },
-  ][variant % 4];
+  ][variant % 4]!;
   return {
     addressPools: [],
-    ipAddressPools: [pool('a', ['192.0.2.0/28', '2001:db8::/120']), pool('b', ['192.0.2.16/28'])],
+    ipAddressPools: [
+      ipAddressPool('a', ['192.0.2.0/28', '2001:db8::/120']),
+      ipAddressPool('b', ['192.0.2.16/28']),
+    ],
     l2Advertisements: [
-      {
-        apiVersion: 'metallb.io/v1beta1',
-        kind: 'L2Advertisement',
-        metadata: { name: 'l2', namespace: NS },
-        spec,
-      },
-      {
-        apiVersion: 'metallb.io/v1beta1',
-        kind: 'L2Advertisement',
-        metadata: { name: 'l2-eth2', namespace: NS },
-        spec: { ipAddressPools: ['a'], interfaces: ['eth2'] },
-      },
-    ] as L2Advertisement[],
+      l2Advertisement('l2', spec),
+      l2Advertisement('l2-eth2', { ipAddressPools: ['a'], interfaces: ['eth2'] }),
+    ],
   };
 }
 

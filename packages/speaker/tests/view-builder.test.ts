@@ -1,36 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { LastGoodConfig, type IPAddressPool, type L2Advertisement } from '@metallb-ts/api';
-import type { EndpointSlice, Node as KubeNode, Service } from '@metallb-ts/k8s-runtime';
+import type { EndpointSlice, Service } from '@metallb-ts/k8s-runtime';
 import { decideAnnouncements } from '../src/announcements.js';
 import { electionAlive } from '../src/membership-port.js';
 import { buildView, type ViewInputs } from '../src/view-builder.js';
+import { kubeNode, l2Config } from './decide-inputs.js';
 
-const NS = 'metallb-system';
-const config = new LastGoodConfig().update({
-  addressPools: [],
-  ipAddressPools: [
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'a', namespace: NS },
-      spec: { addresses: ['192.0.2.0/28'] },
-    },
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'b', namespace: NS },
-      spec: { addresses: ['192.0.2.16/28'] },
-    },
-  ] as IPAddressPool[],
-  l2Advertisements: [
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'L2Advertisement',
-      metadata: { name: 'l2', namespace: NS },
-      spec: { ipAddressPools: ['a'], interfaces: ['eth1'] },
-    },
-  ] as L2Advertisement[],
-}).config;
+const config = l2Config(
+  { a: ['192.0.2.0/28'], b: ['192.0.2.16/28'] },
+  { ipAddressPools: ['a'], interfaces: ['eth1'] },
+);
 
 const svc = (
   name: string,
@@ -54,11 +32,6 @@ const slice = (service: string, node: string, ready = true): EndpointSlice =>
     },
     endpoints: [{ addresses: ['10.0.0.1'], nodeName: node, conditions: { ready } }],
   }) as EndpointSlice;
-const node = (name: string, unavailable = false): KubeNode =>
-  ({
-    metadata: { name, labels: { zone: 'z' } },
-    status: { conditions: unavailable ? [{ type: 'NetworkUnavailable', status: 'True' }] : [] },
-  }) as KubeNode;
 
 const inputs = (over: Partial<ViewInputs> = {}): ViewInputs => ({
   me: 'n1',
@@ -70,7 +43,7 @@ const inputs = (over: Partial<ViewInputs> = {}): ViewInputs => ({
     svc('nopool', '198.51.100.1'),
   ],
   slices: [slice('web', 'n2'), slice('annotated', 'n1', false)],
-  nodes: [node('n1'), node('n2', true)],
+  nodes: [kubeNode('n1'), kubeNode('n2', true)],
   config,
   alive: new Set(['n1', 'n2']),
   ...over,
@@ -104,7 +77,7 @@ describe('buildView (pure)', () => {
     const snapshot = { alive: new Set(['n2']), verdict: { state: 'alive' as const, reason: '' } };
     const services = [svc('annotated', '192.0.2.17', {}, { 'metallb.io/ip-allocated-from-pool': 'a' })];
     const slices = [slice('annotated', 'n1'), slice('annotated', 'n2')];
-    const nodes = [node('n1'), node('n2')];
+    const nodes = [kubeNode('n1'), kubeNode('n2')];
     const decide = (state: 'alive' | 'fenced' | 'holding') =>
       decideAnnouncements(
         buildView(

@@ -31,6 +31,7 @@ const labFree = [
   'e2e/tests/failover-probe.test.ts',
   'e2e/tests/audit/audit-log.test.ts',
   'e2e/tests/processes.test.ts',
+  'e2e/tests/wire-owners.test.ts',
 ];
 
 export default {

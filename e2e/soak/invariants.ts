@@ -1,7 +1,7 @@
 // The soak's invariants: what the cluster (read from the API server and the wire) must look like
 // after every step, given what the user asked (the model). Pure.
 import { entriesContain } from './addresses.js';
-import { advertised, servedPools, type Model } from './model.js';
+import { advertised, servedPools, type Model, type ModelService } from './model.js';
 
 /** One Service as the API server shows it. */
 export interface TruthService {
@@ -106,6 +106,26 @@ export function gainsFamilyOnly(before: readonly string[], after: readonly strin
   );
 }
 
+/**
+ * Whether what `s` holds is what the user last asked of it: its requested addresses, its
+ * requested pool, a single stack's family. A Service that does not may still change: the user
+ * asked in an earlier step, and the controller acts on it late when it was restarting then (a
+ * settle sees the API stable before the new leader has read the change).
+ */
+export function holdsWhatWasAsked(asked: ModelService, s: TruthService): boolean {
+  if (asked.requested !== undefined) {
+    const wanted = new Set(asked.requested.split(',').map((ip) => ip.trim()));
+    if (!s.ingress.every((ip) => wanted.has(ip))) return false;
+  }
+  if (asked.pool !== undefined && s.annotations[POOL_ANNOTATION] !== asked.pool) return false;
+  if (
+    asked.policy === 'SingleStack' &&
+    !s.ingress.every((ip) => familyOf(ip) === (asked.family === 'IPv6' ? 6 : 4))
+  )
+    return false;
+  return true;
+}
+
 export function checkInvariants(input: CheckInput): Violation[] {
   const { model, prev, now, touched, nodeMacs } = input;
   const served = servedPools(model);
@@ -161,10 +181,11 @@ export function checkInvariants(input: CheckInput): Violation[] {
       const was = before.get(s.uid);
       if (!was || was.ingress.length === 0 || touched.has(s.name) || sameSet(was.ingress, s.ingress))
         continue;
+      const asked = model.services.get(s.name);
+      if (asked && !holdsWhatWasAsked(asked, was)) continue;
       // PreferDualStack asked for both families: the controller adds the one its pool could not
       // give before as soon as it can, keeping what the Service holds (ipam's addMissingFamily).
-      if (model.services.get(s.name)?.policy === 'PreferDualStack' && gainsFamilyOnly(was.ingress, s.ingress))
-        continue;
+      if (asked?.policy === 'PreferDualStack' && gainsFamilyOnly(was.ingress, s.ingress)) continue;
       const wasPool = was.annotations[POOL_ANNOTATION];
       const entries = wasPool === undefined ? undefined : served.get(wasPool);
       const poolLostIt = entries === undefined || was.ingress.some((ip) => !entriesContain(entries, ip));

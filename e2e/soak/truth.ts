@@ -56,24 +56,14 @@ export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services'
   return { services, failures };
 }
 
-/**
- * Who answers for each address (parallel probes from the client namespace): one request each,
- * every answer within 150 ms counted (a speaker answers in well under a millisecond; two owners
- * both answer the same request). A probe that misses a slow answer only makes the settle loop
- * look again.
- */
 /** How long a wire probe listens for answers. */
 export const WIRE_LISTEN_MS = 150;
 
+/**
+ * Who answers for each address: one request each, all sent at once from the client, every answer
+ * within 150 ms counted (a speaker answers in well under a millisecond; two owners both answer the
+ * same request). A probe that misses a slow answer only makes the settle loop look again.
+ */
 export async function probeWire(lab: Lab, ips: readonly string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  const queue = [...ips];
-  const worker = async () => {
-    for (let ip = queue.shift(); ip !== undefined; ip = queue.shift()) {
-      const r = await lab.clientArping(ip, { listenMs: WIRE_LISTEN_MS });
-      out.set(ip, r.macs);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, ips.length) }, worker));
-  return out;
+  return lab.clientOwners(ips, WIRE_LISTEN_MS);
 }

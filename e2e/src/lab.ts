@@ -25,6 +25,7 @@ import { nsExec } from './netns.js';
 import {
   clientArping,
   clientCurl,
+  clientOwners,
   clientNeighbour,
   flushClientNeighbours,
   readNodeMacs,
@@ -217,6 +218,11 @@ export class Lab {
   /** See `clientArping` in client.ts. */
   clientArping(ip: string, o: ArpingOptions = {}): Promise<ArpingResult> {
     return clientArping(ip, o);
+  }
+
+  /** See `clientOwners` in client.ts: who answers for each address, in one round. */
+  clientOwners(ips: readonly string[], listenMs: number): Promise<Map<string, string[]>> {
+    return clientOwners(ips, listenMs);
   }
 
   clientNeighbour(ip: string): Promise<Neighbour> {

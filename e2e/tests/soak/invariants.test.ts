@@ -3,11 +3,12 @@ import { entriesContain, parseEntry } from '../../soak/addresses.js';
 import {
   checkInvariants,
   gainsFamilyOnly,
+  holdsWhatWasAsked,
   whyNotShareable,
   type Truth,
   type TruthService,
 } from '../../soak/invariants.js';
-import { emptyModel, servedPools, type Model, type ModelPool } from '../../soak/model.js';
+import { emptyModel, servedPools, type Model, type ModelPool, type ModelService } from '../../soak/model.js';
 import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/ops.js';
 import { weightsFrom } from '../../soak/own-lab.js';
 import { createRng } from '../../soak/rng.js';
@@ -113,6 +114,40 @@ describe('soak invariants', () => {
     expect(check(m, moved, prev, ['a'])).toEqual([]);
     const shrunk = model([pool('p', 1, ['203.0.113.33/32', '203.0.113.34/31'])]);
     expect(check(shrunk, moved, prev)).toEqual([]);
+  });
+
+  it('lets a Service that does not yet hold what the user asked change later (the controller acted late)', () => {
+    const two = model([pool('p', 1, ['203.0.113.32/29']), pool('q', 2, ['203.0.113.40/29'])]);
+    const asking = (o: Partial<ModelService>): Model => ({
+      ...two,
+      services: new Map([
+        [
+          'a',
+          {
+            name: 'a',
+            type: 'LoadBalancer',
+            etp: 'Cluster',
+            family: 'IPv4',
+            policy: 'SingleStack',
+            ports: [80],
+            ...o,
+          },
+        ],
+      ]),
+    });
+    // Asked for pool q a step ago, still held p's address then: losing it now is the ask, late.
+    const prev = truth([svc('a', ['203.0.113.32'])]);
+    const dropped = truth([svc('a', [])], { failures: new Map([['uid-a', ['AllocationFailed']]]) });
+    expect(check(asking({ pool: 'q' }), dropped, prev)).toEqual([]);
+    expect(check(asking({ requested: '203.0.113.41' }), dropped, prev)).toEqual([]);
+    expect(check(asking({ family: 'IPv6' }), dropped, prev)).toEqual([]);
+    // Held what it asked for: the same loss is a violation.
+    expect(check(asking({ pool: 'p' }), dropped, prev)).toEqual(['address-changed']);
+    expect(check(asking({ requested: '203.0.113.32' }), dropped, prev)).toEqual(['address-changed']);
+    expect(check(asking({}), dropped, prev)).toEqual(['address-changed']);
+    expect(holdsWhatWasAsked(asking({ pool: 'q' }).services.get('a')!, svc('a', ['203.0.113.32']))).toBe(
+      false,
+    );
   });
 
   it('lets a PreferDualStack Service gain the family it lacked, and nothing else', () => {

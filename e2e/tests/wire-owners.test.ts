@@ -1,0 +1,102 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  arpReply,
+  decodeFrame,
+  gratuitousArp,
+  ipv4ToBytes,
+  ipv6ToBytes,
+  neighborAdvertisement,
+  parseMac,
+} from '@metallb-ts/l2-proto';
+import { answersFrom, askCommand, parseAskOutput, requestFrames, type Asker } from '../src/wire/owners.js';
+import { run } from '../src/run.js';
+
+// The soak's one-round wire probe, lab-free: the frames it asks with and how it reads answers
+// (our own codec), then ask.py's raw-socket round trip inside a network namespace of this test's
+// own (only its loopback: a frame sent there comes back as received).
+const asker: Asker = { mac: '02:00:00:00:01:00', ipv4: '203.0.113.100', ipv6: '2001:db8:1::100' };
+const NODE_A = '02:00:00:00:00:0a';
+const NODE_B = '02:00:00:00:00:0b';
+const bytes = <T>(r: { ok: true; value: T } | { ok: false }): T => {
+  if (!r.ok) throw new Error('test fixture did not encode');
+  return r.value;
+};
+const mac = (m: string) => bytes(parseMac(m));
+const v4 = (ip: string) => bytes(ipv4ToBytes(ip));
+const v6 = (ip: string) => bytes(ipv6ToBytes(ip));
+
+const arpFrom = (node: string, ip: string) =>
+  arpReply({ ourMac: mac(node), vip: v4(ip), askerMac: mac(asker.mac), askerIp: v4(asker.ipv4) });
+const naFrom = (node: string, ip: string, solicited = true) =>
+  neighborAdvertisement({
+    ourMac: mac(node),
+    target: v6(ip),
+    toMac: mac(asker.mac),
+    toIp: v6(asker.ipv6),
+    solicited,
+    override: true,
+    router: false,
+  });
+
+describe('wire owners: one round of requests, every answer counted', () => {
+  it('asks with one ARP request or Neighbor Solicitation per address, from the asker', () => {
+    const frames = requestFrames(asker, ['203.0.113.200', '2001:db8:1::200']);
+    const [arp, ns] = frames.map((f) => decodeFrame(f));
+    expect(arp).toMatchObject({ ok: true, value: { kind: 'arp', arp: { operation: 'request' } } });
+    expect(ns).toMatchObject({ ok: true, value: { kind: 'ndp-ns' } });
+    if (!arp?.ok || arp.value.kind !== 'arp' || !ns?.ok || ns.value.kind !== 'ndp-ns') return;
+    expect(arp.value.arp.targetIp).toEqual(v4('203.0.113.200'));
+    expect(arp.value.arp.senderIp).toEqual(v4(asker.ipv4));
+    expect(ns.value.ns.target).toEqual(v6('2001:db8:1::200'));
+  });
+
+  it('counts answers to the asker by address: one owner, two owners, none; announcements and garbage are no answer', () => {
+    const ips = ['203.0.113.200', '203.0.113.201', '203.0.113.202', '2001:db8:1::200'];
+    const got = answersFrom(asker, ips, [
+      arpFrom(NODE_A, '203.0.113.200'),
+      arpFrom(NODE_A, '203.0.113.201'),
+      arpFrom(NODE_B, '203.0.113.201'),
+      gratuitousArp({ mac: mac(NODE_B), ip: v4('203.0.113.202'), kind: 'reply' }),
+      naFrom(NODE_B, '2001:db8:1:0::200'),
+      naFrom(NODE_A, '2001:db8:1::200', false),
+      arpFrom(NODE_A, '203.0.113.99'),
+      Buffer.from('not a frame'),
+    ]);
+    expect(Object.fromEntries(got)).toEqual({
+      '203.0.113.200': [NODE_A],
+      '203.0.113.201': [NODE_A, NODE_B],
+      '203.0.113.202': [],
+      '2001:db8:1::200': [NODE_B],
+    });
+  });
+
+  it('ask.py sends every frame and captures what the link delivers, keeping ARP and NA only', async () => {
+    const answers = [arpFrom(NODE_A, '203.0.113.200'), naFrom(NODE_B, '2001:db8:1::200')];
+    // An IPv4 frame (ethertype 0800) with no payload worth reading: dropped by the filter.
+    const ipv4Frame = Buffer.concat([
+      mac(asker.mac),
+      mac(NODE_A),
+      Buffer.from([0x08, 0x00]),
+      Buffer.alloc(46),
+    ]);
+    const cmd = askCommand('lo', [...answers, ipv4Frame], 300);
+    const r = await run(['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'ask', ...cmd], {
+      timeoutMs: 10_000,
+    });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const out = parseAskOutput(r.stdout);
+    expect(out.sent).toBe(3);
+    expect(out.frames.map((f) => f.toString('hex'))).toEqual(answers.map((f) => f.toString('hex')));
+    expect(Object.fromEntries(answersFrom(asker, ['203.0.113.200', '2001:db8:1::200'], out.frames))).toEqual({
+      '203.0.113.200': [NODE_A],
+      '2001:db8:1::200': [NODE_B],
+    });
+  });
+
+  it('a missing or broken result line is an error that shows what was printed', () => {
+    expect(() => parseAskOutput('Traceback (most recent call last)')).toThrow(
+      /printed no result line: "Traceback/,
+    );
+    expect(() => parseAskOutput('{"sent":1}')).toThrow(/unexpected line/);
+  });
+});

@@ -128,10 +128,18 @@ export class MembershipUdp {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      this.socket.send(bytes, this.o.peerPort ?? this.port, address, (e) => {
-        if (e) this.counters.sendErrors++;
+      // Callers do not wait (a send is fire and forget): a send that throws at once (the socket
+      // closed under it, a bad port) must be counted like one that fails later, never become an
+      // unhandled rejection, which would end the speaker.
+      try {
+        this.socket.send(bytes, this.o.peerPort ?? this.port, address, (e) => {
+          if (e) this.counters.sendErrors++;
+          resolve();
+        });
+      } catch {
+        this.counters.sendErrors++;
         resolve();
-      });
+      }
     });
   }
 

@@ -85,6 +85,28 @@ describe('MembershipUdp on loopback', () => {
     sender.close();
   });
 
+  it('counts a send that throws at once (a bad peer port) as a send error, not an unhandled rejection', async () => {
+    const membership = new Membership({
+      name: 'node-a',
+      keys,
+      peers: Object.keys(address),
+      incarnation: 1,
+      random: Math.random,
+    });
+    const udp = await MembershipUdp.open({
+      membership,
+      port: port + 3,
+      host: address['node-a']!,
+      peerPort: 70_000,
+      addressOf: (m) => address[m],
+    });
+    open.push(udp);
+    // Rounds go on after the first failures: later probes are counted too.
+    await poll('send errors counted', () => udp.counts().sendErrors >= 2);
+    const first = udp.counts().sendErrors;
+    await poll('more rounds, more send errors', () => udp.counts().sendErrors > first);
+  });
+
   it('names the port when it cannot bind', async () => {
     await start('node-a', port + 2);
     const other = new Membership({ name: 'node-a', keys, peers: [], incarnation: 1, random: Math.random });

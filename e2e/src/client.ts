@@ -3,7 +3,7 @@
 import { listLinks, nsExec } from './netns.js';
 import { run } from './run.js';
 import { CLIENT_IP, CLIENT_IP6, CLIENT_NS, DATA_IF, LAB_NODES } from './topology.js';
-import { answersFrom, askCommand, parseAskOutput, requestFrames } from './wire/owners.js';
+import { WireAsker } from './wire/owners.js';
 
 export interface CurlResult {
   readonly ok: boolean;
@@ -87,25 +87,16 @@ export async function clientArping(ip: string, o: ArpingOptions = {}): Promise<A
   return { macs: [...new Set(macs)], raw: r.stdout + r.stderr };
 }
 
+/** The client's long-lived asker: a lab's teardown ends it, and the next round starts another. */
+const clientAsker = new WireAsker(['ip', 'netns', 'exec', CLIENT_NS], DATA_IF, CLIENT_NS);
+
 /**
  * Who answers for each of `ips`, in one round from the client namespace: one ARP request or
  * Neighbor Solicitation per address, all sent at once, then every answer within `listenMs`
  * (wire/owners.ts). The distinct MACs per address (lower case, sorted); [] for a silent one.
  */
-export async function clientOwners(ips: readonly string[], listenMs: number): Promise<Map<string, string[]>> {
-  if (ips.length === 0) return new Map();
-  // Read each time: every lab makes its client link anew.
-  const link = (await listLinks(CLIENT_NS)).find((l) => l.ifname === DATA_IF);
-  if (!link?.address) throw new Error(`the client namespace has no ${DATA_IF} link with a MAC`);
-  const asker = { mac: link.address.toLowerCase(), ipv4: CLIENT_IP, ipv6: CLIENT_IP6 };
-  const r = await nsExec(CLIENT_NS, askCommand(DATA_IF, requestFrames(asker, ips), listenMs), {
-    timeoutMs: listenMs + 10_000,
-  });
-  if (r.code !== 0)
-    throw new Error(
-      `wire probe of ${ips.length} address(es) failed (exit ${r.code}): ${r.stderr.slice(0, 500)}`,
-    );
-  return answersFrom(asker, ips, parseAskOutput(r.stdout).frames);
+export function clientOwners(ips: readonly string[], listenMs: number): Promise<Map<string, string[]>> {
+  return clientAsker.owners(ips, listenMs, { ipv4: CLIENT_IP, ipv6: CLIENT_IP6 });
 }
 
 /** The client's neighbour-table entry for ip (MAC undefined when there is none or it is INCOMPLETE/FAILED). */

@@ -8,12 +8,11 @@ import {
   neighborAdvertisement,
   parseMac,
 } from '@metallb-ts/l2-proto';
-import { answersFrom, askCommand, parseAskOutput, requestFrames, type Asker } from '../src/wire/owners.js';
-import { run } from '../src/run.js';
+import { answersFrom, parseAskOutput, requestFrames, WireAsker, type Asker } from '../src/wire/owners.js';
 
 // The soak's one-round wire probe, lab-free: the frames it asks with and how it reads answers
-// (our own codec), then ask.py's raw-socket round trip inside a network namespace of this test's
-// own (only its loopback: a frame sent there comes back as received).
+// (our own codec), then ask.py's rounds inside a network namespace of this test's own (only its
+// loopback: a frame sent there comes back as received).
 const asker: Asker = { mac: '02:00:00:00:01:00', ipv4: '203.0.113.100', ipv6: '2001:db8:1::100' };
 const NODE_A = '02:00:00:00:00:0a';
 const NODE_B = '02:00:00:00:00:0b';
@@ -70,7 +69,11 @@ describe('wire owners: one round of requests, every answer counted', () => {
     });
   });
 
-  it('ask.py sends every frame and captures what the link delivers, keeping ARP and NA only', async () => {
+  it('ask.py, round after round on one socket: what its link delivers comes back, ARP and NA only', async () => {
+    // Its own network namespace with only loopback: every frame ask.py sends comes back to it as
+    // received, so the answers it "asks" with are what it captures.
+    const unshared = ['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'ask'];
+    const wire = new WireAsker(unshared, 'lo');
     const answers = [arpFrom(NODE_A, '203.0.113.200'), naFrom(NODE_B, '2001:db8:1::200')];
     // An IPv4 frame (ethertype 0800) with no payload worth reading: dropped by the filter.
     const ipv4Frame = Buffer.concat([
@@ -79,18 +82,34 @@ describe('wire owners: one round of requests, every answer counted', () => {
       Buffer.from([0x08, 0x00]),
       Buffer.alloc(46),
     ]);
-    const cmd = askCommand('lo', [...answers, ipv4Frame], 300);
-    const r = await run(['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'ask', ...cmd], {
-      timeoutMs: 10_000,
-    });
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    const out = parseAskOutput(r.stdout);
-    expect(out.sent).toBe(3);
-    expect(out.frames.map((f) => f.toString('hex'))).toEqual(answers.map((f) => f.toString('hex')));
-    expect(Object.fromEntries(answersFrom(asker, ['203.0.113.200', '2001:db8:1::200'], out.frames))).toEqual({
-      '203.0.113.200': [NODE_A],
-      '2001:db8:1::200': [NODE_B],
-    });
+    try {
+      for (let round = 0; round < 2; round++) {
+        const out = await wire.round(() => [...answers, ipv4Frame], 200);
+        expect({ round, mac: out.mac, sent: out.sent }).toEqual({ round, mac: '00:00:00:00:00:00', sent: 3 });
+        expect(out.frames.map((f) => f.toString('hex'))).toEqual(answers.map((f) => f.toString('hex')));
+        expect(
+          Object.fromEntries(answersFrom(asker, ['203.0.113.200', '2001:db8:1::200'], out.frames)),
+        ).toEqual({
+          '203.0.113.200': [NODE_A],
+          '2001:db8:1::200': [NODE_B],
+        });
+      }
+      // Requests from the link's own MAC (all zeros on loopback) come back as requests: nobody answers.
+      expect(Object.fromEntries(await wire.owners(['127.0.0.1', '::1'], 100, asker))).toEqual({
+        '127.0.0.1': [],
+        '::1': [],
+      });
+    } finally {
+      wire.close();
+    }
+  });
+
+  it('an asker that cannot start fails the round with what it said, and the next round tries again', async () => {
+    const broken = new WireAsker(['sh', '-c', 'echo "no such link" >&2; exit 3', 'ask'], 'nope0');
+    await expect(broken.owners(['203.0.113.1'], 100, asker)).rejects.toThrow(
+      /ended \(exit 3\).*no such link/s,
+    );
+    await expect(broken.owners(['203.0.113.1'], 100, asker)).rejects.toThrow(/ended \(exit 3\)/);
   });
 
   it('a missing or broken result line is an error that shows what was printed', () => {

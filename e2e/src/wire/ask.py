@@ -1,12 +1,14 @@
-"""Sends frames and captures what comes back, for one round of wire probes (runs in a namespace).
+"""Sends frames and captures what comes back, round after round (runs in a namespace).
 
-argv[1] is a JSON object: iface, listen_ms, frames (hex Ethernet frames to send, in order).
-The capture socket is bound before the first frame leaves, so an answer that comes within
+`ask.py IFACE` first prints {"mac": "<IFACE's MAC>"}, then reads one JSON object
+{"listen_ms": n, "frames": [hex Ethernet frames, in order]} per line on stdin and answers each
+with one line {"sent": n, "frames": [hex, ...]}, until stdin ends. The socket is opened once, so
+a round costs no process start; what arrived between rounds is discarded before the next
+round's first frame leaves, and the socket is bound before that, so an answer that comes within
 microseconds is not missed. Kept: frames the link delivers to us (not our own outgoing ones)
 that are ARP, or ICMPv6 Neighbor Advertisements without IPv6 extension headers. Knows no
 protocol beyond that filter: the caller builds the requests and reads the answers with our own
 codec (packages/l2-proto).
-Prints one JSON line: {"sent": n, "frames": [hex, ...]}.
 """
 import json
 import select
@@ -28,16 +30,24 @@ def wanted(frame: bytes) -> bool:
     return ethertype == b"\x86\xdd" and len(frame) > 54 and frame[20] == 58 and frame[54] == 136
 
 
-def main() -> None:
-    cfg = json.loads(sys.argv[1])
+def open_socket(iface: str) -> socket.socket:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-    sock.bind((cfg["iface"], ETH_P_ALL))
+    sock.bind((iface, ETH_P_ALL))
+    return sock
+
+
+def discard_pending(sock: socket.socket) -> None:
+    while select.select([sock], [], [], 0)[0]:
+        sock.recv(65535)
+
+
+def one_round(sock: socket.socket, frames: list, listen_ms: float) -> dict:
     sent = 0
-    for frame in cfg["frames"]:
+    for frame in frames:
         sock.send(bytes.fromhex(frame))
         sent += 1
-    end = time.monotonic() + cfg["listen_ms"] / 1000
+    end = time.monotonic() + listen_ms / 1000
     got = []
     while True:
         left = end - time.monotonic()
@@ -49,7 +59,18 @@ def main() -> None:
         frame, addr = sock.recvfrom(65535)
         if addr[2] != PACKET_OUTGOING and wanted(frame):
             got.append(frame.hex())
-    print(json.dumps({"sent": sent, "frames": got}))
+    return {"sent": sent, "frames": got}
+
+
+def main() -> None:
+    iface = sys.argv[1]
+    sock = open_socket(iface)
+    with open(f"/sys/class/net/{iface}/address") as f:
+        print(json.dumps({"mac": f.read().strip()}), flush=True)
+    for line in sys.stdin:
+        cfg = json.loads(line)
+        discard_pending(sock)
+        print(json.dumps(one_round(sock, cfg["frames"], cfg["listen_ms"])), flush=True)
 
 
 if __name__ == "__main__":

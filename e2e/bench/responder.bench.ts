@@ -41,6 +41,7 @@ import {
   ipIn,
   sweepNamespaces,
 } from '../src/wire/wire-net.js';
+import { must } from '../src/wire/owners.js';
 
 const SPK = 'rbench-spk';
 const NODE_FLAGS: readonly string[] =
@@ -77,11 +78,6 @@ interface Row {
   sent: number;
 }
 
-function must<T>(r: { ok: true; value: T } | { ok: false; error: unknown }): T {
-  if (!r.ok) throw new Error(`bad constant: ${JSON.stringify(r.error)}`);
-  return r.value;
-}
-
 function offsetsOf(frame: Buffer, needle: Buffer): number[] {
   const out: number[] = [];
   for (let i = frame.indexOf(needle); i !== -1; i = frame.indexOf(needle, i + 1)) out.push(i);
@@ -104,9 +100,9 @@ function loadFor(proto: Proto, target: string): Record<string, unknown> {
       arp: {
         operation: 'request',
         senderMac: PLACEHOLDER,
-        senderIp: must(ipv4ToBytes(CLIENT_V4)),
+        senderIp: must(ipv4ToBytes(CLIENT_V4), 'client address'),
         targetMac: ZERO_MAC,
-        targetIp: must(ipv4ToBytes(target)),
+        targetIp: must(ipv4ToBytes(target), `target ${target}`),
       },
     });
     return {
@@ -116,8 +112,8 @@ function loadFor(proto: Proto, target: string): Record<string, unknown> {
       pseudo_sum: 0,
     };
   }
-  const targetIp = must(ipv6ToBytes(target));
-  const source = must(ipv6ToBytes(CLIENT_V6));
+  const targetIp = must(ipv6ToBytes(target), `target ${target}`);
+  const source = must(ipv6ToBytes(CLIENT_V6), 'client address');
   const frame = neighborSolicitation({ mac: PLACEHOLDER, source, target: targetIp });
   const icmpStart = 14 + 40;
   const icmpLength = frame.length - icmpStart;

@@ -8,7 +8,14 @@ import {
   neighborAdvertisement,
   parseMac,
 } from '@metallb-ts/l2-proto';
-import { answersFrom, parseAskOutput, requestFrames, WireAsker, type Asker } from '../src/wire/owners.js';
+import {
+  answersFrom,
+  must,
+  parseAskOutput,
+  requestFrames,
+  WireAsker,
+  type Asker,
+} from '../src/wire/owners.js';
 
 // The soak's one-round wire probe, lab-free: the frames it asks with and how it reads answers
 // (our own codec), then ask.py's rounds inside a network namespace of this test's own (only its
@@ -16,13 +23,9 @@ import { answersFrom, parseAskOutput, requestFrames, WireAsker, type Asker } fro
 const asker: Asker = { mac: '02:00:00:00:01:00', ipv4: '203.0.113.100', ipv6: '2001:db8:1::100' };
 const NODE_A = '02:00:00:00:00:0a';
 const NODE_B = '02:00:00:00:00:0b';
-const bytes = <T>(r: { ok: true; value: T } | { ok: false }): T => {
-  if (!r.ok) throw new Error('test fixture did not encode');
-  return r.value;
-};
-const mac = (m: string) => bytes(parseMac(m));
-const v4 = (ip: string) => bytes(ipv4ToBytes(ip));
-const v6 = (ip: string) => bytes(ipv6ToBytes(ip));
+const mac = (m: string) => must(parseMac(m), m);
+const v4 = (ip: string) => must(ipv4ToBytes(ip), ip);
+const v6 = (ip: string) => must(ipv6ToBytes(ip), ip);
 
 const arpFrom = (node: string, ip: string) =>
   arpReply({ ourMac: mac(node), vip: v4(ip), askerMac: mac(asker.mac), askerIp: v4(asker.ipv4) });

@@ -37,7 +37,11 @@ export interface Asker {
   readonly ipv6: string;
 }
 
-function must<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }, what: string): T {
+/** The value of a codec Result, or an error naming `what` could not be encoded or parsed. */
+export function must<T>(
+  r: { ok: true; value: T } | { ok: false; error: { message: string } },
+  what: string,
+): T {
   if (!r.ok) throw new Error(`${what}: ${r.error.message}`);
   return r.value;
 }

@@ -120,8 +120,9 @@ export function podName(node: LabNode): string {
 
 /** Creates the demo namespace and one host-network "pod" per node, then marks each running and ready. */
 export async function createDemoPods(cp: ControlPlane, nodes: readonly LabNode[]): Promise<void> {
-  // A previous lab deletes the namespace without waiting; creating into it while it terminates
-  // is refused, so wait until it is gone (or was never there) first.
+  // A lab's stop empties this namespace and keeps it, but anyone may have deleted it (a person
+  // at the lab, an older lab); creating into it while it terminates is refused, so wait until it
+  // is gone (or was never there) first.
   await waitFor(
     `namespace ${DEMO_NAMESPACE} from an earlier lab to finish terminating`,
     async () => {

@@ -340,7 +340,8 @@ export class Lab {
 
   /**
    * Stops the components, the proxy and the backends, removes the network, and deletes the lab's
-   * cluster objects (Nodes, the demo namespace, metallb.io objects) so the next lab starts clean.
+   * cluster objects (Nodes, the demo namespace's contents, metallb.io objects) so the next lab starts
+   * clean.
    * The control plane keeps running.
    */
   async stop(): Promise<void> {
@@ -365,10 +366,23 @@ export async function stopLabProcesses(dir: string): Promise<void> {
 
 /** Deletes what a lab put into the cluster (tolerant of missing CRDs and objects). */
 export async function resetClusterObjects(cp: ControlPlane): Promise<void> {
-  // Services synchronously, the namespace in the background: a Service left in a terminating
-  // namespace would be given an address by the next lab's controller.
+  // The demo namespace is emptied, not deleted. Deleting it hands the work to
+  // kube-controller-manager's namespace controller, and a test that restarts kube-apiserver
+  // right after a lab stopped puts that controller into backoff: the namespace stayed
+  // Terminating for over a minute and the next lab could not create its pods (CI, stop 16).
+  // Services go first and synchronously: one left behind would be given an address by the next
+  // lab's controller. The pods have no kubelet, so they are removed without a grace period.
   await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'services', '--all', '--wait=true', '--timeout=60s']);
-  await cp.kubectl(['delete', 'namespace', DEMO_NAMESPACE, '--ignore-not-found', '--wait=false']);
+  await cp.kubectl([
+    '-n',
+    DEMO_NAMESPACE,
+    'delete',
+    'pods,endpointslices.discovery.k8s.io,endpoints,events',
+    '--all',
+    '--ignore-not-found',
+    '--grace-period=0',
+    '--force',
+  ]);
   await cp.kubectl(['delete', 'nodes', '-l', 'metallb-ts.lab/node=true', '--ignore-not-found']);
   for (const kind of [
     'ipaddresspools.metallb.io',

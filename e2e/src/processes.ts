@@ -150,6 +150,14 @@ function appendExitLine(
   }
 }
 
+/** The lab's line saying how the process ended (the last one, if restarted), if it has ended. */
+export function labExitLine(log: string): string | undefined {
+  return log
+    .split('\n')
+    .filter((l) => l.includes(LAB_EXIT_MSG))
+    .at(-1);
+}
+
 /** A log without the lab's own exit lines: what the process itself wrote. */
 export function ownLogLines(log: string): string {
   return log

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAB_EXIT_MSG, isRunning, ownLogLines, startProcess, stopProcess } from '../src/processes.js';
+import { isRunning, labExitLine, ownLogLines, startProcess, stopProcess } from '../src/processes.js';
 import { waitFor } from '../src/wait-for.js';
 
 // The lab's process records, lab-free: a process that dies with no line of its own still leaves
@@ -16,7 +16,7 @@ async function exitLine(log: string): Promise<Record<string, unknown>> {
     `the lab's exit line in ${log}`,
     () => {
       const text = readFileSync(log, 'utf8');
-      const line = text.split('\n').find((l) => l.includes(LAB_EXIT_MSG));
+      const line = labExitLine(text);
       return line
         ? { done: true, value: JSON.parse(line) as Record<string, unknown> }
         : { done: false, observed: text };
@@ -52,5 +52,24 @@ describe('startProcess: the end of a process is written to its log', () => {
     expect(isRunning(rec)).toBe(true);
     await stopProcess(rec, 'SIGTERM', 5_000);
     expect(await exitLine(log)).toMatchObject({ name: 'stopped', signal: 'SIGTERM' });
+  });
+});
+
+describe('labExitLine', () => {
+  it('is the last end of a process restarted under one log, and none while the first still runs', async () => {
+    const log = join(dir, 'restarted.log');
+    const first = startProcess(dir, 'restarted', ['sleep', '60'], log);
+    expect(labExitLine(readFileSync(log, 'utf8'))).toBeUndefined();
+    await stopProcess(first, 'SIGTERM', 5_000);
+    await exitLine(log);
+    startProcess(dir, 'restarted', ['sh', '-c', 'exit 7'], log);
+    await waitFor(
+      'the second exit line',
+      () => {
+        const line = labExitLine(readFileSync(log, 'utf8'));
+        return line?.includes('"exitCode":7') ? { done: true, value: line } : { done: false, observed: line };
+      },
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
   });
 });

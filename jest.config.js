@@ -32,6 +32,7 @@ const labFree = [
   'e2e/tests/audit/audit-log.test.ts',
   'e2e/tests/processes.test.ts',
   'e2e/tests/wire-owners.test.ts',
+  'e2e/tests/bad-input/storm.test.ts',
 ];
 
 export default {

@@ -282,7 +282,16 @@ export function generateStorm(o: StormOptions): BadCase[] {
     },
     // --- Services with broken metallb annotations
     (id) => {
-      const bad = pick(['2001:db8::zz', '203.0.113.999', 'localhost', '::1::2', garbage()]);
+      // One bad address, so the event names all of it: the annotation is a comma-separated list
+      // and the refusal names the bad item (",!)$" is refused for "!)$"), and garbage of commas
+      // alone would ask for nothing. Lists have a case of their own below.
+      const bad = pick([
+        '2001:db8::zz',
+        '203.0.113.999',
+        'localhost',
+        '::1::2',
+        garbage().replaceAll(',', ';'),
+      ]);
       return {
         kind: 'Service',
         name: `bad-ip-${id}`,

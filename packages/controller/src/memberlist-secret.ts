@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isAlreadyExists,
   isNotFound,
@@ -77,6 +78,8 @@ export async function ensureMemberlistSecret(
           error,
         });
     }
-    await new Promise((r) => setTimeout(r, delay).unref());
+    // Holds the process while it waits (an unref'd timer can let it end unasked) and ends at once
+    // when the work stops.
+    await sleep(delay, undefined, { signal }).catch(() => undefined);
   }
 }

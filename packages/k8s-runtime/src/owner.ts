@@ -2,6 +2,7 @@
 // status objects) carry an ownerReference to the workload or Pod that runs it, so deleting that
 // workload (`helm uninstall`, the operator removing the components) lets the garbage collector
 // remove them too: nothing of ours is left behind. The owner's uid is read once at start.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isForbidden, isNotFound } from './kube-error.js';
 import type { KubeReader } from './kube.js';
 import type { Logger } from './logger.js';
@@ -82,7 +83,10 @@ export async function resolveOwner(
       if (isNotFound(error)) return without('it does not exist');
       if (isForbidden(error)) return without('reading it is forbidden', error);
       if (attempt >= attempts) return without(`reading it failed ${attempts} times`, error);
-      await new Promise((r) => setTimeout(r, pause).unref());
+      // A timer that holds the process: this runs before anything else does (no server, no
+      // watch), so with an unref'd one an unreachable API server emptied the event loop and the
+      // binary ended with Node's code 13 (unsettled top-level await), with no line of its own.
+      await sleep(pause);
       pause *= 2;
     }
   }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { KubeError } from '../src/kube-error.js';
 import { createLogger } from '../src/logger.js';
 import { ownedOnlyBy, ownerReferenceTo, resolveOwner } from '../src/owner.js';
@@ -124,5 +126,26 @@ describe('resolveOwner', () => {
     const ref = await resolveOwner(flaky as never, NS, DEPLOYMENT, { logger, attempts: 3, retryMs: 1 });
     expect(ref?.uid).toBe('uid-controller');
     expect(api.calls).toHaveLength(3);
+  });
+});
+
+describe('resolveOwner in a process of its own', () => {
+  it('keeps the process alive while it waits to retry an API server that does not answer', () => {
+    // Before, the pause was an unref'd timer: with nothing else running yet the process ended
+    // with code 13 (unsettled top-level await) and printed nothing, as speakers did in the soak
+    // when they started during a kube-apiserver restart.
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const fixture = fileURLToPath(new URL('./fixtures/owner-retry-alone.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fixture], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect({ code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 0,
+      signal: null,
+      stdout: `${JSON.stringify({ reads: 3, uid: 'u-1' })}\n`,
+      stderr: '',
+    });
   });
 });

@@ -118,9 +118,12 @@ export class Speaker {
 
   async start(signal: AbortSignal): Promise<void> {
     this.links.sync(true);
-    // The Node cache first: the membership finds its peers in it.
-    await this.caches.nodes.waitForSync(signal);
-    await Promise.all([this.caches.waitForSync(signal), this.membership.start(signal)]);
+    // Every cache before the membership: peers hand an address over as soon as they see its
+    // winner join, so a speaker that joined before it could read its config left its addresses
+    // unanswered until it could (for as long as the API server was away, if it started during an
+    // outage). Out of the membership, it leaves them to the nodes that serve them now.
+    await this.caches.waitForSync(signal);
+    await this.membership.start(signal);
     const recompute = () => this.queue.add(RECOMPUTE);
     this.caches.listen({ recompute, statuses: () => this.queue.add(L2STATUS) });
     this.membership.onChange(recompute);

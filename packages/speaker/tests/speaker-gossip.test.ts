@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { KubeObject } from '@metallb-ts/k8s-runtime';
+import { KubeError, type KubeObject } from '@metallb-ts/k8s-runtime';
 import { MEMBERLIST, selectorLabels } from '@metallb-ts/manifests';
 import { electNode } from '../src/election.js';
 import { GossipMembershipPort } from '../src/gossip-membership.js';
@@ -87,6 +87,60 @@ describe('Speaker on the gossip membership', () => {
     const n = rest.find((r) => r.node === next)!;
     await eventually(() => expect(n.link.arpFrom(VIP, 'reply', n.link.ask(VIP))).toEqual([MACS[next]]));
     kube.down = false;
+  }, 30_000);
+});
+
+describe('a speaker joins the membership only once it can serve', () => {
+  it('started while its config cannot be read, it stays out: the address keeps being answered by the node that has it', async () => {
+    // Peers hand an address over the moment they see its winner join. A winner that joined
+    // before its caches synced made them stop while it could not yet announce: 2.3 s of silence
+    // in a soak run where kube-apiserver restarted as a speaker started.
+    const kube = gossipCluster();
+    const membership = gossip(20_000 + Math.floor(Math.random() * 20_000));
+    const others = await Promise.all(
+      NODES.filter((n) => n !== winner).map((n) => startSpeaker(kube, n, membership)),
+    );
+    const answering = () => others.flatMap((r) => r.link.arpFrom(VIP, 'reply', r.link.ask(VIP))).sort();
+    const holder = electNode(
+      NODES.filter((n) => n !== winner),
+      VIP,
+    )!;
+    await eventually(() => expect(answering()).toEqual([MACS[holder]]));
+
+    // The winner's pools cannot be read (its list fails as on a restarting API server); its
+    // Secret, Pods and Nodes can, so it could join the gossip.
+    let poolsReadable = false;
+    const gated = new Proxy(kube, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'listWithVersion' || typeof value !== 'function') return value;
+        return (ref: { kind: string }, ...rest: unknown[]) => {
+          if (ref.kind === 'IPAddressPool' && !poolsReadable)
+            return Promise.reject(
+              new KubeError({ status: 0, reason: 'NetworkError', message: 'ECONNREFUSED' }),
+            );
+          return (value as (...a: unknown[]) => unknown).call(receiver, ref, ...rest);
+        };
+      },
+    });
+    const starting = startSpeaker(gated, winner, membership);
+    try {
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) {
+        expect(answering()).toEqual([MACS[holder]]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      poolsReadable = true;
+      const w = await starting;
+      await eventually(() => expect(w.link.arpFrom(VIP, 'reply', w.link.ask(VIP))).toEqual([MACS[winner]]));
+      await eventually(() => expect(answering()).toEqual([]));
+    } finally {
+      poolsReadable = true;
+      for (const r of [await starting, ...others]) {
+        await r.speaker.stop();
+        stopped(r);
+      }
+    }
   }, 30_000);
 });
 

@@ -14,6 +14,13 @@ export interface TruthService {
   readonly etp: string;
   readonly selector: Readonly<Record<string, string>>;
   readonly ingress: readonly string[];
+  /**
+   * Whether its EndpointSlices hold an endpoint that is ready (or, with none ready, serving).
+   * Without one a speaker must not announce it (MetalLB's rule). The lab's demo pods are always
+   * ready, but kube-controller-manager writes the slices, and after a kube-apiserver restart it
+   * can take tens of seconds to (its informers back off), so the wire is judged by the slices.
+   */
+  readonly hasEndpoints: boolean;
 }
 
 export interface Truth {
@@ -78,7 +85,7 @@ export function expectedOnWire(
     const pool = s.annotations[POOL_ANNOTATION];
     for (const ip of s.ingress) {
       held.add(ip);
-      if (pool !== undefined && advertised(model, pool)) announced.add(ip);
+      if (pool !== undefined && advertised(model, pool) && s.hasEndpoints) announced.add(ip);
     }
   }
   return { announced: [...announced].sort(), silent: [...held].filter((ip) => !announced.has(ip)).sort() };

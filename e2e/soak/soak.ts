@@ -74,7 +74,13 @@ function settleBudgetMs(op: Op): number {
 
 const apiSignature = (t: Pick<Truth, 'services'>): string =>
   JSON.stringify(
-    t.services.map((s) => [s.uid, s.type, s.ingress, s.annotations['metallb.io/ip-allocated-from-pool']]),
+    t.services.map((s) => [
+      s.uid,
+      s.type,
+      s.ingress,
+      s.annotations['metallb.io/ip-allocated-from-pool'],
+      s.hasEndpoints,
+    ]),
   );
 
 /** Everything a failing step should print. */
@@ -90,7 +96,7 @@ export function describeState(model: Model, truth: Truth | undefined): string {
   lines.push('services (cluster):');
   for (const s of truth?.services ?? [])
     lines.push(
-      `  ${s.name} ${s.type}${s.lbClass ? ` class=${s.lbClass}` : ''} etp=${s.etp} ports=${s.ports.map((p) => p.port).join('/')} ingress=${s.ingress.join(',') || '-'} annotations=${JSON.stringify(s.annotations)}${(truth?.failures.get(s.uid) ?? []).length ? ` failures=${JSON.stringify(truth?.failures.get(s.uid))}` : ''}`,
+      `  ${s.name} ${s.type}${s.lbClass ? ` class=${s.lbClass}` : ''} etp=${s.etp} ports=${s.ports.map((p) => p.port).join('/')} ingress=${s.ingress.join(',') || '-'}${s.hasEndpoints ? '' : ' endpoints=none'} annotations=${JSON.stringify(s.annotations)}${(truth?.failures.get(s.uid) ?? []).length ? ` failures=${JSON.stringify(truth?.failures.get(s.uid))}` : ''}`,
     );
   if (truth?.wire) {
     lines.push('wire (who answers):');

@@ -1,5 +1,6 @@
-// Reads what the soak checks: Services and failure events from the API server, who answers ARP
-// (or NDP) for each address from the client namespace, and whether the components still run.
+// Reads what the soak checks: Services, their EndpointSlices and failure events from the API
+// server, who answers ARP (or NDP) for each address from the client namespace, and whether the
+// components still run.
 import type { Lab } from '../src/lab.js';
 import type { SoakApi } from './api.js';
 import { FAILURE_REASONS, isEligible, type Truth, type TruthService } from './invariants.js';
@@ -17,13 +18,36 @@ interface ServiceJson {
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 
+interface EndpointSliceJson {
+  metadata: { labels?: Record<string, string> };
+  endpoints?: { conditions?: { ready?: boolean; serving?: boolean } }[] | null;
+}
+
 interface EventJson {
   reason: string;
   message: string;
   involvedObject: { uid?: string };
 }
 
-export function toTruthService(s: ServiceJson): TruthService {
+/**
+ * The names of the Services whose slices hold a ready endpoint, or a serving one when none is
+ * ready (an absent condition counts as true, as the EndpointSlice API defines).
+ */
+export function servicesWithEndpoints(slices: readonly EndpointSliceJson[]): Set<string> {
+  const ready = new Set<string>();
+  const serving = new Set<string>();
+  for (const slice of slices) {
+    const name = slice.metadata.labels?.['kubernetes.io/service-name'];
+    if (name === undefined) continue;
+    for (const ep of slice.endpoints ?? []) {
+      if (ep.conditions?.ready !== false) ready.add(name);
+      else if (ep.conditions?.serving === true) serving.add(name);
+    }
+  }
+  return new Set([...ready, ...serving]);
+}
+
+export function toTruthService(s: ServiceJson, withEndpoints: ReadonlySet<string>): TruthService {
   return {
     name: s.metadata.name,
     uid: s.metadata.uid,
@@ -34,13 +58,22 @@ export function toTruthService(s: ServiceJson): TruthService {
     etp: s.spec.externalTrafficPolicy ?? 'Cluster',
     selector: s.spec.selector ?? {},
     ingress: (s.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : [])),
+    hasEndpoints: withEndpoints.has(s.metadata.name),
   };
 }
 
 /** The API half of the truth: Services, and failure events only when some Service needs one. */
 export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services' | 'failures'>> {
-  const list = await api.getJson<{ items: ServiceJson[] }>(`/api/v1/namespaces/${SOAK_NAMESPACE}/services`);
-  const services = list.items.map(toTruthService).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const [list, slices] = await Promise.all([
+    api.getJson<{ items: ServiceJson[] }>(`/api/v1/namespaces/${SOAK_NAMESPACE}/services`),
+    api.getJson<{ items: EndpointSliceJson[] }>(
+      `/apis/discovery.k8s.io/v1/namespaces/${SOAK_NAMESPACE}/endpointslices`,
+    ),
+  ]);
+  const withEndpoints = servicesWithEndpoints(slices.items);
+  const services = list.items
+    .map((s) => toTruthService(s, withEndpoints))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   const failures = new Map<string, string[]>();
   if (services.some((s) => isEligible(s) && s.ingress.length === 0)) {
     for (const reason of FAILURE_REASONS) {

@@ -12,6 +12,7 @@ import { emptyModel, servedPools, type Model, type ModelPool, type ModelService 
 import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/ops.js';
 import { weightsFrom } from '../../soak/own-lab.js';
 import { createRng } from '../../soak/rng.js';
+import { servicesWithEndpoints } from '../../soak/truth.js';
 
 /* The soak's pure parts: the invariant checker must catch each kind of violation, the model must
  * know which pools are served, and a seed must replay the same operations. No cluster needed. */
@@ -43,6 +44,7 @@ const svc = (name: string, ingress: string[], o: Partial<TruthService> = {}): Tr
   etp: 'Cluster',
   selector: { app: 'demo' },
   ingress,
+  hasEndpoints: true,
   ...o,
 });
 
@@ -178,6 +180,50 @@ describe('soak invariants', () => {
     const unadvertised = model([pool('p', 1, ['203.0.113.32/29'])], ['other']);
     expect(check(unadvertised, t([MAC1]))).toEqual(['arp-owners']);
     expect(check(unadvertised, t([]))).toEqual([]);
+  });
+
+  it('wants no answer for a Service without a ready endpoint, as a speaker must not announce it', () => {
+    // kube-controller-manager writes the slices; after a kube-apiserver restart it can be tens
+    // of seconds late, and the speakers rightly wait for it (seed 503193563, step 3352).
+    const t = (macs: string[]) =>
+      truth([svc('a', ['203.0.113.32'], { hasEndpoints: false })], {
+        wire: new Map([['203.0.113.32', macs]]),
+      });
+    expect(check(m, t([]))).toEqual([]);
+    expect(check(m, t([MAC1]))).toEqual(['arp-owners']);
+    // A shared address is announced while any Service on it has an endpoint.
+    const sharing = { 'metallb.io/ip-allocated-from-pool': 'p', 'metallb.io/allow-shared-ip': 'k' };
+    const shared = truth(
+      [
+        svc('a', ['203.0.113.32'], { hasEndpoints: false, annotations: sharing }),
+        svc('b', ['203.0.113.32'], { annotations: sharing, ports: [{ port: 443, protocol: 'TCP' }] }),
+      ],
+      { wire: new Map([['203.0.113.32', []]]) },
+    );
+    expect(check(m, shared)).toEqual(['arp-owners']);
+  });
+
+  it('reads endpoints as the EndpointSlice API defines them', () => {
+    const slice = (
+      service: string | undefined,
+      conditions: ({ ready?: boolean; serving?: boolean } | undefined)[],
+    ) => ({
+      metadata: { labels: service === undefined ? {} : { 'kubernetes.io/service-name': service } },
+      endpoints: conditions.map((c) => (c === undefined ? {} : { conditions: c })),
+    });
+    expect(
+      [
+        ...servicesWithEndpoints([
+          slice('absent-means-ready', [undefined]),
+          slice('ready', [{ ready: false }, { ready: true }]),
+          slice('serving-only', [{ ready: false, serving: true }]),
+          slice('not-ready', [{ ready: false, serving: false }]),
+          slice('empty', []),
+          { metadata: {}, endpoints: null },
+          slice(undefined, [{ ready: true }]),
+        ]),
+      ].sort(),
+    ).toEqual(['absent-means-ready', 'ready', 'serving-only']);
   });
 
   it('reports stale statuses and crashes', () => {

@@ -18,7 +18,7 @@ interface ServiceJson {
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 
-interface EndpointSliceJson {
+export interface EndpointSliceJson {
   metadata: { labels?: Record<string, string> };
   endpoints?: { conditions?: { ready?: boolean; serving?: boolean } }[] | null;
 }

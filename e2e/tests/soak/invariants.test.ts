@@ -12,7 +12,7 @@ import { emptyModel, servedPools, type Model, type ModelPool, type ModelService 
 import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/ops.js';
 import { weightsFrom } from '../../soak/own-lab.js';
 import { createRng } from '../../soak/rng.js';
-import { servicesWithEndpoints } from '../../soak/truth.js';
+import { servicesWithEndpoints, type EndpointSliceJson } from '../../soak/truth.js';
 
 /* The soak's pure parts: the invariant checker must catch each kind of violation, the model must
  * know which pools are served, and a seed must replay the same operations. No cluster needed. */
@@ -207,7 +207,7 @@ describe('soak invariants', () => {
     const slice = (
       service: string | undefined,
       conditions: ({ ready?: boolean; serving?: boolean } | undefined)[],
-    ) => ({
+    ): EndpointSliceJson => ({
       metadata: { labels: service === undefined ? {} : { 'kubernetes.io/service-name': service } },
       endpoints: conditions.map((c) => (c === undefined ? {} : { conditions: c })),
     });

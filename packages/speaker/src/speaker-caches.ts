@@ -69,7 +69,7 @@ export class SpeakerCaches {
     this.l2Statuses = crd<ServiceL2Status>('ServiceL2Status', 'servicel2statuses');
   }
 
-  /** Every cache but the Node one (the membership needs that one first, see `Speaker.start`). */
+  /** Every cache, the Node one included (the membership starts after them, see `Speaker.start`). */
   async waitForSync(signal: AbortSignal): Promise<void> {
     await Promise.all(this.all().map((c) => c.waitForSync(signal)));
   }

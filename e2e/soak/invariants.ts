@@ -121,8 +121,10 @@ export function gainsFamilyOnly(before: readonly string[], after: readonly strin
  */
 export function holdsWhatWasAsked(asked: ModelService, s: TruthService): boolean {
   if (asked.requested !== undefined) {
+    // All of them: holding part of a request (one family of two, the other outside the pool)
+    // is not holding it, and the controller rightly clears it once it reads the request.
     const wanted = new Set(asked.requested.split(',').map((ip) => ip.trim()));
-    if (!s.ingress.every((ip) => wanted.has(ip))) return false;
+    if (s.ingress.length !== wanted.size || !s.ingress.every((ip) => wanted.has(ip))) return false;
   }
   if (asked.pool !== undefined && s.annotations[POOL_ANNOTATION] !== asked.pool) return false;
   if (

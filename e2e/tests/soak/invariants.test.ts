@@ -143,6 +143,10 @@ describe('soak invariants', () => {
     expect(check(asking({ pool: 'q' }), dropped, prev)).toEqual([]);
     expect(check(asking({ requested: '203.0.113.41' }), dropped, prev)).toEqual([]);
     expect(check(asking({ family: 'IPv6' }), dropped, prev)).toEqual([]);
+    // Held part of what it asked (seed 503193563, step 7335: an IPv6 address outside its pool).
+    expect(
+      check(asking({ policy: 'PreferDualStack', requested: '203.0.113.32,2001:db8:1::106' }), dropped, prev),
+    ).toEqual([]);
     // Held what it asked for: the same loss is a violation.
     expect(check(asking({ pool: 'p' }), dropped, prev)).toEqual(['address-changed']);
     expect(check(asking({ requested: '203.0.113.32' }), dropped, prev)).toEqual(['address-changed']);

@@ -127,6 +127,8 @@ export function holdsWhatWasAsked(asked: ModelService, s: TruthService): boolean
     if (s.ingress.length !== wanted.size || !s.ingress.every((ip) => wanted.has(ip))) return false;
   }
   if (asked.pool !== undefined && s.annotations[POOL_ANNOTATION] !== asked.pool) return false;
+  // RequireDualStack with one family is not what was asked (seed 503193563, step 7370).
+  if (asked.policy === 'RequireDualStack' && new Set(s.ingress.map(familyOf)).size < 2) return false;
   if (
     asked.policy === 'SingleStack' &&
     !s.ingress.every((ip) => familyOf(ip) === (asked.family === 'IPv6' ? 6 : 4))

@@ -30,21 +30,21 @@ interface EventJson {
 }
 
 /**
- * The names of the Services whose slices hold a ready endpoint, or a serving one when none is
- * ready (an absent condition counts as true, as the EndpointSlice API defines).
+ * The names of the Services whose slices hold an endpoint worth announcing: a ready one, or a
+ * serving one (an absent condition counts as true, as the EndpointSlice API defines). The speaker
+ * prefers ready endpoints over serving ones when it picks nodes; for whether to announce at all,
+ * either will do.
  */
 export function servicesWithEndpoints(slices: readonly EndpointSliceJson[]): Set<string> {
-  const ready = new Set<string>();
-  const serving = new Set<string>();
+  const names = new Set<string>();
   for (const slice of slices) {
     const name = slice.metadata.labels?.['kubernetes.io/service-name'];
-    if (name === undefined) continue;
-    for (const ep of slice.endpoints ?? []) {
-      if (ep.conditions?.ready !== false) ready.add(name);
-      else if (ep.conditions?.serving === true) serving.add(name);
-    }
+    const usable = (slice.endpoints ?? []).some(
+      (ep) => ep.conditions?.ready !== false || ep.conditions?.serving === true,
+    );
+    if (name !== undefined && usable) names.add(name);
   }
-  return new Set([...ready, ...serving]);
+  return names;
 }
 
 export function toTruthService(s: ServiceJson, withEndpoints: ReadonlySet<string>): TruthService {

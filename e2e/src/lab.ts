@@ -340,9 +340,8 @@ export class Lab {
 
   /**
    * Stops the components, the proxy and the backends, removes the network, and deletes the lab's
-   * cluster objects (Nodes, the demo namespace's contents, metallb.io objects) so the next lab starts
-   * clean.
-   * The control plane keeps running.
+   * cluster objects (Nodes, the demo namespace's contents, metallb.io objects) so the next lab
+   * starts clean. The control plane keeps running.
    */
   async stop(): Promise<void> {
     await stopLabProcesses(this.dir);
@@ -367,9 +366,9 @@ export async function stopLabProcesses(dir: string): Promise<void> {
 /** Deletes what a lab put into the cluster (tolerant of missing CRDs and objects). */
 export async function resetClusterObjects(cp: ControlPlane): Promise<void> {
   // The demo namespace is emptied, not deleted. Deleting it hands the work to
-  // kube-controller-manager's namespace controller, and a test that restarts kube-apiserver
-  // right after a lab stopped puts that controller into backoff: the namespace stayed
-  // Terminating for over a minute and the next lab could not create its pods (CI, stop 16).
+  // kube-controller-manager's namespace controller, which backs off while kube-apiserver
+  // restarts (a test right after a lab may restart it); the next lab then waits for the
+  // namespace to finish terminating. That wait running out is the likely cause of CI stop 16.
   // Services go first and synchronously: one left behind would be given an address by the next
   // lab's controller. The pods have no kubelet, so they are removed without a grace period.
   await cp.kubectl(['-n', DEMO_NAMESPACE, 'delete', 'services', '--all', '--wait=true', '--timeout=60s']);

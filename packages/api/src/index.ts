@@ -42,7 +42,13 @@ export { isOurLoadBalancer } from './load-balancer-class.js';
 export type { ConfigPool } from './build-config.js';
 export { LAST_VALID_SPEC_ANNOTATION } from './last-good-config.js';
 export { setCondition, hasCondition, type ConditionDecision } from './conditions.js';
-export { validCondition, VALID_CONDITION, VALID_REASONS, type ObjectVerdict } from './valid-condition.js';
+export {
+  validCondition,
+  validConditionTells,
+  VALID_CONDITION,
+  VALID_REASONS,
+  type ObjectVerdict,
+} from './valid-condition.js';
 export {
   validatePoolAdmission,
   validateL2AdvertisementAdmission,

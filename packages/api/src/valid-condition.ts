@@ -1,5 +1,6 @@
 import type { ObjectError } from './build-config.js';
 import type { ConditionDecision } from './conditions.js';
+import type { Condition } from './types.js';
 
 /** The condition type the controller writes on IPAddressPool, AddressPool and L2Advertisement. */
 export const VALID_CONDITION = 'Valid';
@@ -62,8 +63,29 @@ export function validCondition(verdict: ObjectVerdict): ConditionDecision {
   return { ...base, status: 'False', reason: VALID_REASONS.invalid, message: `${errors}; not in use` };
 }
 
+/**
+ * Whether an object's stored `Valid` condition already tells `message` about its current
+ * generation. The condition outlives the controller's process, so a restarted controller that
+ * finds its error quoted there has told the user already: an Event per restart and per invalid
+ * object would only repeat it (a long soak with hundreds of restarts piled up 120k of them).
+ */
+export function validConditionTells(
+  object: { metadata?: { generation?: number }; status?: { conditions?: readonly Condition[] } },
+  message: string,
+): boolean {
+  const c = object.status?.conditions?.find((x) => x.type === VALID_CONDITION);
+  if (c === undefined || c.status !== 'False') return false;
+  if (c.observedGeneration !== object.metadata?.generation) return false;
+  // quote() joins messages with '; ' and always appends '; <what is done about them>'.
+  return `; ${c.message}`.includes(`; ${fold(message)}; `);
+}
+
+function fold(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
 function quote(messages: string[]): string {
-  const shown = messages.slice(0, QUOTED_ERRORS).map((m) => m.replace(/\s*[\r\n]+\s*/g, ' '));
+  const shown = messages.slice(0, QUOTED_ERRORS).map(fold);
   const more = messages.length - shown.length;
   return more > 0 ? `${shown.join('; ')}; and ${more} more (see the object's events)` : shown.join('; ');
 }

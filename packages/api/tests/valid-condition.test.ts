@@ -4,6 +4,7 @@ import {
   hasCondition,
   setCondition,
   validCondition,
+  validConditionTells,
   VALID_CONDITION,
   type Condition,
   type ObjectVerdict,
@@ -165,5 +166,69 @@ describe('setCondition / hasCondition', () => {
     expect(hasCondition([other, valid], { ...decided, reason: 'Other' })).toBe(false);
     expect(hasCondition([other], decided)).toBe(false);
     expect(hasCondition(undefined, decided)).toBe(false);
+  });
+});
+
+describe('validConditionTells', () => {
+  const told = 'L2Advertisement metallb-system/adv-1: spec.ipAddressPools[0] "gone": no such pool';
+  const stored = (
+    message: string,
+    observedGeneration: number | undefined,
+    status: 'True' | 'False' = 'False',
+  ) => ({
+    metadata: { generation: 3 },
+    status: {
+      conditions: [
+        {
+          type: VALID_CONDITION,
+          status,
+          reason: 'ServingValidPart',
+          message,
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+          ...(observedGeneration === undefined ? {} : { observedGeneration }),
+        },
+      ],
+    },
+  });
+
+  it('is true for an error the condition of this generation quotes, in any place of the list', () => {
+    const message = validCondition({
+      errors: [{ message: 'first' }, { message: told }],
+      servingLastValid: false,
+      generation: 3,
+    }).message;
+    expect(validConditionTells(stored(message, 3), told)).toBe(true);
+    expect(validConditionTells(stored(message, 3), 'first')).toBe(true);
+  });
+
+  it('is false when the condition is of another generation, True, absent, or quotes another error', () => {
+    const message = validCondition({
+      errors: [{ message: told }],
+      servingLastValid: false,
+      generation: 3,
+    }).message;
+    expect(validConditionTells(stored(message, 2), told)).toBe(false);
+    expect(validConditionTells(stored(message, undefined), told)).toBe(false);
+    expect(validConditionTells(stored(message, 3, 'True'), told)).toBe(false);
+    expect(validConditionTells({ metadata: { generation: 3 } }, told)).toBe(false);
+    // A prefix of a quoted error is another error, not the same one.
+    expect(validConditionTells(stored(message, 3), told.slice(0, 40))).toBe(false);
+  });
+
+  it('is false for an error past the quoted ones: only an Event tells those', () => {
+    const errors = ['a', 'b', 'c', 'd'].map((m) => ({ message: `error ${m}` }));
+    const message = validCondition({ errors, servingLastValid: false, generation: 3 }).message;
+    expect(validConditionTells(stored(message, 3), 'error c')).toBe(true);
+    expect(validConditionTells(stored(message, 3), 'error d')).toBe(false);
+  });
+
+  it('folds a multi-line error the way the condition quotes it', () => {
+    const multi = 'pool p: spec.addresses[0]\n  "x": not a CIDR or range';
+    const message = validCondition({
+      errors: [{ message: multi }],
+      servingLastValid: false,
+      generation: 3,
+    }).message;
+    expect(validConditionTells(stored(message, 3), multi)).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import {
   type IPAddressPool,
   type L2Advertisement,
   type PoolObjectKind,
+  validConditionTells,
 } from '@metallb-ts/api';
 import { Allocator } from '@metallb-ts/ipam';
 import type {
@@ -243,7 +244,9 @@ export class Controller {
         reason: e.reason,
       });
       const obj = this.configObject(e.kind, e.namespace, e.name);
-      if (obj) this.deps.events.emit(obj, 'Warning', 'InvalidConfiguration', e.message);
+      // A restarted controller finds most errors already told by the object's Valid condition.
+      if (obj && !validConditionTells(obj, e.message))
+        this.deps.events.emit(obj, 'Warning', 'InvalidConfiguration', e.message);
     }
     this.reportedErrors = reported;
     const served = new Set(

@@ -340,6 +340,49 @@ describe('Controller', () => {
     }
   });
 
+  it("a restarted controller does not repeat an error the object's Valid condition already tells", async () => {
+    const cluster = new FakeCluster();
+    cluster.put(ipPool('a', ['10.0.0.0/30']));
+    cluster.put(ipPool('b', ['10.0.0.2/31']));
+    cluster.put({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: 'ad', namespace: NS },
+      spec: { ipAddressPools: ['a', 'missing'] },
+    } as never);
+    const invalid = () =>
+      cluster.events
+        .filter((e) => e.reason === 'InvalidConfiguration')
+        .map((e) => e.name)
+        .sort();
+    const valid = (name: string) =>
+      cluster
+        .get<KubeObject & { status?: { conditions?: Condition[] } }>('L2Advertisement', NS, name)
+        ?.status?.conditions?.find((c) => c.type === 'Valid');
+    const first = await startController(cluster);
+    try {
+      await eventually(() => expect(valid('ad')).toMatchObject({ status: 'False' }));
+      expect(invalid()).toEqual(['ad', 'b']);
+    } finally {
+      await first.stop();
+    }
+    const second = await startController(cluster);
+    try {
+      await settle();
+      expect(invalid()).toEqual(['ad', 'b']);
+      // A new error on the object is not in its condition yet: it is told.
+      cluster.put({
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'L2Advertisement',
+        metadata: { name: 'ad', namespace: NS },
+        spec: { ipAddressPools: ['a', 'other'] },
+      } as never);
+      await eventually(() => expect(invalid()).toEqual(['ad', 'ad', 'b']));
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('without RBAC to annotate pool objects it stops trying and keeps writing status', async () => {
     const cluster = new FakeCluster();
     cluster.forbidden.add('IPAddressPool');

@@ -12,11 +12,21 @@ import {
   startController,
   startWithAddressHeld,
   startWithMetrics,
+  l2Advertisement,
 } from './fake-cluster.js';
 import { POOL_STATUS_FOLD_MS } from '../src/controller.js';
 
 const namespace = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) =>
   ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations } }) as never;
+
+/** Pool `a` valid, pool `b` overlapping it, L2Advertisement `ad` naming `a` and a missing pool. */
+function withInvalidPoolAndAdvertisement(): FakeCluster {
+  const cluster = new FakeCluster();
+  cluster.put(ipPool('a', ['10.0.0.0/30']));
+  cluster.put(ipPool('b', ['10.0.0.2/31']));
+  cluster.put(l2Advertisement('ad', ['a', 'missing']));
+  return cluster;
+}
 
 describe('Controller', () => {
   it('retries a Service waiting on a full pool when another Service moves off an address', async () => {
@@ -288,15 +298,7 @@ describe('Controller', () => {
   });
 
   it('each pool and advertisement carries a Valid condition, written once; pool events reference the object', async () => {
-    const cluster = new FakeCluster();
-    cluster.put(ipPool('a', ['10.0.0.0/30']));
-    cluster.put(ipPool('b', ['10.0.0.2/31']));
-    cluster.put({
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'L2Advertisement',
-      metadata: { name: 'ad', namespace: NS },
-      spec: { ipAddressPools: ['a', 'missing'] },
-    } as never);
+    const cluster = withInvalidPoolAndAdvertisement();
     const controller = await startController(cluster);
     const valid = (kind: string, name: string) =>
       cluster
@@ -341,15 +343,7 @@ describe('Controller', () => {
   });
 
   it("a restarted controller does not repeat an error the object's Valid condition already tells", async () => {
-    const cluster = new FakeCluster();
-    cluster.put(ipPool('a', ['10.0.0.0/30']));
-    cluster.put(ipPool('b', ['10.0.0.2/31']));
-    cluster.put({
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'L2Advertisement',
-      metadata: { name: 'ad', namespace: NS },
-      spec: { ipAddressPools: ['a', 'missing'] },
-    } as never);
+    const cluster = withInvalidPoolAndAdvertisement();
     const invalid = () =>
       cluster.events
         .filter((e) => e.reason === 'InvalidConfiguration')
@@ -371,12 +365,7 @@ describe('Controller', () => {
       await settle();
       expect(invalid()).toEqual(['ad', 'b']);
       // A new error on the object is not in its condition yet: it is told.
-      cluster.put({
-        apiVersion: 'metallb.io/v1beta1',
-        kind: 'L2Advertisement',
-        metadata: { name: 'ad', namespace: NS },
-        spec: { ipAddressPools: ['a', 'other'] },
-      } as never);
+      cluster.put(l2Advertisement('ad', ['a', 'other']));
       await eventually(() => expect(invalid()).toEqual(['ad', 'ad', 'b']));
     } finally {
       await second.stop();

@@ -133,6 +133,14 @@ export const ipPool = (name: string, addresses: string[], extra: Record<string, 
     spec: { addresses, ...extra },
   }) as KubeObject;
 
+export const l2Advertisement = (name: string, ipAddressPools: string[]): KubeObject =>
+  ({
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'L2Advertisement',
+    metadata: { name, namespace: NS },
+    spec: { ipAddressPools },
+  }) as KubeObject;
+
 export const lbService = (
   name: string,
   extra: { annotations?: Record<string, string>; loadBalancerIP?: string; namespace?: string } = {},

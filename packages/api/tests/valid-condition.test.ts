@@ -171,6 +171,13 @@ describe('setCondition / hasCondition', () => {
 
 describe('validConditionTells', () => {
   const told = 'L2Advertisement metallb-system/adv-1: spec.ipAddressPools[0] "gone": no such pool';
+  /** The condition message validCondition writes for these errors at generation 3. */
+  const quoting = (...messages: string[]) =>
+    validCondition({
+      errors: messages.map((message) => ({ message })),
+      servingLastValid: false,
+      generation: 3,
+    }).message;
   const stored = (
     message: string,
     observedGeneration: number | undefined,
@@ -192,21 +199,13 @@ describe('validConditionTells', () => {
   });
 
   it('is true for an error the condition of this generation quotes, in any place of the list', () => {
-    const message = validCondition({
-      errors: [{ message: 'first' }, { message: told }],
-      servingLastValid: false,
-      generation: 3,
-    }).message;
+    const message = quoting('first', told);
     expect(validConditionTells(stored(message, 3), told)).toBe(true);
     expect(validConditionTells(stored(message, 3), 'first')).toBe(true);
   });
 
   it('is false when the condition is of another generation, True, absent, or quotes another error', () => {
-    const message = validCondition({
-      errors: [{ message: told }],
-      servingLastValid: false,
-      generation: 3,
-    }).message;
+    const message = quoting(told);
     expect(validConditionTells(stored(message, 2), told)).toBe(false);
     expect(validConditionTells(stored(message, undefined), told)).toBe(false);
     expect(validConditionTells(stored(message, 3, 'True'), told)).toBe(false);
@@ -216,19 +215,14 @@ describe('validConditionTells', () => {
   });
 
   it('is false for an error past the quoted ones: only an Event tells those', () => {
-    const errors = ['a', 'b', 'c', 'd'].map((m) => ({ message: `error ${m}` }));
-    const message = validCondition({ errors, servingLastValid: false, generation: 3 }).message;
+    const message = quoting('error a', 'error b', 'error c', 'error d');
     expect(validConditionTells(stored(message, 3), 'error c')).toBe(true);
     expect(validConditionTells(stored(message, 3), 'error d')).toBe(false);
   });
 
   it('folds a multi-line error the way the condition quotes it', () => {
     const multi = 'pool p: spec.addresses[0]\n  "x": not a CIDR or range';
-    const message = validCondition({
-      errors: [{ message: multi }],
-      servingLastValid: false,
-      generation: 3,
-    }).message;
+    const message = quoting(multi);
     expect(validConditionTells(stored(message, 3), multi)).toBe(true);
   });
 });

@@ -377,6 +377,57 @@ export async function readyEndpointAddresses(
     .sort();
 }
 
+/** The ClusterIP Service `waitForEndpointSlicesCurrent` creates and deletes again. */
+export const SLICE_PROBE_SERVICE = 'lab-slice-probe';
+
+/**
+ * Waits until kube-controller-manager writes an EndpointSlice listing every node's demo pod for
+ * a fresh ClusterIP Service, then deletes that Service. kube-controller-manager's watches back off
+ * for up to about a minute after a kube-apiserver restart (CI saw slices 41 s late, and a test file
+ * after the watch-expiry test got an empty slice for 20 s), so a lab that starts after another
+ * test restarted the shared API server waits here, once, instead of inside its first test.
+ */
+export async function waitForEndpointSlicesCurrent(
+  cp: ControlPlane,
+  nodes: readonly LabNode[],
+  timeoutMs = 90_000,
+): Promise<void> {
+  const probe = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: SLICE_PROBE_SERVICE, namespace: DEMO_NAMESPACE },
+    spec: {
+      type: 'ClusterIP',
+      selector: { ...DEMO_APP_LABEL },
+      ports: [{ name: 'http', port: 80, targetPort: BACKEND_PORT, protocol: 'TCP' }],
+    },
+  };
+  const want = nodes.map((n) => n.dataIp).sort();
+  await applyJson(cp, [probe]);
+  try {
+    await waitFor(
+      `kube-controller-manager to list the demo pods of ${want.join(', ')} in an EndpointSlice of Service ${DEMO_NAMESPACE}/${SLICE_PROBE_SERVICE}`,
+      async () => {
+        const got = await readyEndpointAddresses(cp, DEMO_NAMESPACE, SLICE_PROBE_SERVICE);
+        return got.filter((a) => !a.includes(':')).join() === want.join()
+          ? { done: true, value: undefined }
+          : { done: false, observed: got };
+      },
+      { timeoutMs, intervalMs: 250 },
+    );
+  } finally {
+    await cp.kubectl([
+      '-n',
+      DEMO_NAMESPACE,
+      'delete',
+      'service',
+      SLICE_PROBE_SERVICE,
+      '--ignore-not-found',
+      '--wait=false',
+    ]);
+  }
+}
+
 /** Waits for a Service's first ingress IP (status.loadBalancer.ingress). */
 export async function waitForIngress(
   cp: ControlPlane,

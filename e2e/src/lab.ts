@@ -2,6 +2,7 @@ import { COMPONENT_NAMES, type ControlPlane } from './control-plane.js';
 import { INSTALL_NAMESPACE } from './cluster-setup.js';
 import {
   createDemoPods,
+  waitForEndpointSlicesCurrent,
   createNodes,
   DEMO_NAMESPACE,
   setPodReady,
@@ -112,6 +113,8 @@ export class Lab {
       progress(`backends: HTTP on ${BACKEND_PORTS} in every node namespace`);
       progress('cluster: demo pods (hostNetwork, Running, Ready) in namespace demo');
       await createDemoPods(cp, LAB_NODES);
+      progress("cluster: kube-controller-manager lists the demo pods in a probe Service's EndpointSlice");
+      await waitForEndpointSlicesCurrent(cp, LAB_NODES);
       startProcess(
         dir,
         LAB_PROXY,

@@ -33,6 +33,7 @@ const labFree = [
   'e2e/tests/processes.test.ts',
   'e2e/tests/wire-owners.test.ts',
   'e2e/tests/bad-input/storm.test.ts',
+  'e2e/tests/soak/invariants.test.ts',
 ];
 
 export default {

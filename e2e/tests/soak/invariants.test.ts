@@ -12,7 +12,8 @@ import { emptyModel, servedPools, type Model, type ModelPool, type ModelService 
 import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/ops.js';
 import { weightsFrom } from '../../soak/own-lab.js';
 import { createRng } from '../../soak/rng.js';
-import { servicesWithEndpoints, type EndpointSliceJson } from '../../soak/truth.js';
+import type { SoakApi } from '../../soak/api.js';
+import { readApiTruth, servicesWithEndpoints, type EndpointSliceJson } from '../../soak/truth.js';
 
 /* The soak's pure parts: the invariant checker must catch each kind of violation, the model must
  * know which pools are served, and a seed must replay the same operations. No cluster needed. */
@@ -230,6 +231,61 @@ describe('soak invariants', () => {
         ]),
       ].sort(),
     ).toEqual(['absent-means-ready', 'ready', 'serving-only']);
+  });
+
+  it('reads failure events only for eligible Services without an address, each by its uid', async () => {
+    const service = (name: string, ingress: string[], spec: Record<string, unknown> = {}) => ({
+      metadata: { name, uid: `uid-${name}` },
+      spec: { type: 'LoadBalancer', ...spec },
+      status: { loadBalancer: { ingress: ingress.map((ip) => ({ ip })) } },
+    });
+    const event = (uid: string, reason: string) => ({
+      reason,
+      message: `${reason} of ${uid}`,
+      involvedObject: { uid },
+    });
+    const events: Record<string, unknown[]> = {
+      'uid-waiting': [event('uid-waiting', 'AllocationFailed'), event('uid-waiting', 'IPAllocated')],
+      'uid-refused': [event('uid-refused', 'LoadBalancerFailed')],
+    };
+    const paths: string[] = [];
+    const fakeApi = (services: unknown[]): SoakApi => ({
+      call: () => Promise.reject(new Error('not used')),
+      apply: () => Promise.reject(new Error('not used')),
+      close: () => undefined,
+      getJson: <T>(path: string) => {
+        paths.push(path);
+        const uid = /fieldSelector=involvedObject\.uid%3D(.+)$/.exec(path)?.[1];
+        const items = path.includes('/events?')
+          ? (events[uid ?? ''] ?? [])
+          : path.endsWith('/services')
+            ? services
+            : [];
+        return Promise.resolve({ items } as T);
+      },
+    });
+    const got = await readApiTruth(
+      fakeApi([
+        service('waiting', []),
+        service('refused', []),
+        service('addressed', ['203.0.113.9']),
+        service('cluster-ip', [], { type: 'ClusterIP' }),
+        service('other-class', [], { loadBalancerClass: 'example.com/other' }),
+      ]),
+    );
+    expect([...got.failures].sort()).toEqual([
+      ['uid-refused', ['LoadBalancerFailed: LoadBalancerFailed of uid-refused']],
+      ['uid-waiting', ['AllocationFailed: AllocationFailed of uid-waiting']],
+    ]);
+    expect(paths.filter((p) => p.includes('/events')).sort()).toEqual([
+      '/api/v1/namespaces/demo/events?fieldSelector=involvedObject.uid%3Duid-refused',
+      '/api/v1/namespaces/demo/events?fieldSelector=involvedObject.uid%3Duid-waiting',
+    ]);
+
+    paths.length = 0;
+    const settled = await readApiTruth(fakeApi([service('addressed', ['203.0.113.9'])]));
+    expect(settled.failures.size).toBe(0);
+    expect(paths.filter((p) => p.includes('/events'))).toEqual([]);
   });
 
   it('reports stale statuses and crashes', () => {

@@ -11,7 +11,7 @@ import { emptyModel, servedPools, type Model } from './model.js';
 import { applyToModel, describeOp, nextOp, touchedBy, type Chaos, type Op, type OpWeights } from './ops.js';
 import { createRng } from './rng.js';
 import { exitedComponents, PLANNED_EXIT } from './supervise.js';
-import { probeWire, readApiTruth } from './truth.js';
+import { FailureEvents, probeWire, readApiTruth } from './truth.js';
 
 export interface SoakOptions {
   readonly lab: Lab;
@@ -109,6 +109,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const log = o.log ?? (() => undefined);
   const rng = createRng(o.seed);
   const api = soakApi(o.lab.cp);
+  const failureEvents = new FailureEvents(api);
   const nodeMacs = new Set(o.lab.nodeMacs.values());
   let model = emptyModel();
   let prev: Truth | undefined;
@@ -177,7 +178,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       };
       const { truth, violations, wireMs } = await settle(
         o.lab,
-        api,
+        () => readApiTruth(api, failureEvents),
         model,
         prev,
         new Set(touchedBy(op)),
@@ -242,7 +243,7 @@ const SETTLE_POLL_MS = 100;
  */
 async function settle(
   lab: Lab,
-  api: ReturnType<typeof soakApi>,
+  readTruth: () => ReturnType<typeof readApiTruth>,
   model: Model,
   prev: Truth | undefined,
   touched: ReadonlySet<string>,
@@ -268,7 +269,7 @@ async function settle(
       deadline = Math.max(deadline, Date.now() + budgetMs);
     }
     const crashed = exited.filter((x) => !x.planned).map(({ name, log }) => ({ name, log }));
-    const apiTruth = await readApiTruth(api).catch(() => undefined);
+    const apiTruth = await readTruth().catch(() => undefined);
     if (apiTruth) {
       const sig = apiSignature(apiTruth);
       const stable = sig === lastSig;

@@ -63,13 +63,50 @@ export function toTruthService(s: ServiceJson, withEndpoints: ReadonlySet<string
 }
 
 /**
- * The API half of the truth: Services, and the failure events of each eligible Service without an
- * address. The events are read per Service (`involvedObject.uid`): the namespace's events only grow
- * during a soak (their TTL is two hours), and listing every failure event of the namespace on each
- * settle poll made a step cost more the longer the soak ran (1.7 steps/s at the start, 1 step/s
- * after 25 minutes; one such list returned 490 KB at 1,540 events).
+ * The failure events of the Services the soak has seen without an address. Listing Events is
+ * costly however narrow the field selector: kube-apiserver reads every event of the namespace to
+ * filter them (97 ms a list at about 5,000 events, which a soak piles up within the hour), and the
+ * settle loop polls ten times a second. A Service found with a failure event keeps it (events live
+ * for the lab's two-hour TTL), so it is not asked about again; a Service not found yet is asked on
+ * every read. Reading all of them per poll made the soak slow down step by step, as events grew.
  */
-export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services' | 'failures'>> {
+export class FailureEvents {
+  private readonly found = new Map<string, string[]>();
+
+  constructor(private readonly api: SoakApi) {}
+
+  /** The failure event messages of each of `services` (by uid) that has any. */
+  async of(services: readonly TruthService[]): Promise<Map<string, string[]>> {
+    const unknown = services.filter((s) => !this.found.has(s.uid));
+    const lists = await Promise.all(
+      unknown.map((s) =>
+        this.api.getJson<{ items: EventJson[] }>(
+          `/api/v1/namespaces/${SOAK_NAMESPACE}/events?fieldSelector=${encodeURIComponent(`involvedObject.uid=${s.uid}`)}`,
+        ),
+      ),
+    );
+    for (const e of lists.flatMap((l) => l.items)) {
+      const uid = e.involvedObject.uid;
+      if (uid && (FAILURE_REASONS as readonly string[]).includes(e.reason))
+        this.found.set(uid, [...(this.found.get(uid) ?? []), `${e.reason}: ${e.message}`]);
+    }
+    const failures = new Map<string, string[]>();
+    for (const s of services) {
+      const messages = this.found.get(s.uid);
+      if (messages) failures.set(s.uid, messages);
+    }
+    return failures;
+  }
+}
+
+/**
+ * The API half of the truth: Services, and the failure events of each eligible Service without an
+ * address (`failureEvents` remembers the ones found, across reads).
+ */
+export async function readApiTruth(
+  api: SoakApi,
+  failureEvents: FailureEvents = new FailureEvents(api),
+): Promise<Pick<Truth, 'services' | 'failures'>> {
   const [list, slices] = await Promise.all([
     api.getJson<{ items: ServiceJson[] }>(`/api/v1/namespaces/${SOAK_NAMESPACE}/services`),
     api.getJson<{ items: EndpointSliceJson[] }>(
@@ -80,20 +117,7 @@ export async function readApiTruth(api: SoakApi): Promise<Pick<Truth, 'services'
   const services = list.items
     .map((s) => toTruthService(s, withEndpoints))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
-  const unaddressed = services.filter((s) => isEligible(s) && s.ingress.length === 0);
-  const failures = new Map<string, string[]>();
-  const perService = await Promise.all(
-    unaddressed.map((s) =>
-      api.getJson<{ items: EventJson[] }>(
-        `/api/v1/namespaces/${SOAK_NAMESPACE}/events?fieldSelector=${encodeURIComponent(`involvedObject.uid=${s.uid}`)}`,
-      ),
-    ),
-  );
-  for (const e of perService.flatMap((events) => events.items)) {
-    const uid = e.involvedObject.uid;
-    if (uid && (FAILURE_REASONS as readonly string[]).includes(e.reason))
-      failures.set(uid, [...(failures.get(uid) ?? []), `${e.reason}: ${e.message}`]);
-  }
+  const failures = await failureEvents.of(services.filter((s) => isEligible(s) && s.ingress.length === 0));
   return { services, failures };
 }
 

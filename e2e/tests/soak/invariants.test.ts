@@ -13,10 +13,52 @@ import { applyToModel, DEFAULT_WEIGHTS, describeOp, nextOp } from '../../soak/op
 import { weightsFrom } from '../../soak/own-lab.js';
 import { createRng } from '../../soak/rng.js';
 import type { SoakApi } from '../../soak/api.js';
-import { readApiTruth, servicesWithEndpoints, type EndpointSliceJson } from '../../soak/truth.js';
+import {
+  FailureEvents,
+  readApiTruth,
+  servicesWithEndpoints,
+  type EndpointSliceJson,
+} from '../../soak/truth.js';
 
 /* The soak's pure parts: the invariant checker must catch each kind of violation, the model must
  * know which pools are served, and a seed must replay the same operations. No cluster needed. */
+
+/** A Service as the API server lists it (uid `uid-<name>`). */
+const apiService = (name: string, ingress: string[], spec: Record<string, unknown> = {}) => ({
+  metadata: { name, uid: `uid-${name}` },
+  spec: { type: 'LoadBalancer', ...spec },
+  status: { loadBalancer: { ingress: ingress.map((ip) => ({ ip })) } },
+});
+
+const failureEvent = (uid: string, reason: string) => ({
+  reason,
+  message: `${reason} of ${uid}`,
+  involvedObject: { uid },
+});
+
+const eventsPath = (uid: string) =>
+  `/api/v1/namespaces/demo/events?fieldSelector=involvedObject.uid%3D${uid}`;
+
+/** A SoakApi that lists `services` and answers event lists by uid from `events`; it keeps the event paths asked. */
+function fakeApi(services: unknown[], events: Record<string, unknown[]>): SoakApi & { eventPaths: string[] } {
+  const eventPaths: string[] = [];
+  return {
+    eventPaths,
+    call: () => Promise.reject(new Error('not used')),
+    apply: () => Promise.reject(new Error('not used')),
+    close: () => undefined,
+    getJson: <T>(path: string) => {
+      if (path.includes('/events?')) eventPaths.push(path);
+      const uid = /fieldSelector=involvedObject\.uid%3D(.+)$/.exec(path)?.[1];
+      const items = path.includes('/events?')
+        ? (events[uid ?? ''] ?? [])
+        : path.endsWith('/services')
+          ? services
+          : [];
+      return Promise.resolve({ items } as T);
+    },
+  };
+}
 
 const pool = (name: string, order: number, entries: string[], extra: Partial<ModelPool> = {}): ModelPool => ({
   name,
@@ -234,58 +276,48 @@ describe('soak invariants', () => {
   });
 
   it('reads failure events only for eligible Services without an address, each by its uid', async () => {
-    const service = (name: string, ingress: string[], spec: Record<string, unknown> = {}) => ({
-      metadata: { name, uid: `uid-${name}` },
-      spec: { type: 'LoadBalancer', ...spec },
-      status: { loadBalancer: { ingress: ingress.map((ip) => ({ ip })) } },
-    });
-    const event = (uid: string, reason: string) => ({
-      reason,
-      message: `${reason} of ${uid}`,
-      involvedObject: { uid },
-    });
-    const events: Record<string, unknown[]> = {
-      'uid-waiting': [event('uid-waiting', 'AllocationFailed'), event('uid-waiting', 'IPAllocated')],
-      'uid-refused': [event('uid-refused', 'LoadBalancerFailed')],
-    };
-    const paths: string[] = [];
-    const fakeApi = (services: unknown[]): SoakApi => ({
-      call: () => Promise.reject(new Error('not used')),
-      apply: () => Promise.reject(new Error('not used')),
-      close: () => undefined,
-      getJson: <T>(path: string) => {
-        paths.push(path);
-        const uid = /fieldSelector=involvedObject\.uid%3D(.+)$/.exec(path)?.[1];
-        const items = path.includes('/events?')
-          ? (events[uid ?? ''] ?? [])
-          : path.endsWith('/services')
-            ? services
-            : [];
-        return Promise.resolve({ items } as T);
+    const api = fakeApi(
+      [
+        apiService('waiting', []),
+        apiService('refused', []),
+        apiService('addressed', ['203.0.113.9']),
+        apiService('cluster-ip', [], { type: 'ClusterIP' }),
+        apiService('other-class', [], { loadBalancerClass: 'example.com/other' }),
+      ],
+      {
+        'uid-waiting': [
+          failureEvent('uid-waiting', 'AllocationFailed'),
+          failureEvent('uid-waiting', 'IPAllocated'),
+        ],
+        'uid-refused': [failureEvent('uid-refused', 'LoadBalancerFailed')],
       },
-    });
-    const got = await readApiTruth(
-      fakeApi([
-        service('waiting', []),
-        service('refused', []),
-        service('addressed', ['203.0.113.9']),
-        service('cluster-ip', [], { type: 'ClusterIP' }),
-        service('other-class', [], { loadBalancerClass: 'example.com/other' }),
-      ]),
     );
+    const got = await readApiTruth(api);
     expect([...got.failures].sort()).toEqual([
       ['uid-refused', ['LoadBalancerFailed: LoadBalancerFailed of uid-refused']],
       ['uid-waiting', ['AllocationFailed: AllocationFailed of uid-waiting']],
     ]);
-    expect(paths.filter((p) => p.includes('/events')).sort()).toEqual([
-      '/api/v1/namespaces/demo/events?fieldSelector=involvedObject.uid%3Duid-refused',
-      '/api/v1/namespaces/demo/events?fieldSelector=involvedObject.uid%3Duid-waiting',
-    ]);
+    expect(api.eventPaths.sort()).toEqual([eventsPath('uid-refused'), eventsPath('uid-waiting')]);
 
-    paths.length = 0;
-    const settled = await readApiTruth(fakeApi([service('addressed', ['203.0.113.9'])]));
-    expect(settled.failures.size).toBe(0);
-    expect(paths.filter((p) => p.includes('/events'))).toEqual([]);
+    const settled = fakeApi([apiService('addressed', ['203.0.113.9'])], {});
+    expect((await readApiTruth(settled)).failures.size).toBe(0);
+    expect(settled.eventPaths).toEqual([]);
+  });
+
+  it('asks again only about Services whose failure event it has not found yet', async () => {
+    const events: Record<string, unknown[]> = { 'uid-a': [failureEvent('uid-a', 'AllocationFailed')] };
+    const api = fakeApi([apiService('a', []), apiService('b', [])], events);
+    const failureEvents = new FailureEvents(api);
+    expect([...(await readApiTruth(api, failureEvents)).failures.keys()]).toEqual(['uid-a']);
+
+    api.eventPaths.length = 0;
+    events['uid-b'] = [failureEvent('uid-b', 'AllocationFailed')];
+    expect([...(await readApiTruth(api, failureEvents)).failures.keys()].sort()).toEqual(['uid-a', 'uid-b']);
+    expect(api.eventPaths).toEqual([eventsPath('uid-b')]);
+
+    api.eventPaths.length = 0;
+    await readApiTruth(api, failureEvents);
+    expect(api.eventPaths).toEqual([]);
   });
 
   it('reports stale statuses and crashes', () => {

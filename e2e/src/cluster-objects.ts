@@ -378,13 +378,13 @@ export async function readyEndpointAddresses(
 }
 
 /** The ClusterIP Service `waitForEndpointSlicesCurrent` creates and deletes again. */
-export const SLICE_PROBE_SERVICE = 'lab-slice-probe';
+const SLICE_PROBE_SERVICE = 'lab-slice-probe';
 
 /**
  * Waits until kube-controller-manager writes an EndpointSlice listing every node's demo pod for
  * a fresh ClusterIP Service, then deletes that Service. kube-controller-manager's watches back off
- * for up to about a minute after a kube-apiserver restart (CI saw slices 41 s late, and a test file
- * after the watch-expiry test got an empty slice for 20 s), so a lab that starts after another
+ * for up to about a minute after a kube-apiserver restart (the soak saw slices 41 s late, and in CI
+ * a test file after the watch-expiry test got an empty slice for 20 s), so a lab that starts after another
  * test restarted the shared API server waits here, once, instead of inside its first test.
  */
 export async function waitForEndpointSlicesCurrent(
